@@ -1,0 +1,386 @@
+"""ReasonBudgetEnvironment: N questions, one shared token budget (methods.md §1).
+
+The state machine is small on purpose::
+
+    reset() ──> [question k] ──step()──> [question k+1] ... ──step()──> done
+                                  │                                      │
+                                  └── invalid action: typed error,       └── step(): EpisodeFinishedError
+                                      state untouched
+
+Contract:
+- ``reset(seed, episode_id, tokenizer_name, total_budget)`` samples the questions
+  (the same seed gives the same questions in any process), resolves the budget
+  (client > tokenizer-native > config) and returns the first observation.
+- ``step(action)`` charges the response's tokens, grades the answer, returns the
+  reward of that step (plus the episode bonus on the final step) and the next question.
+- Every rejected call raises a :class:`~reasoning_economics.errors.ReasoningEconomicsError`
+  subclass before anything changes, so the episode can go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from openenv.core.env_server.interfaces import Environment
+from openenv.core.env_server.types import EnvironmentMetadata
+
+from reasoning_economics import grading, tokens
+from reasoning_economics.env.config import EnvConfig
+from reasoning_economics.env.models import ReasonBudgetAction, ReasonBudgetObservation, ReasonBudgetState
+from reasoning_economics.env.prompt import render_prompt
+from reasoning_economics.errors import (
+    ConfigError,
+    EpisodeFinishedError,
+    EpisodeNotStartedError,
+    InvalidActionError,
+)
+from reasoning_economics.problems import Problem, create_source, sample_episode
+from reasoning_economics.rewards.budget import episode_bonus, step_reward
+
+logger = logging.getLogger(__name__)
+
+RESET_KWARGS = ("seed", "episode_id", "tokenizer_name", "total_budget")
+ACTION_METADATA_KEYS = ("tokenizer_name", "grading_response")
+
+
+@dataclass
+class _Episode:
+    """Mutable bookkeeping of one episode; replaced wholesale by reset()."""
+
+    episode_id: str
+    seed: int
+    problems: list[Problem]
+    total_budget: int
+    budget_source: str
+    counter: tokens.TokenCounter
+    spent: int = 0
+    step_idx: int = 0
+    correct: int = 0
+    total_reward: float = 0.0
+    done: bool = False
+    termination_reason: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    started_at: float = field(default_factory=time.time)
+
+    @property
+    def remaining(self) -> int:
+        return self.total_budget - self.spent
+
+    @property
+    def num_questions(self) -> int:
+        return len(self.problems)
+
+
+class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObservation, ReasonBudgetState]):
+    """The shared-budget math environment, usable in-process or behind ``ree serve``."""
+
+    SUPPORTS_CONCURRENT_SESSIONS = True
+
+    def __init__(self, config: EnvConfig | None = None, **overrides: Any) -> None:
+        super().__init__()
+        if config is None:
+            config = EnvConfig(**overrides)
+        elif overrides:
+            config = config.model_copy(update=overrides)
+            config = EnvConfig.model_validate(config.model_dump())
+        self.config = config
+        self._source = create_source(config.dataset, **config.dataset_config)
+        self._episode: _Episode | None = None
+
+    # ------------------------------------------------------------------ reset
+    def reset(
+        self,
+        seed: int | None = None,
+        episode_id: str | None = None,
+        tokenizer_name: str | None = None,
+        total_budget: int | float | None = None,
+        **kwargs: Any,
+    ) -> ReasonBudgetObservation:
+        """Start a new episode; see the module docstring for the budget rules."""
+        if kwargs:
+            raise ConfigError(
+                f"unknown reset argument(s) {sorted(kwargs)}; accepted: {', '.join(RESET_KWARGS)}"
+            )
+        seed = self._resolve_seed(seed)
+        if episode_id is not None and (not isinstance(episode_id, str) or len(episode_id) > 255):
+            raise ConfigError("episode_id must be a string of at most 255 characters")
+        tokenizer = tokenizer_name if tokenizer_name is not None else self.config.tokenizer_name
+        counter = self._counter(tokenizer)
+        problems = sample_episode(self._source, self.config.num_questions, seed)
+        budget, source = self._resolve_budget(total_budget, tokenizer, counter, problems)
+        self._episode = _Episode(
+            episode_id=episode_id or uuid.uuid4().hex,
+            seed=seed,
+            problems=problems,
+            total_budget=budget,
+            budget_source=source,
+            counter=counter,
+        )
+        return self._observation(reward=None)
+
+    def _resolve_seed(self, seed: Any) -> int:
+        if seed is None:
+            return self.config.seed if self.config.seed is not None else secrets.randbits(63)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+        return seed
+
+    def _resolve_budget(
+        self,
+        total_budget: Any,
+        tokenizer: str | None,
+        counter: tokens.TokenCounter,
+        problems: list[Problem],
+    ) -> tuple[int, str]:
+        if total_budget is not None:
+            if isinstance(total_budget, bool) or not isinstance(total_budget, (int, float)):
+                raise ConfigError(f"total_budget must be a number, got {type(total_budget).__name__}")
+            if not math.isfinite(total_budget) or not 1 <= total_budget <= self.config.max_total_budget:
+                raise ConfigError(
+                    f"total_budget must be between 1 and {self.config.max_total_budget}, got {total_budget}"
+                )
+            return int(round(total_budget)), "client"
+        if tokenizer is not None:
+            question_tokens = sum(counter.count_batch([p.question for p in problems]))
+            return max(1, int(round(self.config.budget_ratio * question_tokens))), "tokenizer_native"
+        logger.warning(
+            "no total_budget or tokenizer_name given: using the config budget %d "
+            "(budget_ratio x N x (min_tokens + max_tokens) / 2)",
+            self.config.config_budget,
+        )
+        return max(1, self.config.config_budget), "config"
+
+    def _counter(self, name: str | None) -> tokens.TokenCounter:
+        return tokens.get_counter(
+            name,
+            allowed_external=self.config.allowed_tokenizers,
+            trust_remote_code=self.config.trust_remote_code,
+        )
+
+    # ------------------------------------------------------------------- step
+    def step(
+        self, action: ReasonBudgetAction | dict[str, Any], timeout_s: float | None = None, **kwargs: Any
+    ) -> ReasonBudgetObservation:
+        """Answer the current question; see the module docstring for the contract."""
+        episode = self._require_episode()
+        if episode.done:
+            raise EpisodeFinishedError(
+                f"episode {episode.episode_id} is finished ({episode.termination_reason}); call reset()"
+            )
+        action = self._validate_action(action)
+        problem = episode.problems[episode.step_idx]
+        step_tokenizer = action.metadata.get("tokenizer_name")
+        counter = episode.counter if step_tokenizer is None else self._counter(step_tokenizer)
+        started = time.perf_counter()
+        tokens_counted = counter.count(action.response)
+        counted = time.perf_counter()
+        graded_text = action.metadata.get("grading_response", action.response)
+        verdict = grading.grade_problem(graded_text, problem, timeout=timeout_s or self.config.grading_timeout)
+        finished = time.perf_counter()
+        # Nothing above mutated the episode; everything below cannot fail.
+        return self._apply(episode, problem, tokens_counted, verdict, counted - started, finished - counted)
+
+    def _apply(
+        self,
+        episode: _Episode,
+        problem: Problem,
+        tokens_counted: int,
+        verdict: grading.GradeResult,
+        count_seconds: float,
+        grade_seconds: float,
+    ) -> ReasonBudgetObservation:
+        config = self.config
+        remaining_before = episode.remaining
+        if config.hard_cap_mode:
+            tokens_used = min(tokens_counted, max(remaining_before, 0))
+            overspend = 0
+        else:
+            tokens_used = tokens_counted
+            overspend = max(0, tokens_counted - max(remaining_before, 0))
+        parts = step_reward(
+            correct=verdict.correct,
+            tokens_used=tokens_used,
+            total_budget=episode.total_budget,
+            num_questions=episode.num_questions,
+            beta=config.beta,
+            gamma=config.gamma,
+            overspend_tokens=overspend,
+            soft_overspend_penalty=config.soft_overspend_penalty,
+            soft_mode=not config.hard_cap_mode,
+        )
+        episode.spent += tokens_used
+        if not config.hard_cap_mode and not config.soft_allow_negative_budget:
+            episode.spent = min(episode.spent, episode.total_budget)
+        episode.correct += int(verdict.correct)
+        episode.step_idx += 1
+        reward = parts.total
+        if episode.step_idx >= episode.num_questions:
+            episode.done, episode.termination_reason = True, "all_answered"
+        elif config.hard_cap_mode and episode.remaining < config.min_tokens:
+            episode.done, episode.termination_reason = True, "budget_exhausted"
+        bonus = 0.0
+        if episode.done:
+            # Unanswered questions count as wrong, so stopping early never raises accuracy.
+            bonus = episode_bonus(
+                accuracy=episode.correct / episode.num_questions,
+                spent=episode.spent,
+                total_budget=episode.total_budget,
+                lambda_ep=config.lambda_ep,
+                target_utilization=config.target_utilization,
+            )
+            reward += bonus
+        episode.total_reward += reward
+        episode.history.append(
+            {
+                "step_idx": episode.step_idx - 1,
+                "question_id": problem.id,
+                "problem_type": problem.problem_type,
+                "difficulty": problem.difficulty,
+                "tokens_used": tokens_used,
+                "tokens_counted": tokens_counted,
+                "overspend_tokens": overspend,
+                "was_correct": verdict.correct,
+                "extracted_answer": verdict.extracted,
+                "gold_answer": problem.answer,
+                "grade_reason": verdict.reason,
+                "reward": reward,
+                "reward_parts": {
+                    "correctness": parts.correctness,
+                    "efficiency_bonus": parts.efficiency_bonus,
+                    "cost_penalty": parts.cost_penalty,
+                    "overspend_penalty": parts.overspend_penalty,
+                    "episode_bonus": bonus,
+                },
+                "count_ms": round(count_seconds * 1000, 3),
+                "grade_ms": round(grade_seconds * 1000, 3),
+            }
+        )
+        return self._observation(reward=reward)
+
+    def _validate_action(self, action: Any) -> ReasonBudgetAction:
+        if isinstance(action, dict):
+            try:
+                action = ReasonBudgetAction.model_validate(action)
+            except ValueError as exc:
+                raise InvalidActionError(f"invalid action: {exc}") from exc
+        if not isinstance(action, ReasonBudgetAction):
+            raise InvalidActionError(f"action must be a ReasonBudgetAction, got {type(action).__name__}")
+        limit = self.config.max_response_chars
+        if len(action.response) > limit:
+            raise InvalidActionError(f"response has {len(action.response)} characters; the limit is {limit}")
+        for key in ACTION_METADATA_KEYS:
+            value = action.metadata.get(key)
+            if value is not None and not isinstance(value, str):
+                raise InvalidActionError(f"metadata.{key} must be a string, got {type(value).__name__}")
+        grading_response = action.metadata.get("grading_response")
+        if grading_response is not None and len(grading_response) > limit:
+            raise InvalidActionError(f"metadata.grading_response is longer than {limit} characters")
+        return action
+
+    def _require_episode(self) -> _Episode:
+        if self._episode is None:
+            raise EpisodeNotStartedError("call reset() before step() or state")
+        return self._episode
+
+    # ------------------------------------------------------------ observation
+    def _observation(self, reward: float | None) -> ReasonBudgetObservation:
+        episode = self._require_episode()
+        config = self.config
+        remaining = episode.remaining
+        questions_remaining = episode.num_questions - episode.step_idx
+        if config.hard_cap_mode:
+            step_limit = max(0, min(config.max_tokens_per_step, remaining))
+        else:
+            step_limit = config.max_tokens_per_step
+        if episode.done:
+            question, prompt, questions_remaining, step_limit = "", "", 0, 0
+        else:
+            current = episode.problems[episode.step_idx]
+            question = current.question
+            prompt = render_prompt(
+                question,
+                remaining_budget=remaining,
+                questions_remaining=questions_remaining,
+                step_token_limit=step_limit,
+                step_idx=episode.step_idx,
+                num_questions=episode.num_questions,
+            )
+        answered = episode.step_idx
+        metadata: dict[str, Any] = {
+            "total_budget": episode.total_budget,
+            "budget_source": episode.budget_source,
+            "tokenizer_name": episode.counter.name,
+            "num_questions": episode.num_questions,
+            "seed": episode.seed,
+            "spent_budget": episode.spent,
+            "total_reward": episode.total_reward,
+            "termination_reason": episode.termination_reason,
+        }
+        if not episode.done:
+            metadata["problem_type"] = episode.problems[episode.step_idx].problem_type
+            metadata["question_id"] = episode.problems[episode.step_idx].id
+        if episode.history:
+            metadata["last_step"] = episode.history[-1]
+        return ReasonBudgetObservation(
+            question=question,
+            remaining_budget=remaining,
+            questions_remaining=questions_remaining,
+            step_idx=episode.step_idx,
+            budget_per_remaining=remaining / questions_remaining if questions_remaining else 0.0,
+            accuracy_so_far=episode.correct / answered if answered else 0.0,
+            history=[dict(entry) for entry in episode.history],
+            prompt=prompt,
+            step_token_limit=step_limit,
+            episode_id=episode.episode_id,
+            done=episode.done,
+            reward=reward,
+            metadata=metadata,
+        )
+
+    # ------------------------------------------------------------------ state
+    @property
+    def state(self) -> ReasonBudgetState:
+        episode = self._require_episode()
+        answered = episode.step_idx
+        return ReasonBudgetState(
+            episode_id=episode.episode_id,
+            step_count=answered,
+            total_budget=episode.total_budget,
+            spent_budget=episode.spent,
+            questions_answered=answered,
+            total_correct=episode.correct,
+            current_accuracy=episode.correct / answered if answered else 0.0,
+            budget_remaining_ratio=episode.remaining / episode.total_budget,
+            num_questions=episode.num_questions,
+            remaining_budget=episode.remaining,
+            budget_source=episode.budget_source,
+            tokenizer_name=episode.counter.name,
+            seed=episode.seed,
+            done=episode.done,
+            termination_reason=episode.termination_reason,
+            total_reward=episode.total_reward,
+        )
+
+    @property
+    def problems(self) -> list[Problem]:
+        """The current episode's questions (for evaluators and tests; not sent to clients)."""
+        return list(self._require_episode().problems)
+
+    def get_metadata(self) -> EnvironmentMetadata:
+        from reasoning_economics import __version__
+
+        return EnvironmentMetadata(
+            name="reasoning_economics",
+            description=(
+                "Math problems of mixed difficulty under one shared token budget: "
+                "learn to spend reasoning where it pays."
+            ),
+            version=__version__,
+            author="reasoning-economics developers",
+        )

@@ -1,0 +1,64 @@
+"""The OpenEnv wire models: action, observation and state.
+
+Field names match the public ReasoningEconomicsEnv so its clients work unchanged;
+the extra fields (``prompt``, ``step_token_limit``, ``episode_id``) are optional for them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openenv.core.env_server.types import Action, Observation, State
+from pydantic import Field
+
+
+class ReasonBudgetAction(Action):
+    """One answer to the current question.
+
+    ``metadata`` may carry ``tokenizer_name`` (count this response with that tokenizer)
+    and ``grading_response`` (the visible answer of a thinking model: only it is graded,
+    while the whole ``response`` is charged to the budget).
+    """
+
+    response: str = Field(..., description="The full model output for the current question.")
+
+
+class ReasonBudgetObservation(Observation):
+    """What the policy sees before each question, and the outcome of the last one."""
+
+    question: str = Field("", description="The current question; empty once the episode is done.")
+    remaining_budget: int = Field(0, description="Tokens left in the shared budget (may be < 0 in soft mode).")
+    questions_remaining: int = Field(0, ge=0, description="Questions not yet answered, the current one included.")
+    step_idx: int = Field(0, ge=0, description="Index of the current question (0-based).")
+    budget_per_remaining: float = Field(0.0, description="remaining_budget / questions_remaining.")
+    accuracy_so_far: float = Field(0.0, ge=0, le=1, description="Correct answers / answered questions.")
+    history: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description=(
+            "One entry per answered question: step_idx, question_id, problem_type, difficulty "
+            "(revealed only after the answer), tokens_used (charged), tokens_counted, overspend_tokens, "
+            "was_correct, extracted_answer, gold_answer, grade_reason, reward."
+        ),
+    )
+    prompt: str = Field("", description="A budget-aware prompt for the current question.")
+    step_token_limit: int = Field(0, ge=0, description="Most tokens the next response may usefully spend.")
+    episode_id: str | None = Field(None, description="Identifier of this episode.")
+
+
+class ReasonBudgetState(State):
+    """Episode bookkeeping, as ``GET /state`` and ``env.state`` report it."""
+
+    total_budget: int = 0
+    spent_budget: int = 0
+    questions_answered: int = 0
+    total_correct: int = 0
+    current_accuracy: float = 0.0
+    budget_remaining_ratio: float = 1.0
+    num_questions: int = 0
+    remaining_budget: int = 0
+    budget_source: str = ""
+    tokenizer_name: str = ""
+    seed: int | None = None
+    done: bool = False
+    termination_reason: str | None = None
+    total_reward: float = 0.0

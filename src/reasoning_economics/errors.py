@@ -1,0 +1,91 @@
+"""Typed errors. Every failure a user can cause maps to one of these, never to a bare crash."""
+
+from __future__ import annotations
+
+
+class ReasoningEconomicsError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+    code = "ERROR"
+
+
+class ConfigError(ReasoningEconomicsError, ValueError):
+    """A configuration value is invalid."""
+
+    code = "CONFIG_ERROR"
+
+
+class UnknownTokenizerError(ReasoningEconomicsError, ValueError):
+    """A tokenizer name is unknown, not allowed, or cannot be loaded."""
+
+    code = "UNKNOWN_TOKENIZER"
+
+
+class TokenizerNotAllowedError(UnknownTokenizerError):
+    """The tokenizer exists but the operator has not allowed clients to name it."""
+
+    code = "TOKENIZER_NOT_ALLOWED"
+
+
+class DatasetUnavailableError(ReasoningEconomicsError, RuntimeError):
+    """A problem source cannot be loaded (no hub access and no local file)."""
+
+    code = "DATASET_UNAVAILABLE"
+
+
+class UnknownNameError(ReasoningEconomicsError, KeyError):
+    """A name was looked up in a registry that does not hold it."""
+
+    code = "UNKNOWN_NAME"
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidActionError(ReasoningEconomicsError, ValueError):
+    """An action is malformed: wrong type, missing field, too large."""
+
+    code = "INVALID_ACTION"
+
+
+class EpisodeNotStartedError(ReasoningEconomicsError, RuntimeError):
+    """step() or state was used before reset()."""
+
+    code = "EPISODE_NOT_STARTED"
+
+
+class EpisodeFinishedError(ReasoningEconomicsError, RuntimeError):
+    """step() was called after the episode ended; call reset() to start a new one."""
+
+    code = "EPISODE_FINISHED"
+
+
+class GradingError(ReasoningEconomicsError, RuntimeError):
+    """Grading failed for a reason other than the answer being wrong (worker died twice)."""
+
+    code = "GRADING_ERROR"
+
+
+class MissingExtraError(ReasoningEconomicsError, ImportError):
+    """An optional dependency is missing; the message names the extra to install."""
+
+    code = "MISSING_EXTRA"
+
+
+def require(module: str, extra: str):
+    """Import an optional dependency or raise MissingExtraError naming the extra to install."""
+    from importlib import import_module
+
+    try:
+        return import_module(module)
+    except ImportError as exc:
+        raise MissingExtraError(
+            f"{module!r} is not installed; install it with: pip install 'reasoning-economics[{extra}]'"
+        ) from exc
+
+
+class RewardInputError(ReasoningEconomicsError, ValueError):
+    """Inputs to a reward or advantage function are malformed: mismatched lengths, negative
+    token counts, non-binary correctness, an empty group where one is required."""
+
+    code = "REWARD_INPUT_ERROR"

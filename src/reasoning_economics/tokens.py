@@ -1,0 +1,201 @@
+"""Token counting in the policy's own tokenizer.
+
+Two kinds of counter share one process-wide cache:
+
+- **Built-in vocabularies** from ``quicktok`` (``qwen3``, ``llama3``, ``cl100k_base``,
+  ``o200k_base``): offline, exact and fast. Hub ids of those families resolve to them
+  through :data:`ALIASES`, so ``Qwen/Qwen2.5-0.5B-Instruct`` counts with ``qwen3`` and
+  never touches the network.
+- **Any Hugging Face tokenizer** by local directory or hub id, through ``transformers``
+  (the ``models`` extra). It is loaded once per process and shared by every session.
+
+Counting treats special-token text such as ``<think>`` or ``<|im_end|>`` as the single
+token a model emits for it, which is what a Hugging Face tokenizer does with added tokens.
+
+An unknown or unloadable name raises :class:`UnknownTokenizerError` listing what is
+available; nothing ever falls back silently to word counts.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Collection, Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from reasoning_economics.errors import TokenizerNotAllowedError, UnknownTokenizerError, require
+
+DEFAULT_TOKENIZER = "qwen3"
+"""The vocabulary used when neither the client nor the config names a tokenizer."""
+
+BUILTIN_VOCABULARIES: tuple[str, ...] = ("qwen3", "llama3", "cl100k_base", "o200k_base")
+
+# Hub-id families whose ordinary-text BPE is exactly one of the built-in vocabularies.
+# Matched case-insensitively against the part after the last "/".
+ALIASES: tuple[tuple[str, str], ...] = (
+    (r"qwen(2|2\.5|3)(\b|[-_.]).*", "qwen3"),
+    (r"qwq.*", "qwen3"),
+    (r"deepseek-r1-distill-qwen.*", "qwen3"),
+    (r"(meta-)?llama-?3(\.\d)?(\b|[-_.]).*", "llama3"),
+    (r"deepseek-r1-distill-llama.*", "llama3"),
+    (r"gpt-4o.*|o[134](-.*)?|gpt-4\.1.*|gpt-5.*", "o200k_base"),
+    (r"gpt-4(-turbo.*|-\d+.*)?|gpt-3\.5-turbo.*|text-embedding-3.*", "cl100k_base"),
+)
+
+
+@runtime_checkable
+class TokenCounter(Protocol):
+    """Counts tokens of text in one tokenizer. Implementations are thread-safe."""
+
+    name: str
+
+    def count(self, text: str) -> int:
+        """Number of tokens in ``text`` (no BOS/EOS added)."""
+        ...
+
+    def count_batch(self, texts: Sequence[str]) -> list[int]:
+        """Token counts of many texts at once; faster than repeated :meth:`count`."""
+        ...
+
+
+class BuiltinCounter:
+    """A quicktok vocabulary shipped inside the package; fully offline."""
+
+    def __init__(self, vocabulary: str) -> None:
+        import quicktok
+
+        self.name = vocabulary
+        self._encoding = quicktok.get_encoding(vocabulary)
+        self._specials = tuple(self._encoding.special_tokens_set)
+        self._count_batch = quicktok.count_batch
+
+    def _has_special(self, text: str) -> bool:
+        # Special-token text is rare in responses; the ordinary path is several times faster.
+        return "<" in text and any(special in text for special in self._specials)
+
+    def count(self, text: str) -> int:
+        if self._has_special(text):
+            return len(self._encoding.encode_with_special_tokens(text))
+        return self._encoding.count(text)
+
+    def count_batch(self, texts: Sequence[str]) -> list[int]:
+        return [int(n) for n in self._count_batch(self._encoding, list(texts), with_special=True)]
+
+    def encode(self, text: str) -> list[int]:
+        return list(self._encoding.encode_with_special_tokens(text))
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self._encoding.decode(list(ids))
+
+
+class HuggingFaceCounter:
+    """Any tokenizer ``transformers.AutoTokenizer`` can load, from a directory or the hub."""
+
+    def __init__(self, name_or_path: str, *, trust_remote_code: bool = False) -> None:
+        transformers = require("transformers", "models")
+        self.name = name_or_path
+        try:
+            self._tokenizer = transformers.AutoTokenizer.from_pretrained(
+                name_or_path, trust_remote_code=trust_remote_code
+            )
+        except Exception as exc:  # transformers raises OSError, ValueError, HTTP errors...
+            raise UnknownTokenizerError(
+                f"could not load tokenizer {name_or_path!r} ({type(exc).__name__}: {exc}). "
+                f"Available offline: {', '.join(available_tokenizers())}; "
+                "or pass a local directory that holds a Hugging Face tokenizer."
+            ) from exc
+
+    def count(self, text: str) -> int:
+        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def count_batch(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        return [len(ids) for ids in self._tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
+
+    def encode(self, text: str) -> list[int]:
+        return list(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self._tokenizer.decode(list(ids))
+
+
+def available_tokenizers() -> list[str]:
+    """Names that resolve offline: the built-in vocabularies (hub ids of their families alias to them)."""
+    return list(BUILTIN_VOCABULARIES)
+
+
+def builtin_vocabulary_for(name: str) -> str | None:
+    """The built-in vocabulary a tokenizer name resolves to offline, or None.
+
+    >>> builtin_vocabulary_for("Qwen/Qwen2.5-0.5B-Instruct")
+    'qwen3'
+    >>> builtin_vocabulary_for("meta-llama/Llama-3.1-8B-Instruct")
+    'llama3'
+    """
+    if name in BUILTIN_VOCABULARIES:
+        return name
+    if Path(name).is_dir():
+        return None
+    model = name.strip().lower().rsplit("/", 1)[-1]
+    for pattern, vocabulary in ALIASES:
+        if re.fullmatch(pattern, model):
+            return vocabulary
+    return None
+
+
+_cache: dict[tuple[str, bool], TokenCounter] = {}
+_cache_lock = threading.Lock()
+
+
+def get_counter(
+    name: str | None = None,
+    *,
+    allowed_external: Collection[str] | None = None,
+    trust_remote_code: bool = False,
+) -> TokenCounter:
+    """Return the shared counter for ``name`` (default :data:`DEFAULT_TOKENIZER`).
+
+    Args:
+        name: a built-in vocabulary, a hub id (aliased to a built-in vocabulary when its
+            family is known), or a local tokenizer directory.
+        allowed_external: when given, names that do not resolve to a built-in vocabulary
+            must be in this collection (the server's operator allowlist). ``None`` allows any.
+        trust_remote_code: passed to ``transformers``; only operators should enable it.
+
+    Raises:
+        UnknownTokenizerError: the name cannot be resolved or loaded.
+        TokenizerNotAllowedError: the name is external and not in ``allowed_external``.
+    """
+    if name is None:
+        name = DEFAULT_TOKENIZER
+    if not isinstance(name, str) or not name.strip() or len(name) > 512:
+        raise UnknownTokenizerError(
+            f"tokenizer name must be a non-empty string, got {name!r}; "
+            f"available: {', '.join(available_tokenizers())}"
+        )
+    vocabulary = builtin_vocabulary_for(name)
+    key = (vocabulary or name, trust_remote_code and vocabulary is None)
+    counter = _cache.get(key)
+    if counter is not None:
+        return counter
+    if vocabulary is None and allowed_external is not None and name not in allowed_external:
+        raise TokenizerNotAllowedError(
+            f"tokenizer {name!r} is not allowed on this server. Allowed: "
+            f"{', '.join([*available_tokenizers(), *sorted(allowed_external)])} "
+            "(and hub ids of their families, e.g. 'Qwen/Qwen2.5-0.5B-Instruct')."
+        )
+    with _cache_lock:
+        counter = _cache.get(key)
+        if counter is None:
+            counter = BuiltinCounter(vocabulary) if vocabulary else HuggingFaceCounter(
+                name, trust_remote_code=trust_remote_code
+            )
+            _cache[key] = counter
+    return counter
+
+
+def count_tokens(text: str, tokenizer: str | None = None) -> int:
+    """Convenience: ``get_counter(tokenizer).count(text)``."""
+    return get_counter(tokenizer).count(text)
