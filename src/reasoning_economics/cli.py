@@ -1,0 +1,33 @@
+"""The ``ree`` command. Each subcommand lives beside the code it drives (``<package>/command.py``);
+this file only assembles them, so ``ree --help`` stays fast and imports nothing heavy."""
+
+from __future__ import annotations
+
+import typer
+
+from reasoning_economics import __version__
+
+app = typer.Typer(
+    name="ree",
+    help="reasoning-economics: a shared-token-budget RL environment and toolkit for efficient reasoning.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+
+@app.command()
+def version() -> None:
+    """Print the package version."""
+    typer.echo(__version__)
+
+
+# Subcommands: one line each, registered here.
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
