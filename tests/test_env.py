@@ -1,0 +1,253 @@
+"""The shared-budget environment: rewards worked out by hand from methods.md §1."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from reasoning_economics import tokens
+from reasoning_economics.env import EnvConfig, ReasonBudgetAction, ReasonBudgetEnvironment
+from reasoning_economics.errors import (
+    ConfigError,
+    EpisodeFinishedError,
+    EpisodeNotStartedError,
+    InvalidActionError,
+    ReasoningEconomicsError,
+    UnknownTokenizerError,
+)
+
+QWEN = tokens.get_counter("qwen3")
+
+
+def answer(gold: str, n_tokens: int, *, correct: bool = True) -> str:
+    """A response of exactly ``n_tokens`` qwen3 tokens whose boxed answer is right or wrong."""
+    boxed = f"\\boxed{{{gold}}}" if correct else "\\boxed{-987654321}"
+    base = QWEN.count(boxed)
+    assert n_tokens >= base, f"{n_tokens} tokens cannot hold {boxed!r}"
+    text = " x" * (n_tokens - base) + boxed
+    assert QWEN.count(text) == n_tokens
+    return text
+
+
+def play(env: ReasonBudgetEnvironment, plan: list[tuple[bool, int]]):
+    observations = []
+    golds = [p.answer for p in env.problems]
+    for k, (correct, n_tokens) in enumerate(plan):
+        obs = env.step(ReasonBudgetAction(response=answer(golds[k], n_tokens, correct=correct)))
+        observations.append(obs)
+    return observations
+
+
+def test_hard_mode_rewards_by_hand():
+    env = ReasonBudgetEnvironment(num_questions=4)
+    obs = env.reset(seed=1, total_budget=400)
+    assert (obs.remaining_budget, obs.questions_remaining, obs.budget_per_remaining) == (400, 4, 100.0)
+    assert obs.metadata["budget_source"] == "client" and obs.step_token_limit == 400 and not obs.done
+    steps = play(env, [(True, 50), (False, 150), (True, 100), (True, 300)])
+    # fair = 400/4 = 100.
+    # 1: correct, ratio 0.5 -> 1 + 0.1*(1-0.5) = 1.05
+    # 2: wrong, ratio 1.5 -> -0.1 - 0.05*0.5 = -0.125
+    # 3: correct, ratio 1.0 -> 1 + 0 - 0 = 1.0
+    # 4: 300 counted, clipped to the 100 left, ratio 1.0 -> 1.0; final bonus
+    #    0.5 * (3/4) * max(0, 1 - |400/400 - 0.9|) = 0.5 * 0.75 * 0.9 = 0.3375 -> 1.3375
+    assert [round(o.reward, 10) for o in steps] == [1.05, -0.125, 1.0, 1.3375]
+    assert [o.remaining_budget for o in steps] == [350, 200, 100, 0]
+    assert [o.done for o in steps] == [False, False, False, True]
+    last = steps[-1].history[-1]
+    assert (last["tokens_counted"], last["tokens_used"], last["was_correct"]) == (300, 100, True)
+    assert last["reward_parts"]["episode_bonus"] == pytest.approx(0.3375)
+    assert steps[1].accuracy_so_far == pytest.approx(0.5)
+    state = env.state
+    assert (state.spent_budget, state.questions_answered, state.total_correct) == (400, 4, 3)
+    assert state.current_accuracy == pytest.approx(0.75) and state.budget_remaining_ratio == 0.0
+    assert state.total_reward == pytest.approx(1.05 - 0.125 + 1.0 + 1.3375)
+
+
+def test_hard_mode_terminates_early_when_fewer_than_min_tokens_remain():
+    env = ReasonBudgetEnvironment(num_questions=4, min_tokens=10)
+    env.reset(seed=2, total_budget=400)
+    (obs,) = play(env, [(True, 395)])
+    # ratio 3.95: 1 + 0.1*(1-3.95) - 0.05*(3.95-1) = 1 - 0.295 - 0.1475 = 0.5575
+    # 5 tokens left < 10: done. bonus = 0.5 * (1/4) * (1 - |0.9875-0.9|) = 0.1140625
+    assert obs.done and obs.metadata["termination_reason"] == "budget_exhausted"
+    assert obs.reward == pytest.approx(0.5575 + 0.1140625)
+    assert obs.questions_remaining == 0 and obs.question == "" and obs.step_token_limit == 0
+    with pytest.raises(EpisodeFinishedError):
+        env.step(ReasonBudgetAction(response="\\boxed{1}"))
+
+
+def test_soft_mode_penalises_overspend_and_never_stops_early():
+    env = ReasonBudgetEnvironment(num_questions=2, hard_cap_mode=False)
+    obs = env.reset(seed=3, total_budget=200)
+    assert obs.step_token_limit == 2048
+    first, second = play(env, [(True, 250), (False, 10)])
+    # fair = 100. 1: ratio 2.5, overspend 250-200 = 50:
+    #   1 + 0.1*(1-2.5) - 0.05*1.5 - 0.25*50/100 = 1 - 0.15 - 0.075 - 0.125 = 0.65
+    assert first.reward == pytest.approx(0.65) and first.remaining_budget == -50 and not first.done
+    # 2: wrong, ratio 0.1, all 10 tokens are overspend: -0.1 - 0.25*10/100 = -0.125
+    #    bonus: accuracy 1/2, utilisation 260/200 = 1.3 -> 0.5*0.5*(1-0.4) = 0.15
+    assert second.reward == pytest.approx(-0.125 + 0.15) and second.done
+    assert second.history[1]["overspend_tokens"] == 10
+
+
+def test_soft_mode_can_floor_the_budget_at_zero():
+    env = ReasonBudgetEnvironment(num_questions=2, hard_cap_mode=False, soft_allow_negative_budget=False)
+    env.reset(seed=3, total_budget=200)
+    (obs,) = play(env, [(True, 250)])
+    assert obs.remaining_budget == 0 and obs.history[0]["tokens_used"] == 250
+
+
+def test_budget_resolution_priority():
+    env = ReasonBudgetEnvironment(num_questions=5)
+    client = env.reset(seed=4, total_budget=1234, tokenizer_name="Qwen/Qwen2.5-0.5B-Instruct")
+    assert (client.remaining_budget, client.metadata["budget_source"]) == (1234, "client")
+
+    native = env.reset(seed=4, tokenizer_name="Qwen/Qwen2.5-0.5B-Instruct")
+    question_tokens = sum(QWEN.count(p.question) for p in env.problems)
+    assert native.metadata["budget_source"] == "tokenizer_native"
+    assert native.remaining_budget == round(4.0 * question_tokens)
+    assert native.metadata["tokenizer_name"] == "qwen3"
+
+    fallback = env.reset(seed=4)
+    assert fallback.metadata["budget_source"] == "config"
+    assert fallback.remaining_budget == 4 * 5 * (10 + 800) // 2 == 8100
+
+    configured = ReasonBudgetEnvironment(num_questions=5, tokenizer_name="llama3").reset(seed=4)
+    assert configured.metadata["budget_source"] == "tokenizer_native"
+    assert configured.metadata["tokenizer_name"] == "llama3"
+
+
+def test_grading_response_is_graded_while_the_full_response_is_charged():
+    env = ReasonBudgetEnvironment(num_questions=2)
+    env.reset(seed=5, total_budget=1000)
+    gold = env.problems[0].answer
+    visible = f"So the result is \\boxed{{{gold}}}"
+    full = "<think>maybe it is \\boxed{-987654321}, wait, let me check</think>" + visible
+    obs = env.step(ReasonBudgetAction(response=full, metadata={"grading_response": visible}))
+    assert obs.history[0]["was_correct"] is True
+    assert obs.history[0]["tokens_counted"] == QWEN.count(full)
+
+
+def test_step_tokenizer_name_counts_with_that_tokenizer():
+    env = ReasonBudgetEnvironment(num_questions=2)
+    env.reset(seed=6, total_budget=1000)
+    text = "Let me think about this carefully. \\boxed{0}"
+    obs = env.step(ReasonBudgetAction(response=text, metadata={"tokenizer_name": "o200k_base"}))
+    assert obs.history[0]["tokens_counted"] == tokens.get_counter("o200k_base").count(text)
+
+
+def test_difficulty_is_revealed_only_after_the_answer():
+    env = ReasonBudgetEnvironment(num_questions=3)
+    obs = env.reset(seed=7, total_budget=3000)
+    dumped = json.dumps(obs.model_dump())
+    assert "difficulty" not in dumped
+    obs = env.step(ReasonBudgetAction(response="\\boxed{0}"))
+    assert obs.history[0]["difficulty"] == env.problems[0].difficulty
+    assert obs.history[0]["problem_type"] == env.problems[0].problem_type
+
+
+def test_prompt_states_the_budget():
+    env = ReasonBudgetEnvironment(num_questions=3)
+    obs = env.reset(seed=8, total_budget=900)
+    assert obs.question in obs.prompt
+    assert "900 tokens for 3 questions" in obs.prompt and "\\boxed" in obs.prompt
+
+
+def test_same_seed_same_questions_in_another_process():
+    env = ReasonBudgetEnvironment(num_questions=10)
+    env.reset(seed=123)
+    here = [p.question for p in env.problems]
+    env.reset(seed=124)
+    assert [p.question for p in env.problems] != here
+    code = (
+        "import json; from reasoning_economics.env import ReasonBudgetEnvironment as E;"
+        "e=E(num_questions=10); e.reset(seed=123); print(json.dumps([p.question for p in e.problems]))"
+    )
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert json.loads(other.stdout.strip().splitlines()[-1]) == here
+
+
+def test_unseeded_resets_differ_and_report_their_seed():
+    env = ReasonBudgetEnvironment(num_questions=10)
+    first = env.reset()
+    second = env.reset()
+    assert first.metadata["seed"] != second.metadata["seed"]
+    replay = ReasonBudgetEnvironment(num_questions=10).reset(seed=second.metadata["seed"])
+    assert replay.question == second.question
+
+
+def _snapshot(env):
+    return env.state.model_dump(), [p.id for p in env.problems]
+
+
+@pytest.mark.parametrize(
+    "bad_action, error",
+    [
+        ({"response": 42}, InvalidActionError),
+        ({"answer": "x"}, InvalidActionError),
+        ({"response": "x", "metadata": {"grading_response": 7}}, InvalidActionError),
+        ({"response": "x", "metadata": {"tokenizer_name": ["qwen3"]}}, InvalidActionError),
+        ({"response": "x", "metadata": {"tokenizer_name": "no/such-tokenizer"}}, UnknownTokenizerError),
+        ({"response": "x" * 1_000_001}, InvalidActionError),
+        ("just a string", InvalidActionError),
+    ],
+)
+def test_invalid_actions_raise_typed_errors_and_leave_the_state_untouched(bad_action, error, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    env = ReasonBudgetEnvironment(num_questions=3, allowed_tokenizers=())
+    env.reset(seed=9, total_budget=600)
+    before = _snapshot(env)
+    with pytest.raises(error) as info:
+        env.step(bad_action)
+    assert isinstance(info.value, ReasoningEconomicsError) and info.value.code
+    assert _snapshot(env) == before
+    obs = env.step({"response": "\\boxed{0}"})
+    assert obs.step_idx == 1
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"seed": -1},
+        {"seed": "7"},
+        {"seed": True},
+        {"total_budget": 0},
+        {"total_budget": float("nan")},
+        {"total_budget": "100"},
+        {"total_budget": 10**12},
+        {"episode_id": "x" * 300},
+        {"tokenizer": "qwen3"},
+    ],
+)
+def test_invalid_reset_arguments_raise_config_errors(kwargs):
+    env = ReasonBudgetEnvironment(num_questions=2)
+    env.reset(seed=10, total_budget=100)
+    before = _snapshot(env)
+    with pytest.raises(ConfigError):
+        env.reset(**kwargs)
+    assert _snapshot(env) == before
+
+
+def test_step_and_state_before_reset():
+    env = ReasonBudgetEnvironment(num_questions=2)
+    with pytest.raises(EpisodeNotStartedError):
+        env.step(ReasonBudgetAction(response="1"))
+    with pytest.raises(EpisodeNotStartedError):
+        env.state  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"num_questions": 0}, {"budget_ratio": -1}, {"min_tokens": 900, "max_tokens": 800}, {"no_such_field": 1}],
+)
+def test_config_validation(overrides):
+    with pytest.raises(ValueError):
+        EnvConfig(**overrides)
+
+
+def test_config_budget_default_ratio_is_four():
+    assert EnvConfig().budget_ratio == 4.0
+    assert EnvConfig().config_budget == 4 * 10 * 810 // 2
