@@ -1,0 +1,73 @@
+"""Input checks shared by the reward and advantage functions.
+
+Every public function in :mod:`reasoning_economics.rewards` validates its inputs with these
+helpers so that bad input fails with one clear :class:`RewardInputError` instead of a numpy
+broadcast error or a silent NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from numbers import Real
+
+from reasoning_economics.errors import RewardInputError
+
+
+def as_correctness(correct: Sequence[object], name: str = "correct") -> list[bool]:
+    """Correctness flags as bools; accepts bools and the numbers 0 and 1 only."""
+    flags = []
+    for i, value in enumerate(correct):
+        if isinstance(value, bool):
+            flags.append(value)
+        elif isinstance(value, Real) and value in (0, 1):
+            flags.append(bool(value))
+        else:
+            raise RewardInputError(f"{name}[{i}] must be a bool or 0/1, got {value!r}")
+    return flags
+
+
+def as_lengths(lengths: Sequence[object], name: str = "lengths") -> list[float]:
+    """Token lengths as floats; each must be a finite real number >= 0."""
+    out = []
+    for i, value in enumerate(lengths):
+        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+            raise RewardInputError(f"{name}[{i}] must be a finite number of tokens, got {value!r}")
+        if value < 0:
+            raise RewardInputError(f"{name}[{i}] must be >= 0 tokens, got {value!r}")
+        out.append(float(value))
+    return out
+
+
+def as_numbers(values: Sequence[object], name: str = "rewards") -> list[float]:
+    """Finite real numbers as floats (rewards, scores)."""
+    out = []
+    for i, value in enumerate(values):
+        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+            raise RewardInputError(f"{name}[{i}] must be a finite number, got {value!r}")
+        out.append(float(value))
+    return out
+
+
+def as_unit_scores(values: Sequence[object], name: str) -> list[float]:
+    """Finite numbers in [0, 1] (accuracies, mean summary scores)."""
+    out = as_numbers(values, name)
+    for i, value in enumerate(out):
+        if not 0.0 <= value <= 1.0:
+            raise RewardInputError(f"{name}[{i}] must lie in [0, 1], got {value!r}")
+    return out
+
+
+def same_length(**sequences: Sequence[object]) -> int:
+    """The common length of the named sequences; raises naming them when they differ."""
+    sizes = {name: len(seq) for name, seq in sequences.items()}
+    if len(set(sizes.values())) > 1:
+        listed = ", ".join(f"{name}={size}" for name, size in sizes.items())
+        raise RewardInputError(f"inputs must have the same length, got {listed}")
+    return next(iter(sizes.values()), 0)
+
+
+def require_non_negative(value: float, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value < 0:
+        raise RewardInputError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
