@@ -1,0 +1,249 @@
+"""``TrainConfig``: every setting of ``ree train``, from the CLI, a YAML/TOML file, or Python.
+
+A config file holds the same keys as the dataclass (flat), for example::
+
+    # train.yaml
+    model: smollm2
+    recipe: episode
+    steps: 50
+    num_generations: 8
+    num_questions: 5
+    env:            # any EnvConfig field
+      hard_cap_mode: true
+      dataset: builtin
+
+Values given on the command line override the file's, which override the defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reasoning_economics.errors import ConfigError, require
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+VLLM_MODES = ("colocate", "server")
+SCALE_REWARDS = ("group", "batch", "none")
+LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo", "luspo", "vespo")
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one training run. Defaults are small enough for a CPU smoke run.
+
+    Groups: what to train (model, recipe, steps), the environment (num_questions, env, env_url,
+    total_budget), generation, GRPO, recipe knobs, backend (vLLM, LoRA, precision) and output.
+    """
+
+    # what to train
+    model: str = "smollm2"
+    recipe: str = "episode"
+    steps: int = 100
+    seed: int = 0
+    # the environment
+    num_questions: int = 3
+    env: dict[str, Any] = field(default_factory=dict)
+    env_url: str | None = None
+    env_tokenizer: str | None = None
+    total_budget: int | None = None
+    observation_feedback: bool = True
+    system_prompt: str | None = "default"  # "default": the environment's SYSTEM_PROMPT; None: the template's
+    # generation
+    max_step_tokens: int = 64
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0
+    # GRPO
+    num_generations: int = 4
+    groups_per_step: int = 1
+    gradient_accumulation_steps: int = 1
+    num_iterations: int = 1
+    learning_rate: float = 1e-5
+    beta: float = 0.0
+    epsilon: float = 0.2
+    max_grad_norm: float = 1.0
+    loss_type: str = "dapo"
+    scale_rewards: str = "group"
+    advantage: str | None = None
+    # recipes
+    reflection_weight: float = 0.0
+    length_alpha: float = 0.1
+    revisions_per_group: int | None = None
+    revision_answer_tokens: int = 256
+    anytime_num_budgets: int = 4
+    anytime_max_budget: int | None = None
+    anytime_prior: str = "uniform"
+    summaries_per_budget: int = 4
+    summary_tokens: int = 118
+    # backend
+    use_vllm: bool = False
+    vllm_mode: str = "colocate"
+    vllm_server_base_url: str | None = None
+    vllm_gpu_memory_utilization: float = 0.3
+    lora: bool = False
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    lora_target_modules: list[str] | str = "all-linear"
+    gradient_checkpointing: bool = False
+    precision: str = "auto"
+    device: str = "auto"
+    trust_remote_code: bool = False
+    # output
+    output_dir: str = "runs/train"
+    save_steps: int | None = None
+    save_total_limit: int | None = 2
+    logging_steps: int = 1
+    log_completions: bool = False
+    resume: bool | str = False
+
+    def __post_init__(self) -> None:
+        positive = (
+            "steps", "num_questions", "max_step_tokens", "num_generations", "groups_per_step",
+            "gradient_accumulation_steps", "num_iterations", "revision_answer_tokens",
+            "anytime_num_budgets", "summaries_per_budget", "summary_tokens", "lora_r", "lora_alpha",
+            "logging_steps",
+        )  # fmt: skip
+        for name in positive:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+        if self.num_generations < 2:
+            raise ConfigError("num_generations must be >= 2: a GRPO group compares samples")
+        for name in ("save_steps", "total_budget", "anytime_max_budget", "revisions_per_group", "save_total_limit"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ConfigError(f"{name} must be an integer >= 1 or unset, got {value!r}")
+        if self.seed < 0:
+            raise ConfigError(f"seed must be >= 0, got {self.seed}")
+        for name, low, high in (
+            ("temperature", 0.0, 100.0),
+            ("top_p", 0.0, 1.0),
+            ("learning_rate", 0.0, 1.0),
+            ("beta", 0.0, 100.0),
+            ("epsilon", 0.0, 10.0),
+            ("max_grad_norm", 0.0, 1e6),
+            ("reflection_weight", 0.0, 100.0),
+            ("length_alpha", 0.0, 1.0),
+            ("lora_dropout", 0.0, 1.0),
+            ("vllm_gpu_memory_utilization", 0.0, 1.0),
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+                raise ConfigError(f"{name} must be a number in [{low}, {high}], got {value!r}")
+        if self.temperature == 0:
+            raise ConfigError("temperature must be > 0: GRPO needs sampled, different responses")
+        if self.top_k < 0:
+            raise ConfigError(f"top_k must be >= 0 (0 disables it), got {self.top_k}")
+        for name, allowed in (
+            ("precision", PRECISIONS),
+            ("vllm_mode", VLLM_MODES),
+            ("scale_rewards", SCALE_REWARDS),
+            ("loss_type", LOSS_TYPES),
+            ("device", ("auto", "cpu", "cuda")),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+        if not isinstance(self.env, dict):
+            raise ConfigError(f"env must be a mapping of EnvConfig fields, got {type(self.env).__name__}")
+        if "num_questions" in self.env:
+            raise ConfigError("set num_questions at the top level, not under env")
+        if not self.model or not self.recipe or not self.output_dir:
+            raise ConfigError("model, recipe and output_dir must be non-empty")
+
+    # ------------------------------------------------------------------ I/O
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any]) -> TrainConfig:
+        """Build from a flat mapping, rejecting unknown keys with the list of known ones."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown training setting(s) {unknown}; known: {', '.join(sorted(known))}")
+        values = dict(values)
+        for f in dataclasses.fields(cls):
+            # YAML 1.1 reads "3e-6" as a string; a float setting means a number.
+            if isinstance(f.default, float) and isinstance(values.get(f.name), str):
+                try:
+                    values[f.name] = float(values[f.name])
+                except ValueError:
+                    raise ConfigError(f"{f.name} must be a number, got {values[f.name]!r}") from None
+        try:
+            return cls(**values)
+        except TypeError as exc:
+            raise ConfigError(f"invalid training settings: {exc}") from exc
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> TrainConfig:
+        """Defaults, then the file at ``path`` (YAML or TOML), then ``overrides``."""
+        values: dict[str, Any] = read_config_file(path) if path is not None else {}
+        for key, value in (overrides or {}).items():
+            if key == "env" and isinstance(value, dict):
+                values["env"] = {**values.get("env", {}), **value}
+            else:
+                values[key] = value
+        return cls.from_mapping(values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """A flat mapping from a ``.yaml``/``.yml``, ``.toml`` or ``.json`` file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    text = path.read_text()
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        elif suffix == ".toml":
+            tomllib = require("tomllib", "train") if sys.version_info >= (3, 11) else require("tomli", "train")
+            data = tomllib.loads(text)
+        elif suffix == ".json":
+            data = json.loads(text)
+        else:
+            raise ConfigError(f"config file {str(path)!r} must end in .yaml, .yml, .toml or .json")
+    except ConfigError:
+        raise
+    except Exception as exc:  # each parser has its own error type
+        raise ConfigError(f"cannot parse {str(path)!r}: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {str(path)!r} must hold a mapping of settings")
+    return data
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``"key=value"`` from ``--set``; the value is read as YAML (numbers, booleans, lists).
+    ``env.key=value`` sets one EnvConfig field.
+
+    >>> parse_assignment("learning_rate=3e-6")
+    ('learning_rate', 3e-06)
+    >>> parse_assignment("env.hard_cap_mode=false")
+    ('env', {'hard_cap_mode': False})
+    """
+    import yaml
+
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set expects KEY=VALUE, got {text!r}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"cannot read the value of {key!r}: {exc}") from exc
+    if key.startswith("env."):
+        return "env", {key[4:]: value}
+    return key, value

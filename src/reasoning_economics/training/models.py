@@ -1,0 +1,76 @@
+"""Load the policy to train: the embedded SmolLM2, a local directory, or a hub id; optional LoRA.
+
+``smollm2`` is the embedded GGUF model of the policies registry, dequantised by
+``transformers`` (``gguf_file=``); any other name goes to ``AutoModelForCausalLM`` /
+``AutoTokenizer.from_pretrained`` (a local directory works offline; a hub id needs the hub or
+its cache). The model is loaded in float32; mixed precision is the trainer's business.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from reasoning_economics.errors import ConfigError, require
+
+EMBEDDED_MODELS = ("smollm2",)
+
+
+@dataclass
+class LoadedPolicy:
+    """A trainable causal LM, its tokenizer (left padding, a pad token), and the name the
+    environment can count tokens with (None when only this process knows the tokenizer)."""
+
+    model: Any
+    tokenizer: Any
+    counting_name: str | None
+
+
+def load_policy(name: str, *, trust_remote_code: bool = False) -> LoadedPolicy:
+    """Load ``name`` for training (see the module docstring).
+
+    Raises:
+        ConfigError: the model or its tokenizer cannot be loaded.
+    """
+    transformers = require("transformers", "models")
+    if name in EMBEDDED_MODELS:
+        model, tokenizer = _load_embedded(name)
+        counting_name = None
+    else:
+        try:
+            tokenizer = transformers.AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
+            model = transformers.AutoModelForCausalLM.from_pretrained(
+                name, trust_remote_code=trust_remote_code, dtype="float32"
+            )
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot load model {name!r}: {exc}") from exc
+        counting_name = name
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return LoadedPolicy(model=model, tokenizer=tokenizer, counting_name=counting_name)
+
+
+def _load_embedded(name: str) -> tuple[Any, Any]:
+    from reasoning_economics.policies import embedded
+
+    return embedded.load_model_and_tokenizer(name)
+
+
+def eos_token_ids(model: Any, tokenizer: Any) -> list[int]:
+    """Every id that ends a turn: the tokenizer's EOS and the model's generation EOS ids (TRL's rule)."""
+    declared = model.generation_config.eos_token_id
+    ids = [] if declared is None else [declared] if isinstance(declared, int) else list(declared)
+    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids:
+        ids.insert(0, tokenizer.eos_token_id)
+    if not ids:
+        raise ConfigError("the model declares no end-of-sequence id; set generation_config.eos_token_id")
+    return [int(i) for i in ids]
+
+
+def lora_config(r: int, alpha: int, dropout: float, target_modules: list[str] | str) -> Any:
+    """A ``peft.LoraConfig`` for a causal LM (the ``train`` extra provides ``peft``)."""
+    peft = require("peft", "train")
+    return peft.LoraConfig(
+        r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target_modules, task_type="CAUSAL_LM"
+    )

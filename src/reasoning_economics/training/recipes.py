@@ -1,0 +1,132 @@
+"""Training recipes: what one ``--recipe`` name sets up (rewards, advantage, rollout plan).
+
+=============  ================================================================================
+``episode``    The seed's shared-budget GRPO: N questions, one budget; reward = the episode
+               return (step rewards + episode bonus, plus ``reflection_weight`` x REA-RL's
+               reflection reward per response); per-question reward-to-go advantages.
+``length``     Single-problem GRPO with Arora & Zanette's efficiency reward (methods.md §2)
+               and RLOO advantages.
+``reflection`` Single-problem REA-RL (methods.md §4): accuracy + length + reflection rewards
+               with equal weights, and online revision in the rollout.
+``anytime``    Single-problem AnytimeReasoner (methods.md §5): thinking cut at S budgets,
+               summaries scored, dense returns with the budget prior, BRPO advantages.
+=============  ================================================================================
+
+Each recipe is a function ``(config, eos_token_ids) -> RecipeSetup``, registered by name in
+:data:`RECIPES`, like reasoning-gym's ``create_dataset(name)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reasoning_economics.errors import ConfigError, UnknownNameError
+from reasoning_economics.training.config import TrainConfig
+from reasoning_economics.training.field_rewards import anytime_score_reward, episode_return_reward
+from reasoning_economics.training.rollout import PlayEpisodes, RolloutPlan, StepShaping
+
+
+@dataclass(frozen=True)
+class RecipeSetup:
+    """Everything a recipe decides. ``single_question`` episodes hold one question each;
+    ``max_step_tokens`` is the per-response cap the rollout uses."""
+
+    reward_funcs: list[Callable[..., list[float]]]
+    advantage: str
+    plan: RolloutPlan
+    shaping: StepShaping
+    single_question: bool
+    max_step_tokens: int
+    reward_weights: list[float] | None = None
+    brpo_prior: list[float] | None = None
+    extra_metrics: Callable[[list[dict[str, Any]]], dict[str, float]] | None = None
+
+
+def _episode(config: TrainConfig, eos_token_ids: Sequence[int]) -> RecipeSetup:
+    return RecipeSetup(
+        reward_funcs=[episode_return_reward],
+        advantage=config.advantage or "reward_to_go",
+        plan=PlayEpisodes(),
+        shaping=StepShaping(reflection_weight=config.reflection_weight),
+        single_question=False,
+        max_step_tokens=config.max_step_tokens,
+    )
+
+
+def _length(config: TrainConfig, eos_token_ids: Sequence[int]) -> RecipeSetup:
+    from reasoning_economics.training.trl_rewards import make_reward_func
+
+    return RecipeSetup(
+        reward_funcs=[make_reward_func("efficiency", alpha=config.length_alpha, eos_token_ids=eos_token_ids)],
+        advantage=config.advantage or "rloo",
+        plan=PlayEpisodes(),
+        shaping=StepShaping(),
+        single_question=True,
+        max_step_tokens=config.max_step_tokens,
+    )
+
+
+def _reflection(config: TrainConfig, eos_token_ids: Sequence[int]) -> RecipeSetup:
+    from reasoning_economics.training.revision_plan import OnlineRevision, revision_metrics
+    from reasoning_economics.training.trl_rewards import make_reward_func
+
+    revisions = config.revisions_per_group or config.num_generations // 2
+    return RecipeSetup(
+        reward_funcs=[
+            make_reward_func("correctness"),
+            make_reward_func("rea_length", eos_token_ids=eos_token_ids),
+            make_reward_func("reflection"),
+        ],
+        reward_weights=[1.0, 1.0, 1.0],
+        advantage=config.advantage or "grpo",
+        plan=OnlineRevision(revisions_per_group=revisions, max_answer_tokens=config.revision_answer_tokens),
+        shaping=StepShaping(),
+        single_question=True,
+        max_step_tokens=config.max_step_tokens,
+        extra_metrics=revision_metrics,
+    )
+
+
+def _anytime(config: TrainConfig, eos_token_ids: Sequence[int]) -> RecipeSetup:
+    from reasoning_economics.rewards.anytime import budget_prior, budget_support
+    from reasoning_economics.training.anytime_plan import AnytimeSummaries, anytime_metrics
+
+    max_budget = config.anytime_max_budget or config.max_step_tokens
+    budgets = budget_support(max_budget, config.anytime_num_budgets)
+    prior = budget_prior(config.anytime_prior, budgets)
+    advantage = config.advantage or "brpo"
+    return RecipeSetup(
+        reward_funcs=[anytime_score_reward],
+        advantage=advantage,
+        plan=AnytimeSummaries(budgets, prior, config.summaries_per_budget, config.summary_tokens),
+        shaping=StepShaping(),
+        single_question=True,
+        max_step_tokens=max_budget,
+        brpo_prior=prior if advantage == "brpo" else None,
+        extra_metrics=anytime_metrics,
+    )
+
+
+RECIPES: dict[str, Callable[[TrainConfig, Sequence[int]], RecipeSetup]] = {
+    "episode": _episode,
+    "length": _length,
+    "reflection": _reflection,
+    "anytime": _anytime,
+}
+
+
+def build_recipe(config: TrainConfig, eos_token_ids: Sequence[int]) -> RecipeSetup:
+    """The setup of ``config.recipe``.
+
+    Raises:
+        UnknownNameError: no recipe has that name.
+        ConfigError: the chosen advantage needs fields this recipe's rollout does not produce.
+    """
+    if config.recipe not in RECIPES:
+        raise UnknownNameError(f"unknown recipe {config.recipe!r}; known: {', '.join(RECIPES)}")
+    setup = RECIPES[config.recipe](config, list(eos_token_ids))
+    if setup.advantage == "brpo" and config.recipe != "anytime":
+        raise ConfigError("the brpo advantage needs the anytime recipe's budget scores")
+    return setup

@@ -1,0 +1,225 @@
+"""``train(config)``: assemble model, environment, recipe and ``EnvGRPOTrainer``, then train.
+
+A run directory holds::
+
+    train_config.json      the resolved TrainConfig
+    train_log.jsonl        one line per logging step (see reasoning_economics.training.logs)
+    checkpoint-<step>/     TRL/transformers checkpoints (model, optimizer, scheduler, RNG, state)
+    final/                 the trained model (or LoRA adapter) and tokenizer
+    train_summary.json     steps, wall time, the last log line
+    runs/                  TensorBoard events, when tensorboard is installed
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reasoning_economics.errors import ConfigError, require
+from reasoning_economics.training.config import TrainConfig
+from reasoning_economics.training.logs import TRAIN_LOG_NAME, make_jsonl_callback, read_training_log
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Where a finished run put its outputs, and how long it took."""
+
+    output_dir: Path
+    log_path: Path
+    final_dir: Path
+    checkpoints: list[Path]
+    global_step: int
+    wall_time_s: float
+    last_log: dict[str, Any] | None
+
+
+def _precision(config: TrainConfig, cuda: bool) -> dict[str, bool]:
+    if config.precision == "auto":
+        import torch
+
+        bf16 = cuda and torch.cuda.is_bf16_supported()
+        return {"bf16": bf16, "fp16": False}
+    if config.precision in ("bf16", "fp16") and not cuda:
+        raise ConfigError(f"precision {config.precision!r} needs a GPU; use fp32 on CPU")
+    return {"bf16": config.precision == "bf16", "fp16": config.precision == "fp16"}
+
+
+def _use_cuda(config: TrainConfig) -> bool:
+    import torch
+
+    if config.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' was asked for but no GPU is available")
+    return config.device != "cpu" and torch.cuda.is_available()
+
+
+def _resume_checkpoint(config: TrainConfig, output_dir: Path) -> str | None:
+    if config.resume is False:
+        return None
+    if isinstance(config.resume, str) and config.resume not in ("true", "latest"):
+        path = Path(config.resume)
+        if not path.is_dir():
+            raise ConfigError(f"checkpoint {config.resume!r} does not exist")
+        return str(path)
+    from transformers.trainer_utils import get_last_checkpoint
+
+    last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+    if last is None:
+        raise ConfigError(f"--resume: no checkpoint-* directory in {str(output_dir)!r}")
+    return last
+
+
+def build_trainer(config: TrainConfig) -> tuple[Any, Any]:
+    """The ``EnvGRPOTrainer`` and the episode rollout for ``config`` (nothing trained yet)."""
+    require("trl", "train")
+    require("datasets", "train")
+    from trl import GRPOConfig
+
+    from reasoning_economics.env import SYSTEM_PROMPT, EnvConfig
+    from reasoning_economics.training.episodes import EpisodeOptions
+    from reasoning_economics.training.models import eos_token_ids, load_policy, lora_config
+    from reasoning_economics.training.recipes import build_recipe
+    from reasoning_economics.training.rollout import EpisodeRollout, episode_dataset
+    from reasoning_economics.training.sessions import SessionPool, session_factory
+    from reasoning_economics.training.trainer import EnvGRPOTrainer
+
+    output_dir = Path(config.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    cuda = _use_cuda(config)
+    precision = _precision(config, cuda)
+    if config.use_vllm and not cuda:
+        raise ConfigError("--use-vllm needs a GPU; on CPU, training generates with transformers")
+    if config.use_vllm:
+        require("vllm", "vllm")
+
+    policy = load_policy(config.model, trust_remote_code=config.trust_remote_code)
+    eos_ids = eos_token_ids(policy.model, policy.tokenizer)
+    recipe = build_recipe(config, eos_ids)
+
+    counting_name = config.env_tokenizer or policy.counting_name
+    if counting_name is None and config.env_url is None:
+        # The environment counts tokens in the policy's own tokenizer, saved where it can load it.
+        tokenizer_dir = output_dir / "policy_tokenizer"
+        policy.tokenizer.save_pretrained(tokenizer_dir)
+        counting_name = str(tokenizer_dir.resolve())
+    env_values = dict(config.env)
+    env_values["num_questions"] = 1 if recipe.single_question else config.num_questions
+    # The prompt tells the policy its per-answer limit; make it the limit it really gets.
+    env_values.setdefault("max_tokens_per_step", recipe.max_step_tokens)
+    env_config = None if config.env_url else EnvConfig(**env_values)
+    sessions = SessionPool(session_factory(env_config, config.env_url))
+    options = EpisodeOptions(
+        max_step_tokens=recipe.max_step_tokens,
+        tokenizer_name=counting_name,
+        total_budget=config.total_budget,
+        feedback=config.observation_feedback,
+    )
+    system_prompt = SYSTEM_PROMPT if config.system_prompt == "default" else config.system_prompt
+    rollout = EpisodeRollout(sessions, options, plan=recipe.plan, shaping=recipe.shaping, system_prompt=system_prompt)
+
+    group_completions = config.groups_per_step * config.num_generations
+    if group_completions % config.gradient_accumulation_steps:
+        raise ConfigError(
+            f"groups_per_step x num_generations ({group_completions}) must be divisible by "
+            f"gradient_accumulation_steps ({config.gradient_accumulation_steps})"
+        )
+    episode_tokens = recipe.max_step_tokens * env_values["num_questions"]
+    if config.recipe == "reflection":
+        episode_tokens += config.revision_answer_tokens
+    args = GRPOConfig(
+        output_dir=str(output_dir),
+        max_steps=config.steps,
+        per_device_train_batch_size=group_completions // config.gradient_accumulation_steps,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        num_generations=config.num_generations,
+        num_iterations=config.num_iterations,
+        max_completion_length=episode_tokens,
+        learning_rate=config.learning_rate,
+        beta=config.beta,
+        epsilon=config.epsilon,
+        max_grad_norm=config.max_grad_norm,
+        loss_type=config.loss_type,
+        scale_rewards=config.scale_rewards,
+        reward_weights=recipe.reward_weights,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        top_k=config.top_k or None,
+        logging_steps=config.logging_steps,
+        save_strategy="steps",
+        save_steps=config.save_steps or config.steps,
+        save_total_limit=config.save_total_limit,
+        report_to=["tensorboard"] if importlib.util.find_spec("tensorboard") else [],
+        seed=config.seed,
+        use_cpu=not cuda,
+        gradient_checkpointing=config.gradient_checkpointing,
+        use_vllm=config.use_vllm,
+        vllm_mode=config.vllm_mode,
+        vllm_server_base_url=config.vllm_server_base_url,
+        vllm_gpu_memory_utilization=config.vllm_gpu_memory_utilization,
+        log_completions=config.log_completions,
+        dataloader_num_workers=0,
+        **precision,
+    )
+    dataset = episode_dataset(config.steps * config.groups_per_step, base_seed=config.seed)
+    peft_config = (
+        lora_config(config.lora_r, config.lora_alpha, config.lora_dropout, config.lora_target_modules)
+        if config.lora
+        else None
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="You are using 'rollout_func'")
+        trainer = EnvGRPOTrainer(
+            model=policy.model,
+            reward_funcs=recipe.reward_funcs,
+            args=args,
+            train_dataset=dataset,
+            processing_class=policy.tokenizer,
+            rollout_func=rollout,
+            peft_config=peft_config,
+            callbacks=[make_jsonl_callback(output_dir / TRAIN_LOG_NAME)],
+            advantage=recipe.advantage,
+            brpo_prior=recipe.brpo_prior,
+            extra_metrics=recipe.extra_metrics,
+        )
+    return trainer, rollout
+
+
+def train(config: TrainConfig) -> TrainResult:
+    """Run ``config`` to the end (resuming when asked) and save the final model; see the module docstring."""
+    output_dir = Path(config.output_dir)
+    resume_from = _resume_checkpoint(config, output_dir)
+    started = time.monotonic()
+    trainer, rollout = build_trainer(config)
+    config.save(output_dir / "train_config.json")
+    try:
+        trainer.train(resume_from_checkpoint=resume_from)
+    finally:
+        rollout.close()
+    final_dir = output_dir / "final"
+    trainer.save_model(str(final_dir))
+    trainer.processing_class.save_pretrained(str(final_dir))
+    wall = time.monotonic() - started
+    log_path = output_dir / TRAIN_LOG_NAME
+    records = read_training_log(log_path) if log_path.is_file() else []
+    result = TrainResult(
+        output_dir=output_dir,
+        log_path=log_path,
+        final_dir=final_dir,
+        checkpoints=sorted(output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1])),
+        global_step=trainer.state.global_step,
+        wall_time_s=wall,
+        last_log=records[-1] if records else None,
+    )
+    summary = {
+        "global_step": result.global_step,
+        "wall_time_s": round(wall, 2),
+        "resumed_from": resume_from,
+        "checkpoints": [p.name for p in result.checkpoints],
+        "last_log": result.last_log,
+    }
+    (output_dir / "train_summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    return result
