@@ -89,3 +89,10 @@ class RewardInputError(ReasoningEconomicsError, ValueError):
     token counts, non-binary correctness, an empty group where one is required."""
 
     code = "REWARD_INPUT_ERROR"
+
+
+class DatasetFormatError(ReasoningEconomicsError, ValueError):
+    """A problem file or dataset lacks a required column or holds an invalid value
+    (for example a difficulty outside [0, 1]); the message names the column and row."""
+
+    code = "DATASET_FORMAT"
