@@ -1,0 +1,175 @@
+"""Fast unit tests of the training package: config, credit assignment, logs, prompts, rewards.
+
+Values are worked out by hand in the comments. The end-to-end GRPO runs live in test_training.py.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from reasoning_economics.errors import ConfigError, RewardInputError
+from reasoning_economics.training import credit
+from reasoning_economics.training.config import TrainConfig, parse_assignment, read_config_file
+from reasoning_economics.training.field_rewards import FieldReward, episode_return_reward
+from reasoning_economics.training.logs import log_record, plot_training_curves, read_training_log
+from reasoning_economics.training.rollout import episode_prompt, episode_seed, group_seeds
+
+# --------------------------------------------------------------------------- config
+
+
+def test_config_defaults_are_valid_and_round_trip(tmp_path):
+    config = TrainConfig()
+    assert (config.model, config.recipe, config.num_generations) == ("smollm2", "episode", 4)
+    path = tmp_path / "c.json"
+    config.save(path)
+    assert TrainConfig.load(path) == config
+
+
+def test_config_file_then_cli_overrides(tmp_path):
+    path = tmp_path / "train.yaml"
+    path.write_text("model: /models/tiny\nsteps: 7\nlearning_rate: 3e-6\nenv:\n  hard_cap_mode: false\n  beta: 0.1\n")
+    config = TrainConfig.load(path, {"steps": 9, "env": {"beta": 0.2}})
+    assert config.model == "/models/tiny"
+    assert config.steps == 9  # the CLI wins over the file
+    assert config.learning_rate == 3e-6  # YAML 1.1 reads "3e-6" as text; a float setting takes it as a number
+    assert config.env == {"hard_cap_mode": False, "beta": 0.2}  # env mappings merge key by key
+
+
+def test_config_toml(tmp_path):
+    path = tmp_path / "train.toml"
+    path.write_text('recipe = "length"\nnum_generations = 8\nlength_alpha = 0.2\n[env]\ndataset = "builtin"\n')
+    config = TrainConfig.load(path)
+    assert (config.recipe, config.num_generations, config.length_alpha) == ("length", 8, 0.2)
+    assert config.env == {"dataset": "builtin"}
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"stepz": 3}, "unknown training setting"),
+        ({"steps": 0}, "steps must be an integer >= 1"),
+        ({"num_generations": 1}, "num_generations must be >= 2"),
+        ({"temperature": 0.0}, "temperature must be > 0"),
+        ({"loss_type": "ppo"}, "loss_type must be one of"),
+        ({"learning_rate": "fast"}, "learning_rate must be a number"),
+        ({"env": {"num_questions": 5}}, "top level"),
+        ({"length_alpha": 1.5}, "length_alpha must be a number in"),
+    ],
+)
+def test_config_rejects_bad_values(values, message):
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig.from_mapping(values)
+
+
+def test_config_file_errors(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        read_config_file(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- a list\n- not a mapping\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        read_config_file(bad)
+    other = tmp_path / "c.ini"
+    other.write_text("x=1")
+    with pytest.raises(ConfigError, match=".yaml"):
+        read_config_file(other)
+
+
+def test_parse_assignment():
+    assert parse_assignment("num_questions=5") == ("num_questions", 5)
+    assert parse_assignment("lora=true") == ("lora", True)
+    assert parse_assignment("lora_target_modules=[q_proj, v_proj]") == ("lora_target_modules", ["q_proj", "v_proj"])
+    assert parse_assignment("env.hard_cap_mode=false") == ("env", {"hard_cap_mode": False})
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        parse_assignment("steps")
+
+
+# --------------------------------------------------------------------------- credit
+
+
+def test_rloo_by_group_leaves_each_sample_out():
+    # group 1: [1, 0, 1] -> 1 - 0.5, 0 - 1, 1 - 0.5; group 2: [2, nan, 0] -> nan is unscored: 2 - 0, 0, 0 - 2
+    assert credit.rloo_by_group([1, 0, 1, 2, math.nan, 0], 3) == [0.5, -1.0, 0.5, 2.0, 0.0, -2.0]
+
+
+def test_reward_to_go_by_group_by_hand():
+    # Episode a: rewards [1, 0.5] -> returns-to-go [1.5, 0.5]; episode b: [0, 0.2, 0.1] -> [0.3, 0.3, 0.1].
+    # Baseline per question (a's return after its end is 0): [0.9, 0.4, 0.05].
+    values = credit.reward_to_go_by_group([[1, 0.5], [0, 0.2, 0.1], [2], [0]], 2)
+    expected = [[0.6, 0.1], [-0.6, -0.1, 0.05], [1.0], [-1.0]]
+    assert len(values) == 4
+    for row, want in zip(values, expected):
+        assert row == pytest.approx(want)
+
+
+def test_brpo_by_group_by_hand():
+    # S = 2 budgets, uniform prior. Thought a scores [1, 0]: R = [0.5, 0]; b scores [0, 1]: R = [0.5, 0.5].
+    # s = 0: baseline = group mean of R_0 = 0.5 -> both 0.
+    # s = 1: V2 = mean R_1 = 0.25; V1(a) = 1 * p_1 = 0.5, V1(b) = 0; B = (V1 + V2) / 2 -> a: 0.375, b: 0.125.
+    values = credit.brpo_by_group([[1, 0], [0, 1]], [0.5, 0.5], 2)
+    assert values[0] == pytest.approx([0.0, -0.375])
+    assert values[1] == pytest.approx([0.0, 0.375])
+
+
+def test_token_advantages_and_segments():
+    assert credit.token_advantages([1, 2], [[0, 2], [4, 5]], 7) == [1, 1, 0, 0, 2, 0, 0]
+    assert credit.segment_spans([10, 25], [4, 8, 12, 16]) == [[10, 14], [14, 18], [18, 22], [22, 25]]
+    # A response that stopped at 6 tokens has empty late segments.
+    assert credit.segment_spans([0, 6], [4, 8, 12]) == [[0, 4], [4, 6], [6, 6]]
+    with pytest.raises(ConfigError, match="out of order"):
+        credit.token_advantages([1, 2], [[3, 5], [0, 2]], 7)
+    with pytest.raises(ConfigError, match="groups of 3"):
+        credit.rloo_by_group([1, 2], 3)
+
+
+# --------------------------------------------------------------------------- rollout prompts and rewards
+
+
+def test_episode_prompt_round_trip_and_groups():
+    assert episode_seed(episode_prompt(42)) == 42
+    assert episode_seed("reasoning-economics episode, seed=7") == 7
+    assert group_seeds([episode_prompt(3)] * 2 + [episode_prompt(9)] * 2, 2) == [3, 3, 9, 9]
+    with pytest.raises(ConfigError, match="do not share one seed"):
+        group_seeds([episode_prompt(3), episode_prompt(4)], 2)
+    with pytest.raises(ConfigError, match="does not name an episode seed"):
+        episode_seed([{"role": "user", "content": "What is 2+2?"}])
+    with pytest.raises(ConfigError, match="non-negative"):
+        episode_prompt(-1)
+
+
+def test_field_reward_reads_the_rollout_field():
+    assert episode_return_reward.__name__ == "episode_return"
+    assert episode_return_reward(["p", "p"], ["a", "b"], episode_return=[1.25, -0.1]) == [1.25, -0.1]
+    with pytest.raises(RewardInputError, match="episode_return"):
+        FieldReward("episode_return", "r")(["p"], ["a"])
+    with pytest.raises(RewardInputError, match="2 values for 1"):
+        FieldReward("x", "r")(["p"], ["a"], x=[1, 2])
+
+
+# --------------------------------------------------------------------------- logs
+
+
+def test_log_record_maps_trainer_metrics():
+    logs = {"reward": 0.5, "episode/accuracy": 0.25, "episode/tokens_per_question": 40.0, "loss": 0.1, "other": 3}
+    record = log_record(2, 0.5, 12.3456, logs)
+    assert record["step"] == 2 and record["time_s"] == 12.346
+    assert (record["reward"], record["accuracy"], record["tokens_per_question"]) == (0.5, 0.25, 40.0)
+    assert record["budget_utilization"] is None  # not logged by this recipe
+    assert record["metrics"]["other"] == 3
+
+
+def test_read_training_log_keeps_last_record_per_step_and_plots(tmp_path):
+    log = tmp_path / "train_log.jsonl"
+    lines = [log_record(s, None, s, {"reward": r, "episode/accuracy": r / 2}) for s, r in [(1, 0.1), (2, 0.2), (1, 0.3)]]
+    log.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    records = read_training_log(tmp_path)  # a run directory works too
+    assert [(r["step"], r["reward"]) for r in records] == [(1, 0.3), (2, 0.2)]  # a resumed run overwrote step 1
+    png = plot_training_curves([log, log], labels=["a", "b"])
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
+    with pytest.raises(ConfigError, match="no training log"):
+        read_training_log(tmp_path / "nowhere")
+    log.write_text("{not json\n")
+    with pytest.raises(ConfigError, match=":1 is not a training-log record"):
+        read_training_log(log)
