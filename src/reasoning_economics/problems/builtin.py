@@ -1,0 +1,169 @@
+"""The ``builtin`` source: offline procedural problems from reasoning-gym.
+
+Types, levels and the difficulty of each level are in
+:mod:`reasoning_economics.problems.builtin_catalog`. A draw picks a level uniformly,
+then an index in that level's pool; reasoning-gym builds item ``i`` of a dataset from
+``Random(dataset_seed + i)`` alone, so a (type, level, index) triple names one problem
+on every machine. Items are built lazily and kept in a per-process LRU cache; the pool
+of a slow generator (``polynomial_equations``) is small enough for the cache to hold
+whole, and :meth:`BuiltinSource.warm_up` fills it ahead of time.
+
+Problems are graded by reasoning-gym's own scorer (``grader="reasoning_gym"``):
+``grader_data = {"dataset": <reasoning-gym name>, "entry": <the reasoning-gym entry>}``
+with the entry (question, answer, metadata) as generated, except that metadata values JSON
+cannot encode are written as strings (see :func:`json_safe`). Treat it as read-only:
+the cached problem is shared by every episode that draws it.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from reasoning_economics.errors import ConfigError
+from reasoning_economics.problems.base import ask_for_boxed, unknown_type_error
+from reasoning_economics.problems.builtin_catalog import BUILTIN_TYPES, BUILTIN_TYPES_BY_NAME, BuiltinType
+from reasoning_economics.problems.record import Problem
+
+CACHE_SIZE = 4096
+"""Problems cached per (type, level); pools no larger than this are cached whole."""
+
+MAX_SKIPPED_ITEMS = 50
+"""Consecutive unusable generator items (empty gold answer) tolerated before giving up."""
+
+
+@dataclass(frozen=True)
+class BuiltinConfig:
+    """Options of the ``builtin`` source.
+
+    Attributes:
+        types: the reasoning-gym types to serve (default: all of the catalog).
+        pool_seed: base seed of the generators. Changing it gives a different, equally
+            deterministic pool of problems (for example a held-out evaluation pool).
+    """
+
+    types: tuple[str, ...] = tuple(t.name for t in BUILTIN_TYPES)
+    pool_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.types, str) or not isinstance(self.types, (list, tuple)):
+            raise ConfigError(f"builtin: types must be a list of type names, got {self.types!r}")
+        object.__setattr__(self, "types", tuple(self.types))
+        if not self.types:
+            raise ConfigError("builtin: types must not be empty")
+        unknown = [t for t in self.types if t not in BUILTIN_TYPES_BY_NAME]
+        if unknown:
+            raise ConfigError(f"builtin: unknown type(s) {unknown}; known: {', '.join(BUILTIN_TYPES_BY_NAME)}")
+        if len(set(self.types)) != len(self.types):
+            raise ConfigError(f"builtin: types lists a type twice: {list(self.types)}")
+        if isinstance(self.pool_seed, bool) or not isinstance(self.pool_seed, int) or self.pool_seed < 0:
+            raise ConfigError(f"builtin: pool_seed must be an integer >= 0, got {self.pool_seed!r}")
+
+
+def display_answer(gold: str) -> str:
+    """The gold answer as a model would box it: reasoning-gym writes some answers in
+    inline math (``$\\frac{3}{4}$``); the dollar signs are not part of the answer."""
+    text = gold.strip()
+    if len(text) >= 2 and text.startswith("$") and text.endswith("$"):
+        text = text[1:-1].strip()
+    return text
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with everything JSON cannot encode written as ``str`` (gsm_symbolic keeps
+    ``Fraction`` objects in its metadata), so problems survive logs and the wire. No scorer
+    of the catalog reads those values; tests check each still accepts the gold answer."""
+    if isinstance(value, dict):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(json_safe(item) for item in value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+class _LevelPool:
+    """Problems of one (type, level): item ``index`` of a fixed reasoning-gym dataset."""
+
+    def __init__(self, spec: BuiltinType, level: int, pool_seed: int) -> None:
+        from reasoning_gym import create_dataset  # heavy (about 1.5 s): only when the source is built
+
+        self.spec = spec
+        self.level = level
+        self.size = spec.pool_size
+        # crc32, not hash(): the same seed in every process
+        dataset_seed = zlib.crc32(f"{pool_seed}/{spec.name}/{level}".encode())
+        self._dataset = create_dataset(spec.name, **spec.levels[level], seed=dataset_seed, size=self.size)
+        self.problem = functools.lru_cache(maxsize=min(self.size, CACHE_SIZE))(self._build)
+
+    def _build(self, index: int) -> Problem:
+        for skip in range(MAX_SKIPPED_ITEMS):
+            item = (index + skip) % self.size
+            entry: dict[str, Any] = json_safe(self._dataset[item])
+            answer = display_answer(str(entry["answer"]))
+            if answer:
+                return Problem(
+                    id=f"builtin/{self.spec.name}/{self.level}/{item}",
+                    question=ask_for_boxed(entry["question"]),
+                    answer=answer,
+                    source="builtin",
+                    problem_type=self.spec.name,
+                    difficulty=self.spec.difficulties[self.level],
+                    grader="reasoning_gym",
+                    grader_data={"dataset": self.spec.name, "entry": entry},
+                )
+        raise ConfigError(
+            f"builtin: {self.spec.name} level {self.level} gave {MAX_SKIPPED_ITEMS} items in a row "
+            f"with an empty answer from index {index}; its settings are broken"
+        )
+
+
+class BuiltinSource:
+    """reasoning-gym problems of several types and difficulty levels; see the module docstring."""
+
+    name = "builtin"
+
+    def __init__(self, config: BuiltinConfig | None = None) -> None:
+        self.config = config or BuiltinConfig()
+        self.problem_types = self.config.types
+        self._pools = {
+            name: tuple(
+                _LevelPool(BUILTIN_TYPES_BY_NAME[name], level, self.config.pool_seed)
+                for level in range(len(BUILTIN_TYPES_BY_NAME[name].levels))
+            )
+            for name in self.problem_types
+        }
+
+    def draw(self, problem_type: str, rng: random.Random) -> Problem:
+        pools = self._pools.get(problem_type)
+        if pools is None:
+            raise unknown_type_error(self.name, problem_type, self.problem_types)
+        pool = pools[rng.randrange(len(pools))]
+        return pool.problem(rng.randrange(pool.size))
+
+    def problem(self, problem_type: str, level: int, index: int) -> Problem:
+        """The problem at ``index`` of a type's level (what ``draw`` returns for that choice)."""
+        pools = self._pools.get(problem_type)
+        if pools is None:
+            raise unknown_type_error(self.name, problem_type, self.problem_types)
+        if not 0 <= level < len(pools):
+            raise ConfigError(f"builtin: {problem_type} has levels 0..{len(pools) - 1}, not {level}")
+        if not 0 <= index < pools[level].size:
+            raise ConfigError(f"builtin: index {index} is outside 0..{pools[level].size - 1}")
+        return pools[level].problem(index)
+
+    def warm_up(self) -> int:
+        """Build every problem of the pools the cache holds whole (the slow generators), so
+        that later draws never wait on them. Takes about 8 s; returns the number built.
+        Results do not depend on whether this ran: it only moves work earlier."""
+        built = 0
+        for pools in self._pools.values():
+            for pool in pools:
+                if pool.size <= CACHE_SIZE:
+                    for index in range(pool.size):
+                        pool.problem(index)
+                    built += pool.size
+        return built

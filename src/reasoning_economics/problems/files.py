@@ -1,0 +1,142 @@
+"""The ``file`` source: your own problems from a JSONL, JSON or Parquet file.
+
+Columns (rows count from 1 in error messages, so a JSONL row number is its line number):
+
+============== ========= ===============================================================
+column         required  meaning
+============== ========= ===============================================================
+``question``   yes [1]_  the question text (``problem`` is accepted instead)
+``answer``     yes [2]_  the gold final answer; numbers are turned into strings
+``solution``   no        a worked solution; used only without ``answer``: its last
+                         ``\\boxed{...}`` is the gold answer
+``type``       no        bucket for even mixing (default: option ``type``, else the file stem)
+``difficulty`` no        a number in [0, 1] (default: option ``difficulty``, 0.5)
+============== ========= ===============================================================
+
+.. [1] A file with both ``question`` and ``problem`` is rejected as ambiguous.
+.. [2] Or ``solution`` with a boxed answer in every row.
+
+Every row is checked when the source is built; the first bad row raises
+:class:`~reasoning_economics.errors.DatasetFormatError` naming the row and column.
+Problems are graded with math-verify. Reading needs the ``data`` extra (``datasets``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reasoning_economics.errors import ConfigError, DatasetFormatError
+from reasoning_economics.problems.base import ask_for_boxed
+from reasoning_economics.problems.record import Problem
+from reasoning_economics.problems.tables import TableSource, bucket_rows, load_table
+
+DEFAULT_DIFFICULTY = 0.5
+
+
+@dataclass(frozen=True)
+class FileSourceConfig:
+    """Options of the ``file`` source.
+
+    Attributes:
+        path: the ``.jsonl`` / ``.json`` / ``.parquet`` file (required).
+        type: problem type of rows without a ``type`` value (default: the file name without suffix).
+        difficulty: difficulty of rows without a ``difficulty`` value.
+        cache_dir: where ``datasets`` keeps its Arrow cache (default: its own).
+    """
+
+    path: str | None = None
+    type: str | None = None
+    difficulty: float = DEFAULT_DIFFICULTY
+    cache_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.path, str) or not self.path.strip():
+            raise ConfigError("file: path is required, e.g. create_source('file:/data/problems.jsonl')")
+        if self.type is not None and (not isinstance(self.type, str) or not self.type.strip()):
+            raise ConfigError(f"file: type must be a non-empty string, got {self.type!r}")
+        if not _is_difficulty(self.difficulty):
+            raise ConfigError(f"file: difficulty must be a number in [0, 1], got {self.difficulty!r}")
+
+
+def _is_difficulty(value: Any) -> bool:
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, (int, float))
+        and math.isfinite(value)
+        and 0.0 <= value <= 1.0
+    )
+
+
+def _question_column(columns: list[str], where: str) -> str:
+    if "question" in columns and "problem" in columns:
+        raise DatasetFormatError(f"{where}: has both 'question' and 'problem' columns; keep one")
+    for column in ("question", "problem"):
+        if column in columns:
+            return column
+    raise DatasetFormatError(f"{where}: needs a 'question' (or 'problem') column; it has {columns}")
+
+
+def _gold(record: dict[str, Any], columns: list[str], where: str) -> str:
+    if "answer" in columns:
+        value = record["answer"]
+        text = "" if value is None or isinstance(value, (dict, list)) else str(value).strip()
+        if not text:
+            raise DatasetFormatError(f"{where}: 'answer' must be a non-empty string or number, got {value!r}")
+        return text
+    from reasoning_economics.grading.extraction import last_boxed_content
+
+    boxed = last_boxed_content(str(record["solution"] or ""))
+    if boxed is None or not boxed.strip():
+        raise DatasetFormatError(f"{where}: no 'answer' column and no \\boxed{{...}} in 'solution'")
+    return boxed.strip()
+
+
+def read_problem_file(config: FileSourceConfig) -> list[Problem]:
+    """Every row of the file as a Problem, checked; see the module docstring for the columns."""
+    path = Path(config.path).expanduser()
+    table = load_table(hub_id=None, path=str(path), cache_dir=config.cache_dir)
+    columns = list(table.column_names)
+    question_column = _question_column(columns, str(path))
+    if "answer" not in columns and "solution" not in columns:
+        raise DatasetFormatError(f"{path}: needs an 'answer' (or 'solution') column; it has {columns}")
+    default_type = config.type or path.stem
+    problems = []
+    for index, record in enumerate(table):
+        where = f"{path} row {index + 1}"
+        question = record[question_column]
+        if not isinstance(question, str) or not question.strip():
+            raise DatasetFormatError(f"{where}: '{question_column}' must be a non-empty string, got {question!r}")
+        difficulty = record.get("difficulty")
+        if difficulty is None:
+            difficulty = config.difficulty
+        elif not _is_difficulty(difficulty):
+            raise DatasetFormatError(f"{where}: 'difficulty' must be a number in [0, 1], got {difficulty!r}")
+        problem_type = record.get("type")
+        if problem_type is None or not str(problem_type).strip():
+            problem_type = default_type
+        problems.append(
+            Problem(
+                id=f"file/{path.stem}/{index + 1}",
+                question=ask_for_boxed(question),
+                answer=_gold(record, columns, where),
+                source="file",
+                problem_type=str(problem_type).strip(),
+                difficulty=float(difficulty),
+                grader="math_verify",
+            )
+        )
+    if not problems:
+        raise DatasetFormatError(f"{path}: the file holds no rows")
+    return problems
+
+
+class FileSource(TableSource):
+    """Problems from a user's file, bucketed by their ``type``."""
+
+    def __init__(self, config: FileSourceConfig) -> None:
+        problems = read_problem_file(config)
+        buckets = bucket_rows([p.problem_type for p in problems])
+        super().__init__("file", problems, buckets, lambda _row, problem: problem)

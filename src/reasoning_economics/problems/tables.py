@@ -1,0 +1,156 @@
+"""Loading a table of problems, from a local file or the Hugging Face hub, and drawing from it.
+
+:func:`load_table` returns a ``datasets.Dataset`` (memory-mapped Arrow: MetaMathQA's
+395k rows stay on disk). It never falls back to other data:
+
+- ``path`` given: a ``.parquet``, ``.json`` or ``.jsonl`` file, or a folder of them;
+- else the hub id, unless the hub is unreachable, which is found out in well under a
+  second: with ``HF_HUB_OFFLINE=1`` only the local hub cache is tried; otherwise one
+  metadata request with a short timeout goes first, so that ``datasets`` does not spend
+  ~25 s retrying a dead connection.
+
+Either failure raises :class:`~reasoning_economics.errors.DatasetUnavailableError`
+saying how to pass a local copy.
+
+:class:`TableSource` is the draw logic the table-backed sources share: rows bucketed by
+problem type, a random row of the asked type, rows without a usable gold answer skipped.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reasoning_economics.errors import ConfigError, DatasetFormatError, DatasetUnavailableError, require
+from reasoning_economics.problems.base import unknown_type_error
+from reasoning_economics.problems.record import Problem
+
+HUB_PROBE_TIMEOUT_S = 5.0
+_BUILDERS = {".parquet": "parquet", ".json": "json", ".jsonl": "json"}
+
+
+@dataclass(frozen=True)
+class HubSourceConfig:
+    """Options of a source backed by a hub dataset (``metamathqa``, ``numina_tir``).
+
+    Attributes:
+        path: a local ``.parquet`` / ``.json`` / ``.jsonl`` file or a folder of them, in the
+            hub dataset's schema. When given, the hub is not contacted.
+        hub_id: the hub dataset to load when ``path`` is not given (default: the source's own).
+        split: the split to load from the hub or a folder.
+        cache_dir: where ``datasets`` keeps its Arrow cache (default: its own).
+    """
+
+    path: str | None = None
+    hub_id: str | None = None
+    split: str = "train"
+    cache_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("path", "hub_id", "cache_dir"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise ConfigError(f"{name} must be a non-empty string or None, got {value!r}")
+        if not isinstance(self.split, str) or not self.split:
+            raise ConfigError(f"split must be a non-empty string, got {self.split!r}")
+
+
+def load_table(*, hub_id: str | None, path: str | None, split: str = "train", cache_dir: str | None = None, how_to: str = ""):
+    """The rows of a local file/folder (``path``) or a hub dataset (``hub_id``) as a ``datasets.Dataset``.
+
+    ``how_to`` is appended to the unavailable-error message (for example the source's
+    option to pass a local path).
+    """
+    datasets = require("datasets", "data")
+    if path is not None:
+        return _load_local(datasets, Path(path).expanduser(), split, cache_dir)
+    if hub_id is None:
+        raise DatasetUnavailableError(f"no path and no hub id to load from. {how_to}".strip())
+    _probe_hub(hub_id, how_to)
+    try:
+        return datasets.load_dataset(hub_id, split=split, cache_dir=cache_dir)
+    except (ConnectionError, FileNotFoundError) as exc:  # DatasetNotFoundError is a FileNotFoundError
+        raise DatasetUnavailableError(
+            f"cannot load {hub_id!r} from the Hugging Face hub or its local cache ({exc}). {how_to}".strip()
+        ) from exc
+
+
+def _load_local(datasets: Any, path: Path, split: str, cache_dir: str | None):
+    if path.is_dir():
+        return datasets.load_dataset(str(path), split=split, cache_dir=cache_dir)
+    if not path.is_file():
+        raise DatasetUnavailableError(f"no such file or folder: {str(path)!r}")
+    builder = _BUILDERS.get(path.suffix.lower())
+    if builder is None:
+        raise DatasetFormatError(f"{str(path)!r}: unsupported file type; use one of {', '.join(_BUILDERS)}")
+    try:
+        return datasets.load_dataset(builder, data_files=str(path), split="train", cache_dir=cache_dir)
+    except datasets.exceptions.DatasetGenerationError as exc:
+        cause = exc.__cause__ or exc
+        raise DatasetFormatError(f"{str(path)!r} cannot be read as {builder}: {cause}") from exc
+
+
+def _probe_hub(hub_id: str, how_to: str) -> None:
+    """Fail fast when the hub cannot be reached (skipped in offline mode: the cache decides)."""
+    import huggingface_hub
+
+    if huggingface_hub.is_offline_mode():
+        return
+    try:
+        huggingface_hub.HfApi().dataset_info(hub_id, timeout=HUB_PROBE_TIMEOUT_S)
+    except Exception as exc:  # noqa: BLE001 - any failure here (DNS, refused, 404, gated) means unavailable
+        raise DatasetUnavailableError(
+            f"cannot reach {hub_id!r} on the Hugging Face hub ({type(exc).__name__}: {exc}). {how_to} "
+            "To use a copy already in the hub cache, set HF_HUB_OFFLINE=1."
+        ) from exc
+
+
+def require_columns(table: Any, columns: Sequence[str], what: str) -> None:
+    """Raise DatasetFormatError naming the missing columns and the ones present."""
+    missing = [c for c in columns if c not in table.column_names]
+    if missing:
+        raise DatasetFormatError(f"{what}: missing column(s) {missing}; it has {table.column_names}")
+
+
+def bucket_rows(labels: Sequence[Any]) -> dict[str, list[int]]:
+    """Row numbers grouped by label, labels in first-seen order."""
+    buckets: dict[str, list[int]] = {}
+    for row, label in enumerate(labels):
+        buckets.setdefault(str(label), []).append(row)
+    return buckets
+
+
+class TableSource:
+    """Rows bucketed by type; ``draw`` returns a random row's problem, skipping rows
+    ``to_problem`` rejects (returns None for) by moving on to the next row of the bucket."""
+
+    def __init__(
+        self,
+        name: str,
+        rows: Sequence[Any],
+        buckets: Mapping[str, Sequence[int]],
+        to_problem: Callable[[int, Any], Problem | None],
+    ) -> None:
+        empty = [t for t, members in buckets.items() if not members]
+        if not buckets or empty:
+            raise DatasetFormatError(f"{name}: no rows to draw from{f' for type(s) {empty}' if empty else ''}")
+        self.name = name
+        self.problem_types = tuple(buckets)
+        self._rows = rows
+        self._buckets = {t: list(members) for t, members in buckets.items()}
+        self._to_problem = to_problem
+
+    def draw(self, problem_type: str, rng: random.Random) -> Problem:
+        members = self._buckets.get(problem_type)
+        if members is None:
+            raise unknown_type_error(self.name, problem_type, self.problem_types)
+        start = rng.randrange(len(members))
+        for step in range(len(members)):
+            row = members[(start + step) % len(members)]
+            problem = self._to_problem(row, self._rows[row])
+            if problem is not None:
+                return problem
+        raise DatasetFormatError(f"{self.name}: no row of type {problem_type!r} has a usable gold answer")
