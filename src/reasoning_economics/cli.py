@@ -23,6 +23,8 @@ def version() -> None:
 
 
 # Subcommands: one line each, registered here.
+from reasoning_economics.bench.command import bench  # noqa: E402
+app.command()(bench)
 
 
 def main() -> None:

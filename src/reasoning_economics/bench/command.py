@@ -1,0 +1,41 @@
+"""``ree bench``: measure the environment's floor, in-process speed and WebSocket load."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import typer
+
+
+def bench(
+    quick: bool = typer.Option(False, "--quick", help="Smaller, capped run of every section (under a minute)."),
+    output: Path = typer.Option(
+        None, "--output", "-o", help="JSON file to write [default: benchmarks/results/bench-<mode>.json]."
+    ),
+    only: list[str] = typer.Option(
+        None, "--only", help="Run only these sections (repeatable): tokens, grading, env, websocket."
+    ),
+) -> None:
+    """Benchmark token counting, grading, the in-process environment and `ree serve` over WebSocket.
+
+    Prints tables, checks the targets of issue 7 and writes JSON describing the machine.
+    Loops are bounded in count and time, and the server listens on 127.0.0.1 only.
+    """
+    from rich.console import Console
+
+    from reasoning_economics.bench.config import SECTIONS, BenchConfig
+    from reasoning_economics.bench.report import write_json
+    from reasoning_economics.bench.suite import run_suite
+
+    sections = tuple(only) if only else SECTIONS
+    try:
+        config = BenchConfig.quick(sections=sections) if quick else BenchConfig.full(sections=sections)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    console = Console()
+    command = "ree bench" + "".join(f" {shlex.quote(arg)}" for arg in sys.argv[2:])
+    payload = run_suite(config, console, command=command)
+    path = write_json(output or Path("benchmarks/results") / f"bench-{config.mode}.json", payload)
+    console.print(f"wrote {path}")

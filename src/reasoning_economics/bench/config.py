@@ -1,0 +1,84 @@
+"""BenchConfig: what `ree bench` measures and how long it may take."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SECTIONS = ("tokens", "grading", "env", "websocket")
+"""Section names, in the order they run."""
+
+CONCURRENCY_LEVELS = (1, 16, 64, 256, 1024)
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "reasoning-economics" / "bench"
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """Sizes and time caps of one benchmark run; every loop stops at its count or its time cap.
+
+    Use :meth:`full` or :meth:`quick` rather than choosing the sizes by hand.
+    """
+
+    mode: str
+    sections: tuple[str, ...] = SECTIONS
+    token_passes: int = 20
+    loop_seconds: float = 10.0
+    grading_pairs: int = 2000
+    env_steps: int = 2000
+    env_seconds: float = 60.0
+    concurrency: tuple[int, ...] = CONCURRENCY_LEVELS
+    ws_steps_per_level: int = 4000
+    ws_seconds_per_level: float = 20.0
+    idle_sessions: int = 1024
+    server_start_seconds: float = 60.0
+    tokenizer: str = "Qwen/Qwen3-0.6B"
+    cache_dir: Path = field(default_factory=default_cache_dir)
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.sections if name not in SECTIONS]
+        if unknown or not self.sections:
+            raise ValueError(f"unknown or no sections {unknown}; choose from {', '.join(SECTIONS)}")
+        if self.mode not in ("full", "quick"):
+            raise ValueError(f"mode must be 'full' or 'quick', got {self.mode!r}")
+        counts = {
+            "token_passes": self.token_passes,
+            "grading_pairs": self.grading_pairs,
+            "env_steps": self.env_steps,
+            "ws_steps_per_level": self.ws_steps_per_level,
+            "idle_sessions": self.idle_sessions,
+        }
+        for name, value in counts.items():
+            if value < 1:
+                raise ValueError(f"{name} must be at least 1, got {value}")
+        for name in ("loop_seconds", "env_seconds", "ws_seconds_per_level", "server_start_seconds"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+        if not self.concurrency or any(level < 1 for level in self.concurrency):
+            raise ValueError(f"concurrency levels must be positive, got {self.concurrency}")
+
+    @classmethod
+    def full(cls, **overrides) -> "BenchConfig":
+        """The run whose numbers go into docs/performance.md (a few minutes on 2 cores)."""
+        return cls(mode="full", **overrides)
+
+    @classmethod
+    def quick(cls, **overrides) -> "BenchConfig":
+        """Every section, smaller and capped so the whole run takes under a minute."""
+        sizes = dict(
+            mode="quick",
+            token_passes=3,
+            loop_seconds=1.5,
+            grading_pairs=200,
+            env_steps=400,
+            env_seconds=6.0,
+            ws_steps_per_level=600,
+            ws_seconds_per_level=2.5,
+            idle_sessions=256,
+        )
+        sizes.update(overrides)
+        return cls(**sizes)

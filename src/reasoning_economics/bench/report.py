@@ -1,0 +1,73 @@
+"""Rendering a run: rich tables on the console, one JSON document on disk."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from reasoning_economics.bench.results import SectionResult
+
+
+def render(console: Console, sections: list[SectionResult], machine: dict[str, Any]) -> None:
+    console.print(
+        f"[bold]Machine:[/] {machine['cpu_model']}, {machine['usable_cores']} usable cores, "
+        f"Python {machine['python']}, {machine['platform']}"
+    )
+    for section in sections:
+        table = Table(title=section.title, title_justify="left")
+        for index, column in enumerate(section.columns):
+            table.add_column(column, justify="left" if index == 0 else "right")
+        for row in section.rows:
+            table.add_row(*[str(cell) for cell in row])
+        console.print(table)
+        for note in section.notes:
+            console.print(f"  [yellow]note:[/] {note}")
+    targets = [target for section in sections for target in section.targets]
+    if targets:
+        table = Table(title="Targets (issue 7)", title_justify="left")
+        for column in ("target", "measured", "goal", "met"):
+            table.add_column(column, justify="left" if column == "target" else "right")
+        for target in targets:
+            measured = "n/a" if math.isnan(target.measured) else f"{target.measured:,.3g} {target.unit}"
+            goal = f"{'>=' if target.higher_is_better else '<='} {target.limit:,g} {target.unit}"
+            table.add_row(target.name, measured, goal, "[green]yes[/]" if target.met else "[red]no[/]")
+        console.print(table)
+
+
+def document(
+    sections: list[SectionResult], machine: dict[str, Any], config: dict[str, Any], command: str
+) -> dict[str, Any]:
+    """The JSON document of a run: the machine, the config, every section, every target."""
+    return {
+        "command": command,
+        "machine": machine,
+        "config": config,
+        "sections": {section.name: section.as_dict() for section in sections},
+        "targets": [target.as_dict() for section in sections for target in section.targets],
+    }
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> Path:
+    """Write ``payload`` atomically (temp file + rename), so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    text = json.dumps(_without_nan(payload), indent=2, allow_nan=False, default=str)
+    temporary.write_text(text + "\n")
+    temporary.replace(path)
+    return path
+
+
+def _without_nan(value: Any) -> Any:
+    """JSON has no NaN: an unmeasured number becomes null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _without_nan(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_without_nan(item) for item in value]
+    return value

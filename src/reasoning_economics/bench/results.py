@@ -1,0 +1,55 @@
+"""What a benchmark section returns: a table for people, data for JSON, and targets."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Target:
+    """A goal from issue 7, checked against one measured number."""
+
+    name: str
+    measured: float
+    limit: float
+    unit: str
+    higher_is_better: bool = False
+
+    @property
+    def met(self) -> bool:
+        if math.isnan(self.measured):
+            return False
+        return self.measured >= self.limit if self.higher_is_better else self.measured <= self.limit
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "measured": None if math.isnan(self.measured) else round(self.measured, 4),
+            "limit": self.limit,
+            "unit": self.unit,
+            "comparison": ">=" if self.higher_is_better else "<=",
+            "met": self.met,
+        }
+
+
+@dataclass
+class SectionResult:
+    """One section's outcome. ``rows`` line up with ``columns``; ``data`` goes to JSON as is."""
+
+    name: str
+    title: str
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    targets: list[Target] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "data": self.data,
+            "targets": [target.as_dict() for target in self.targets],
+            "notes": self.notes,
+        }
