@@ -46,7 +46,11 @@ HAND_DIFFICULTIES = {
         0.15 + 0.25 * ((2 - math.log10(20)) / (3 - math.log10(20)) + (math.log10(20) - 1) / (2 - 1)) / 2,
         0.40,
     ),
-    "complex_arithmetic": (0.25, 0.25 + 0.25 * ((1 - math.log10(5)) / (math.log10(20) - math.log10(5)) + 0.5) / 2, 0.50),
+    "complex_arithmetic": (
+        0.25,
+        0.25 + 0.25 * ((1 - math.log10(5)) / (math.log10(20) - math.log10(5)) + 0.5) / 2,
+        0.50,
+    ),
     "simple_equations": (0.30, 0.30 + 0.25 * (0.5 + (math.log10(50) - 1) / (2 - 1)) / 2, 0.55),
     "gsm_symbolic": (0.50,),
     "polynomial_equations": (0.65, 0.65 + 0.30 * (0.5 + 0.0) / 2, 0.95),

@@ -51,6 +51,4 @@ def ask_for_boxed(question: str) -> str:
 
 def unknown_type_error(source_name: str, problem_type: str, known: tuple[str, ...]) -> UnknownNameError:
     """The error every source raises when asked for a type it does not hold."""
-    return UnknownNameError(
-        f"source {source_name!r} has no problem type {problem_type!r}; it has: {', '.join(known)}"
-    )
+    return UnknownNameError(f"source {source_name!r} has no problem type {problem_type!r}; it has: {', '.join(known)}")

@@ -124,7 +124,11 @@ BUILTIN_TYPES: tuple[BuiltinType, ...] = (
         "chain_sum",
         (0.00, 0.20),
         ("max_terms", "max_digits"),
-        (_ranges(terms=(2, 3), digits=(1, 1)), _ranges(terms=(3, 5), digits=(2, 2)), _ranges(terms=(5, 8), digits=(3, 4))),
+        (
+            _ranges(terms=(2, 3), digits=(1, 1)),
+            _ranges(terms=(3, 5), digits=(2, 2)),
+            _ranges(terms=(5, 8), digits=(3, 4)),
+        ),
     ),
     BuiltinType(
         "basic_arithmetic",
@@ -139,25 +143,41 @@ BUILTIN_TYPES: tuple[BuiltinType, ...] = (
         "products",
         (0.05, 0.30),
         ("max_terms", "max_digits"),
-        (_ranges(terms=(2, 2), digits=(1, 2)), _ranges(terms=(2, 2), digits=(2, 3)), _ranges(terms=(3, 3), digits=(2, 3))),
+        (
+            _ranges(terms=(2, 2), digits=(1, 2)),
+            _ranges(terms=(2, 2), digits=(2, 3)),
+            _ranges(terms=(3, 3), digits=(2, 3)),
+        ),
     ),
     BuiltinType(
         "gcd",
         (0.10, 0.30),
         ("max_numbers", "max_value"),
-        (_ranges(numbers=(2, 2), value=(1, 100)), _ranges(numbers=(2, 2), value=(1, 1000)), _ranges(numbers=(3, 3), value=(1, 10000))),
+        (
+            _ranges(numbers=(2, 2), value=(1, 100)),
+            _ranges(numbers=(2, 2), value=(1, 1000)),
+            _ranges(numbers=(3, 3), value=(1, 10000)),
+        ),
     ),
     BuiltinType(
         "lcm",
         (0.15, 0.35),
         ("max_numbers", "max_value"),
-        (_ranges(numbers=(2, 2), value=(1, 20)), _ranges(numbers=(2, 2), value=(1, 100)), _ranges(numbers=(3, 3), value=(1, 100))),
+        (
+            _ranges(numbers=(2, 2), value=(1, 20)),
+            _ranges(numbers=(2, 2), value=(1, 100)),
+            _ranges(numbers=(3, 3), value=(1, 100)),
+        ),
     ),
     BuiltinType(
         "fraction_simplification",
         (0.15, 0.40),
         ("max_value", "max_factor"),
-        (_ranges(value=(1, 20), factor=(2, 10)), _ranges(value=(1, 100), factor=(2, 20)), _ranges(value=(1, 1000), factor=(2, 100))),
+        (
+            _ranges(value=(1, 20), factor=(2, 10)),
+            _ranges(value=(1, 100), factor=(2, 20)),
+            _ranges(value=(1, 1000), factor=(2, 100)),
+        ),
     ),
     BuiltinType(
         "complex_arithmetic",
@@ -173,7 +193,11 @@ BUILTIN_TYPES: tuple[BuiltinType, ...] = (
         "simple_equations",
         (0.30, 0.55),
         ("max_terms", "max_value"),
-        (_ranges(terms=(2, 2), value=(1, 10)), _ranges(terms=(2, 3), value=(1, 50)), _ranges(terms=(3, 4), value=(1, 100))),
+        (
+            _ranges(terms=(2, 2), value=(1, 10)),
+            _ranges(terms=(2, 3), value=(1, 50)),
+            _ranges(terms=(3, 4), value=(1, 100)),
+        ),
     ),
     BuiltinType("gsm_symbolic", (0.50, 0.50), (), ({"difficulty": 1.0},)),
     BuiltinType(

@@ -63,10 +63,7 @@ class FileSourceConfig:
 
 def _is_difficulty(value: Any) -> bool:
     return (
-        not isinstance(value, bool)
-        and isinstance(value, (int, float))
-        and math.isfinite(value)
-        and 0.0 <= value <= 1.0
+        not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) and 0.0 <= value <= 1.0
     )
 
 

@@ -67,7 +67,7 @@ class WeightedMixture:
         total = sum(weight for _, weight in components)
         self.weights = tuple(float(weight) / total for _, weight in components)
         self._owners = _owners(self.components)
-        self.name = ",".join(f"{s.name}:{w:g}" for s, w in zip(self.components, self.weights))
+        self.name = ",".join(f"{s.name}:{w:g}" for s, w in zip(self.components, self.weights, strict=True))
         self.problem_types = tuple(self._owners)
 
     def draw(self, problem_type: str, rng: random.Random) -> Problem:

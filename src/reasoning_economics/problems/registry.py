@@ -153,7 +153,10 @@ def _build_spec(spec: str, cfg_json: str) -> ProblemSource:
                 raise ConfigError(f"options for source {name!r} must be a dict, got {options!r}")
 
     def build_group(group: list[tuple[str, str | None]]) -> ProblemSource:
-        parts = [_build_leaf(name, argument, json.dumps(options_by_name.get(name, {}), sort_keys=True)) for name, argument in group]
+        parts = [
+            _build_leaf(name, argument, json.dumps(options_by_name.get(name, {}), sort_keys=True))
+            for name, argument in group
+        ]
         return parts[0] if len(parts) == 1 else UnionSource(parts)
 
     weights = [weight for _, weight in components]
@@ -164,7 +167,7 @@ def _build_spec(spec: str, cfg_json: str) -> ProblemSource:
     if any(weight is None for weight in weights) and any(weight is not None for weight in weights):
         raise ConfigError(f"spec {spec!r}: give a weight to every component or to none")
     resolved = [1.0 if weight is None else weight for weight in weights]
-    return WeightedMixture([(build_group(group), weight) for group, weight in zip(leaves, resolved)])
+    return WeightedMixture([(build_group(group), weight) for group, weight in zip(leaves, resolved, strict=True)])
 
 
 @functools.lru_cache(maxsize=64)

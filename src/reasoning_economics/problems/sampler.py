@@ -66,7 +66,7 @@ def plan_types(source: ProblemSource, num_questions: int, rng: random.Random) ->
     if isinstance(source, WeightedMixture):
         counts = apportion(list(source.weights), num_questions, rng)
         slots: list[tuple[ProblemSource, str]] = []
-        for component, count in zip(source.components, counts):
+        for component, count in zip(source.components, counts, strict=True):
             if count:
                 slots.extend(plan_types(component, count, rng))
         return slots
@@ -74,7 +74,7 @@ def plan_types(source: ProblemSource, num_questions: int, rng: random.Random) ->
     if not types:
         raise ConfigError(f"source {source.name!r} has no problem types")
     counts = apportion([1.0] * len(types), num_questions, rng)
-    return [(source, problem_type) for problem_type, count in zip(types, counts) for _ in range(count)]
+    return [(source, problem_type) for problem_type, count in zip(types, counts, strict=True) for _ in range(count)]
 
 
 def sample_episode(source: ProblemSource, num_questions: int, seed: int) -> list[Problem]:

@@ -58,7 +58,9 @@ class HubSourceConfig:
             raise ConfigError(f"split must be a non-empty string, got {self.split!r}")
 
 
-def load_table(*, hub_id: str | None, path: str | None, split: str = "train", cache_dir: str | None = None, how_to: str = ""):
+def load_table(
+    *, hub_id: str | None, path: str | None, split: str = "train", cache_dir: str | None = None, how_to: str = ""
+):
     """The rows of a local file/folder (``path``) or a hub dataset (``hub_id``) as a ``datasets.Dataset``.
 
     ``how_to`` is appended to the unavailable-error message (for example the source's
