@@ -25,6 +25,8 @@ def version() -> None:
 # Subcommands: one line each, registered here.
 from reasoning_economics.bench.command import bench  # noqa: E402
 app.command()(bench)
+from reasoning_economics.training.command import train  # noqa: E402
+app.command()(train)
 
 
 def main() -> None:
