@@ -13,7 +13,7 @@ import pytest
 from reasoning_economics.errors import ConfigError, RewardInputError
 from reasoning_economics.training import credit
 from reasoning_economics.training.config import TrainConfig, parse_assignment, read_config_file
-from reasoning_economics.training.field_rewards import FieldReward, episode_return_reward
+from reasoning_economics.training.field_rewards import FieldReward, GroupVerdictReward, episode_return_reward
 from reasoning_economics.training.logs import log_record, plot_training_curves, read_training_log
 from reasoning_economics.training.rollout import episode_prompt, episode_seed, group_seeds
 
@@ -146,6 +146,36 @@ def test_field_reward_reads_the_rollout_field():
         FieldReward("episode_return", "r")(["p"], ["a"])
     with pytest.raises(RewardInputError, match="2 values for 1"):
         FieldReward("x", "r")(["p"], ["a"], x=[1, 2])
+
+
+def _verdict_fields():
+    # Two groups (seeds 1 and 2), interleaved to show grouping is by seed, not by position.
+    return {
+        "seed": [1, 2, 1, 1, 2],
+        "correct": [[True], [False], [True], [False], [True]],
+        "response_tokens": [[10], [7], [20], [5], [9]],
+        "truncated": [[False], [False], [False], [False], [True]],
+    }
+
+
+def test_group_verdict_rewards_by_hand():
+    fields = _verdict_fields()
+    prompts = completions = ["x"] * 5
+    assert GroupVerdictReward("correctness")(prompts, completions, **fields) == [1.0, 0.0, 1.0, 0.0, 1.0]
+    # Efficiency, seed 1: correct lengths 10 and 20 -> mean 15, std 5, z = -1 and +1;
+    # 1 - 0.1*sigmoid(-1) = 0.973106, 1 - 0.1*sigmoid(1) = 0.926894; the wrong one 0.
+    # Seed 2: the only correct sample was cut at the limit -> 0, like the wrong one.
+    efficiency = GroupVerdictReward("efficiency", alpha=0.1)(prompts, completions, **fields)
+    assert efficiency == pytest.approx([0.9731059, 0.0, 0.9268941, 0.0, 0.0], abs=1e-6)
+    # REA-RL length, seed 1: 0.5 - (L - 10)/(20 - 10) -> 0.5 and -0.5; wrong -0.5.
+    # Seed 2: one correct sample (L_max = L_min) -> 0; the wrong one -0.5.
+    rea = GroupVerdictReward("rea_length")(prompts, completions, **fields)
+    assert rea == pytest.approx([0.5, -0.5, -0.5, -0.5, 0.0])
+    assert GroupVerdictReward("rea_length").__name__ == "rea_length"
+    with pytest.raises(ConfigError, match="unknown group reward"):
+        GroupVerdictReward("kimi")
+    with pytest.raises(RewardInputError, match="response_tokens"):
+        GroupVerdictReward("efficiency")(prompts, completions, seed=[1] * 5, correct=[[True]] * 5)
 
 
 # --------------------------------------------------------------------------- logs

@@ -14,6 +14,9 @@ What TRL cannot express: the summaries themselves are not trained. TRL's batch h
 completion per prompt slot, so the S×k summaries of a sample cannot join the batch as extra
 samples (the reference trains them with ``A = r - mean of sibling summaries``). They are
 sampled with the current policy and scored only.
+
+Summaries are graded by the environment itself (the slot's session is reset with the same seed
+and stepped with the summary), so they are judged exactly as answers are, in-process or remote.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from reasoning_economics.rewards.anytime import (
 )
 from reasoning_economics.rewards.reflection import THINK_END, THINK_START
 from reasoning_economics.training.credit import segment_spans
-from reasoning_economics.training.episodes import EpisodeRecord, play_episodes
+from reasoning_economics.training.episodes import EpisodeRecord, play_episodes, step_metadata
 from reasoning_economics.training.rollout import RolloutContext
 
 
@@ -72,7 +75,8 @@ class AnytimeSummaries:
             raise ConfigError(
                 f"max_step_tokens ({ctx.options.max_step_tokens}) is below the largest budget ({self.budgets[-1]})"
             )
-        records = play_episodes(seeds, ctx.sessions.take(len(seeds)), ctx.generator, ctx.chat, ctx.options)
+        sessions = ctx.sessions.take(len(seeds))
+        records = play_episodes(seeds, sessions, ctx.generator, ctx.chat, ctx.options)
         tokenizer = ctx.chat.tokenizer
         truncate = make_truncator(
             lambda text: tokenizer(text, add_special_tokens=False)["input_ids"],
@@ -87,11 +91,10 @@ class AnytimeSummaries:
                 prompts.extend([ids] * self.summaries_per_budget)
         summaries = ctx.generator.generate(prompts, [self.summary_tokens] * len(prompts))
         texts = iter(tokenizer.decode(list(s.token_ids), skip_special_tokens=True) for s in summaries)
-        for record in records:
-            gold = str(record.steps[0].get("gold_answer", "")) if record.steps else ""
+        for record, session in zip(records, sessions):
             scores = []
             for _ in self.budgets:
-                right = [_is_correct(next(texts), gold) for _ in range(self.summaries_per_budget)]
+                right = [_is_correct(session, record.seed, next(texts), ctx) for _ in range(self.summaries_per_budget)]
                 scores.append(sum(right) / len(right))
             span = record.response_spans[0] if record.response_spans else (0, 0)
             record.extras["budget_scores"] = scores
@@ -100,10 +103,11 @@ class AnytimeSummaries:
         return records
 
 
-def _is_correct(summary: str, gold: str) -> bool:
-    from reasoning_economics.grading import grade
-
-    return bool(gold) and bool(grade(summary, gold).correct)
+def _is_correct(session: Any, seed: int, summary: str, ctx: RolloutContext) -> bool:
+    options = ctx.options
+    session.reset(seed=seed, tokenizer_name=options.tokenizer_name, total_budget=options.total_budget)
+    turn = session.step(summary, step_metadata(summary, options))
+    return bool(turn.last_step and turn.last_step.get("was_correct"))
 
 
 def anytime_metrics(rows: list[dict[str, Any]]) -> dict[str, float]:

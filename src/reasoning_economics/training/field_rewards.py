@@ -1,8 +1,19 @@
-"""TRL reward functions that read a reward the episode rollout already computed.
+"""TRL reward functions over what the episode rollout already measured.
 
-The environment scores every response while the episode is played, so the episode's reward
-arrives as a rollout field (TRL forwards extra ``rollout_func`` fields to reward functions as
-keyword lists). These callables just hand that field to TRL, which logs it as
+The environment grades and charges every response while the episode is played, and the rollout
+hands TRL those results as extra fields (TRL forwards them to reward functions as keyword
+lists). So these rewards never grade again:
+
+- :class:`FieldReward` returns one field as the reward (the episode return, the anytime score,
+  the reflection reward);
+- :class:`GroupVerdictReward` applies a group reward of :mod:`reasoning_economics.rewards`
+  (Arora & Zanette's efficiency reward, REA-RL's length reward, plain correctness) to the
+  environment's verdicts and the responses' policy-token lengths, group by group (the samples
+  sharing a seed).
+
+Taking correctness from the environment, rather than grading the completion text again, keeps
+the reward and the environment in agreement whatever grader a problem uses (reasoning-gym's
+scorer for the builtin problems, math-verify for the others). TRL logs each reward as
 ``rewards/<name>/mean``.
 """
 
@@ -12,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reasoning_economics.errors import RewardInputError
+from reasoning_economics.errors import ConfigError, RewardInputError
 
 
 @dataclass(frozen=True)
@@ -44,3 +55,63 @@ component when the rollout's shaping adds it)."""
 
 anytime_score_reward = FieldReward("anytime_score", "anytime_score")
 """AnytimeReasoner's objective ``Σ_j p_j r̄_j`` of each sample."""
+
+
+GROUP_METHODS = ("correctness", "efficiency", "rea_length")
+
+
+@dataclass(frozen=True)
+class GroupVerdictReward:
+    """A group reward over single-question episodes, from the environment's verdict.
+
+    ``correctness``: 1 or 0. ``efficiency``: Arora & Zanette's
+    ``c·(1 − α·σ((L − mean_L)/(std_L + 1e-7)))`` (a response cut at the token limit gets 0).
+    ``rea_length``: REA-RL's length reward. ``L`` is the response's length in policy tokens;
+    a group is the samples sharing a ``seed``.
+    """
+
+    method: str
+    alpha: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.method not in GROUP_METHODS:
+            raise ConfigError(f"unknown group reward {self.method!r}; known: {', '.join(GROUP_METHODS)}")
+
+    @property
+    def __name__(self) -> str:
+        return self.method
+
+    def __call__(self, prompts: Sequence[Any], completions: Sequence[Any], **kwargs: Any) -> list[float]:
+        from reasoning_economics.rewards.length import efficiency_reward
+        from reasoning_economics.rewards.reflection import rea_length_reward
+
+        n = len(completions)
+        fields = {name: kwargs.get(name) for name in ("seed", "correct", "response_tokens", "truncated")}
+        for name, values in fields.items():
+            if values is None or len(values) != n:
+                raise RewardInputError(
+                    f"reward {self.method!r} needs the rollout field {name!r} with {n} values; "
+                    "train with reasoning_economics.training's episode rollout"
+                )
+        correct = [bool(c) and all(c) for c in fields["correct"]]
+        lengths = [sum(tokens) for tokens in fields["response_tokens"]]
+        cut = [any(t) for t in fields["truncated"]]
+        groups: dict[Any, list[int]] = {}
+        for i, seed in enumerate(fields["seed"]):
+            groups.setdefault(seed, []).append(i)
+        rewards = [0.0] * n
+        for idx in groups.values():
+            c = [correct[i] for i in idx]
+            if self.method == "correctness":
+                values = [float(x) for x in c]
+            elif self.method == "efficiency":
+                values = efficiency_reward(c, [lengths[i] for i in idx], [cut[i] for i in idx], alpha=self.alpha)
+            else:
+                values = rea_length_reward(c, [lengths[i] for i in idx])
+            for i, value in zip(idx, values):
+                rewards[i] = float(value)
+        return rewards
+
+
+reflection_reward = FieldReward("reflection_reward", "reflection")
+"""REA-RL's reflection reward of each sample (mean over its responses)."""

@@ -57,17 +57,6 @@ def _load_embedded(name: str) -> tuple[Any, Any]:
     return embedded.load_model_and_tokenizer(name)
 
 
-def eos_token_ids(model: Any, tokenizer: Any) -> list[int]:
-    """Every id that ends a turn: the tokenizer's EOS and the model's generation EOS ids (TRL's rule)."""
-    declared = model.generation_config.eos_token_id
-    ids = [] if declared is None else [declared] if isinstance(declared, int) else list(declared)
-    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids:
-        ids.insert(0, tokenizer.eos_token_id)
-    if not ids:
-        raise ConfigError("the model declares no end-of-sequence id; set generation_config.eos_token_id")
-    return [int(i) for i in ids]
-
-
 def lora_config(r: int, alpha: int, dropout: float, target_modules: list[str] | str) -> Any:
     """A ``peft.LoraConfig`` for a causal LM (the ``train`` extra provides ``peft``)."""
     peft = require("peft", "train")

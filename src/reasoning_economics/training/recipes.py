@@ -12,19 +12,24 @@
                summaries scored, dense returns with the budget prior, BRPO advantages.
 =============  ================================================================================
 
-Each recipe is a function ``(config, eos_token_ids) -> RecipeSetup``, registered by name in
+Each recipe is a function ``config -> RecipeSetup``, registered by name in
 :data:`RECIPES`, like reasoning-gym's ``create_dataset(name)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from reasoning_economics.errors import ConfigError, UnknownNameError
 from reasoning_economics.training.config import TrainConfig
-from reasoning_economics.training.field_rewards import anytime_score_reward, episode_return_reward
+from reasoning_economics.training.field_rewards import (
+    GroupVerdictReward,
+    anytime_score_reward,
+    episode_return_reward,
+    reflection_reward,
+)
 from reasoning_economics.training.rollout import PlayEpisodes, RolloutPlan, StepShaping
 
 
@@ -44,7 +49,7 @@ class RecipeSetup:
     extra_metrics: Callable[[list[dict[str, Any]]], dict[str, float]] | None = None
 
 
-def _episode(config: TrainConfig, eos_token_ids: Sequence[int]) -> RecipeSetup:
+def _episode(config: TrainConfig) -> RecipeSetup:
     return RecipeSetup(
         reward_funcs=[episode_return_reward],
         advantage=config.advantage or "reward_to_go",
@@ -55,11 +60,9 @@ def _episode(config: TrainConfig, eos_token_ids: Sequence[int]) -> RecipeSetup:
     )
 
 
-def _length(config: TrainConfig, eos_token_ids: Sequence[int]) -> RecipeSetup:
-    from reasoning_economics.training.trl_rewards import make_reward_func
-
+def _length(config: TrainConfig) -> RecipeSetup:
     return RecipeSetup(
-        reward_funcs=[make_reward_func("efficiency", alpha=config.length_alpha, eos_token_ids=eos_token_ids)],
+        reward_funcs=[GroupVerdictReward("efficiency", alpha=config.length_alpha)],
         advantage=config.advantage or "rloo",
         plan=PlayEpisodes(),
         shaping=StepShaping(),
@@ -68,17 +71,12 @@ def _length(config: TrainConfig, eos_token_ids: Sequence[int]) -> RecipeSetup:
     )
 
 
-def _reflection(config: TrainConfig, eos_token_ids: Sequence[int]) -> RecipeSetup:
+def _reflection(config: TrainConfig) -> RecipeSetup:
     from reasoning_economics.training.revision_plan import OnlineRevision, revision_metrics
-    from reasoning_economics.training.trl_rewards import make_reward_func
 
     revisions = config.revisions_per_group or config.num_generations // 2
     return RecipeSetup(
-        reward_funcs=[
-            make_reward_func("correctness"),
-            make_reward_func("rea_length", eos_token_ids=eos_token_ids),
-            make_reward_func("reflection"),
-        ],
+        reward_funcs=[GroupVerdictReward("correctness"), GroupVerdictReward("rea_length"), reflection_reward],
         reward_weights=[1.0, 1.0, 1.0],
         advantage=config.advantage or "grpo",
         plan=OnlineRevision(revisions_per_group=revisions, max_answer_tokens=config.revision_answer_tokens),
@@ -89,7 +87,7 @@ def _reflection(config: TrainConfig, eos_token_ids: Sequence[int]) -> RecipeSetu
     )
 
 
-def _anytime(config: TrainConfig, eos_token_ids: Sequence[int]) -> RecipeSetup:
+def _anytime(config: TrainConfig) -> RecipeSetup:
     from reasoning_economics.rewards.anytime import budget_prior, budget_support
     from reasoning_economics.training.anytime_plan import AnytimeSummaries, anytime_metrics
 
@@ -109,7 +107,7 @@ def _anytime(config: TrainConfig, eos_token_ids: Sequence[int]) -> RecipeSetup:
     )
 
 
-RECIPES: dict[str, Callable[[TrainConfig, Sequence[int]], RecipeSetup]] = {
+RECIPES: dict[str, Callable[[TrainConfig], RecipeSetup]] = {
     "episode": _episode,
     "length": _length,
     "reflection": _reflection,
@@ -117,7 +115,7 @@ RECIPES: dict[str, Callable[[TrainConfig, Sequence[int]], RecipeSetup]] = {
 }
 
 
-def build_recipe(config: TrainConfig, eos_token_ids: Sequence[int]) -> RecipeSetup:
+def build_recipe(config: TrainConfig) -> RecipeSetup:
     """The setup of ``config.recipe``.
 
     Raises:
@@ -126,7 +124,7 @@ def build_recipe(config: TrainConfig, eos_token_ids: Sequence[int]) -> RecipeSet
     """
     if config.recipe not in RECIPES:
         raise UnknownNameError(f"unknown recipe {config.recipe!r}; known: {', '.join(RECIPES)}")
-    setup = RECIPES[config.recipe](config, list(eos_token_ids))
+    setup = RECIPES[config.recipe](config)
     if setup.advantage == "brpo" and config.recipe != "anytime":
         raise ConfigError("the brpo advantage needs the anytime recipe's budget scores")
     return setup

@@ -48,12 +48,16 @@ EXTRA_FIELDS = (
     "num_questions",
     "truncated",
     "reflection_rewards",
+    "reflection_reward",
+    "response_tokens",
 )
 """Per-episode fields of the rollout output (besides the ids and masks), one value per episode.
 
 ``step_rewards`` are the per-question rewards the advantages use (the environment's, plus the
-reflection component when configured); ``episode_return`` is their sum. ``answer`` is the gold
-answer of the last question answered (the only one in single-question recipes)."""
+reflection component when configured); ``episode_return`` is their sum. ``correct`` holds the
+environment's verdict on each answer; ``answer`` is the gold answer of the last question
+answered. ``reflection_rewards`` is REA-RL's reflection reward of each response and
+``reflection_reward`` their mean; ``response_tokens`` the policy tokens of each response."""
 
 
 def episode_prompt(seed: int) -> list[dict[str, str]]:
@@ -135,14 +139,24 @@ class StepShaping:
         if self.reflection_weight < 0:
             raise ConfigError(f"reflection_weight must be >= 0, got {self.reflection_weight}")
 
-    def reflection_rewards(self, record: EpisodeRecord, tokenizer: Any) -> list[float]:
-        from reasoning_economics.rewards.reflection import count_reflections, reflection_reward, thinking_part
+    def shape(self, step_rewards: list[float], reflection: list[float]) -> list[float]:
+        """Each step's reward plus ``reflection_weight`` times its response's reflection reward."""
+        return [
+            r + self.reflection_weight * (reflection[k] if k < len(reflection) else 0.0)
+            for k, r in enumerate(step_rewards)
+        ]
 
-        rewards = []
-        for response in record.responses[: len(record.step_rewards)]:
-            thinking_tokens = len(tokenizer(thinking_part(response), add_special_tokens=False)["input_ids"])
-            rewards.append(reflection_reward(count_reflections(response), thinking_tokens))
-        return rewards
+
+def reflection_rewards(responses: list[str], tokenizer: Any) -> list[float]:
+    """REA-RL's reflection reward ``min(τ·n_reflect/L_think, 1)`` of each response, with the
+    thinking length counted in the policy's tokenizer (methods.md §4)."""
+    from reasoning_economics.rewards.reflection import count_reflections, reflection_reward, thinking_part
+
+    rewards = []
+    for response in responses:
+        thinking_tokens = len(tokenizer(thinking_part(response), add_special_tokens=False)["input_ids"])
+        rewards.append(reflection_reward(count_reflections(response), thinking_tokens))
+    return rewards
 
 
 class EpisodeRollout:
@@ -200,13 +214,8 @@ class EpisodeRollout:
         }
         columns: dict[str, list[Any]] = {name: [] for name in EXTRA_FIELDS}
         for record in records:
-            reflection = []
-            if self.shaping.reflection_weight:
-                reflection = self.shaping.reflection_rewards(record, chat.tokenizer)
-            shaped = [
-                r + self.shaping.reflection_weight * (reflection[k] if k < len(reflection) else 0.0)
-                for k, r in enumerate(record.step_rewards)
-            ]
+            reflection = reflection_rewards(record.responses[: len(record.step_rewards)], chat.tokenizer)
+            shaped = self.shaping.shape(record.step_rewards, reflection)
             columns["seed"].append(record.seed)
             columns["step_rewards"].append(shaped)
             columns["episode_return"].append(float(sum(shaped)))
@@ -222,6 +231,8 @@ class EpisodeRollout:
             columns["num_questions"].append(record.num_questions)
             columns["truncated"].append(list(record.truncated))
             columns["reflection_rewards"].append(reflection)
+            columns["reflection_reward"].append(sum(reflection) / len(reflection) if reflection else 0.0)
+            columns["response_tokens"].append([end - start for start, end in record.response_spans])
         output.update(columns)
         for key in sorted({key for record in records for key in record.extras}):
             output[key] = [record.extras.get(key) for record in records]

@@ -81,7 +81,7 @@ def build_trainer(config: TrainConfig) -> tuple[Any, Any]:
 
     from reasoning_economics.env import SYSTEM_PROMPT, EnvConfig
     from reasoning_economics.training.episodes import EpisodeOptions
-    from reasoning_economics.training.models import eos_token_ids, load_policy, lora_config
+    from reasoning_economics.training.models import load_policy, lora_config
     from reasoning_economics.training.recipes import build_recipe
     from reasoning_economics.training.rollout import EpisodeRollout, episode_dataset
     from reasoning_economics.training.sessions import SessionPool, session_factory
@@ -97,8 +97,7 @@ def build_trainer(config: TrainConfig) -> tuple[Any, Any]:
         require("vllm", "vllm")
 
     policy = load_policy(config.model, trust_remote_code=config.trust_remote_code)
-    eos_ids = eos_token_ids(policy.model, policy.tokenizer)
-    recipe = build_recipe(config, eos_ids)
+    recipe = build_recipe(config)
 
     counting_name = config.env_tokenizer or policy.counting_name
     if counting_name is None and config.env_url is None:
