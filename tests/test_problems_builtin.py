@@ -181,6 +181,7 @@ def test_episode_covers_types_evenly_with_three_tiers(builtin):
         ({"types": ["gcd", "gcd"]}, "twice"),
         ({"pool_seed": -1}, "pool_seed"),
         ({"pool_seed": True}, "pool_seed"),
+        ({"warm_up": "yes"}, "warm_up must be true or false"),
     ],
 )
 def test_config_errors(options, message):
