@@ -212,3 +212,14 @@ def test_mixtures_reject_clashing_types_and_bad_weights():
         WeightedMixture([(CountingSource("a", ("x",)), 1.0), (CountingSource("b", ("y",)), 0.0)])
     with pytest.raises(ConfigError, match="at least two"):
         WeightedMixture([(CountingSource("a", ("x",)), 1.0)])
+
+
+def test_mixtures_forward_warm_up_to_parts_that_have_it():
+    class Warmable(CountingSource):
+        def warm_up(self) -> int:
+            return self.size
+
+    union = UnionSource([Warmable("a", ("x",), size=5), CountingSource("b", ("y",))])
+    assert union.warm_up() == 5
+    mixture = WeightedMixture([(union, 1.0), (Warmable("c", ("z",), size=7), 1.0)])
+    assert mixture.warm_up() == 12

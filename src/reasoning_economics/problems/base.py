@@ -15,6 +15,10 @@ Contract of ``draw``:
 - it may return a problem already returned before; the sampler removes duplicates;
 - an unknown ``problem_type`` raises :class:`~reasoning_economics.errors.UnknownNameError`.
 
+A source may also offer ``warm_up() -> int``: do slow one-time work now (build caches)
+so that later draws are fast, returning how many problems it built. It must not change
+what any draw returns. Mixtures forward it to their parts.
+
 Weighted mixtures are the one kind of source with more structure; see
 :mod:`reasoning_economics.problems.mixture`.
 """

@@ -21,6 +21,10 @@ from reasoning_economics.problems.base import ProblemSource, unknown_type_error
 from reasoning_economics.problems.record import Problem
 
 
+def _warm_up(parts: Sequence[ProblemSource]) -> int:
+    return sum(part.warm_up() for part in parts if hasattr(part, "warm_up"))
+
+
 def _owners(parts: Sequence[ProblemSource]) -> dict[str, ProblemSource]:
     owners: dict[str, ProblemSource] = {}
     for part in parts:
@@ -51,6 +55,10 @@ class UnionSource:
             raise unknown_type_error(self.name, problem_type, self.problem_types)
         return owner.draw(problem_type, rng)
 
+    def warm_up(self) -> int:
+        """Warm every part that can be warmed; the number of problems built."""
+        return _warm_up(self.parts)
+
 
 class WeightedMixture:
     """Components with positive weights; weights need not sum to 1 (they are normalised)."""
@@ -75,3 +83,7 @@ class WeightedMixture:
         if owner is None:
             raise unknown_type_error(self.name, problem_type, self.problem_types)
         return owner.draw(problem_type, rng)
+
+    def warm_up(self) -> int:
+        """Warm every component that can be warmed; the number of problems built."""
+        return _warm_up(self.components)
