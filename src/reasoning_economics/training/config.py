@@ -90,7 +90,7 @@ class TrainConfig:
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     lora_target_modules: list[str] | str = "all-linear"
-    gradient_checkpointing: bool = False
+    gradient_checkpointing: bool = True
     precision: str = "auto"
     device: str = "auto"
     trust_remote_code: bool = False

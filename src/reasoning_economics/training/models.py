@@ -35,6 +35,7 @@ def load_policy(name: str, *, trust_remote_code: bool = False) -> LoadedPolicy:
     transformers = require("transformers", "models")
     if name in EMBEDDED_MODELS:
         model, tokenizer = _load_embedded(name)
+        model = _trainable_copy(model)
         counting_name = None
     else:
         try:
@@ -49,6 +50,28 @@ def load_policy(name: str, *, trust_remote_code: bool = False) -> LoadedPolicy:
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return LoadedPolicy(model=model, tokenizer=tokenizer, counting_name=counting_name)
+
+
+def _trainable_copy(model: Any) -> Any:
+    """A plain copy of a model loaded from GGUF.
+
+    ``transformers`` dequantises GGUF weights to float32 on load but still marks the model as
+    quantized (``hf_quantizer``, ``config.quantization_config``), and ``Trainer`` refuses to
+    fine-tune a quantized model. The weights are ordinary tensors, so the same architecture
+    built from the config without its quantization entry takes them unchanged.
+    """
+    if getattr(model, "hf_quantizer", None) is None:
+        return model
+    import copy
+
+    transformers = require("transformers", "models")
+    config = copy.deepcopy(model.config)
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    plain = transformers.AutoModelForCausalLM.from_config(config, dtype=model.dtype)
+    plain.load_state_dict(model.state_dict())
+    plain.generation_config = copy.deepcopy(model.generation_config)
+    return plain
 
 
 def _load_embedded(name: str) -> tuple[Any, Any]:

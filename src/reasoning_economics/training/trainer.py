@@ -21,6 +21,7 @@ Nothing of TRL is copied or patched: two methods are extended and call ``super()
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -30,6 +31,8 @@ from trl import GRPOTrainer
 
 from reasoning_economics.errors import ConfigError
 from reasoning_economics.training import credit
+
+logger = logging.getLogger(__name__)
 
 ADVANTAGE_ESTIMATORS = ("grpo", "rloo", "reward_to_go", "brpo")
 
@@ -86,6 +89,7 @@ class EnvGRPOTrainer(GRPOTrainer):
         group_size = self.num_generations if mode == "train" else self.num_generations_eval
         rows = gather_object([dict(x) for x in inputs])  # rollout fields were merged into inputs
         self._log_episode_metrics(rows, mode)
+        self._warn_if_groups_tie(group_size)
         if self.advantage == "grpo":
             return output
         local = slice(self.accelerator.process_index * len(inputs), (self.accelerator.process_index + 1) * len(inputs))
@@ -114,6 +118,16 @@ class EnvGRPOTrainer(GRPOTrainer):
             spans = [r["segment_spans"] for r in rows]
         table = [credit.token_advantages(v, s, length) for v, s in zip(values[local], spans[local])]
         return torch.tensor(table, dtype=torch.float32, device=device)
+
+    def _warn_if_groups_tie(self, group_size: int) -> None:
+        rewards = (self._rewards_per_func * self.reward_weights.to(self._rewards_per_func.device)).nansum(dim=1)
+        spread = rewards.view(-1, group_size).amax(dim=1) - rewards.view(-1, group_size).amin(dim=1)
+        if self.accelerator.is_main_process and bool((spread == 0).all()):
+            logger.warning(
+                "every group's samples got the same reward (%.4g): no learning signal this step "
+                "(see 'Flat rewards' in docs/training.md)",
+                float(rewards[0]),
+            )
 
     def _log_episode_metrics(self, rows: list[dict[str, Any]], mode: str) -> None:
         metrics = self._metrics[mode]
