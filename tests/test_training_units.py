@@ -203,3 +203,60 @@ def test_read_training_log_keeps_last_record_per_step_and_plots(tmp_path):
     log.write_text("{not json\n")
     with pytest.raises(ConfigError, match=":1 is not a training-log record"):
         read_training_log(log)
+
+
+# --------------------------------------------------------------------------- chat formatting
+
+
+@pytest.fixture(scope="module")
+def tiny_tokenizer(tmp_path_factory):
+    pytest.importorskip("transformers")
+    from transformers import AutoTokenizer
+
+    from reasoning_economics.training.tiny import build_tiny_model
+
+    return AutoTokenizer.from_pretrained(build_tiny_model(tmp_path_factory.mktemp("tiny") / "m"))
+
+
+def test_chat_format_prompt_and_observation_ids(tiny_tokenizer):
+    from reasoning_economics.training.conversation import ChatFormat
+
+    chat = ChatFormat(tiny_tokenizer, [tiny_tokenizer.eos_token_id], system_prompt="Be brief.")
+    assert chat.end_of_turn_id == tiny_tokenizer.convert_tokens_to_ids("<|im_end|>")
+    prompt = tiny_tokenizer.decode(chat.prompt_ids("Q1?"))
+    assert prompt == "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nQ1?<|im_end|>\n<|im_start|>assistant\n"
+    # After a response that ended its turn, the observation starts right after <|im_end|> ...
+    closed = tiny_tokenizer.decode(chat.observation_ids("Q2?", response_closed=True))
+    assert closed == "\n<|im_start|>user\nQ2?<|im_end|>\n<|im_start|>assistant\n"
+    # ... and after one cut at its token limit, the observation closes the turn first.
+    cut = chat.observation_ids("Q2?", response_closed=False)
+    assert cut[0] == chat.end_of_turn_id
+    assert tiny_tokenizer.decode(cut) == "<|im_end|>" + closed
+
+
+def test_chat_format_rejects_templates_it_cannot_split(tiny_tokenizer):
+    import copy
+
+    from reasoning_economics.training.conversation import ChatFormat
+
+    no_end_of_turn = copy.deepcopy(tiny_tokenizer)
+    no_end_of_turn.chat_template = "{% for m in messages %}{{ m['content'] }}\n{% endfor %}"
+    with pytest.raises(ConfigError, match="end-of-sequence"):
+        ChatFormat(no_end_of_turn, [tiny_tokenizer.eos_token_id])
+    last_turn_only = copy.deepcopy(tiny_tokenizer)
+    last_turn_only.chat_template = "{{ messages[-1]['content'] }}<|im_end|>"
+    with pytest.raises(ConfigError, match="prefix-preserving"):
+        ChatFormat(last_turn_only, [tiny_tokenizer.eos_token_id]).observation_ids("Q2?", True)
+    no_template = copy.deepcopy(tiny_tokenizer)
+    no_template.chat_template = None
+    with pytest.raises(ConfigError, match="no chat template"):
+        ChatFormat(no_template, [tiny_tokenizer.eos_token_id])
+
+
+def test_cut_at_eos():
+    from reasoning_economics.training.generation import _cut_at_eos
+
+    eos = frozenset({9})
+    assert _cut_at_eos([1, 2, 9, 4], 10, eos) == ([1, 2, 9], True)  # ends its turn: keep the EOS
+    assert _cut_at_eos([1, 2, 3, 4], 3, eos) == ([1, 2, 3], False)  # cut at the limit
+    assert _cut_at_eos([1, 2, 3, 9], 3, eos) == ([1, 2, 3], False)  # the EOS lies past the limit
