@@ -260,3 +260,20 @@ def test_cut_at_eos():
     assert _cut_at_eos([1, 2, 9, 4], 10, eos) == ([1, 2, 9], True)  # ends its turn: keep the EOS
     assert _cut_at_eos([1, 2, 3, 4], 3, eos) == ([1, 2, 3], False)  # cut at the limit
     assert _cut_at_eos([1, 2, 3, 9], 3, eos) == ([1, 2, 3], False)  # the EOS lies past the limit
+
+
+def test_cli_resolves_file_flags_and_set(tmp_path):
+    from typer.testing import CliRunner
+
+    from reasoning_economics.cli import app
+
+    path = tmp_path / "train.yaml"
+    path.write_text("steps: 7\nnum_generations: 8\nenv:\n  budget_ratio: 2.0\n")
+    args = ["train", "--print-config", "-c", str(path), "--steps", "5", "--set", "env.budget_ratio=1", "--lora"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    resolved = json.loads(result.output)
+    assert (resolved["steps"], resolved["num_generations"], resolved["lora"]) == (5, 8, True)
+    assert resolved["env"] == {"budget_ratio": 1}
+    bad = CliRunner().invoke(app, ["train", "--print-config", "--set", "num_generations=1"])
+    assert bad.exit_code == 2 and "num_generations must be >= 2" in bad.output
