@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 
 import typer
@@ -35,7 +34,9 @@ def bench(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     console = Console()
-    command = "ree bench" + "".join(f" {shlex.quote(arg)}" for arg in sys.argv[2:])
+    command = shlex.join(
+        ["ree", "bench", *(["--quick"] if quick else []), *[f"--only={name}" for name in only or ()]]
+    )
     payload = run_suite(config, console, command=command)
     path = write_json(output or Path("benchmarks/results") / f"bench-{config.mode}.json", payload)
     console.print(f"wrote {path}")

@@ -1,0 +1,128 @@
+"""A real ``ree serve`` in a child process on 127.0.0.1, for benchmarks and fault injection.
+
+Only loopback addresses are used. The child is stopped (SIGTERM, then SIGKILL) when the
+context exits, and its output goes to a log file so a failed start can be explained.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+LOOPBACK = "127.0.0.1"
+
+
+class ServerStartError(RuntimeError):
+    """``ree serve`` exited or did not answer /health in time; the message holds its log tail."""
+
+
+def free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size of one process, from /proc (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def child_pids(pid: int) -> list[int]:
+    """Direct children of ``pid`` (from /proc), e.g. the grading workers of a server."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(part) for part in children.read_text().split()] if children.is_file() else []
+
+
+class ServerProcess:
+    """``ree serve --host 127.0.0.1 --port <free port> <extra args>`` for the life of a ``with`` block."""
+
+    def __init__(
+        self,
+        extra_args: Sequence[str] = (),
+        *,
+        log_path: Path,
+        start_seconds: float = 60.0,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.port = port or free_loopback_port()
+        self.extra_args = list(extra_args)
+        self.log_path = log_path
+        self.start_seconds = start_seconds
+        self.env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{LOOPBACK}:{self.port}/ws"
+
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError("server not started")
+        return self.process.pid
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable, "-m", "reasoning_economics.cli", "serve",
+            "--host", LOOPBACK, "--port", str(self.port), *self.extra_args,
+        ]  # fmt: skip
+
+    def start(self) -> "ServerProcess":
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, env=self.env)
+        log.close()
+        deadline = time.monotonic() + self.start_seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ServerStartError(f"ree serve exited with {self.process.returncode}:\n{self.log_tail()}")
+            if self.healthy():
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise ServerStartError(f"ree serve did not answer /health within {self.start_seconds} s:\n{self.log_tail()}")
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.base_url}/health", timeout=2) as reply:
+                return reply.status == 200 and bool(json.loads(reply.read() or b"{}") is not None)
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout)
+
+    def log_tail(self, lines: int = 30) -> str:
+        if not self.log_path.is_file():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def __enter__(self) -> "ServerProcess":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
