@@ -1,0 +1,129 @@
+"""The benchmark harness itself: statistics, bounds, config checks, workload, JSON output.
+
+The benchmark's numbers are never asserted here (speed is not a test); what is checked is
+that the harness measures what it says it measures.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+
+import pytest
+
+from reasoning_economics import tokens
+from reasoning_economics.bench.config import BenchConfig
+from reasoning_economics.bench.report import document, write_json
+from reasoning_economics.bench.results import SectionResult, Target
+from reasoning_economics.bench.stats import LatencySummary, bounded, percentile
+from reasoning_economics.bench.workload import episode_scripts, realistic_response, wrong_answer
+from reasoning_economics.problems import Problem, create_source, sample_episode
+
+QWEN = tokens.get_counter("qwen3")
+
+
+def test_percentile_interpolates_between_ranks():
+    values = [10.0, 20.0, 30.0, 40.0, 50.0]
+    assert percentile(values, 0) == 10.0
+    assert percentile(values, 100) == 50.0
+    assert percentile(values, 50) == 30.0
+    # rank (5-1)*0.99 = 3.96: 40 + 0.96*(50-40)
+    assert percentile(values, 99) == pytest.approx(49.6)
+    assert percentile(list(reversed(values)), 25) == 20.0
+    assert math.isnan(percentile([], 50))
+    with pytest.raises(ValueError):
+        percentile(values, 101)
+
+
+def test_latency_summary_reports_milliseconds():
+    summary = LatencySummary.of_seconds([0.001, 0.002, 0.003, 0.010])
+    assert summary.count == 4
+    assert summary.mean_ms == pytest.approx(4.0)
+    assert summary.p50_ms == pytest.approx(2.5)
+    assert summary.max_ms == pytest.approx(10.0)
+    assert LatencySummary.of_seconds([]).count == 0
+
+
+def test_bounded_stops_at_the_count_and_at_the_deadline():
+    assert list(bounded(5, seconds=3600)) == [0, 1, 2, 3, 4]
+    # A deadline already past still lets one iteration run, so every loop measures something.
+    assert list(bounded(1000, seconds=1e-12)) == [0]
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"sections": ("tokens", "nope")}, "unknown"),
+        ({"sections": ()}, "unknown or no sections"),
+        ({"env_steps": 0}, "env_steps"),
+        ({"concurrency": (1, 0)}, "concurrency"),
+        ({"ws_seconds_per_level": 0}, "ws_seconds_per_level"),
+    ],
+)
+def test_config_rejects_bad_sizes(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        BenchConfig.full(**overrides)
+
+
+def test_quick_config_is_smaller_than_full_in_every_bound():
+    quick, full = BenchConfig.quick(), BenchConfig.full()
+    assert quick.concurrency == full.concurrency == (1, 16, 64, 256, 1024)
+    assert full.env_steps >= 2000
+    for name in ("token_passes", "grading_pairs", "env_steps", "ws_steps_per_level", "idle_sessions"):
+        assert getattr(quick, name) < getattr(full, name), name
+
+
+def test_wrong_answer_differs_from_gold():
+    rng = random.Random(0)
+    for gold in ["0", "-3", "42", "\\frac{3}{4}", "x = 2", "-0.6944, 0.0"]:
+        for _ in range(20):
+            assert wrong_answer(gold, rng) != gold
+
+
+def test_realistic_responses_have_the_asked_length_and_a_boxed_answer():
+    problem = Problem(id="t/1", question="What is 6*7?", answer="42", source="test", problem_type="t", difficulty=0.2)
+    rng = random.Random(7)
+    responses = [realistic_response(problem, rng, QWEN) for _ in range(300)]
+    lengths = [QWEN.count(text) for text in responses]
+    longest_sentence = 40
+    assert min(lengths) >= 50 - longest_sentence and max(lengths) <= 400 + longest_sentence
+    assert sum(lengths) / len(lengths) == pytest.approx(225, rel=0.2)
+    boxed = [re.findall(r"\\boxed\{([^}]*)\}", text)[-1] for text in responses]
+    correct_share = sum(answer == "42" for answer in boxed) / len(boxed)
+    assert 0.6 < correct_share < 0.8
+    thinking = sum(text.startswith("<think>") for text in responses) / len(responses)
+    assert 0.2 < thinking < 0.4
+
+
+def test_scripts_hold_the_questions_the_environment_asks_for_each_seed():
+    scripts = episode_scripts([3, 4], QWEN, num_questions=5)
+    source = create_source("builtin")
+    for script in scripts:
+        assert list(script.problems) == sample_episode(source, 5, script.seed)
+        assert len(script.responses) == 5
+    again = episode_scripts([3, 4], QWEN, num_questions=5)
+    assert [s.responses for s in again] == [s.responses for s in scripts], "the workload is deterministic"
+
+
+def test_json_document_has_machine_targets_and_no_nan(tmp_path):
+    section = SectionResult(name="env", title="t", columns=("a",), rows=[("x",)], data={"p50": math.nan})
+    section.targets = [Target("reset p50", 1.0, 5.0, "ms"), Target("steps/s", 400.0, 500.0, "steps/s", True)]
+    machine = {"cpu_model": "cpu", "usable_cores": 2}
+    path = write_json(tmp_path / "out" / "bench.json", document([section], machine, {"mode": "quick"}, "ree bench"))
+    payload = json.loads(path.read_text())
+    assert payload["machine"] == machine and payload["command"] == "ree bench"
+    assert payload["sections"]["env"]["data"] == {"p50": None}
+    assert [(t["name"], t["met"]) for t in payload["targets"]] == [("reset p50", True), ("steps/s", False)]
+    assert not list((tmp_path / "out").glob("*.tmp"))
+
+
+def test_machine_description_names_cpu_cores_python_and_packages():
+    from reasoning_economics.bench.machine import describe_machine
+
+    machine = describe_machine()
+    assert machine["usable_cores"] >= 1 and machine["cpu_model"]
+    assert re.fullmatch(r"3\.\d+\.\d+", machine["python"])
+    assert machine["packages"]["reasoning-economics"] is not None
+    assert machine["packages"]["quicktok-v1"] is not None
