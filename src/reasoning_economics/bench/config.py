@@ -34,6 +34,8 @@ class BenchConfig:
     concurrency: tuple[int, ...] = CONCURRENCY_LEVELS
     ws_steps_per_level: int = 4000
     ws_seconds_per_level: float = 20.0
+    paced_sessions: tuple[int, ...] = (64, 256, 1024)
+    paced_interval_s: float = 1.0
     idle_sessions: int = 1024
     server_start_seconds: float = 60.0
     tokenizer: str = "Qwen/Qwen3-0.6B"
@@ -58,8 +60,12 @@ class BenchConfig:
         for name in ("loop_seconds", "env_seconds", "ws_seconds_per_level", "server_start_seconds"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
-        if not self.concurrency or any(level < 1 for level in self.concurrency):
-            raise ValueError(f"concurrency levels must be positive, got {self.concurrency}")
+        for name in ("concurrency", "paced_sessions"):
+            levels = getattr(self, name)
+            if not levels or any(level < 1 for level in levels):
+                raise ValueError(f"{name} levels must be positive, got {levels}")
+        if self.paced_interval_s <= 0:
+            raise ValueError("paced_interval_s must be positive")
 
     @classmethod
     def full(cls, **overrides) -> "BenchConfig":

@@ -1,15 +1,23 @@
 """The environment over WebSocket: a real ``ree serve`` on 127.0.0.1 under 1-1,024 sessions.
 
-Per concurrency level: all sessions connect and reset first, then all step at once until
-each has done its share of the level's steps or the level's time runs out. Reported:
-total steps/s over that window, step latency p50/p99 as each client saw it, resets apart,
-and errors. Server memory per idle session is the growth of the server's resident set
-while N reset-but-idle sessions are open, divided by N.
+Two kinds of load, each per concurrency level (all sessions connect and reset first, then
+all start together; every run stops at its step count or its time cap):
+
+- **saturating**: each client sends its next step as soon as the last is answered. This
+  gives the server's throughput (total steps/s). Latency here is queueing: by Little's law
+  p50 is about sessions / throughput, whatever the server does.
+- **paced**: each client steps once per ``paced_interval_s`` (a trainer waits seconds for
+  generation between steps), an offered load of sessions / interval. This gives the
+  latency a client sees when the server is not overloaded.
+
+Server memory per idle session is the growth of the server's resident set while N
+reset-but-idle sessions are open, divided by N.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import tempfile
 from pathlib import Path
 
@@ -28,10 +36,11 @@ SERVER_ARGS: tuple[str, ...] = ("--max-sessions", "2048")
 """Room for the largest level plus the idle-memory phase."""
 
 
-def level_row(result: LoadResult) -> tuple:
+def level_row(mode: str, result: LoadResult) -> tuple:
     step = LatencySummary.of_seconds(result.step_latencies)
     reset = LatencySummary.of_seconds(result.reset_latencies)
     return (
+        mode,
         result.sessions,
         result.steps,
         f"{rate(result.steps, result.window_seconds):,.0f}",
@@ -59,72 +68,92 @@ def level_data(result: LoadResult) -> dict:
     }
 
 
+def _idle_memory(server: ServerProcess, context: BenchContext) -> dict:
+    config = context.config
+    baseline = rss_bytes(server.pid)
+    during, idle = asyncio.run(
+        hold_idle_sessions(
+            server.ws_url, config.idle_sessions, context.scripts, config.tokenizer, lambda: rss_bytes(server.pid)
+        )
+    )
+    return {
+        "sessions": config.idle_sessions,
+        "rss_before_bytes": baseline,
+        "rss_with_sessions_open_bytes": during,
+        "rss_after_close_bytes": rss_bytes(server.pid),
+        "kb_per_idle_session": (during - baseline) / config.idle_sessions / 1024,
+        "errors": idle.errors,
+        "error_samples": idle.error_samples,
+        "open_seconds": idle.connect_seconds,
+    }
+
+
 def run(context: BenchContext) -> SectionResult:
     config = context.config
-    scripts = context.scripts
-    tokenizer = config.tokenizer
     result = SectionResult(
         name="websocket",
-        title="Over WebSocket: `ree serve` on 127.0.0.1 (client in the same machine)",
+        title="Over WebSocket: `ree serve` on 127.0.0.1 (the load client runs on the same cores)",
         columns=(
-            "sessions", "steps", "steps/s", "step p50 ms", "step p99 ms",
+            "load", "sessions", "steps", "steps/s", "step p50 ms", "step p99 ms",
             "reset p50 ms", "reset p99 ms", "open s", "errors",
         ),
     )  # fmt: skip
-    log_directory = Path(tempfile.mkdtemp(prefix="ree-bench-"))
-    with ServerProcess(SERVER_ARGS, log_path=log_directory / "serve.log", start_seconds=config.server_start_seconds) as server:
-        warm = asyncio.run(run_load(server.ws_url, 1, scripts, total_steps=20, seconds=30, tokenizer=tokenizer))
-        result.data["warm_up"] = level_data(warm)
+    saturating: dict[int, LoadResult] = {}
+    paced: dict[int, LoadResult] = {}
+    log_path = Path(tempfile.mkdtemp(prefix="ree-bench-")) / "serve.log"
+    with ServerProcess(SERVER_ARGS, log_path=log_path, start_seconds=config.server_start_seconds) as server:
 
-        baseline = rss_bytes(server.pid)
-        during, idle = asyncio.run(
-            hold_idle_sessions(server.ws_url, config.idle_sessions, scripts, tokenizer, lambda: rss_bytes(server.pid))
-        )
-        per_session_kb = (during - baseline) / config.idle_sessions / 1024
-        result.data["idle_memory"] = {
-            "sessions": config.idle_sessions,
-            "rss_before_bytes": baseline,
-            "rss_with_sessions_open_bytes": during,
-            "rss_after_close_bytes": rss_bytes(server.pid),
-            "kb_per_idle_session": per_session_kb,
-            "errors": idle.errors,
-            "error_samples": idle.error_samples,
-            "open_seconds": idle.connect_seconds,
-        }
-
-        levels = {}
-        for sessions in config.concurrency:
-            load = asyncio.run(
+        def load(sessions: int, total_steps: int, interval: float) -> LoadResult:
+            return asyncio.run(
                 run_load(
-                    server.ws_url,
-                    sessions,
-                    scripts,
-                    total_steps=config.ws_steps_per_level,
-                    seconds=config.ws_seconds_per_level,
-                    tokenizer=tokenizer,
+                    server.ws_url, sessions, context.scripts, total_steps=total_steps,
+                    seconds=config.ws_seconds_per_level, tokenizer=config.tokenizer, interval=interval,
                 )
-            )
-            levels[sessions] = load
-            result.rows.append(level_row(load))
-            result.data[f"sessions_{sessions}"] = level_data(load)
-            if load.errors:
-                result.notes.append(f"{sessions} sessions: {load.errors} errors, e.g. {load.error_samples[:2]}")
+            )  # fmt: skip
+
+        result.data["warm_up"] = level_data(load(1, 20, 0.0))
+        result.data["idle_memory"] = memory = _idle_memory(server, context)
+        for sessions in config.concurrency:
+            saturating[sessions] = load(sessions, config.ws_steps_per_level, 0.0)
+        per_session = math.ceil(config.ws_seconds_per_level / config.paced_interval_s)
+        for sessions in config.paced_sessions:
+            paced[sessions] = load(sessions, sessions * per_session, config.paced_interval_s)
         result.data["server_rss_after_levels_bytes"] = rss_bytes(server.pid)
-    result.notes.append(f"server memory: {per_session_kb:.1f} KB per idle session ({config.idle_sessions} open)")
 
-    def measured(level: int, read) -> float:
-        return read(levels[level]) if level in levels else float("nan")
-
-    sessions, goal = STEPS_PER_S_TARGET
-    result.targets.append(
-        Target(f"steps/s at {sessions} sessions", measured(sessions, lambda r: rate(r.steps, r.window_seconds)),
-               goal, "steps/s", higher_is_better=True)
-    )  # fmt: skip
-    sessions, goal = P99_TARGET
-    result.targets.append(
-        Target(f"step p99 at {sessions} sessions",
-               measured(sessions, lambda r: LatencySummary.of_seconds(r.step_latencies).p99_ms), goal, "ms")
-    )  # fmt: skip
-    result.targets.append(Target(f"errors at {NO_ERRORS_AT} sessions", measured(NO_ERRORS_AT, lambda r: float(r.errors)), 0, ""))
-    result.targets.append(Target("server memory per idle session", per_session_kb, IDLE_SESSION_KB_TARGET, "KB"))
+    for mode, runs in (("saturating", saturating), (f"paced {config.paced_interval_s:g} s", paced)):
+        for sessions, measured in runs.items():
+            result.rows.append(level_row(mode, measured))
+            result.data[f"{mode.split()[0]}_{sessions}"] = level_data(measured)
+            if measured.errors:
+                result.notes.append(f"{mode}, {sessions} sessions: {measured.errors} errors, e.g. {measured.error_samples[:2]}")
+    result.data["paced_interval_s"] = config.paced_interval_s
+    result.notes.append(
+        f"server memory: {memory['kb_per_idle_session']:.1f} KB per idle session ({memory['sessions']} open)"
+    )
+    result.targets = _targets(saturating, paced, memory["kb_per_idle_session"])
     return result
+
+
+def _targets(saturating: dict[int, LoadResult], paced: dict[int, LoadResult], kb_per_session: float) -> list[Target]:
+    def read(runs: dict[int, LoadResult], sessions: int, measure) -> float:
+        return measure(runs[sessions]) if sessions in runs else math.nan
+
+    def p99(run: LoadResult) -> float:
+        return LatencySummary.of_seconds(run.step_latencies).p99_ms
+
+    throughput_at, throughput_goal = STEPS_PER_S_TARGET
+    latency_at, latency_goal = P99_TARGET
+    return [
+        Target(
+            f"steps/s at {throughput_at} sessions (saturating)",
+            read(saturating, throughput_at, lambda r: rate(r.steps, r.window_seconds)),
+            throughput_goal, "steps/s", higher_is_better=True,
+        ),
+        Target(f"step p99 at {latency_at} sessions (paced)", read(paced, latency_at, p99), latency_goal, "ms"),
+        Target(
+            f"errors at {NO_ERRORS_AT} sessions (saturating + paced)",
+            read(saturating, NO_ERRORS_AT, lambda r: float(r.errors)) + read(paced, NO_ERRORS_AT, lambda r: float(r.errors)),
+            0, "",
+        ),
+        Target("server memory per idle session", kb_per_session, IDLE_SESSION_KB_TARGET, "KB"),
+    ]  # fmt: skip

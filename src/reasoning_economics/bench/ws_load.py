@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import random
 import time
 from dataclasses import dataclass, field
 
@@ -102,9 +103,15 @@ class _Session:
         self.position = 0
         return reply is not None
 
-    async def run_steps(self, steps: int, deadline: float) -> None:
+    async def run_steps(self, steps: int, deadline: float, interval: float = 0.0) -> None:
+        """Step ``steps`` times; with ``interval`` > 0, one step every ``interval`` seconds
+        from a per-session phase (a paced client), else back to back (a saturating one)."""
+        next_step = time.perf_counter() + interval * random.Random(self.index).random()
         try:
             for _ in range(steps):
+                if interval:
+                    await asyncio.sleep(max(0.0, next_step - time.perf_counter()))
+                    next_step += interval
                 if time.perf_counter() >= deadline:
                     return
                 script = self._script()
@@ -149,9 +156,15 @@ async def run_load(
     seconds: float,
     tokenizer: str,
     open_timeout: float = 60.0,
+    interval: float = 0.0,
 ) -> LoadResult:
     """Open ``sessions`` sessions (each resets once), then let all step at once until each
-    has done its share of ``total_steps`` (at least one) or ``seconds`` pass."""
+    has done its share of ``total_steps`` (at least one) or ``seconds`` pass.
+
+    ``interval`` = 0 saturates the server (each client sends its next step as soon as the
+    last is answered); ``interval`` > 0 paces each client to one step per ``interval`` s,
+    like a trainer waiting on generation, for an offered load of ``sessions / interval``.
+    """
     result = LoadResult(sessions=sessions)
     clients = [_Session(index, url, scripts, tokenizer, result) for index in range(sessions)]
     started = time.perf_counter()
@@ -160,7 +173,7 @@ async def run_load(
     share = max(1, math.ceil(total_steps / sessions))
     window_start = time.perf_counter()
     deadline = window_start + seconds
-    await asyncio.gather(*(client.run_steps(share, deadline) for client, ok in zip(clients, ready) if ok))
+    await asyncio.gather(*(client.run_steps(share, deadline, interval) for client, ok in zip(clients, ready) if ok))
     result.window_seconds = time.perf_counter() - window_start
     await asyncio.gather(*(client.close() for client in clients))
     return result
