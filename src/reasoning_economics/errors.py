@@ -96,3 +96,29 @@ class DatasetFormatError(ReasoningEconomicsError, ValueError):
     (for example a difficulty outside [0, 1]); the message names the column and row."""
 
     code = "DATASET_FORMAT"
+
+
+class PolicyError(ReasoningEconomicsError, RuntimeError):
+    """A policy could not produce a generation (model failed to load, bad request for it)."""
+
+    code = "POLICY_ERROR"
+
+
+class PolicyEndpointError(PolicyError):
+    """An OpenAI-compatible endpoint refused a request or kept failing after the retries.
+
+    ``status`` is the last HTTP status (None for a connection failure); the message carries
+    the server's own error text.
+    """
+
+    code = "POLICY_ENDPOINT_ERROR"
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class PolicyTimeoutError(PolicyEndpointError):
+    """An endpoint did not answer within the policy's timeout, on every attempt."""
+
+    code = "POLICY_TIMEOUT"
