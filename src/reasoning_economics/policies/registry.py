@@ -1,0 +1,160 @@
+"""Policies by spec string, reasoning-gym style: ``create_policy(spec, **options)``.
+
+==========================================  ===================================================
+``smollm2``                                 the embedded SmolLM2-135M-Instruct (GGUF, CPU)
+``hf:/models/my-model`` / ``hf:org/name``   a transformers causal LM with its chat template
+``openai:gpt-4o-mini``                      an OpenAI-compatible endpoint (vLLM, llama.cpp, ...)
+``vllm:Qwen/Qwen2.5-0.5B-Instruct``         in-process vLLM (GPU machines, ``vllm`` installed)
+``uniform`` / ``greedy_max``                scripted budget-mechanics baselines
+``difficulty_oracle``                       scripted: spends in proportion to the difficulty
+``oracle:accuracy=0.8,tokens=120``          scripted: known accuracy and length, for checks
+==========================================  ===================================================
+
+After the first ``:``, a policy that wraps a model takes the model (a directory, hub id or
+served model name: the whole rest of the spec); any other policy takes ``key=value`` options
+separated by commas. Keyword ``options`` add to the spec's (the CLI's ``--base-url`` arrives as
+``base_url=...``); naming one option in both places is an error. Every policy's options are a
+dataclass that validates itself, so a typo is a :class:`ConfigError` listing what is accepted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from importlib import import_module
+from typing import Any
+
+from reasoning_economics.errors import ConfigError, UnknownNameError
+from reasoning_economics.policies.base import Policy
+
+PolicyClasses = tuple[type, type]
+"""(policy class, config dataclass); the policy is built as ``policy_cls(config_cls(**options))``."""
+
+_BUILTIN_POLICIES: dict[str, str] = {
+    "smollm2": "reasoning_economics.policies.embedded:EmbeddedPolicy:EmbeddedConfig",
+    "hf": "reasoning_economics.policies.hf:HFPolicy:HFConfig",
+    "openai": "reasoning_economics.policies.openai_compat:OpenAIPolicy:OpenAIConfig",
+    "vllm": "reasoning_economics.policies.vllm_engine:VLLMPolicy:VLLMConfig",
+    "uniform": "reasoning_economics.policies.uniform:UniformPolicy:BudgetBaselineConfig",
+    "greedy_max": "reasoning_economics.policies.greedy_max:GreedyMaxPolicy:BudgetBaselineConfig",
+    "difficulty_oracle": "reasoning_economics.policies.difficulty_oracle:DifficultyOraclePolicy:BudgetBaselineConfig",
+    "oracle": "reasoning_economics.policies.oracle:OraclePolicy:OracleConfig",
+}
+
+MODEL_FIELD = "model"
+"""A config with this field takes the rest of the spec after ``:`` as the model."""
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_registry: dict[str, Callable[[], PolicyClasses]] = {}
+
+
+def _lazy(target: str) -> Callable[[], PolicyClasses]:
+    module, policy_name, config_name = target.split(":")
+
+    def load() -> PolicyClasses:
+        loaded = import_module(module)
+        return getattr(loaded, policy_name), getattr(loaded, config_name)
+
+    return load
+
+
+for _name, _target in _BUILTIN_POLICIES.items():
+    _registry[_name] = _lazy(_target)
+
+
+def register_policy(name: str, policy_cls: type, config_cls: type) -> None:
+    """Add a policy: ``create_policy(name, **options)`` then builds ``policy_cls(config_cls(**options))``."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(f"policy name must match {_NAME.pattern}, got {name!r}")
+    if name in _registry:
+        raise ConfigError(f"policy {name!r} is already registered")
+    if not dataclasses.is_dataclass(config_cls):
+        raise ConfigError(f"config class of policy {name!r} must be a dataclass, got {config_cls!r}")
+    _registry[name] = lambda: (policy_cls, config_cls)
+
+
+def list_policies() -> list[str]:
+    """Registered policy names, sorted."""
+    return sorted(_registry)
+
+
+def parse_option_value(text: str) -> Any:
+    """A spec option's value: int, float, ``true``/``false``/``none``, else the string itself.
+
+    Plain parsing, never evaluation: ``"1e3"`` is the float 1000.0, ``"abc"`` stays a string.
+
+    >>> [parse_option_value(v) for v in ("3", "0.8", "true", "none", "qwen3")]
+    [3, 0.8, True, None, 'qwen3']
+    """
+    stripped = text.strip()
+    lowered = stripped.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    try:
+        return int(stripped)
+    except ValueError:
+        pass
+    try:
+        return float(stripped)
+    except ValueError:
+        return stripped
+
+
+def parse_options(text: str) -> dict[str, Any]:
+    """``"a=1,b=x"`` -> ``{"a": 1, "b": "x"}`` (see :func:`parse_option_value`)."""
+    options: dict[str, Any] = {}
+    for item in text.split(","):
+        if not item.strip():
+            raise ConfigError(f"empty option in {text!r}; write key=value pairs separated by commas")
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"option {item.strip()!r} in {text!r} is not of the form key=value")
+        if key in options:
+            raise ConfigError(f"option {key!r} is given twice in {text!r}")
+        options[key] = parse_option_value(value)
+    return options
+
+
+def create_policy(spec: str, **options: Any) -> Policy:
+    """The policy a spec string names (see the module docstring).
+
+    Raises:
+        UnknownNameError: the spec names no registered policy (the message lists them).
+        ConfigError: the spec or an option is malformed.
+        MissingExtraError: the policy needs an optional dependency that is not installed.
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise ConfigError(f"policy spec must be a non-empty string, got {spec!r}; known: {', '.join(list_policies())}")
+    name, sep, argument = spec.strip().partition(":")
+    name = name.strip()
+    loader = _registry.get(name)
+    if loader is None:
+        raise UnknownNameError(f"unknown policy {name!r}; registered: {', '.join(list_policies())}")
+    policy_cls, config_cls = loader()
+    fields = {f.name for f in dataclasses.fields(config_cls) if f.init}
+    from_spec: dict[str, Any] = {}
+    if sep:
+        if not argument.strip():
+            raise ConfigError(f"policy spec {spec!r} has nothing after ':'")
+        if MODEL_FIELD in fields:
+            from_spec[MODEL_FIELD] = argument.strip()
+        else:
+            from_spec = parse_options(argument)
+    both = sorted(set(from_spec) & set(options))
+    if both:
+        raise ConfigError(f"option(s) {both} given both in the spec {spec!r} and as options")
+    merged = {**from_spec, **options}
+    unknown = sorted(set(merged) - fields)
+    if unknown:
+        raise ConfigError(f"unknown option(s) {unknown} for policy {name!r}; accepted: {', '.join(sorted(fields))}")
+    if MODEL_FIELD in fields and not merged.get(MODEL_FIELD):
+        raise ConfigError(f"policy {name!r} needs a model: write {name}:<model>")
+    try:
+        config = config_cls(**merged)
+    except TypeError as exc:  # a wrongly typed value the dataclass itself did not catch
+        raise ConfigError(f"invalid options for policy {name!r}: {exc}") from exc
+    return policy_cls(config)
