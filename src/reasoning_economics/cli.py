@@ -27,6 +27,12 @@ from reasoning_economics.bench.command import bench  # noqa: E402
 app.command()(bench)
 from reasoning_economics.training.command import train  # noqa: E402
 app.command()(train)
+from reasoning_economics.evaluation.command import eval_command  # noqa: E402
+app.command("eval")(eval_command)
+from reasoning_economics.evaluation.command import report_command  # noqa: E402
+app.command("report")(report_command)
+from reasoning_economics.server.command import serve  # noqa: E402
+app.command()(serve)
 
 
 def main() -> None:

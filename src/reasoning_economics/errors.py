@@ -122,3 +122,63 @@ class PolicyTimeoutError(PolicyEndpointError):
     """An endpoint did not answer within the policy's timeout, on every attempt."""
 
     code = "POLICY_TIMEOUT"
+
+
+class ResultsFileError(ReasoningEconomicsError, ValueError):
+    """An evaluation run directory holds a results or config file that cannot be read
+    (a corrupt line other than a partial last one, or a unit recorded twice)."""
+
+    code = "RESULTS_FILE"
+
+
+class GradingInputError(ReasoningEconomicsError, TypeError):
+    """A response or gold answer given to the grader is not a string."""
+
+    code = "GRADING_INPUT"
+
+
+class ResponseTooLargeError(InvalidActionError):
+    """A response (or its grading_response) is longer than the server's limit; the episode is untouched."""
+
+    code = "RESPONSE_TOO_LARGE"
+
+
+class EpisodeLogError(ReasoningEconomicsError, OSError):
+    """The episode log cannot be opened or written (unwritable directory, disk full)."""
+
+    code = "EPISODE_LOG_ERROR"
+
+
+class ServerError(ReasoningEconomicsError, RuntimeError):
+    """The environment server answered a request with a typed error that has no local class.
+
+    ``code`` is the server's error code (for example ``INVALID_JSON``), ``details`` the rest
+    of its error payload.
+    """
+
+    code = "SERVER_ERROR"
+
+    def __init__(self, message: str, *, code: str | None = None, details: dict | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.details = details or {}
+
+
+class ServerCapacityError(ServerError):
+    """The server already holds its maximum number of sessions; retry later or raise --max-sessions."""
+
+    code = "CAPACITY_REACHED"
+
+
+class SessionTimeoutError(ServerError):
+    """The server closed a session that stayed silent longer than its --session-timeout."""
+
+    code = "SESSION_TIMEOUT"
+
+
+class ServerConnectionError(ReasoningEconomicsError, ConnectionError):
+    """The environment server cannot be reached, refused the handshake (bad token), or dropped
+    the connection; the message says which and where."""
+
+    code = "CONNECTION_ERROR"

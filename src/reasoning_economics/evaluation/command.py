@@ -1,0 +1,136 @@
+"""``ree eval`` and ``ree report``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from reasoning_economics.evaluation.config import MODES
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+def eval_command(
+    policy: str = typer.Option(
+        "smollm2", "--policy", "-p",
+        help="Policy spec: smollm2 (embedded), hf:<dir|hub id>, openai:<model>, vllm:<model>, "
+        "uniform, greedy_max, difficulty_oracle, oracle:accuracy=0.8,tokens=120.",
+    ),
+    dataset: str = typer.Option("builtin", "--dataset", "-d", help="Problem source: builtin, champ, file:<path>, mixtures."),
+    mode: str = typer.Option(
+        "episode", "--mode", "-m",
+        help="episode: shared budget (main). problem: --samples answers per question, pass@k. "
+        "anytime: thinking cut at each budget, answer forced, accuracy per budget.",
+    ),
+    episodes: int = typer.Option(4, "--episodes", "-n", help="Episodes (units); unit i uses seed SEED+i."),
+    questions: int = typer.Option(4, "--questions", "-k", help="Questions per episode."),
+    seed: int = typer.Option(0, "--seed", "-s", help="Base seed."),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="Run directory [default: runs/<policy>-<mode>-seed<seed>]."
+    ),
+    budget: int = typer.Option(
+        None, "--budget", help="Total token budget per episode [default: 4 x the questions' tokens]."
+    ),
+    max_tokens_per_step: int = typer.Option(192, "--max-tokens-per-step", help="Most tokens one answer may use."),
+    tokenizer: str = typer.Option(
+        None, "--tokenizer", help="Tokenizer the environment counts with [default: the policy's own]."
+    ),
+    soft: bool = typer.Option(False, "--soft", help="Soft budget: no clipping or early stop; overspend is penalised."),
+    concurrency: int = typer.Option(8, "--concurrency", "-c", help="Units run at once (generation is batched)."),
+    samples: int = typer.Option(4, "--samples", help="problem mode: answers per question."),
+    anytime_max_budget: int = typer.Option(256, "--anytime-max-budget", help="anytime mode: largest thinking budget b_max."),
+    anytime_budgets: int = typer.Option(4, "--anytime-budgets", help="anytime mode: S budgets, b_j = j*b_max/S."),
+    summaries: int = typer.Option(1, "--summaries", help="anytime mode: forced answers per budget."),
+    summary_tokens: int = typer.Option(48, "--summary-tokens", help="anytime mode: most tokens per forced answer."),
+    server: str = typer.Option(None, "--server", help="URL of a `ree serve` instance (episode mode)."),
+    token: str = typer.Option(None, "--token", envvar="REE_TOKEN", help="Bearer token for --server."),
+    base_url: str = typer.Option(None, "--base-url", help="openai: policies: the endpoint's base URL."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run in --out."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
+) -> None:
+    """Evaluate a policy in the environment; write results.jsonl, summary.json and report.html.
+
+    Each finished episode is appended to results.jsonl at once; --resume picks up where a killed
+    run stopped. Prints the summary table and the path of the report.
+    """
+    from rich.console import Console
+
+    from reasoning_economics.errors import ReasoningEconomicsError
+    from reasoning_economics.evaluation.config import EvalConfig
+    from reasoning_economics.evaluation.report import rich_table, write_report
+    from reasoning_economics.evaluation.runner import run_evaluation
+
+    if mode not in MODES:
+        _fail(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
+    console = Console(stderr=False)
+    try:
+        config = EvalConfig(
+            policy=policy,
+            policy_options={"base_url": base_url} if base_url else {},
+            dataset=dataset,
+            mode=mode,
+            episodes=episodes,
+            questions=questions,
+            seed=seed,
+            budget=budget,
+            tokenizer=tokenizer,
+            max_tokens_per_step=max_tokens_per_step,
+            hard_cap_mode=not soft,
+            concurrency=concurrency,
+            samples=samples,
+            anytime_max_budget=anytime_max_budget,
+            anytime_num_budgets=anytime_budgets,
+            summaries_per_budget=summaries,
+            summary_tokens=summary_tokens,
+            server=server,
+            token=token,
+        )
+        run_dir = out or Path("runs") / f"{_slug(policy)}-{mode}-seed{seed}"
+        run_evaluation(config, run_dir, resume=resume, console=console, show_progress=progress)
+        comparison, report_path = write_report([run_dir], run_dir)
+    except ReasoningEconomicsError as exc:
+        _fail(str(exc))
+    console.print(rich_table(comparison))
+    console.print(f"results: {run_dir / 'results.jsonl'}")
+    console.print(f"summary: {run_dir / 'summary.json'}")
+    console.print(f"report:  {report_path}")
+
+
+def report_command(
+    runs: list[Path] = typer.Argument(..., help="Run directories written by ree eval (or ree train)."),
+    baseline: Path = typer.Option(
+        None, "--baseline", "-b", help="Run to compare against: token reduction % and accuracy change in points."
+    ),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="Where to write report.html and summary.json [default: the run, or ./ree-report]."
+    ),
+) -> None:
+    """Compare runs: a table in the terminal, summary.json and a self-contained report.html.
+
+    Plots accuracy against tokens with the Pareto frontier, tokens by difficulty, budget pacing,
+    the anytime curve, reflection by difficulty, the reward distribution and training curves.
+    """
+    from rich.console import Console
+
+    from reasoning_economics.errors import ReasoningEconomicsError
+    from reasoning_economics.evaluation.report import rich_table, write_report
+
+    target = out or (runs[0] if len(runs) == 1 and baseline is None else Path("ree-report"))
+    try:
+        comparison, report_path = write_report(runs, target, baseline=baseline)
+    except ReasoningEconomicsError as exc:
+        _fail(str(exc))
+    console = Console()
+    console.print(rich_table(comparison))
+    console.print(f"summary: {target / 'summary.json'}")
+    console.print(f"report:  {report_path}")
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_")[:60] or "run"

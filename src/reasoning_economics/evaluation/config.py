@@ -1,0 +1,113 @@
+"""``EvalConfig``: every setting of ``ree eval``, validated on construction."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from reasoning_economics.errors import ConfigError
+
+MODES = ("episode", "problem", "anytime")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """One evaluation run.
+
+    Unit ``i`` (an episode, or one episode's questions in ``problem``/``anytime`` mode) uses
+    seed ``seed + i`` for ``i < episodes``, so runs are reproducible and resumable.
+
+    Attributes:
+        policy: policy spec (``smollm2``, ``hf:<dir>``, ``openai:<model>``, ``oracle:...``).
+        policy_options: extra options for the policy (``base_url`` for ``openai:``).
+        dataset: problem source spec (``builtin``, ``champ``, ``file:<path>``, mixtures).
+        mode: ``episode`` (shared budget), ``problem`` (n samples each, pass@k) or ``anytime``.
+        episodes: number of units.
+        questions: questions per episode (the environment's ``num_questions``; in server mode
+            the server's setting wins).
+        seed: base seed.
+        budget: total budget per episode (the client budget); None lets the environment size it
+            from the questions in the tokenizer (``budget_ratio`` x question tokens).
+        tokenizer: tokenizer the environment counts with; None uses the policy's own
+            (``policy.tokenizer_name``) or, failing that, the default vocabulary.
+        max_tokens_per_step: generation limit per answer (the environment's per-step limit).
+        hard_cap_mode: the environment's hard (clip and stop) or soft (penalise) budget mode.
+        concurrency: units run at once; their generations are batched into one call per round.
+        samples: answers per question in ``problem`` mode.
+        anytime_max_budget, anytime_num_budgets: the support ``b_j = j * b_max / S``.
+        summaries_per_budget, summary_tokens: forced answers per truncation and their length.
+        server: URL of a ``ree serve`` instance (episode mode); None runs the environment in-process.
+        token: bearer token for the server.
+        grading_timeout: seconds per grade in ``problem``/``anytime`` modes.
+    """
+
+    policy: str = "smollm2"
+    policy_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    dataset: str = "builtin"
+    mode: str = "episode"
+    episodes: int = 4
+    questions: int = 4
+    seed: int = 0
+    budget: int | None = None
+    tokenizer: str | None = None
+    max_tokens_per_step: int = 192
+    hard_cap_mode: bool = True
+    concurrency: int = 8
+    samples: int = 4
+    anytime_max_budget: int = 256
+    anytime_num_budgets: int = 4
+    summaries_per_budget: int = 1
+    summary_tokens: int = 48
+    server: str | None = None
+    token: str | None = None
+    grading_timeout: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ConfigError(f"unknown mode {self.mode!r}; choose one of: {', '.join(MODES)}")
+        for name in ("policy", "dataset"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{name} must be a non-empty string, got {value!r}")
+        positive = (
+            "episodes", "questions", "max_tokens_per_step", "concurrency", "samples",
+            "anytime_max_budget", "anytime_num_budgets", "summaries_per_budget", "summary_tokens",
+        )
+        for name in positive:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if self.budget is not None and (isinstance(self.budget, bool) or not isinstance(self.budget, int) or self.budget < 1):
+            raise ConfigError(f"budget must be a positive integer, got {self.budget!r}")
+        if self.anytime_max_budget < self.anytime_num_budgets:
+            raise ConfigError(
+                f"anytime_max_budget ({self.anytime_max_budget}) must be >= anytime_num_budgets ({self.anytime_num_budgets})"
+            )
+        if self.server is not None:
+            if self.mode != "episode":
+                raise ConfigError(
+                    f"--server runs episodes on a ree serve instance; mode {self.mode!r} samples problems "
+                    "without a shared budget and grades in-process (drop --server)"
+                )
+            if not self.server.startswith(("http://", "https://", "ws://", "wss://")):
+                raise ConfigError(f"server must be an http(s):// or ws(s):// URL, got {self.server!r}")
+        if not self.grading_timeout > 0:
+            raise ConfigError(f"grading_timeout must be > 0, got {self.grading_timeout!r}")
+
+    def seed_of(self, index: int) -> int:
+        """The seed of unit ``index``."""
+        return self.seed + index
+
+    def identity(self) -> dict[str, Any]:
+        """What goes into ``run.json`` (everything but the secret token)."""
+        data = dataclasses.asdict(self)
+        data.pop("token")
+        if self.mode != "anytime":
+            for key in ("anytime_max_budget", "anytime_num_budgets", "summaries_per_budget", "summary_tokens"):
+                data.pop(key)
+        if self.mode != "problem":
+            data.pop("samples")
+        return data

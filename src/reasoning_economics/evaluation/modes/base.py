@@ -1,0 +1,141 @@
+"""What every evaluation mode shares: the run context, seeds, thinking splits and batched calls.
+
+A mode turns unit indices into result records (one per unit, see
+:mod:`reasoning_economics.evaluation.results`). It batches generation across the units it runs
+at once: one ``policy.generate`` call per round, one request per live question.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from reasoning_economics.errors import PolicyError
+from reasoning_economics.evaluation.config import EvalConfig
+from reasoning_economics.policies.base import GenerationRequest, GenerationResult, Policy
+from reasoning_economics.problems import Problem, ProblemSource
+
+THINK_START = "<think>"
+THINK_END = "</think>"
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def derive_seed(*parts: object) -> int:
+    """A generation seed in [0, 2^31) that depends only on ``parts`` (a stable hash).
+
+    Episode mode seeds step ``k`` of unit seed ``s`` with ``derive_seed(s, k)``; problem mode
+    sample ``j`` of question ``q`` with ``derive_seed(s, q, j)``; anytime mode the thinking with
+    ``derive_seed(s, q)`` and summary ``m`` at budget ``b`` with ``derive_seed(s, q, b, m)``.
+    """
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % 2**31
+
+
+@dataclass(frozen=True)
+class ThinkingSplit:
+    """A response cut into its thinking and its visible answer.
+
+    ``grading_response`` is the visible answer when the response used ``<think>`` tags (the
+    environment grades only it) and None otherwise (the whole response is graded).
+    ``thinking`` is the thinking text (the whole response when there are no tags).
+    """
+
+    thinking: str
+    grading_response: str | None
+
+    @property
+    def has_tags(self) -> bool:
+        return self.grading_response is not None
+
+
+def split_response(text: str) -> ThinkingSplit:
+    """Split a thinking model's output with :func:`grading.extraction.split_thinking`."""
+    if THINK_END not in text and THINK_START not in text:
+        return ThinkingSplit(thinking=text, grading_response=None)
+    from reasoning_economics.grading.extraction import split_thinking
+
+    thinking, answer = split_thinking(text)
+    return ThinkingSplit(thinking=thinking, grading_response=answer)
+
+
+@dataclass
+class RunContext:
+    """What a mode needs: the config, the policy, the token counter, the problems and callbacks.
+
+    ``emit(record)`` saves one finished unit; ``advance(n)`` moves the progress bar by ``n``
+    answers.
+    """
+
+    config: EvalConfig
+    policy: Policy
+    tokenizer_name: str
+    counter: Any
+    emit: Callable[[dict[str, Any]], None]
+    advance: Callable[[int], None] = lambda n: None
+    _source: ProblemSource | None = field(default=None, repr=False)
+
+    @property
+    def source(self) -> ProblemSource:
+        if self._source is None:
+            from reasoning_economics.problems import create_source
+
+            self._source = create_source(self.config.dataset)
+        return self._source
+
+    def problems_of(self, index: int) -> list[Problem]:
+        """The questions of unit ``index``: those episode ``index`` would ask."""
+        from reasoning_economics.problems import sample_episode
+
+        return sample_episode(self.source, self.config.questions, self.config.seed_of(index))
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        """One batched policy call; a policy that returns the wrong number of results is an error."""
+        if not requests:
+            return []
+        results = list(self.policy.generate(list(requests)))
+        if len(results) != len(requests):
+            raise PolicyError(
+                f"policy {getattr(self.policy, 'name', '?')!r} returned {len(results)} results for {len(requests)} requests"
+            )
+        return results
+
+    def grade(self, text: str, problem: Problem) -> Any:
+        from reasoning_economics import grading
+
+        return grading.grade_problem(text, problem, timeout=self.config.grading_timeout)
+
+    def thinking_tokens(self, split: ThinkingSplit, total: int) -> int:
+        """Tokens of the thinking part: ``total`` when the whole response is thinking."""
+        return self.counter.count(split.thinking) if split.has_tags else total
+
+
+def parallel_map(function: Callable[[T], R], items: Sequence[T], workers: int = 8) -> list[R]:
+    """``[function(x) for x in items]`` on a few threads (environment steps and grades wait on
+    worker processes or the network, so threads overlap them). Order is kept; the first error
+    is raised."""
+    if len(items) <= 1:
+        return [function(x) for x in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        return list(pool.map(function, items))
+
+
+class EvalMode(Protocol):
+    """An evaluation mode: runs the given units and emits one record per finished unit."""
+
+    name: str
+
+    def run(self, context: RunContext, indices: Sequence[int]) -> None: ...
+
+    def answers_per_unit(self, config: EvalConfig) -> int:
+        """Answers one unit produces (the progress bar's unit)."""
+        ...
+
+
+def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    """``items`` in consecutive slices of at most ``size``."""
+    return [items[i : i + size] for i in range(0, len(items), size)]

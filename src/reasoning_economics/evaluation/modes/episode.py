@@ -1,0 +1,167 @@
+"""``episode`` mode: whole episodes under the shared budget, the environment's main setting.
+
+Up to ``concurrency`` episodes run at once. Each round asks the policy once, with one request
+per live episode (the environment's rendered prompt, at most its ``step_token_limit`` tokens),
+then steps every episode with its answer. A finished episode is saved at once and a new one
+takes its place, so the batch stays full.
+
+Record of one episode (one line of ``results.jsonl``)::
+
+    index, seed, mode="episode", episode_id, total_budget, budget_source, tokenizer_name,
+    num_questions, spent_budget, termination_reason, total_reward, correct,
+    steps: [{step_idx, question_id, problem_type, difficulty, question, gold, request_seed,
+             remaining_before, step_token_limit, response, grading_response, finish_reason,
+             completion_tokens, tokens_counted, tokens_used, overspend_tokens, thinking_tokens,
+             correct, extracted, grade_reason, reward, reward_parts}]
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reasoning_economics.evaluation.config import EvalConfig
+from reasoning_economics.evaluation.modes.base import RunContext, derive_seed, parallel_map, split_response
+from reasoning_economics.evaluation.sessions import EpisodeSession, LocalSession, RemoteSession
+from reasoning_economics.policies.base import GenerationRequest, GenerationResult
+
+
+@dataclass
+class _LiveEpisode:
+    index: int
+    seed: int
+    session: EpisodeSession
+    observation: Any
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+
+class EpisodeMode:
+    name = "episode"
+
+    def answers_per_unit(self, config: EvalConfig) -> int:
+        return config.questions
+
+    def new_session(self, context: RunContext) -> EpisodeSession:
+        config = context.config
+        if config.server:
+            return RemoteSession(
+                config.server,
+                token=config.token,
+                tokenizer_name=context.tokenizer_name,
+                total_budget=config.budget,
+                dataset=config.dataset,
+            )
+        from reasoning_economics.env import EnvConfig
+
+        env_config = EnvConfig(
+            num_questions=config.questions,
+            dataset=config.dataset,
+            max_tokens_per_step=config.max_tokens_per_step,
+            hard_cap_mode=config.hard_cap_mode,
+            grading_timeout=config.grading_timeout,
+        )
+        return LocalSession(env_config, tokenizer_name=context.tokenizer_name, total_budget=config.budget)
+
+    def run(self, context: RunContext, indices: Sequence[int]) -> None:
+        pending = deque(indices)
+        live: list[_LiveEpisode] = []
+        try:
+            while pending or live:
+                while pending and len(live) < context.config.concurrency:
+                    index = pending.popleft()
+                    seed = context.config.seed_of(index)
+                    session = self.new_session(context)
+                    live.append(_LiveEpisode(index, seed, session, session.reset(seed)))
+                finished = [episode for episode in live if episode.observation.done]
+                running = [episode for episode in live if not episode.observation.done]
+                if running:
+                    requests = [self._request(context, episode) for episode in running]
+                    results = context.generate(requests)
+                    parallel_map(
+                        lambda pair: self._step(context, *pair), list(zip(running, requests, results))
+                    )
+                    context.advance(len(running))
+                    finished += [episode for episode in running if episode.observation.done]
+                for episode in finished:
+                    context.emit(self._record(episode))
+                    # Questions the budget never reached still count towards the progress bar.
+                    context.advance(max(0, self._num_questions(episode) - len(episode.steps)))
+                    episode.session.close()
+                    live.remove(episode)
+        finally:
+            for episode in live:
+                episode.session.close()
+
+    def _request(self, context: RunContext, episode: _LiveEpisode) -> GenerationRequest:
+        from reasoning_economics.env.prompt import render_messages
+
+        observation = episode.observation
+        return GenerationRequest(
+            max_tokens=int(observation.step_token_limit),
+            messages=tuple(render_messages(observation.prompt)),
+            seed=derive_seed(episode.seed, observation.step_idx),
+            context={"problem": episode.session.problem(observation), "observation": observation},
+        )
+
+    def _step(
+        self, context: RunContext, episode: _LiveEpisode, request: GenerationRequest, result: GenerationResult
+    ) -> None:
+        before = episode.observation
+        split = split_response(result.text)
+        metadata: dict[str, Any] = {"tokenizer_name": context.tokenizer_name}
+        if split.grading_response is not None:
+            metadata["grading_response"] = split.grading_response
+        after = episode.session.step(result.text, metadata)
+        entry = after.history[-1]
+        episode.steps.append(
+            {
+                "step_idx": entry["step_idx"],
+                "question_id": entry["question_id"],
+                "problem_type": entry["problem_type"],
+                "difficulty": entry["difficulty"],
+                "question": before.question,
+                "gold": entry.get("gold_answer"),
+                "request_seed": request.seed,
+                "remaining_before": before.remaining_budget,
+                "step_token_limit": before.step_token_limit,
+                "response": result.text,
+                "grading_response": split.grading_response,
+                "finish_reason": result.finish_reason,
+                "completion_tokens": result.completion_tokens,
+                "tokens_counted": entry["tokens_counted"],
+                "tokens_used": entry["tokens_used"],
+                "overspend_tokens": entry.get("overspend_tokens", 0),
+                "thinking_tokens": context.thinking_tokens(split, entry["tokens_counted"]),
+                "correct": bool(entry["was_correct"]),
+                "extracted": entry.get("extracted_answer"),
+                "grade_reason": entry.get("grade_reason"),
+                "reward": after.reward if after.reward is not None else entry.get("reward"),
+                "reward_parts": entry.get("reward_parts"),
+            }
+        )
+        episode.observation = after
+
+    @staticmethod
+    def _num_questions(episode: _LiveEpisode) -> int:
+        return int(episode.observation.metadata.get("num_questions") or len(episode.steps))
+
+    def _record(self, episode: _LiveEpisode) -> dict[str, Any]:
+        final = episode.observation
+        meta = final.metadata
+        return {
+            "index": episode.index,
+            "seed": episode.seed,
+            "mode": "episode",
+            "episode_id": final.episode_id,
+            "total_budget": meta["total_budget"],
+            "budget_source": meta.get("budget_source"),
+            "tokenizer_name": meta.get("tokenizer_name"),
+            "num_questions": self._num_questions(episode),
+            "spent_budget": meta["spent_budget"],
+            "termination_reason": meta.get("termination_reason"),
+            "total_reward": meta["total_reward"],
+            "correct": sum(1 for step in episode.steps if step["correct"]),
+            "steps": episode.steps,
+        }

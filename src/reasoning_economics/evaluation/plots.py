@@ -1,0 +1,259 @@
+"""The report's figures, each a PNG (bytes) drawn with matplotlib's object API (no pyplot state,
+no display: safe in threads and on headless machines).
+
+Every function takes the runs to compare (:class:`RunData`) and returns None when none of
+them holds what the figure shows (for example the anytime curve of episode-mode runs), so
+the report simply leaves that figure out.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reasoning_economics.errors import require
+from reasoning_economics.evaluation import metrics
+from reasoning_economics.evaluation.summary import TIERS
+
+
+@dataclass
+class RunData:
+    """One run as the report sees it: its name, directory, summary and raw units."""
+
+    name: str
+    path: Path
+    summary: dict[str, Any] | None
+    units: list[dict[str, Any]] = field(default_factory=list)
+    training_log: Path | None = None
+
+    @property
+    def mode(self) -> str | None:
+        return self.summary["mode"] if self.summary else None
+
+
+def _figure(width: float = 7.0, height: float = 4.2, ncols: int = 1) -> tuple[Any, Any]:
+    require("matplotlib", "report")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), layout="constrained")
+    axes = figure.subplots(1, ncols)
+    return figure, axes
+
+
+def _png(figure: Any) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
+
+
+def _evaluated(runs: Sequence[RunData]) -> list[RunData]:
+    return [run for run in runs if run.summary and run.summary.get("answers")]
+
+
+def accuracy_vs_tokens(runs: Sequence[RunData]) -> bytes | None:
+    """Accuracy (95% Wilson interval) against mean tokens per question, one point per run, with
+    the Pareto frontier (no other run is both cheaper and more accurate) drawn through."""
+    runs = [run for run in _evaluated(runs) if run.summary.get("accuracy")]
+    if not runs:
+        return None
+    figure, ax = _figure()
+    points = {}
+    for run in runs:
+        accuracy = run.summary["accuracy"]
+        tokens = run.summary["tokens_per_question"]["mean"]
+        points[run.name] = (tokens, accuracy["value"])
+        ax.errorbar(
+            [tokens], [accuracy["value"]],
+            yerr=[[accuracy["value"] - accuracy["low"]], [accuracy["high"] - accuracy["value"]]],
+            fmt="o", capsize=4, label=run.name,
+        )
+        ax.annotate(run.name, (tokens, accuracy["value"]), textcoords="offset points", xytext=(6, 6), fontsize=8)
+    frontier = metrics.pareto_frontier(points)
+    if len(frontier) > 1:
+        ax.plot([points[n][0] for n in frontier], [points[n][1] for n in frontier], "k--", lw=1, label="Pareto frontier")
+    ax.set_xlabel("mean tokens per question")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title("Accuracy against tokens")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return _png(figure)
+
+
+def tokens_by_difficulty(runs: Sequence[RunData]) -> bytes | None:
+    """Mean tokens per question in each difficulty tier (bars) with the median (markers)."""
+    runs = _evaluated(runs)
+    tiers = [t for t in TIERS if any(t in run.summary["by_difficulty"] for run in runs)]
+    if not tiers:
+        return None
+    figure, ax = _figure()
+    width = 0.8 / len(runs)
+    for k, run in enumerate(runs):
+        xs = [i + (k - (len(runs) - 1) / 2) * width for i in range(len(tiers))]
+        groups = [run.summary["by_difficulty"].get(t) for t in tiers]
+        means = [g["tokens"]["mean"] if g else 0.0 for g in groups]
+        medians = [g["tokens"]["median"] if g else math.nan for g in groups]
+        ax.bar(xs, means, width=width, label=run.name)
+        ax.plot(xs, medians, "k_", markersize=12)
+    ax.set_xticks(range(len(tiers)), tiers)
+    ax.set_ylabel("tokens per question (bar: mean, dash: median)")
+    ax.set_title("Tokens by difficulty")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize="small")
+    return _png(figure)
+
+
+def pacing_curve(units: Sequence[dict[str, Any]]) -> list[float]:
+    """Mean share of the budget left before each question (1.0 before the first) and after the
+    last, over episodes; an episode that stopped early keeps its final share afterwards."""
+    episodes = [u for u in units if u.get("mode", "episode") == "episode" and u["total_budget"] > 0]
+    if not episodes:
+        return []
+    length = max(u["num_questions"] for u in episodes)
+    curves = []
+    for unit in episodes:
+        left = [1.0] + [
+            (step["remaining_before"] - step["tokens_used"]) / unit["total_budget"] for step in unit["steps"]
+        ]
+        left += [left[-1]] * (length + 1 - len(left))
+        curves.append(left)
+    return [math.fsum(c[k] for c in curves) / len(curves) for k in range(length + 1)]
+
+
+def budget_pacing(runs: Sequence[RunData]) -> bytes | None:
+    """Share of the budget left before each question, averaged over episodes, against even pacing."""
+    curves = [(run.name, pacing_curve(run.units)) for run in runs if run.mode == "episode"]
+    curves = [(name, curve) for name, curve in curves if curve]
+    if not curves:
+        return None
+    figure, ax = _figure()
+    longest = max(len(curve) for _, curve in curves)
+    ax.plot(range(longest), [1 - k / (longest - 1) for k in range(longest)], "k:", lw=1, label="even pacing")
+    for name, curve in curves:
+        ax.plot(range(len(curve)), curve, marker="o", markersize=3, label=name)
+    ax.set_xlabel("questions answered")
+    ax.set_ylabel("share of budget left")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title("Budget pacing")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return _png(figure)
+
+
+def anytime_curve(runs: Sequence[RunData]) -> bytes | None:
+    """Accuracy when the thinking is cut at each budget (anytime mode), with the anytime score."""
+    runs = [run for run in _evaluated(runs) if run.mode == "anytime" and run.summary["anytime"]["accuracy"]]
+    if not runs:
+        return None
+    figure, ax = _figure()
+    for run in runs:
+        anytime = run.summary["anytime"]
+        ax.plot(anytime["budgets"], anytime["accuracy"], marker="o",
+                label=f"{run.name} (score {anytime['anytime_score']:.3f})")
+    ax.set_xlabel("thinking budget (tokens)")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title("Anytime accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return _png(figure)
+
+
+def reflection_by_difficulty(runs: Sequence[RunData]) -> bytes | None:
+    """Reflection per 1k thinking tokens in each difficulty tier: REA-RL's words (left) and the
+    self-reflection keywords of understand-r1-zero (right)."""
+    runs = _evaluated(runs)
+    tiers = [t for t in TIERS if any(t in run.summary["by_difficulty"] for run in runs)]
+    if not tiers:
+        return None
+    figure, axes = _figure(width=10, ncols=2)
+    width = 0.8 / len(runs)
+    for ax, key, title in (
+        (axes[0], "rea_rl_per_1k", "REA-RL reflection words"),
+        (axes[1], "self_reflection_per_1k", "self-reflection keywords"),
+    ):
+        for k, run in enumerate(runs):
+            xs = [i + (k - (len(runs) - 1) / 2) * width for i in range(len(tiers))]
+            values = []
+            for tier in tiers:
+                group = run.summary["by_difficulty"].get(tier)
+                values.append((group["reflection"][key] or 0.0) if group else 0.0)
+            ax.bar(xs, values, width=width, label=run.name)
+        ax.set_xticks(range(len(tiers)), tiers)
+        ax.set_ylabel("per 1k thinking tokens")
+        ax.set_title(title)
+        ax.grid(alpha=0.3, axis="y")
+    axes[0].legend(fontsize="small")
+    return _png(figure)
+
+
+def reward_distribution(runs: Sequence[RunData]) -> bytes | None:
+    """Histogram of episode returns (step rewards plus the episode bonus), one per run."""
+    data = [(run.name, [u["total_reward"] for u in run.units]) for run in runs if run.mode == "episode"]
+    data = [(name, values) for name, values in data if values]
+    if not data:
+        return None
+    figure, ax = _figure()
+    low = min(min(values) for _, values in data)
+    high = max(max(values) for _, values in data)
+    bins = 20 if high > low else 1
+    for name, values in data:
+        ax.hist(values, bins=bins, range=(low, high) if high > low else (low - 0.5, high + 0.5), alpha=0.5, label=name)
+    ax.set_xlabel("episode return")
+    ax.set_ylabel("episodes")
+    ax.set_title("Reward distribution")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return _png(figure)
+
+
+def pass_at_k_curves(runs: Sequence[RunData]) -> bytes | None:
+    """Problem mode: unbiased pass@k against k (left) and accuracy against response length (right)."""
+    runs = [run for run in _evaluated(runs) if run.mode == "problem" and run.summary.get("pass_at_k")]
+    if not runs:
+        return None
+    figure, axes = _figure(width=10, ncols=2)
+    for run in runs:
+        ks = sorted(int(k) for k in run.summary["pass_at_k"])
+        axes[0].plot(ks, [run.summary["pass_at_k"][str(k)] for k in ks], marker="o", label=run.name)
+        bins = run.summary.get("accuracy_by_length") or []
+        axes[1].plot([b["mean_tokens"] for b in bins], [b["accuracy"] for b in bins], marker="o", label=run.name)
+    axes[0].set_xscale("log", base=2)
+    axes[0].set_xlabel("k")
+    axes[0].set_ylabel("pass@k")
+    axes[0].set_title("pass@k")
+    axes[1].set_xlabel("response tokens (bin mean)")
+    axes[1].set_ylabel("accuracy")
+    axes[1].set_title("Accuracy against length")
+    for ax in axes:
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize="small")
+    return _png(figure)
+
+
+def training_curves(runs: Sequence[RunData]) -> bytes | None:
+    """The training curves of the runs that hold a training log (``train_log.jsonl``)."""
+    trained = [run for run in runs if run.training_log is not None]
+    if not trained:
+        return None
+    from reasoning_economics.training.logs import plot_training_curves
+
+    return plot_training_curves([run.training_log for run in trained], labels=[run.name for run in trained])
+
+
+FIGURES = (
+    ("accuracy_vs_tokens", "Accuracy against tokens", accuracy_vs_tokens),
+    ("tokens_by_difficulty", "Tokens by difficulty", tokens_by_difficulty),
+    ("budget_pacing", "Budget pacing", budget_pacing),
+    ("anytime_curve", "Anytime curve", anytime_curve),
+    ("reflection_by_difficulty", "Reflection by difficulty", reflection_by_difficulty),
+    ("reward_distribution", "Reward distribution", reward_distribution),
+    ("pass_at_k", "pass@k and accuracy against length", pass_at_k_curves),
+    ("training_curves", "Training curves", training_curves),
+)
+"""(key, title, function) of every figure, in report order."""

@@ -1,0 +1,313 @@
+"""Reports: ``summary.json``, a rich table in the terminal and one self-contained ``report.html``.
+
+``report.html`` embeds its figures as base64 PNGs and its styles inline, so the single file can
+be mailed, archived or opened from anywhere. A run directory is read as ``ree eval`` wrote it
+(``run.json`` + ``results.jsonl``); a directory that holds a training log (``train_log.jsonl``,
+written by ``ree train``) adds its training curves, with or without evaluation results.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from reasoning_economics.errors import ConfigError
+from reasoning_economics.evaluation import plots
+from reasoning_economics.evaluation.plots import RunData
+from reasoning_economics.evaluation.results import (
+    REPORT_NAME,
+    RESULTS_NAME,
+    SUMMARY_NAME,
+    read_results,
+    read_run_config,
+    write_json,
+)
+from reasoning_economics.evaluation.summary import summarize, with_baseline
+
+TRAIN_LOG_NAME = "train_log.jsonl"
+
+
+def load_run(path: str | Path, name: str | None = None) -> RunData:
+    """Read one run directory; its summary is recomputed from ``results.jsonl``."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ConfigError(f"run {str(path)!r} is not a directory")
+    has_results = (path / RESULTS_NAME).is_file()
+    training_log = path / TRAIN_LOG_NAME if (path / TRAIN_LOG_NAME).is_file() else None
+    if not has_results and training_log is None:
+        raise ConfigError(
+            f"{path} holds neither evaluation results ({RESULTS_NAME}, from ree eval) nor a training log "
+            f"({TRAIN_LOG_NAME}, from ree train)"
+        )
+    units = read_results(path) if has_results else []
+    run_config = read_run_config(path)
+    run_name = name or path.resolve().name
+    run_config["name"] = run_name
+    summary = summarize(units, run_config) if has_results else None
+    return RunData(name=run_name, path=path, summary=summary, units=units, training_log=training_log)
+
+
+def load_runs(paths: Sequence[str | Path]) -> list[RunData]:
+    """Read several run directories, naming each by its directory (with parents added until
+    the names are unique)."""
+    resolved = [Path(p).resolve() for p in paths]
+    if len(set(resolved)) != len(resolved):
+        raise ConfigError("the same run directory is given twice")
+    depth = 1
+    while True:
+        names = ["/".join(p.parts[-depth:]) for p in resolved]
+        if len(set(names)) == len(names) or depth >= max(len(p.parts) for p in resolved):
+            break
+        depth += 1
+    return [load_run(path, name) for path, name in zip(paths, names)]
+
+
+def compare(runs: Sequence[RunData], baseline: RunData | None = None) -> dict[str, Any]:
+    """The comparison ``summary.json``: each run's summary (with ``vs_baseline`` when a baseline
+    with evaluation results is given) and the accuracy-vs-tokens Pareto frontier."""
+    from reasoning_economics.evaluation.metrics import pareto_frontier
+
+    summaries: dict[str, Any] = {}
+    for run in runs:
+        if run.summary is None:
+            summaries[run.name] = {"run": {"name": run.name}, "training_log": str(run.training_log)}
+            continue
+        summary = run.summary
+        if baseline is not None and baseline.summary is not None and baseline.name != run.name:
+            summary = with_baseline(summary, baseline.summary)
+        summaries[run.name] = summary
+    points = {
+        run.name: (run.summary["tokens_per_question"]["mean"], run.summary["accuracy"]["value"])
+        for run in runs
+        if run.summary and run.summary.get("accuracy") and run.summary.get("answers")
+    }
+    return {
+        "runs": summaries,
+        "baseline": baseline.name if baseline else None,
+        "pareto_frontier": pareto_frontier(points) if points else [],
+    }
+
+
+# ----------------------------------------------------------------------------- table
+
+
+def _fmt(value: Any, spec: str = ".3f", suffix: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:{spec}}{suffix}"
+    return f"{value}{suffix}"
+
+
+def table_rows(comparison: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Header (``metric`` then one column per run) and rows (one per metric) of the comparison
+    table, shared by the terminal and the HTML report. Runs are columns so the table stays
+    readable in an 80-column terminal."""
+    names = list(comparison["runs"])
+    metric_rows: list[tuple[str, list[str]]] = [
+        ("mode", []), ("answers", []), ("accuracy [95% CI]", []), ("tokens / question (mean)", []),
+        ("tokens / question (median)", []), ("budget used", []), ("overspend rate", []),
+        ("early termination", []), ("rho(tokens, difficulty)", []), ("accuracy / 1k tokens", []),
+        ("REA-RL reflection / 1k", []), ("self-reflection / 1k", []), ("faithful", []),
+        ("episode return", []), ("pass@k (largest k)", []), ("anytime score", []), ("overthinking", []),
+        ("vs baseline: tokens", []), ("vs baseline: accuracy", []),
+    ]
+    for name in names:
+        s = comparison["runs"][name]
+        if "answers" not in s:
+            values = ["train"] + ["-"] * (len(metric_rows) - 1)
+        else:
+            accuracy = s.get("accuracy")
+            budget = s.get("budget") or {}
+            anytime = s.get("anytime") or {}
+            vs = s.get("vs_baseline") or {}
+            pass_k = s.get("pass_at_k") or {}
+            largest_k = max(pass_k, key=int) if pass_k else None
+            values = [
+                s["mode"],
+                str(s["answers"]),
+                f"{accuracy['value']:.3f} [{accuracy['low']:.2f}, {accuracy['high']:.2f}]" if accuracy else "-",
+                _fmt(s["tokens_per_question"]["mean"], ".1f"),
+                _fmt(s["tokens_per_question"]["median"], ".1f"),
+                _fmt(budget.get("utilisation"), ".1%"),
+                _fmt(budget.get("overspend_rate"), ".1%"),
+                _fmt(budget.get("early_termination_rate"), ".1%"),
+                _fmt(s.get("spearman_tokens_difficulty"), "+.2f"),
+                _fmt(s.get("accuracy_per_1k_tokens"), ".2f"),
+                _fmt(s["reflection"]["rea_rl_per_1k"], ".2f"),
+                _fmt(s["reflection"]["self_reflection_per_1k"], ".2f"),
+                _fmt(s["faithfulness"]["value"] if s["faithfulness"]["total"] else None, ".1%"),
+                _fmt((s.get("reward") or {}).get("episode_return"), ".3f"),
+                f"pass@{largest_k} {pass_k[largest_k]:.3f}" if largest_k else "-",
+                _fmt(anytime.get("anytime_score"), ".3f"),
+                _fmt(anytime.get("overthinking_count")) if anytime else "-",
+                _fmt(vs.get("token_reduction_pct"), "+.1f", "% fewer") if vs else "-",
+                _fmt(vs.get("accuracy_change_points"), "+.1f", " points") if vs else "-",
+            ]
+        for (_, column), value in zip(metric_rows, values):
+            column.append(value)
+    return ["metric", *names], [[label, *column] for label, column in metric_rows]
+
+
+def rich_table(comparison: dict[str, Any]) -> Any:
+    """The comparison as a ``rich.table.Table`` (metrics down, runs across)."""
+    from rich.table import Table
+
+    header, rows = table_rows(comparison)
+    table = Table(title="reasoning-economics evaluation")
+    table.add_column(header[0], no_wrap=True)
+    for column in header[1:]:
+        table.add_column(column, overflow="fold", justify="right")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+# ------------------------------------------------------------------------------ html
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;color:#222;padding:0 1rem}
+h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
+figure{margin:1rem 0}figcaption{font-size:.85rem;color:#555}img{max-width:100%;border:1px solid #eee}
+pre{background:#f7f7f7;padding:.5rem;overflow-x:auto;font-size:.8rem}.note{color:#555;font-size:.85rem}
+"""
+
+
+def _html_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _breakdown_rows(summary: dict[str, Any], key: str) -> list[list[str]]:
+    rows = []
+    for group, g in summary.get(key, {}).items():
+        acc = g["accuracy"]
+        rows.append(
+            [
+                group,
+                str(g["tokens"]["count"]),
+                f"{acc['value']:.3f} [{acc['low']:.2f}, {acc['high']:.2f}]",
+                _fmt(g["tokens"]["mean"], ".1f"),
+                _fmt(g["tokens"]["median"], ".1f"),
+                _fmt(g["accuracy_per_1k_tokens"], ".2f"),
+                _fmt(g["reflection"]["rea_rl_per_1k"], ".2f"),
+                _fmt(g["reflection"]["self_reflection_per_1k"], ".2f"),
+                _fmt(g["reflection"]["share_reflecting"], ".1%"),
+                *(_fmt(v, ".2f") for v in g["patterns_per_1k"].values()),
+            ]
+        )
+    return rows
+
+
+_BREAKDOWN_HEADER = [
+    "group", "answers", "accuracy [95% CI]", "tokens mean", "tokens median", "acc / 1k tok",
+    "REA-RL reflect / 1k", "self-reflect / 1k", "share reflecting", "verification / 1k",
+    "backtracking / 1k", "exploration / 1k",
+]
+
+
+def render_html(runs: Sequence[RunData], comparison: dict[str, Any]) -> str:
+    """The whole report as one HTML string (figures embedded)."""
+    header, rows = table_rows(comparison)
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<title>reasoning-economics report</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        "<h1>reasoning-economics evaluation report</h1>",
+        f"<p class='note'>Generated {html.escape(time.strftime('%Y-%m-%d %H:%M:%S'))} for "
+        f"{len(runs)} run(s): {html.escape(', '.join(r.name for r in runs))}."
+        + (f" Baseline: {html.escape(comparison['baseline'])}." if comparison.get("baseline") else "")
+        + "</p>",
+        "<h2>Summary</h2>",
+        _html_table(header, rows),
+        "<p class='note'>Accuracy counts unanswered questions as wrong (episode mode). Tokens are counted "
+        "in the run's tokenizer. rho is Spearman's rank correlation of tokens with difficulty. Reflection is "
+        "REA-RL's chained keyword count per 1k thinking tokens. Faithful: the final answer already appears in "
+        "the reasoning before the final statement.</p>",
+    ]
+    if comparison.get("pareto_frontier"):
+        parts.append(
+            "<p>Pareto frontier (accuracy vs tokens): " + html.escape(" → ".join(comparison["pareto_frontier"])) + "</p>"
+        )
+    for key, title, function in plots.FIGURES:
+        png = function(runs)
+        if png is None:
+            continue
+        data = base64.b64encode(png).decode("ascii")
+        parts.append(
+            f"<h2>{html.escape(title)}</h2><figure id='{key}'><img alt='{html.escape(title)}' "
+            f"src='data:image/png;base64,{data}'><figcaption>{html.escape((function.__doc__ or '').strip())}"
+            "</figcaption></figure>"
+        )
+    for run in runs:
+        summary = comparison["runs"].get(run.name) or {}
+        parts.append(f"<h2>Run {html.escape(run.name)}</h2>")
+        if "answers" in summary:
+            parts.append("<h3>By difficulty</h3>" + _html_table(_BREAKDOWN_HEADER, _breakdown_rows(summary, "by_difficulty")))
+            parts.append(
+                "<h3>By problem type</h3>" + _html_table(_BREAKDOWN_HEADER, _breakdown_rows(summary, "by_problem_type"))
+            )
+            if summary.get("pass_at_k"):
+                parts.append(
+                    "<h3>pass@k</h3>"
+                    + _html_table(["k", "pass@k"], [[k, f"{v:.3f}"] for k, v in summary["pass_at_k"].items()])
+                )
+            if summary.get("anytime") and summary["anytime"].get("accuracy"):
+                anytime = summary["anytime"]
+                parts.append(
+                    "<h3>Anytime</h3>"
+                    + _html_table(
+                        ["budget", *map(str, anytime["budgets"]), "anytime score", "overthinking"],
+                        [["accuracy", *(f"{a:.3f}" for a in anytime["accuracy"]),
+                          f"{anytime['anytime_score']:.3f}", str(anytime["overthinking_count"])]],
+                    )
+                )
+        config = {k: v for k, v in (summary.get("run") or {}).items()}
+        parts.append(
+            f"<details><summary>Configuration and raw summary</summary><pre>{html.escape(json.dumps(summary if summary else config, indent=2, default=str))}</pre></details>"
+        )
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(
+    run_paths: Sequence[str | Path],
+    out_dir: str | Path,
+    *,
+    baseline: str | Path | None = None,
+) -> tuple[dict[str, Any], Path]:
+    """Read runs (and a baseline), write ``summary.json`` and ``report.html`` into ``out_dir``.
+
+    With a single run (and no baseline) ``summary.json`` is that run's summary, as ``ree eval``
+    writes it; with several it is the comparison (:func:`compare`). Returns (comparison, html path).
+    """
+    if not run_paths:
+        raise ConfigError("give at least one run directory")
+    runs = load_runs(list(run_paths))
+    baseline_run = None
+    if baseline is not None:
+        base_path = Path(baseline).resolve()
+        baseline_run = next((run for run in runs if run.path.resolve() == base_path), None)
+        if baseline_run is None:
+            baseline_run = load_run(baseline, name=f"{base_path.name} (baseline)")
+            runs = [baseline_run, *runs]
+        if baseline_run.summary is None:
+            raise ConfigError(f"baseline {str(baseline)!r} has no evaluation results")
+    comparison = compare(runs, baseline_run)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if len(runs) == 1 and runs[0].summary is not None:
+        write_json(out / SUMMARY_NAME, runs[0].summary)
+    else:
+        write_json(out / SUMMARY_NAME, comparison)
+    report_path = out / REPORT_NAME
+    report_path.write_text(render_html(runs, comparison), encoding="utf-8")
+    return comparison, report_path

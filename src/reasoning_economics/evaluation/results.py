@@ -1,0 +1,182 @@
+"""The run directory: ``run.json`` (how the run was made) and ``results.jsonl`` (what it produced).
+
+One line of ``results.jsonl`` is one finished *unit*: an episode in ``episode`` mode, the
+samples of one episode's questions in ``problem`` and ``anytime`` modes. Unit ``i`` always uses
+seed ``base_seed + i``, so a resumed run redoes nothing and the same command gives the same
+questions. Each line is written whole, flushed and fsynced before the next unit is reported
+done; a kill can at worst leave one partial last line, which :func:`read_results` drops (and
+:func:`repair_results` cuts off) so the unit is simply run again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from reasoning_economics.errors import ConfigError, ResultsFileError
+
+RESULTS_NAME = "results.jsonl"
+RUN_CONFIG_NAME = "run.json"
+SUMMARY_NAME = "summary.json"
+REPORT_NAME = "report.html"
+
+
+def read_results(run_dir: str | Path) -> list[dict[str, Any]]:
+    """The finished units of a run, sorted by ``index``.
+
+    A partial last line (the process was killed while writing it) is ignored. Any other
+    unreadable line, or two lines for one index, raises :class:`ResultsFileError`.
+    """
+    path = Path(run_dir) / RESULTS_NAME
+    if not path.is_file():
+        return []
+    records, _ = _parse(path)
+    return records
+
+
+def _parse(path: Path) -> tuple[list[dict[str, Any]], int]:
+    """(records, byte length of the complete lines)."""
+    data = path.read_bytes()
+    records: dict[int, dict[str, Any]] = {}
+    good_bytes = 0
+    lines = data.split(b"\n")
+    for number, raw in enumerate(lines, start=1):
+        is_last = number == len(lines)
+        if not raw.strip():
+            if not is_last:
+                good_bytes += len(raw) + 1
+            continue
+        try:
+            record = json.loads(raw)
+            index = record["index"]
+            if isinstance(index, bool) or not isinstance(index, int):
+                raise TypeError("index is not an int")
+        except (ValueError, KeyError, TypeError) as exc:
+            if is_last:  # written partly when the run was killed: the unit runs again
+                break
+            raise ResultsFileError(f"{path}:{number} is not a result record ({exc})") from exc
+        if is_last:
+            # A complete JSON object without its newline: keep it, it was fully written.
+            good_bytes += len(raw)
+        else:
+            good_bytes += len(raw) + 1
+        if index in records:
+            raise ResultsFileError(f"{path}:{number} repeats unit {index}")
+        records[index] = record
+    return [records[i] for i in sorted(records)], good_bytes
+
+
+def repair_results(run_dir: str | Path) -> list[dict[str, Any]]:
+    """Cut a partial last line off ``results.jsonl`` (so appends start on a fresh line) and
+    return the finished units."""
+    path = Path(run_dir) / RESULTS_NAME
+    if not path.is_file():
+        return []
+    records, good_bytes = _parse(path)
+    size = path.stat().st_size
+    if good_bytes < size:
+        with path.open("r+b") as handle:
+            handle.truncate(good_bytes)
+    if good_bytes and not path.read_bytes().endswith(b"\n"):
+        with path.open("ab") as handle:
+            handle.write(b"\n")
+    return records
+
+
+class ResultsWriter:
+    """Appends one unit per line; each line is on disk (fsync) before :meth:`append` returns."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.path = Path(run_dir) / RESULTS_NAME
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = self.path.open("a", encoding="utf-8")
+
+    def append(self, record: dict[str, Any]) -> None:
+        self._handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+
+    def close(self) -> None:
+        if not self._handle.closed:
+            self._handle.close()
+
+    def __enter__(self) -> "ResultsWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    """Write JSON atomically: a temporary file renamed over the target."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_run_config(run_dir: str | Path) -> dict[str, Any]:
+    """The ``run.json`` of a run directory ({} when it has none)."""
+    path = Path(run_dir) / RUN_CONFIG_NAME
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ResultsFileError(f"{path} is not valid JSON: {exc}") from exc
+
+
+def prepare_run_dir(run_dir: str | Path, run_config: dict[str, Any], *, resume: bool) -> list[dict[str, Any]]:
+    """Create or reopen a run directory and return the units already finished.
+
+    - A fresh directory (or one without results) gets ``run.json`` and starts empty.
+    - An existing run without ``resume`` is refused, so nothing is overwritten.
+    - With ``resume`` the stored ``run.json`` must describe the same run (the keys that
+      decide what each unit computes); a different one is refused, naming the differences.
+    """
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"--out {str(run_dir)!r} exists and is not a directory")
+    stored = read_run_config(run_dir)
+    has_results = (run_dir / RESULTS_NAME).is_file() and (run_dir / RESULTS_NAME).stat().st_size > 0
+    if has_results and not resume:
+        raise ConfigError(
+            f"{run_dir} already holds results; pass --resume to continue that run, or choose another --out"
+        )
+    if resume and stored:
+        differences = {
+            key: (stored.get(key), run_config.get(key))
+            for key in run_config
+            if key in IDENTITY_KEYS and stored.get(key) != run_config.get(key)
+        }
+        if differences:
+            detail = "; ".join(f"{k}: stored {a!r}, now {b!r}" for k, (a, b) in sorted(differences.items()))
+            raise ConfigError(f"--resume: {run_dir} was made with other settings ({detail})")
+    write_json(run_dir / RUN_CONFIG_NAME, run_config)
+    return repair_results(run_dir) if resume else []
+
+
+IDENTITY_KEYS = frozenset(
+    {
+        "policy",
+        "policy_options",
+        "dataset",
+        "mode",
+        "seed",
+        "questions",
+        "budget",
+        "tokenizer_name",
+        "max_tokens_per_step",
+        "hard_cap_mode",
+        "samples",
+        "anytime_max_budget",
+        "anytime_num_budgets",
+        "summaries_per_budget",
+        "summary_tokens",
+    }
+)
+"""Settings that change what a unit computes; ``--resume`` refuses to mix runs that differ in them.
+(The number of episodes is not one of them: resuming with a larger ``--episodes`` extends a run.)"""

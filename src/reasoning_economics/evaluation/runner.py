@@ -1,0 +1,124 @@
+"""Run an evaluation: policy + mode + run directory -> ``results.jsonl`` and ``summary.json``.
+
+::
+
+    from reasoning_economics.evaluation import EvalConfig, run_evaluation
+    summary = run_evaluation(EvalConfig(policy="oracle:accuracy=0.8,tokens=60", episodes=4), "runs/oracle")
+
+Each finished unit is appended to ``results.jsonl`` (flushed and fsynced) the moment it is
+done. With ``resume=True`` the units already in the file are skipped and the rest run, so an
+interrupted run loses at most the units that were in flight. The summary is computed from the
+whole file at the end.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from reasoning_economics.evaluation.config import EvalConfig
+from reasoning_economics.evaluation.modes import RunContext, create_mode
+from reasoning_economics.evaluation.results import (
+    SUMMARY_NAME,
+    ResultsWriter,
+    prepare_run_dir,
+    read_results,
+    write_json,
+)
+from reasoning_economics.evaluation.summary import summarize
+from reasoning_economics.policies.base import Policy
+
+
+def resolve_tokenizer(config: EvalConfig, policy: Policy) -> str:
+    """The tokenizer the environment counts with: ``--tokenizer``, else the policy's own, else
+    the default vocabulary."""
+    from reasoning_economics import tokens
+
+    return config.tokenizer or getattr(policy, "tokenizer_name", None) or tokens.DEFAULT_TOKENIZER
+
+
+def run_evaluation(
+    config: EvalConfig,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    policy: Policy | None = None,
+    console: Any = None,
+    show_progress: bool = True,
+) -> dict[str, Any]:
+    """Run ``config`` into ``out_dir`` and return the summary (also written to ``summary.json``).
+
+    ``policy`` overrides ``config.policy`` with a ready policy object (the caller closes it);
+    otherwise the policy is created from the spec and closed at the end.
+    """
+    from reasoning_economics import __version__, tokens
+
+    out_dir = Path(out_dir)
+    mode = create_mode(config.mode)
+    owns_policy = policy is None
+    if policy is None:
+        from reasoning_economics.policies import create_policy
+
+        policy = create_policy(config.policy, **config.policy_options)
+    try:
+        tokenizer_name = resolve_tokenizer(config, policy)
+        counter = tokens.get_counter(tokenizer_name)
+        run_config = {
+            **config.identity(),
+            "name": out_dir.name,
+            "tokenizer_name": tokenizer_name,
+            "policy_name": getattr(policy, "name", config.policy),
+            "version": __version__,
+        }
+        if config.mode == "anytime":
+            run_config["anytime_budgets"] = mode.support(config)
+        done = prepare_run_dir(out_dir, run_config, resume=resume)
+        done_indices = {unit["index"] for unit in done}
+        todo = [i for i in range(config.episodes) if i not in done_indices]
+        started = time.monotonic()
+        with ResultsWriter(out_dir) as writer, _progress(console, show_progress) as progress:
+            task = progress.add_task(
+                f"{config.mode} {config.policy[:24]}",
+                total=len(todo) * mode.answers_per_unit(config),
+            )
+            context = RunContext(
+                config=config,
+                policy=policy,
+                tokenizer_name=tokenizer_name,
+                counter=counter,
+                emit=writer.append,
+                advance=lambda n: progress.advance(task, n),
+            )
+            mode.run(context, todo)
+        units = read_results(out_dir)
+        run_config["wall_seconds_last_session"] = round(time.monotonic() - started, 3)
+        summary = summarize(units, run_config)
+        write_json(out_dir / SUMMARY_NAME, summary)
+        return summary
+    finally:
+        if owns_policy:
+            policy.close()
+
+
+def _progress(console: Any, enabled: bool) -> Any:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("answers"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not enabled,
+        transient=False,
+    )

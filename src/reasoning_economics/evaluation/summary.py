@@ -1,0 +1,296 @@
+"""From the units of ``results.jsonl`` to ``summary.json``: every metric of one run.
+
+The summary is recomputed from the results each time (``ree eval`` at the end, ``ree report``
+on demand), so it always matches the file. The record formats are those the modes write
+(:mod:`reasoning_economics.evaluation.modes`); everything here is a pure function of them.
+
+Answers are flattened to *answer samples* first: one per step in ``episode`` mode, one per
+sample in ``problem`` mode and one per (question, budget) in ``anytime`` mode (there the
+tokens are the thinking tokens kept at that budget). Every token and behaviour metric is
+computed on that flat list, the mode-specific ones (budget use, pass@k, the anytime curve) on
+the units.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from reasoning_economics.evaluation import behaviour, metrics
+from reasoning_economics.problems.record import Problem
+
+TIERS = ("easy", "medium", "hard")
+
+
+def difficulty_tier(difficulty: float) -> str:
+    """``easy`` / ``medium`` / ``hard``: the tiers of :attr:`Problem.difficulty_tier`."""
+    # Read through the property itself so the thresholds live in one place.
+    return Problem.difficulty_tier.fget(SimpleNamespace(difficulty=float(difficulty)))
+
+
+@dataclass(frozen=True)
+class AnswerSample:
+    """One graded answer, whatever the mode."""
+
+    problem_type: str
+    difficulty: float
+    tokens: int
+    thinking_tokens: int
+    correct: bool
+    text: str
+    extracted: str | None
+    finish_reason: str | None
+
+    @property
+    def tier(self) -> str:
+        return difficulty_tier(self.difficulty)
+
+
+def answer_samples(units: Sequence[dict[str, Any]]) -> list[AnswerSample]:
+    """The flat list of graded answers of a run (see the module docstring)."""
+    samples: list[AnswerSample] = []
+    for unit in units:
+        mode = unit.get("mode", "episode")
+        if mode == "episode":
+            for step in unit["steps"]:
+                samples.append(
+                    AnswerSample(
+                        step["problem_type"], step["difficulty"], step["tokens_counted"], step["thinking_tokens"],
+                        step["correct"], step["response"], step.get("extracted"), step.get("finish_reason"),
+                    )
+                )
+        elif mode == "problem":
+            for problem in unit["problems"]:
+                for sample in problem["samples"]:
+                    samples.append(
+                        AnswerSample(
+                            problem["problem_type"], problem["difficulty"], sample["tokens"], sample["thinking_tokens"],
+                            sample["correct"], sample["response"], sample.get("extracted"), sample.get("finish_reason"),
+                        )
+                    )
+        elif mode == "anytime":
+            for problem in unit["problems"]:
+                for cell in problem["by_budget"]:
+                    summary = cell["summaries"][0] if cell["summaries"] else {}
+                    samples.append(
+                        AnswerSample(
+                            problem["problem_type"], problem["difficulty"], cell["thinking_tokens"],
+                            cell["thinking_tokens"], cell["score"] >= 0.5, problem["thinking"],
+                            summary.get("extracted"), None,
+                        )
+                    )
+        else:
+            raise ValueError(f"unknown mode {mode!r} in unit {unit.get('index')}")
+    return samples
+
+
+def _tier_order(keys: Sequence[str]) -> list[str]:
+    return [t for t in TIERS if t in keys] + sorted(k for k in keys if k not in TIERS)
+
+
+def _group_summary(samples: Sequence[AnswerSample]) -> dict[str, Any]:
+    tokens = [s.tokens for s in samples]
+    stats = metrics.token_stats(tokens)
+    return {
+        "tokens": stats,
+        "accuracy": metrics.rate([s.correct for s in samples]).to_dict(),
+        "accuracy_per_1k_tokens": metrics.accuracy_per_1k_tokens(sum(s.correct for s in samples), sum(tokens)),
+        **behaviour_summary(samples),
+    }
+
+
+def behaviour_summary(samples: Sequence[AnswerSample]) -> dict[str, Any]:
+    """Reflection, reasoning-pattern and faithfulness measures of some answer samples.
+
+    Rates are per 1000 *thinking* tokens (the whole response when it has no ``</think>``);
+    ``share_reflecting`` is the share of samples with at least one self-reflection keyword or
+    REA-RL reflection (methods.md §7). Samples with the same text (anytime mode) count once.
+    """
+    seen: set[tuple[str, int]] = set()
+    unique = []
+    for s in samples:
+        key = (s.text, s.thinking_tokens)
+        if key not in seen:
+            seen.add(key)
+            unique.append(s)
+    thinking_tokens = sum(s.thinking_tokens for s in unique)
+    reflections = [behaviour.reflection_counts(s.text) for s in unique]
+    patterns = [behaviour.reasoning_pattern_counts(s.text) for s in unique]
+    faithful = [behaviour.answer_in_reasoning(s.text, s.extracted) for s in samples]
+    return {
+        "reflection": {
+            "rea_rl_per_1k": metrics.per_1k(sum(r["rea_rl"] for r in reflections), thinking_tokens),
+            "self_reflection_per_1k": metrics.per_1k(sum(r["self_reflection"] for r in reflections), thinking_tokens),
+            "share_reflecting": metrics.rate([r["rea_rl"] + r["self_reflection"] > 0 for r in reflections]).value,
+        },
+        "patterns_per_1k": {
+            name: metrics.per_1k(sum(p[name] for p in patterns), thinking_tokens)
+            for name in behaviour.REASONING_PATTERNS
+        },
+        "faithfulness": metrics.rate([f for f in faithful if f is not None]).to_dict(),
+    }
+
+
+def summarize(units: Sequence[dict[str, Any]], run_config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``summary.json`` of a run: its config, the overall metrics, the breakdowns by difficulty
+    tier and problem type, and the mode's own measures (``budget``, ``pass_at_k``, ``anytime``)."""
+    run_config = dict(run_config or {})
+    mode = run_config.get("mode") or (units[0].get("mode") if units else "episode")
+    samples = answer_samples(units)
+    overall = _group_summary(samples)
+    summary: dict[str, Any] = {
+        "run": run_config,
+        "mode": mode,
+        "units": len(units),
+        "answers": len(samples),
+        "tokens_per_question": overall["tokens"],
+        "accuracy_per_1k_tokens": overall["accuracy_per_1k_tokens"],
+        "reflection": overall["reflection"],
+        "patterns_per_1k": overall["patterns_per_1k"],
+        "faithfulness": overall["faithfulness"],
+        "spearman_tokens_difficulty": metrics.spearman_rho(
+            [s.tokens for s in samples], [s.difficulty for s in samples]
+        ),
+        "truncation_rate": metrics.rate([s.finish_reason == "length" for s in samples if s.finish_reason]).value,
+    }
+    by_tier = metrics.group_values([s.tier for s in samples], list(samples))
+    summary["by_difficulty"] = {tier: _group_summary(by_tier[tier]) for tier in _tier_order(list(by_tier))}
+    by_type = metrics.group_values([s.problem_type for s in samples], list(samples))
+    summary["by_problem_type"] = {name: _group_summary(group) for name, group in by_type.items()}
+    if mode == "episode":
+        summary["accuracy"] = _episode_accuracy(units).to_dict()
+        summary["budget"] = budget_summary(units)
+        summary["reward"] = reward_summary(units)
+    elif mode == "problem":
+        summary["accuracy"] = overall["accuracy"]
+        summary.update(problem_mode_summary(units, samples))
+    elif mode == "anytime":
+        summary["anytime"] = anytime_summary(units)
+        final = summary["anytime"]["accuracy"][-1] if summary["anytime"]["accuracy"] else 0.0
+        n = summary["anytime"]["questions"]
+        summary["accuracy"] = metrics.wilson_interval(round(final * n), n).to_dict() if n else None
+    return summary
+
+
+def _episode_accuracy(units: Sequence[dict[str, Any]]) -> metrics.Proportion:
+    # Unanswered questions (the budget ran out) count as wrong, as in the environment.
+    correct = sum(sum(1 for s in u["steps"] if s["correct"]) for u in units)
+    total = sum(u["num_questions"] for u in units)
+    return metrics.wilson_interval(correct, total)
+
+
+def budget_summary(units: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """How episodes spent their budget.
+
+    - ``utilisation``: mean of ``spent / total_budget`` over episodes;
+    - ``overspend_rate``: share of steps whose response cost more tokens than were left
+      (hard mode charged only what was left; soft mode charged it all and penalised it);
+    - ``early_termination_rate``: share of episodes that ended before every question was
+      answered (the budget ran out);
+    - ``questions_answered``: mean per episode; ``unanswered_rate``: unanswered / questions.
+    """
+    if not units:
+        return {"utilisation": None, "overspend_rate": None, "early_termination_rate": None,
+                "questions_answered": None, "unanswered_rate": None, "total_budget": None}
+    utilisation = [u["spent_budget"] / u["total_budget"] for u in units if u["total_budget"] > 0]
+    steps = [s for u in units for s in u["steps"]]
+    overspent = [s["tokens_counted"] > max(s["remaining_before"], 0) for s in steps]
+    early = [len(u["steps"]) < u["num_questions"] for u in units]
+    questions = sum(u["num_questions"] for u in units)
+    return {
+        "utilisation": metrics.mean_or_none(utilisation),
+        "overspend_rate": metrics.rate(overspent).value if steps else None,
+        "early_termination_rate": metrics.rate(early).value,
+        "questions_answered": metrics.mean_or_none([len(u["steps"]) for u in units]),
+        "unanswered_rate": (questions - len(steps)) / questions if questions else None,
+        "total_budget": metrics.mean_or_none([u["total_budget"] for u in units]),
+    }
+
+
+def reward_summary(units: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Mean episode return (the sum of step rewards, the episode bonus included) and mean step reward."""
+    returns = [u["total_reward"] for u in units]
+    step_rewards = [s["reward"] for u in units for s in u["steps"]]
+    return {
+        "episode_return": metrics.mean_or_none(returns),
+        "episode_return_std": _std(returns),
+        "step_reward": metrics.mean_or_none(step_rewards),
+    }
+
+
+def _std(values: Sequence[float]) -> float | None:
+    if not values:
+        return None
+    mean = math.fsum(values) / len(values)
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / len(values))
+
+
+def problem_mode_summary(units: Sequence[dict[str, Any]], samples: Sequence[AnswerSample]) -> dict[str, Any]:
+    """Unbiased pass@k for k = 1, 2, 4, ... up to the samples per problem, and accuracy against
+    response length in five bins of (nearly) equal size."""
+    counts = [
+        (len(p["samples"]), sum(1 for s in p["samples"] if s["correct"])) for u in units for p in u["problems"]
+    ]
+    n_min = min((n for n, _ in counts), default=0)
+    ks = sorted({k for k in (1, 2, 4, 8, 16, 32, 64, 128) if k <= n_min} | ({n_min} if n_min else set()))
+    return {
+        "samples_per_problem": n_min,
+        "problems": len(counts),
+        "pass_at_k": {str(k): metrics.mean_pass_at_k(counts, k) for k in ks},
+        "accuracy_by_length": metrics.accuracy_by_length_bins(
+            [s.tokens for s in samples], [s.correct for s in samples]
+        ) if samples else [],
+    }
+
+
+def anytime_summary(units: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Accuracy at each budget of the support (a question's score at a budget is the mean over
+    its summaries, methods.md §5), the anytime score (their mean: the area under the curve
+    with the uniform prior) and the overthinking count (questions right at a smaller budget
+    and wrong at a larger one; a question is right at a budget when at least half its
+    summaries are), overall and by difficulty tier."""
+    problems = [p for u in units for p in u["problems"]]
+    budgets = units[0]["budgets"] if units else []
+    if not problems:
+        return {"budgets": budgets, "accuracy": [], "anytime_score": None, "overthinking_count": 0,
+                "questions": 0, "by_difficulty": {}}
+
+    def curve(group: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        scores = [[cell["score"] for cell in p["by_budget"]] for p in group]
+        accuracy = [math.fsum(row[j] for row in scores) / len(scores) for j in range(len(budgets))]
+        right = [[score >= 0.5 for score in row] for row in scores]
+        return {
+            "accuracy": accuracy,
+            "anytime_score": metrics.anytime_score(accuracy),
+            "overthinking_count": metrics.overthinking_count(right),
+            "questions": len(group),
+            "mean_thinking_tokens": math.fsum(p["thinking_tokens"] for p in group) / len(group),
+        }
+
+    by_tier = metrics.group_values([difficulty_tier(p["difficulty"]) for p in problems], problems)
+    return {
+        "budgets": budgets,
+        **curve(problems),
+        "by_difficulty": {tier: curve(by_tier[tier]) for tier in _tier_order(list(by_tier))},
+    }
+
+
+def with_baseline(summary: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
+    """``summary`` plus a ``vs_baseline`` entry: token reduction (%) and accuracy change (points)."""
+    result = dict(summary)
+    result["vs_baseline"] = {
+        "baseline": baseline.get("run", {}).get("name"),
+        **metrics.compare_to_baseline(
+            _accuracy_value(summary), summary["tokens_per_question"]["mean"],
+            _accuracy_value(baseline), baseline["tokens_per_question"]["mean"],
+        ),
+    }
+    return result
+
+
+def _accuracy_value(summary: dict[str, Any]) -> float:
+    accuracy = summary.get("accuracy")
+    return accuracy["value"] if accuracy else 0.0
