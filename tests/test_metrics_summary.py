@@ -1,0 +1,136 @@
+"""summary.json from hand-made results: every number below is worked out in the comments."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from reasoning_economics.evaluation.summary import summarize, with_baseline
+
+
+def _step(difficulty, problem_type, remaining, counted, used, correct, response, extracted, reward, finish="stop"):
+    return {
+        "difficulty": difficulty, "problem_type": problem_type, "remaining_before": remaining,
+        "tokens_counted": counted, "tokens_used": used, "thinking_tokens": counted, "correct": correct,
+        "response": response, "extracted": extracted, "reward": reward, "finish_reason": finish,
+    }
+
+
+EPISODES = [
+    {
+        "index": 0, "mode": "episode", "total_budget": 400, "num_questions": 3, "spent_budget": 400,
+        "total_reward": 0.7,
+        "steps": [
+            _step(0.1, "gcd", 400, 100, 100, True, "Wait, 6 divides both.\n\\boxed{6}", "6", 1.0),
+            _step(0.5, "lcm", 300, 200, 200, False, "step\n\\boxed{7}", "7", -0.1),
+            # wanted 150 tokens with 100 left: overspend, clipped to 100, cut off
+            _step(0.9, "gcd", 100, 150, 100, False, "step step", None, -0.2, finish="length"),
+        ],
+    },
+    {
+        # stopped after one of three questions: early termination, two unanswered
+        "index": 1, "mode": "episode", "total_budget": 200, "num_questions": 3, "spent_budget": 50,
+        "total_reward": 1.3,
+        "steps": [_step(0.2, "gcd", 200, 50, 50, True, "2*3 = 6\n\\boxed{6}", "6", 1.0)],
+    },
+]
+
+
+def test_episode_summary_by_hand():
+    s = summarize(EPISODES, {"mode": "episode", "name": "hand"})
+    # 2 correct of 6 questions (unanswered count as wrong)
+    assert (s["accuracy"]["successes"], s["accuracy"]["total"]) == (2, 6)
+    assert s["answers"] == 4
+    # tokens [100, 200, 150, 50]
+    assert s["tokens_per_question"]["mean"] == 125.0
+    assert s["tokens_per_question"]["median"] == 125.0
+    budget = s["budget"]
+    assert budget["utilisation"] == pytest.approx((400 / 400 + 50 / 200) / 2)  # 0.625
+    assert budget["overspend_rate"] == pytest.approx(1 / 4)
+    assert budget["early_termination_rate"] == pytest.approx(1 / 2)
+    assert budget["questions_answered"] == 2.0
+    assert budget["unanswered_rate"] == pytest.approx(2 / 6)
+    # token ranks [2, 4, 3, 1], difficulty ranks [1, 3, 4, 2]: sxy = 3, sxx = syy = 5 -> 0.6
+    assert s["spearman_tokens_difficulty"] == pytest.approx(0.6)
+    # 2 correct answers / 0.5k tokens
+    assert s["accuracy_per_1k_tokens"] == pytest.approx(4.0)
+    assert s["truncation_rate"] == pytest.approx(0.25)
+    # one REA-RL reflection ("Wait") and one backtracking word in 500 thinking tokens
+    assert s["reflection"]["rea_rl_per_1k"] == pytest.approx(2.0)
+    assert s["reflection"]["self_reflection_per_1k"] == 0.0
+    assert s["reflection"]["share_reflecting"] == pytest.approx(0.25)
+    assert s["patterns_per_1k"] == {"verification": 0.0, "backtracking": pytest.approx(2.0), "exploration": 0.0}
+    # faithful: "6" in "Wait, 6 divides both." and in "2*3 = 6"; "7" not in "step"; no answer skipped
+    assert (s["faithfulness"]["successes"], s["faithfulness"]["total"]) == (2, 3)
+    easy, medium, hard = (s["by_difficulty"][t] for t in ("easy", "medium", "hard"))
+    assert list(s["by_difficulty"]) == ["easy", "medium", "hard"]
+    assert (easy["tokens"]["mean"], easy["accuracy"]["value"]) == (75.0, 1.0)
+    assert (medium["tokens"]["mean"], medium["accuracy"]["value"]) == (200.0, 0.0)
+    assert hard["tokens"]["count"] == 1
+    assert s["by_problem_type"]["gcd"]["tokens"]["mean"] == 100.0
+    assert s["by_problem_type"]["gcd"]["accuracy"]["value"] == pytest.approx(2 / 3)
+    assert s["reward"]["episode_return"] == pytest.approx(1.0)
+    assert s["reward"]["episode_return_std"] == pytest.approx(0.3)
+    assert s["reward"]["step_reward"] == pytest.approx((1.0 - 0.1 - 0.2 + 1.0) / 4)
+
+
+def test_baseline_comparison_reports_reduction_and_points():
+    s = summarize(EPISODES, {"mode": "episode"})
+    baseline = {"run": {"name": "base"}, "accuracy": {"value": 0.5}, "tokens_per_question": {"mean": 250.0}}
+    versus = with_baseline(s, baseline)["vs_baseline"]
+    assert versus["baseline"] == "base"
+    assert versus["token_reduction_pct"] == pytest.approx(50.0)  # 250 -> 125
+    assert versus["accuracy_change_points"] == pytest.approx(100 * (2 / 6 - 0.5))
+
+
+def _sample(correct, tokens):
+    return {"correct": correct, "tokens": tokens, "thinking_tokens": tokens, "response": "x", "extracted": None,
+            "finish_reason": "stop"}
+
+
+def test_problem_mode_pass_at_k_by_hand():
+    unit = {
+        "index": 0, "mode": "problem",
+        "problems": [
+            {"problem_type": "gcd", "difficulty": 0.1,
+             "samples": [_sample(True, 10), _sample(False, 20), _sample(True, 30)]},
+            {"problem_type": "gcd", "difficulty": 0.9,
+             "samples": [_sample(False, 40), _sample(False, 50), _sample(False, 60)]},
+        ],
+    }
+    s = summarize([unit], {"mode": "problem"})
+    assert (s["accuracy"]["successes"], s["accuracy"]["total"]) == (2, 6)
+    # pass@1 = (2/3 + 0)/2; pass@2: 1 - C(1,2)/C(3,2) = 1 for the first, 0 for the second
+    assert s["pass_at_k"] == {"1": pytest.approx(1 / 3), "2": pytest.approx(0.5), "3": pytest.approx(0.5)}
+    assert s["samples_per_problem"] == 3
+    # ranks of tokens 1..6 against difficulty ranks [2,2,2,5,5,5]: 13.5 / sqrt(17.5 * 13.5)
+    assert s["spearman_tokens_difficulty"] == pytest.approx(math.sqrt(13.5 / 17.5))
+    assert sum(b["count"] for b in s["accuracy_by_length"]) == 6
+
+
+def test_anytime_summary_by_hand():
+    def cell(budget, tokens, score):
+        return {"budget": budget, "thinking_tokens": tokens, "score": score,
+                "summaries": [{"correct": score == 1.0, "extracted": "3"}]}
+
+    unit = {
+        "index": 0, "mode": "anytime", "budgets": [10, 20],
+        "problems": [
+            # right at 10 tokens, wrong at 20: overthinking
+            {"problem_type": "gcd", "difficulty": 0.1, "thinking": "a", "thinking_tokens": 15,
+             "by_budget": [cell(10, 10, 1.0), cell(20, 15, 0.0)]},
+            {"problem_type": "gcd", "difficulty": 0.9, "thinking": "b", "thinking_tokens": 30,
+             "by_budget": [cell(10, 10, 0.0), cell(20, 20, 1.0)]},
+        ],
+    }
+    s = summarize([unit], {"mode": "anytime"})
+    anytime = s["anytime"]
+    assert anytime["budgets"] == [10, 20]
+    assert anytime["accuracy"] == [0.5, 0.5]
+    assert anytime["anytime_score"] == pytest.approx(0.5)
+    assert anytime["overthinking_count"] == 1
+    assert anytime["by_difficulty"]["easy"]["overthinking_count"] == 1
+    assert anytime["by_difficulty"]["hard"]["accuracy"] == [0.0, 1.0]
+    assert (s["accuracy"]["successes"], s["accuracy"]["total"]) == (1, 2)  # at the largest budget
+    assert s["tokens_per_question"]["mean"] == pytest.approx((10 + 15 + 10 + 20) / 4)
