@@ -24,7 +24,7 @@ QWEN = tokens.get_counter("qwen3")
 
 def answer(gold: str, n_tokens: int, *, correct: bool = True) -> str:
     """A response of exactly ``n_tokens`` qwen3 tokens whose boxed answer is right or wrong."""
-    boxed = f"\\boxed{{{gold}}}" if correct else "\\boxed{-987654321}"
+    boxed = f"\\boxed{{{gold}}}" if correct else "\\boxed{none}"
     base = QWEN.count(boxed)
     assert n_tokens >= base, f"{n_tokens} tokens cannot hold {boxed!r}"
     text = " x" * (n_tokens - base) + boxed

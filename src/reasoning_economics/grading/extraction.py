@@ -1,0 +1,194 @@
+"""Final-answer extraction: which part of a response is the answer.
+
+Rules, in order, applied first to the text after the last ``</think>`` and then, only if
+that part holds no answer, to the whole response (so a box inside the thinking counts only
+when no final answer follows it):
+
+1. the last ``<answer>…</answer>`` block (a box inside it wins over its plain text);
+2. the last ``\\boxed{…}`` or ``\\fbox{…}``, with nested braces (``\\boxed 5`` too);
+3. the last "The answer is X" / "Final Answer: X" / "Answer: X" phrase;
+4. with no anchor: a short bare response is the answer as a whole; otherwise the last
+   ``$…$``-style math block, else the last number.
+
+An empty final box is an answer: the empty string, which grades as wrong. Every scan is
+linear in the length of the text, so a hostile 10 MB response costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+THINK_END = "</think>"
+THINK_START = "<think>"
+
+# How many of the last \boxed occurrences are tried before giving up: unbalanced hostile
+# boxes must not turn the scan quadratic.
+MAX_BOX_ATTEMPTS = 8
+BARE_ANSWER_MAX_CHARS = 40
+BARE_ANSWER_MAX_WORDS = 3
+
+_BOX_START = re.compile(r"\\(?:boxed|fbox)\b\s*")
+_ANSWER_PHRASE = re.compile(
+    r"(?:final\s+answer(?:\s+is)?|the\s+answer\s+is|answer\s+is|answer)\s*(?:\*\*)?\s*[:：]?\s*(?:\*\*)?[ \t]*",
+    re.IGNORECASE,
+)
+_MATH_BLOCK = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?%?")
+_SENTENCE_END = re.compile(r"\.(?=\s+[A-Za-z])|\.\s*$")
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """The extracted answer text and the rule that found it (``boxed``, ``answer_tag``, ...)."""
+
+    answer: str
+    method: str
+
+
+def split_thinking(text: str, end_marker: str = THINK_END) -> tuple[str, str]:
+    """Split a response into (thinking, visible answer) at the last ``end_marker``.
+
+    Without the marker there is no separate thinking: ``("", text)``; an opened but
+    unclosed ``<think>`` means the whole response is thinking: ``(text, "")``.
+    """
+    cut = text.rfind(end_marker)
+    if cut >= 0:
+        thinking = text[:cut]
+        start = thinking.find(THINK_START)
+        if start >= 0:
+            thinking = thinking[start + len(THINK_START):]
+        return thinking, text[cut + len(end_marker):]
+    if THINK_START in text:
+        return text[text.find(THINK_START) + len(THINK_START):], ""
+    return "", text
+
+
+def _balanced_group(text: str, open_at: int) -> str | None:
+    """Content of the ``{...}`` group opening at ``open_at``; escaped braces do not count."""
+    depth = 0
+    i = open_at
+    n = len(text)
+    while i < n:
+        char = text[i]
+        if char == "\\":
+            i += 2
+            continue
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return text[open_at + 1 : i]
+        i += 1
+    return None
+
+
+def last_boxed_content(text: str) -> str | None:
+    """Content of the last well-formed ``\\boxed{…}`` / ``\\fbox{…}`` (nested braces), else None."""
+    starts = [m.end() for m in _BOX_START.finditer(text)]
+    for start in reversed(starts[-MAX_BOX_ATTEMPTS:]):
+        if start < len(text) and text[start] == "{":
+            content = _balanced_group(text, start)
+            if content is not None:
+                return content.strip()
+        elif start < len(text):
+            token = re.match(r"[^\s$\\]+", text[start:start + 200])
+            if token:
+                return token.group(0)
+    return None
+
+
+def _answer_tag_content(text: str) -> str | None:
+    close = text.rfind("</answer>")
+    if close < 0:
+        return None
+    open_ = text.rfind("<answer>", 0, close)
+    if open_ < 0:
+        return None
+    return text[open_ + len("<answer>") : close]
+
+
+def strip_delimiters(answer: str) -> str:
+    """Remove math delimiters, bold markers and a trailing full stop around an answer."""
+    text = answer.strip()
+    changed = True
+    while changed and text:
+        changed = False
+        for left, right in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"), ("**", "**")):
+            if len(text) >= len(left) + len(right) and text.startswith(left) and text.endswith(right):
+                text = text[len(left) : len(text) - len(right)].strip()
+                changed = True
+        if text.endswith("."):
+            text = text[:-1].rstrip()
+            changed = True
+    return text
+
+
+def _phrase_answer(text: str) -> str | None:
+    last = None
+    for last in _ANSWER_PHRASE.finditer(text):
+        pass
+    if last is None:
+        return None
+    rest = text[last.end():]
+    line_end = rest.find("\n")
+    line = rest if line_end < 0 else rest[:line_end]
+    line = line.strip()
+    if not line:
+        return None
+    boxed = last_boxed_content(line)
+    if boxed is not None:
+        return boxed
+    block = _MATH_BLOCK.match(line)
+    if block:
+        return next(group for group in block.groups() if group is not None).strip()
+    sentence_end = _SENTENCE_END.search(line)
+    if sentence_end:
+        line = line[: sentence_end.start()]
+    return strip_delimiters(line)
+
+
+def _unanchored_answer(text: str) -> str | None:
+    bare = strip_delimiters(text)
+    if bare and len(bare) <= BARE_ANSWER_MAX_CHARS and len(bare.split()) <= BARE_ANSWER_MAX_WORDS:
+        return bare
+    last_block = None
+    for last_block in _MATH_BLOCK.finditer(text):
+        pass
+    if last_block is not None:
+        return next(group for group in last_block.groups() if group is not None).strip()
+    last_number = None
+    for last_number in _NUMBER.finditer(text):
+        pass
+    return last_number.group(0) if last_number else None
+
+
+def _extract_from(segment: str) -> Extraction | None:
+    tagged = _answer_tag_content(segment)
+    if tagged is not None:
+        boxed = last_boxed_content(tagged)
+        if boxed is not None:
+            return Extraction(boxed, "answer_tag")
+        inner = _phrase_answer(tagged) or strip_delimiters(tagged)
+        return Extraction(inner, "answer_tag")
+    boxed = last_boxed_content(segment)
+    if boxed is not None:
+        return Extraction(boxed, "boxed")
+    phrase = _phrase_answer(segment)
+    if phrase is not None:
+        return Extraction(phrase, "answer_phrase")
+    bare = _unanchored_answer(segment)
+    if bare is not None:
+        return Extraction(bare, "unanchored")
+    return None
+
+
+def extract_final_answer(text: str) -> Extraction | None:
+    """The final answer of a response, or None when it states none."""
+    _, visible = split_thinking(text)
+    if visible.strip():
+        found = _extract_from(visible)
+        if found is not None:
+            return found
+    return _extract_from(text) if visible != text else None

@@ -1,0 +1,40 @@
+"""Verdicts that need no symbolic algebra, decided in the caller's process in microseconds.
+
+Each rule answers only when its verdict is certain to agree with math-verify's; otherwise
+it returns None and the pair goes to a grading worker. That keeps a typical step far from
+the process round trip without changing any verdict.
+"""
+
+from __future__ import annotations
+
+from reasoning_economics.grading.normalize import choice_letter, clean, exact_number, plain_words
+
+# math-verify compares floats rounded to 6 places; closer values than this are left to it.
+NUMERIC_SETTLE_GAP = 1e-4
+
+
+def decide(predicted: str, gold: str) -> tuple[bool, str] | None:
+    """(correct, reason) when the pair can be settled exactly here, else None."""
+    cleaned_pred, cleaned_gold = clean(predicted), clean(gold)
+    if cleaned_pred == cleaned_gold:
+        return True, "identical"
+    gold_letter = choice_letter(gold)
+    if gold_letter is not None:
+        pred_letter = choice_letter(predicted)
+        if pred_letter is not None:
+            return pred_letter == gold_letter, "choice"
+    gold_words = plain_words(gold)
+    if gold_words is not None and len(gold_words) > 1:
+        pred_words = plain_words(predicted)
+        if pred_words is not None:
+            return pred_words == gold_words, "text"
+    if "%" in cleaned_pred or "%" in cleaned_gold:
+        return None
+    gold_value, pred_value = exact_number(cleaned_gold), exact_number(cleaned_pred)
+    if gold_value is None or pred_value is None:
+        return None
+    if gold_value == pred_value:
+        return True, "equal_number"
+    if abs(gold_value - pred_value) > NUMERIC_SETTLE_GAP * max(1, abs(gold_value)):
+        return False, "different_number"
+    return None

@@ -1,0 +1,136 @@
+"""The grading API: extract the final answer, then decide it against the gold answer.
+
+Order of work for one response: extraction (linear, in-process) -> verdict cache ->
+fast path (exact numbers, letters, words; in-process) -> math-verify in a supervised
+worker with a hard timeout. Builtin reasoning-gym problems are scored by reasoning-gym.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from reasoning_economics.errors import GradingInputError
+from reasoning_economics.grading import fast_path, reasoning_gym_check
+from reasoning_economics.grading.cache import VerdictCache
+from reasoning_economics.grading.extraction import extract_final_answer, last_boxed_content, strip_delimiters
+from reasoning_economics.grading.normalize import MINUS_SIGNS
+from reasoning_economics.grading.workers import TIMED_OUT, get_pool
+
+if TYPE_CHECKING:
+    from reasoning_economics.problems.record import Problem
+
+DEFAULT_TIMEOUT_S = 5.0
+# No real final answer is this long; longer ones are wrong without being parsed.
+MAX_ANSWER_CHARS = 2_000
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    """A verdict: ``correct``, the ``extracted`` final answer (None if there was none) and why."""
+
+    correct: bool
+    extracted: str | None
+    reason: str
+
+
+_cache: VerdictCache[tuple[bool, str]] = VerdictCache()
+
+
+def clear_cache() -> None:
+    """Forget every cached verdict (benchmarks measure cold grading with it)."""
+    _cache.clear()
+
+
+def _require_str(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise GradingInputError(f"{name} must be a str, got {type(value).__name__}")
+    return value
+
+
+def gold_answer(gold: str) -> str:
+    """A reference answer as math-verify wants it: the box content, without delimiters."""
+    boxed = last_boxed_content(gold)
+    return strip_delimiters(boxed if boxed is not None else gold)
+
+
+def _extract(response: str) -> tuple[str | None, GradeResult | None]:
+    found = extract_final_answer(response)
+    if found is None:
+        return None, GradeResult(False, None, "no_answer")
+    if not found.answer.strip():
+        return None, GradeResult(False, "", "empty_answer")
+    if len(found.answer) > MAX_ANSWER_CHARS:
+        return None, GradeResult(False, found.answer[:200], "answer_too_long")
+    return found.answer, None
+
+
+def _decide_symbolic(answer: str, gold: str, timeout: float) -> tuple[bool, str]:
+    key = ("math_verify", answer, gold)
+    cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    verdict = fast_path.decide(answer, gold)
+    if verdict is None:
+        outcome = get_pool().check(answer.translate(MINUS_SIGNS), gold, timeout)
+        verdict = (False, "timeout") if outcome == TIMED_OUT else (bool(outcome), "equivalent" if outcome else "not_equivalent")
+    _cache.put(key, verdict)
+    return verdict
+
+
+def grade(response: str, gold: str, *, timeout: float | None = None) -> GradeResult:
+    """Grade a full response against a gold answer with math-verify equivalence.
+
+    Never raises for a hostile response: it is graded as text, at most ``timeout`` seconds
+    (default 5). Raises GradingInputError for non-string input and GradingError only if
+    grading workers crash twice on the same answer.
+    """
+    _require_str("response", response)
+    gold = gold_answer(_require_str("gold", gold))
+    answer, early = _extract(response)
+    if early is not None:
+        return early
+    assert answer is not None
+    if not gold:
+        return GradeResult(False, answer, "no_gold")
+    correct, reason = _decide_symbolic(answer, gold, timeout or DEFAULT_TIMEOUT_S)
+    return GradeResult(correct, answer, reason)
+
+
+def is_correct(response: str, gold: str) -> bool:
+    """Whether ``response``'s final answer is equivalent to ``gold``."""
+    return grade(response, gold).correct
+
+
+def grade_problem(response: str, problem: Problem, *, timeout: float | None = None) -> GradeResult:
+    """Grade a response to ``problem`` with the problem's own grader."""
+    _require_str("response", response)
+    if problem.grader != "reasoning_gym":
+        return grade(response, problem.answer, timeout=timeout)
+    answer, early = _extract(response)
+    if early is not None:
+        return early
+    assert answer is not None
+    dataset = problem.grader_data["dataset"]
+    key = ("reasoning_gym", dataset, problem.id, problem.answer, answer)
+    verdict = _cache.get(key)
+    if verdict is None:
+        try:
+            points = reasoning_gym_check.score(answer, dataset, problem.grader_data["entry"])
+        except Exception as error:  # reasoning-gym's scorers raise on odd input; that is a wrong answer
+            verdict = (False, f"scorer_error: {type(error).__name__}")
+        else:
+            verdict = (points == 1.0, f"reasoning_gym_score={points:.3g}")
+        _cache.put(key, verdict)
+    return GradeResult(verdict[0], answer, verdict[1])
+
+
+async def grade_async(response: str, gold: str, *, timeout: float | None = None) -> GradeResult:
+    """:func:`grade` in a thread, so the caller's event loop never waits on it."""
+    return await asyncio.to_thread(grade, response, gold, timeout=timeout)
+
+
+async def grade_problem_async(response: str, problem: Problem, *, timeout: float | None = None) -> GradeResult:
+    """:func:`grade_problem` in a thread, so the caller's event loop never waits on it."""
+    return await asyncio.to_thread(grade_problem, response, problem, timeout=timeout)

@@ -1,0 +1,79 @@
+"""Cheap, exact canonical forms of answers: the grader's fast path and its text rules.
+
+Nothing here evaluates an expression: numbers are read with ``fractions.Fraction`` from
+strings that a strict regex has already accepted, so a hostile answer stays inert text.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2012": "-", "\u2013": "-", "\ufe63": "-", "\uff0d": "-"})
+_SPACING = re.compile(r"\\[!,;:> ]|~|\\left|\\right|\\displaystyle|\\mathrm\{\s*\}")
+_FRAC_ALIASES = re.compile(r"\\[dt]frac")
+_TEXT_WRAPPER = re.compile(r"\\(?:text|textbf|mathrm|mbox|textit)\{([^{}]*)\}")
+_THOUSANDS = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_DECIMAL = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
+_SCIENTIFIC = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))[eE]([+-]?\d{1,3})$")
+_SLASH_FRACTION = re.compile(r"^([+-]?\d+)/(\d+)$")
+_LATEX_FRACTION = re.compile(r"^([+-]?)\\frac\{?([+-]?\d+)\}?\{?(\d+)\}?$")
+_CHOICE = re.compile(r"^\(?([A-Za-z])\)?[.:]?$")
+_WORDS = re.compile(r"^[A-Za-z][A-Za-z' -]*[A-Za-z]$")
+
+MAX_NUMBER_DIGITS = 400
+
+
+def clean(answer: str) -> str:
+    """Unicode minus signs, LaTeX spacing, ``\\dfrac`` and ``{,}`` made uniform; spaces removed."""
+    text = answer.translate(MINUS_SIGNS)
+    text = _SPACING.sub("", text)
+    text = _FRAC_ALIASES.sub(r"\\frac", text)
+    text = text.replace("{,}", ",").replace("\\%", "%")
+    text = re.sub(r"\s+", "", text)
+    if _THOUSANDS.match(text):
+        text = text.replace(",", "")
+    return text
+
+
+def unwrap_text(answer: str) -> str:
+    """``\\text{Monday}`` -> ``Monday``; other text is left as it is."""
+    previous = None
+    text = answer
+    while previous != text:
+        previous, text = text, _TEXT_WRAPPER.sub(r"\1", text)
+    return text.strip()
+
+
+def exact_number(cleaned: str) -> Fraction | None:
+    """The exact value of a plain number (integer, decimal, a/b, \\frac{a}{b}, 1.5e3), else None."""
+    if len(cleaned) > MAX_NUMBER_DIGITS:
+        return None
+    text = cleaned.lstrip("+") if cleaned.startswith("+") else cleaned
+    if _DECIMAL.match(text):
+        return Fraction(text)
+    scientific = _SCIENTIFIC.match(text)
+    if scientific:
+        return Fraction(scientific.group(1)) * Fraction(10) ** int(scientific.group(2))
+    slash = _SLASH_FRACTION.match(text)
+    if slash and int(slash.group(2)) != 0:
+        return Fraction(int(slash.group(1)), int(slash.group(2)))
+    latex = _LATEX_FRACTION.match(text)
+    if latex and int(latex.group(3)) != 0:
+        value = Fraction(int(latex.group(2)), int(latex.group(3)))
+        return -value if latex.group(1) == "-" else value
+    return None
+
+
+def choice_letter(answer: str) -> str | None:
+    """``B``, ``(B)``, ``B.``, ``\\text{(B)}`` -> ``B``; anything else -> None."""
+    match = _CHOICE.match(unwrap_text(answer).strip())
+    return match.group(1).upper() if match else None
+
+
+def plain_words(answer: str) -> str | None:
+    """A text answer made only of words (``yes``, ``New York``), lower-cased; else None."""
+    text = unwrap_text(answer).strip().rstrip(".").strip()
+    if len(text) >= 2 and _WORDS.match(text) and "\\" not in text:
+        return " ".join(text.lower().split())
+    return None

@@ -1,0 +1,49 @@
+"""Grading with reasoning-gym's own scorers, for the ``builtin`` problems.
+
+Only a score of exactly 1.0 counts as correct: the scorers give partial credit (a wrong
+answer that contains the gold one scores above 0). The scorer sees the extracted answer
+after light LaTeX-to-plain rewriting (``\\frac{3}{4}`` -> ``3/4``, ``x = 5`` -> ``5``,
+``1,000`` -> ``1000``) because reasoning-gym expects plain text and a model writes LaTeX.
+The scorers read numbers with ``float``/``Decimal``/``complex`` on strings, never ``eval``,
+so they run in the caller's process.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from reasoning_economics.grading.normalize import MINUS_SIGNS as _MINUS_SIGNS, unwrap_text
+
+_LATEX_FRACTION = re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}")
+_ASSIGNMENT = re.compile(r"^[A-Za-z]\s*=\s*(?=\S)")
+_GROUPED_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+
+
+@lru_cache(maxsize=None)
+def _scorer(dataset: str) -> Callable[[str, dict[str, Any]], float]:
+    import reasoning_gym
+
+    return reasoning_gym.get_score_answer_fn(dataset)
+
+
+def plain_answer(answer: str, gold: str) -> str:
+    """The model's LaTeX answer rewritten the way reasoning-gym's scorers read answers."""
+    text = unwrap_text(answer)
+    text = re.sub(r"\\[!,;: ]|\\left|\\right|\\displaystyle|\$", "", text)
+    text = re.sub(r"\\[dt]frac", r"\\frac", text)
+    text = _LATEX_FRACTION.sub(r"\1/\2", text)
+    text = text.translate(_MINUS_SIGNS).replace("\\cdot", "*").replace("\\times", "*").replace("{,}", ",")
+    text = text.strip().rstrip(".").strip()
+    if _GROUPED_NUMBER.fullmatch(text.lstrip("-")):
+        text = text.replace(",", "")
+    if "=" not in gold:
+        text = _ASSIGNMENT.sub("", text)
+    return text
+
+
+def score(answer: str, dataset: str, entry: dict[str, Any]) -> float:
+    """reasoning-gym's score of ``answer`` for ``entry`` of ``dataset`` (1.0 is correct)."""
+    return float(_scorer(dataset)(plain_answer(answer, str(entry.get("answer", ""))), entry))

@@ -1,0 +1,45 @@
+"""Entry point of one grading worker process: ``python -m reasoning_economics.grading.worker_main R W``.
+
+Reads ``(predicted, gold, timeout)`` tuples from file descriptor R and writes math-verify's
+verdict (a bool, or an ``"error: ..."`` string for a failed parse) to W, until R closes.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from multiprocessing.connection import Connection
+from typing import Any
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def serve(requests: Connection, replies: Connection) -> None:
+    from reasoning_economics.grading import symbolic
+
+    symbolic.warm_up()
+    replies.send("ready")
+    while True:
+        try:
+            message = requests.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        predicted, gold, timeout = message
+        try:
+            reply: Any = symbolic.equivalent(predicted, gold, timeout)
+        except Exception as error:  # a parse failure is a wrong answer, not a crash
+            reply = f"error: {type(error).__name__}"
+        replies.send(reply)
+
+
+if __name__ == "__main__":
+    _die_with_parent()
+    serve(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False))

@@ -1,0 +1,196 @@
+"""Supervised grading worker processes with a hard timeout.
+
+math-verify bounds its work with ``signal.alarm``, which only works in a process's main
+thread, and some inputs (exponent towers) spend minutes inside C code that no signal can
+interrupt. So each symbolic check runs in a worker process, and the caller waits at most
+``timeout`` seconds: a worker that overruns is killed and replaced in the background, and
+the verdict is "timeout". A worker that dies on its own is replaced and the request is
+retried once on another worker; a second death raises :class:`GradingError`.
+
+Workers are fresh interpreters (``python -m reasoning_economics.grading.worker_main``)
+talking over a pair of pipes: unlike multiprocessing's spawn they never re-import the
+caller's ``__main__``, so a user's unguarded script works, and forking a threaded server is
+avoided. They are tied to their parent's life: on Linux they get SIGKILL when it dies, and
+everywhere they exit on a closed pipe.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import math
+import os
+import queue
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from reasoning_economics.errors import GradingError
+
+logger = logging.getLogger(__name__)
+
+TIMED_OUT = "timeout"
+WORKER_START_SECONDS = 120.0
+WORKERS_ENV = "REE_GRADING_WORKERS"
+
+
+@dataclass
+class _Worker:
+    process: subprocess.Popen
+    to_worker: Connection
+    from_worker: Connection
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            logger.error("grading worker %d did not exit after SIGKILL", self.pid)
+        self.to_worker.close()
+        self.from_worker.close()
+
+
+def default_worker_count() -> int:
+    configured = os.environ.get(WORKERS_ENV)
+    if configured:
+        return max(1, int(configured))
+    return max(2, min(4, os.cpu_count() or 2))
+
+
+class WorkerPool:
+    """A fixed number of grading workers shared by every thread of the process."""
+
+    def __init__(self, size: int | None = None) -> None:
+        self.size = size or default_worker_count()
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._spawn_requests: queue.Queue[None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._started = False
+        self._closed = False
+        self.replaced = 0
+
+    def _spawn(self) -> _Worker | None:
+        request_read, request_write = os.pipe()
+        reply_read, reply_write = os.pipe()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "reasoning_economics.grading.worker_main", str(request_read), str(reply_write)],
+            pass_fds=(request_read, reply_write),
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # a terminal's Ctrl-C goes to the parent, which decides
+        )
+        os.close(request_read)
+        os.close(reply_write)
+        worker = _Worker(process, Connection(request_write, readable=False), Connection(reply_read, writable=False))
+        try:
+            ready = worker.from_worker.poll(WORKER_START_SECONDS) and worker.from_worker.recv() == "ready"
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            logger.error("a grading worker failed to start (exit code %s)", process.poll())
+            worker.kill()
+            return None
+        return worker
+
+    def _add_worker(self) -> None:
+        worker = self._spawn()
+        if worker is None:
+            return
+        with self._lock:
+            closed = self._closed
+        if closed:
+            worker.kill()
+            return
+        self._idle.put(worker)
+
+    def _spawn_forever(self) -> None:
+        # One long-lived thread starts every worker: Linux's parent-death signal fires when
+        # the *thread* that forked the worker exits, so a short-lived thread would kill it.
+        while True:
+            self._spawn_requests.get()
+            if self._closed:
+                return
+            self._add_worker()
+
+    def _replace_in_background(self) -> None:
+        self.replaced += 1
+        self._spawn_requests.put(None)
+
+    def start(self) -> None:
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+        threading.Thread(target=self._spawn_forever, name="ree-grading-spawner", daemon=True).start()
+        for _ in range(self.size):
+            self._spawn_requests.put(None)
+
+    def pids(self) -> list[int]:
+        """Process ids of the idle workers (for diagnostics and fault-injection tests)."""
+        return [worker.pid for worker in list(self._idle.queue)]
+
+    def check(self, predicted: str, gold: str, timeout: float) -> bool | str:
+        """math-verify's verdict on the pair, or ``TIMED_OUT``; raises GradingError on repeated crashes."""
+        if self._closed:
+            raise GradingError("the grading pool is shut down")
+        self.start()
+        inner_timeout = max(1, math.floor(timeout / 3))
+        for attempt in (1, 2):
+            try:
+                worker = self._idle.get(timeout=WORKER_START_SECONDS + timeout)
+            except queue.Empty:
+                raise GradingError("no grading worker became available; the grading pool is saturated") from None
+            try:
+                worker.to_worker.send((predicted, gold, inner_timeout))
+                if not worker.from_worker.poll(timeout):
+                    logger.warning("grading timed out after %.1f s; replacing worker %d", timeout, worker.pid)
+                    worker.kill()
+                    self._replace_in_background()
+                    return TIMED_OUT
+                reply = worker.from_worker.recv()
+            except (EOFError, OSError, BrokenPipeError):
+                logger.warning("grading worker %d died mid-grade (attempt %d); replacing it", worker.pid, attempt)
+                worker.kill()
+                self._replace_in_background()
+                continue
+            self._idle.put(worker)
+            if isinstance(reply, str):
+                return False
+            return bool(reply)
+        raise GradingError("grading workers died twice on this answer; it was not graded")
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._closed = True
+        self._spawn_requests.put(None)
+        while True:
+            try:
+                worker = self._idle.get_nowait()
+            except queue.Empty:
+                break
+            try:
+                worker.to_worker.send(None)
+            except OSError:
+                pass
+            worker.kill()
+
+
+_pool: WorkerPool | None = None
+_pool_lock = threading.Lock()
+
+
+def get_pool() -> WorkerPool:
+    """The process-wide pool, created on first use."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool._closed:
+            _pool = WorkerPool()
+            atexit.register(_pool.shutdown)
+        return _pool

@@ -1,0 +1,285 @@
+"""Table-backed sources on small local files: metamathqa, numina_tir, file, champ.
+
+The fixtures in tests/data/problems/ follow the hub schemas; Parquet copies are written
+from the same rows at test time. Nothing here reaches the Hugging Face hub.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from reasoning_economics.errors import ConfigError, DatasetFormatError, DatasetUnavailableError
+from reasoning_economics.problems import BOXED_INSTRUCTION, UnionSource, create_source, sample_episode
+from reasoning_economics.problems.champ import load_champ_problems
+from reasoning_economics.problems.metamathqa import TYPE_DIFFICULTY, answer_after_marker
+
+DATA = Path(__file__).parent / "data" / "problems"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def write_parquet(rows: list[dict], path: Path) -> str:
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return str(path)
+
+
+@pytest.fixture(params=["jsonl", "parquet"])
+def local_copy(request, tmp_path):
+    """(path, cache_dir) of a fixture in the requested format."""
+
+    def make(name: str) -> tuple[str, str]:
+        source = DATA / f"{name}.jsonl"
+        if request.param == "jsonl":
+            return str(source), str(tmp_path / "cache")
+        return write_parquet(read_jsonl(source), tmp_path / f"{name}.parquet"), str(tmp_path / "cache")
+
+    return make
+
+
+def all_problems(source, problem_type: str, draws: int = 200) -> dict[str, object]:
+    rng = random.Random(0)
+    return {p.id: p for p in (source.draw(problem_type, rng) for _ in range(draws))}
+
+
+# ---------------------------------------------------------------- metamathqa
+def test_metamathqa_gold_answer_after_the_last_marker():
+    assert answer_after_marker("48/2 = 24\n#### 72\nThe answer is: 72") == "72"
+    assert answer_after_marker("The answer is: 12 was given.\nThe answer is: 144") == "144"
+    assert answer_after_marker("The answer is: \\frac{5}{6}\n") == "\\frac{5}{6}"
+    assert answer_after_marker("no marker here") is None
+    assert answer_after_marker("The answer is:   ") is None
+
+
+def test_metamathqa_local_file(local_copy):
+    path, cache = local_copy("metamathqa")
+    source = create_source("metamathqa", path=path, cache_dir=cache)
+    assert source.problem_types == tuple(TYPE_DIFFICULTY)  # all 8, in the documented order
+    expected = {  # (row, gold) worked out from the fixture
+        "GSM_AnsAug": {0: "72", 1: "10"},
+        "GSM_Rephrased": {2: "5"},
+        "GSM_SV": {3: "2"},
+        "GSM_FOBAR": {4: "10"},
+        "MATH_AnsAug": {5: "\\frac{5}{6}"},
+        "MATH_Rephrased": {6: "17"},
+        "MATH_SV": {7: "22"},
+        "MATH_FOBAR": {8: "144"},  # row 9 has no marker and is never served
+    }
+    rows = read_jsonl(DATA / "metamathqa.jsonl")
+    for problem_type, golds in expected.items():
+        problems = all_problems(source, problem_type)
+        assert {pid: p.answer for pid, p in problems.items()} == {
+            f"metamathqa/{problem_type}/{row}": gold for row, gold in golds.items()
+        }
+        for pid, problem in problems.items():
+            row = int(pid.rsplit("/", 1)[1])
+            assert problem.question == f"{rows[row]['query']}\n\n{BOXED_INSTRUCTION}"
+            assert problem.difficulty == TYPE_DIFFICULTY[problem_type]
+            assert problem.grader == "math_verify"
+            assert problem.source == "metamathqa"
+
+
+def test_metamathqa_difficulty_order_gsm_below_math():
+    assert max(v for k, v in TYPE_DIFFICULTY.items() if k.startswith("GSM")) < min(
+        v for k, v in TYPE_DIFFICULTY.items() if k.startswith("MATH")
+    )
+
+
+def test_metamathqa_rejects_missing_columns_and_unknown_types(tmp_path):
+    rows = read_jsonl(DATA / "metamathqa.jsonl")
+    no_type = write_parquet([{k: v for k, v in r.items() if k != "type"} for r in rows], tmp_path / "a.parquet")
+    with pytest.raises(DatasetFormatError, match=r"missing column\(s\) \['type'\]"):
+        create_source("metamathqa", path=no_type, cache_dir=str(tmp_path / "c"))
+    odd = write_parquet([{**rows[0], "type": "GSM_Other"}], tmp_path / "b.parquet")
+    with pytest.raises(DatasetFormatError, match="unknown type"):
+        create_source("metamathqa", path=odd, cache_dir=str(tmp_path / "c"))
+
+
+# ---------------------------------------------------------------- numina_tir
+def test_numina_local_file_takes_the_last_boxed_answer(local_copy):
+    path, cache = local_copy("numina_tir")
+    source = create_source("numina_tir", path=path, cache_dir=cache)
+    assert source.problem_types == ("numina_tir",)
+    problems = all_problems(source, "numina_tir")
+    assert {pid: p.answer for pid, p in problems.items()} == {
+        "numina_tir/0": "\\frac{1}{2}",  # nested braces
+        "numina_tir/1": "11",  # the last of two boxes
+        "numina_tir/2": "\\sqrt{2}",
+        "numina_tir/3": "\\frac{a^{6}}{b^{3}}",  # braces three deep
+    }  # row 4 has no box and is never served
+    assert {p.difficulty for p in problems.values()} == {0.8}
+    assert {p.grader for p in problems.values()} == {"math_verify"}
+
+
+def test_reference_mix_is_even_across_nine_buckets(tmp_path):
+    cache = str(tmp_path / "cache")
+    source = create_source(
+        "metamathqa+numina_tir",
+        metamathqa={"path": str(DATA / "metamathqa.jsonl"), "cache_dir": cache},
+        numina_tir={"path": str(DATA / "numina_tir.jsonl"), "cache_dir": cache},
+    )
+    assert isinstance(source, UnionSource)
+    assert source.problem_types == (*TYPE_DIFFICULTY, "numina_tir")
+    problems = sample_episode(source, 9, seed=11)
+    assert collections.Counter(p.problem_type for p in problems) == {t: 1 for t in source.problem_types}
+    assert [p.id for p in problems] == [p.id for p in sample_episode(source, 9, seed=11)]
+
+
+# ---------------------------------------------------------------- no hub, no file
+OFFLINE_SCRIPT = """
+import json, sys
+from reasoning_economics.errors import DatasetUnavailableError
+from reasoning_economics.problems import create_source
+try:
+    create_source(sys.argv[1])
+except DatasetUnavailableError as exc:
+    print(json.dumps({"error": str(exc)}))
+"""
+
+
+def run_without_hub(name: str, tmp_path: Path, **env: str) -> str:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    environment.update(HF_HOME=str(tmp_path / "hf_home"), **env)  # an empty hub cache
+    # the timeout guards against a hang: datasets alone retries a dead hub for ~25 s
+    result = subprocess.run(
+        [sys.executable, "-c", OFFLINE_SCRIPT, name], capture_output=True, text=True, env=environment, timeout=20
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["error"]
+
+
+@pytest.mark.parametrize(
+    "name, hub_id", [("metamathqa", "meta-math/MetaMathQA"), ("numina_tir", "AI-MO/NuminaMath-TIR")]
+)
+def test_offline_mode_without_cache_is_a_clear_error(name, hub_id, tmp_path):
+    message = run_without_hub(name, tmp_path, HF_HUB_OFFLINE="1")
+    assert f"cannot load '{hub_id}'" in message
+    assert f"create_source('{name}', path=...)" in message
+
+
+def test_unreachable_hub_is_detected_before_datasets_retries(tmp_path):
+    # a closed local port stands in for a dead network, whatever this machine can reach
+    message = run_without_hub("metamathqa", tmp_path, HF_ENDPOINT="http://127.0.0.1:9")
+    assert "cannot reach 'meta-math/MetaMathQA'" in message  # the probe's message, not datasets'
+    assert "HF_HUB_OFFLINE=1" in message and "path=..." in message
+
+
+def test_missing_local_file_is_unavailable(tmp_path):
+    with pytest.raises(DatasetUnavailableError, match="no such file"):
+        create_source("metamathqa", path=str(tmp_path / "absent.parquet"))
+
+
+def test_hub_source_options_are_checked():
+    with pytest.raises(ConfigError, match="path must be a non-empty string"):
+        create_source("numina_tir", path="")
+    with pytest.raises(ConfigError, match="split"):
+        create_source("numina_tir", path="x.jsonl", split="")
+
+
+# ---------------------------------------------------------------- file
+def test_user_jsonl_file(tmp_path):
+    source = create_source(f"file:{DATA / 'user_problems.jsonl'}", cache_dir=str(tmp_path))
+    assert source.problem_types == ("arithmetic", "algebra", "number_theory")
+    seen = {}
+    for problem_type in source.problem_types:
+        seen.update(all_problems(source, problem_type))
+    assert {pid: (p.answer, p.difficulty, p.problem_type) for pid, p in seen.items()} == {
+        "file/user_problems/1": ("42", 0.1, "arithmetic"),
+        "file/user_problems/2": ("4", 0.4, "algebra"),  # number -> string
+        "file/user_problems/3": ("\\frac{1}{2}", 0.2, "arithmetic"),
+        "file/user_problems/4": ("8", 0.5, "number_theory"),  # default difficulty
+        "file/user_problems/5": ("x^2 + 2x + 1", 1.0, "algebra"),
+    }
+    assert seen["file/user_problems/1"].question == f"What is 6 times 7?\n\n{BOXED_INSTRUCTION}"
+
+
+def test_user_parquet_with_problem_column_and_defaults(tmp_path):
+    path = write_parquet(
+        [{"problem": "What is 2 + 2?", "answer": 4}, {"problem": "What is 3 + 3?", "answer": 6}],
+        tmp_path / "quiz.parquet",
+    )
+    source = create_source("file", path=path, difficulty=0.25, cache_dir=str(tmp_path / "c"))
+    assert source.problem_types == ("quiz",)  # the file stem
+    problems = sample_episode(source, 2, seed=0)
+    assert sorted((p.answer, p.difficulty) for p in problems) == [("4", 0.25), ("6", 0.25)]
+
+
+def test_user_file_with_solution_uses_its_last_box(tmp_path):
+    rows = [{"question": "Half of 1?", "solution": "It is $\\boxed{\\frac{1}{2}}$."}]
+    path = tmp_path / "sol.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    source = create_source("file", path=str(path), type="halves", cache_dir=str(tmp_path / "c"))
+    (problem,) = sample_episode(source, 1, seed=0)
+    assert (problem.answer, problem.problem_type) == ("\\frac{1}{2}", "halves")
+
+
+@pytest.mark.parametrize(
+    "rows, message",
+    [
+        ([{"text": "q", "answer": "1"}], r"needs a 'question' \(or 'problem'\) column"),
+        ([{"question": "q", "problem": "p", "answer": "1"}], "both 'question' and 'problem'"),
+        ([{"question": "q"}], r"needs an 'answer' \(or 'solution'\) column"),
+        ([{"question": "q", "answer": "1"}, {"question": "r", "answer": ""}], "row 2: 'answer' must be"),
+        ([{"question": "q", "answer": "1", "difficulty": 1.5}], r"row 1: 'difficulty' must be a number in \[0, 1\]"),
+        ([{"question": "q", "answer": "1", "difficulty": -0.1}], "row 1: 'difficulty'"),
+        ([{"question": "q", "answer": "1", "difficulty": "hard"}], "row 1: 'difficulty'"),
+        ([{"question": "  ", "answer": "1"}], "row 1: 'question' must be a non-empty string"),
+        ([{"question": "q", "solution": "no box"}], r"row 1: no 'answer' column and no \\boxed"),
+    ],
+)
+def test_user_file_errors(rows, message, tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    with pytest.raises(DatasetFormatError, match=message):
+        create_source("file", path=str(path), cache_dir=str(tmp_path / "c"))
+
+
+def test_user_file_read_errors(tmp_path):
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"question": "q", "answer": \n')
+    with pytest.raises(DatasetFormatError, match="cannot be read as json"):
+        create_source("file", path=str(broken), cache_dir=str(tmp_path / "c"))
+    with pytest.raises(DatasetFormatError, match="unsupported file type"):
+        create_source("file", path=__file__)  # a .py file
+    with pytest.raises(DatasetUnavailableError, match="no such file"):
+        create_source("file", path=str(tmp_path / "missing.jsonl"))
+    with pytest.raises(ConfigError, match="path is required"):
+        create_source("file")
+    with pytest.raises(ConfigError, match="difficulty must be a number"):
+        create_source("file", path=str(broken), difficulty=2)
+
+
+# ---------------------------------------------------------------- champ
+def test_champ_numeric_subset():
+    problems = load_champ_problems()
+    # counted by hand from champ_dataset v0: 270 problems, 79 with an answer matching -?\d+(\.\d+)?
+    assert len(problems) == 79
+    assert len({p.id for p in problems}) == 79
+    assert all(p.difficulty == 0.9 and p.grader == "math_verify" for p in problems)
+    by_id = {p.id: p for p in problems}
+    assert by_id["champ/P_Combinatorics_1"].answer == "239"
+    assert "champ/P_Combinatorics_2" not in by_id  # 'C(10, 5), or equivalently 252'
+    assert "champ/P_Combinatorics_3" not in by_id  # '2^floor(n/2)*floor(n/2)!'
+    assert collections.Counter(p.problem_type for p in problems) == {
+        "Combinatorics": 17, "Inequality": 19, "Number-Theory": 18, "Polynomial": 16, "Sequence": 9,
+    }  # fmt: skip
+
+
+def test_champ_mixture_with_builtin_respects_weights():
+    source = create_source("builtin:0.7,champ:0.3")
+    for seed in range(20):
+        counts = collections.Counter(p.source for p in sample_episode(source, 10, seed))
+        assert counts == {"builtin": 7, "champ": 3}
+    counts = collections.Counter(p.source for seed in range(3000) for p in sample_episode(source, 1, seed))
+    assert abs(counts["champ"] / 3000 - 0.3) < 0.035  # 4 standard deviations
