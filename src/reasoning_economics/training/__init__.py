@@ -1,0 +1,1 @@
+"""TRL GRPO integration: reward adapters, multi-question episodes and training recipes."""

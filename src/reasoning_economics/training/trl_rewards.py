@@ -1,0 +1,335 @@
+"""The rewards of :mod:`reasoning_economics.rewards` as TRL ``GRPOTrainer`` reward functions.
+
+TRL calls each reward function as ``f(prompts, completions, completion_ids=None, **kwargs)``
+with one entry per completion; dataset columns (such as ``answer``) arrive as keyword lists
+aligned with the completions. The functions here:
+
+- accept plain-text completions and conversational ones (lists of ``{"role", "content"}``
+  messages);
+- grade each completion's answer part (the text after the last ``</think>``, or all of it)
+  against the gold column with :func:`reasoning_economics.grading.grade`;
+- measure lengths as ``len(completion_ids[i])`` when TRL passes token ids (so lengths are
+  in the policy's own tokenizer) and otherwise with ``reasoning_economics.tokens``;
+- group completions by prompt (and gold answer) for the group statistics the length rewards
+  need, so one call may hold several groups in any order.
+
+Ready-made functions use each method's defaults; :func:`make_reward_func` configures one::
+
+    from reasoning_economics.training.trl_rewards import correctness_reward, make_reward_func
+
+    trainer = GRPOTrainer(
+        model=..., train_dataset=dataset,  # with an "answer" column
+        reward_funcs=[correctness_reward, make_reward_func("efficiency", alpha=0.2)],
+    )
+
+Nothing here imports TRL or torch: the adapters are plain callables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import Any
+
+from reasoning_economics.errors import ConfigError, RewardInputError
+from reasoning_economics.rewards import length as length_rewards
+from reasoning_economics.rewards import reflection as reflection_rewards
+
+Completion = str | Sequence[Mapping[str, Any]]
+
+DEFAULT_ANSWER_COLUMN = "answer"
+DEFAULT_TARGET_COLUMN = "n_target"
+
+
+def message_text(content: Any) -> str:
+    """Text of one chat message's content: a string, or a list of parts whose text parts are joined."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, Sequence):
+        return "".join(part.get("text", "") for part in content if isinstance(part, Mapping))
+    raise RewardInputError(f"message content must be a string or a list of parts, got {type(content).__name__}")
+
+
+def completion_text(completion: Completion) -> str:
+    """The generated text of a TRL completion: the string itself, or the joined content of a
+    conversational completion's messages (TRL gives one assistant message)."""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, Sequence):
+        return "".join(message_text(m.get("content", "")) for m in completion if isinstance(m, Mapping))
+    raise RewardInputError(f"a completion must be a string or a list of messages, got {type(completion).__name__}")
+
+
+def answer_part(text: str, end_marker: str = reflection_rewards.THINK_END) -> str:
+    """What is graded: the text after the last end-of-thinking marker, or all of it."""
+    return text.rsplit(end_marker, 1)[-1]
+
+
+def _prompt_key(prompt: Any) -> Any:
+    if isinstance(prompt, str):
+        return prompt
+    if isinstance(prompt, Sequence):
+        return tuple((m.get("role"), completion_text([m])) for m in prompt if isinstance(m, Mapping))
+    return repr(prompt)
+
+
+def group_indices(prompts: Sequence[Any], golds: Sequence[Any] | None = None) -> list[list[int]]:
+    """Indices of the completions that share a prompt (and gold answer), in first-seen order."""
+    groups: dict[Any, list[int]] = {}
+    for i, prompt in enumerate(prompts):
+        key = (_prompt_key(prompt), None if golds is None else str(golds[i]))
+        groups.setdefault(key, []).append(i)
+    return list(groups.values())
+
+
+@lru_cache(maxsize=8192)
+def _is_correct(answer: str, gold: str) -> bool:
+    # Several reward functions grade the same completions in one step; grade each pair once.
+    from reasoning_economics.grading import grade
+
+    return bool(grade(answer, gold).correct)
+
+
+@dataclass
+class _Batch:
+    """One reward call's data, with each derived column computed at most once."""
+
+    texts: list[str]
+    completion_ids: Sequence[Sequence[int]] | None
+    columns: Mapping[str, Any]
+    spec: TRLReward
+
+    def column(self, name: str) -> list[Any]:
+        if name not in self.columns:
+            available = ", ".join(sorted(k for k in self.columns if not k.startswith(("trainer_", "log_"))))
+            raise RewardInputError(
+                f"{self.spec.__name__} needs the dataset column {name!r}; columns passed: {available or 'none'}"
+            )
+        values = list(self.columns[name])
+        if len(values) != len(self.texts):
+            raise RewardInputError(f"column {name!r} has {len(values)} values for {len(self.texts)} completions")
+        return values
+
+    @cached_property
+    def golds(self) -> list[str]:
+        golds = self.column(self.spec.answer_column)
+        for i, gold in enumerate(golds):
+            if gold is None:
+                raise RewardInputError(f"gold answer {self.spec.answer_column!r} of completion {i} is None")
+        return [str(g) for g in golds]
+
+    @cached_property
+    def correct(self) -> list[bool]:
+        return [_is_correct(answer_part(t, self.spec.end_marker), g) for t, g in zip(self.texts, self.golds)]
+
+    @cached_property
+    def lengths(self) -> list[int]:
+        if self.completion_ids is not None:
+            return [len(ids) for ids in self.completion_ids]
+        return self.spec.counter.count_batch(self.texts)
+
+    @cached_property
+    def truncated(self) -> list[bool] | None:
+        if self.completion_ids is None or self.spec.eos_token_ids is None:
+            return None
+        eos = set(self.spec.eos_token_ids)
+        return [not ids or int(ids[-1]) not in eos for ids in self.completion_ids]
+
+    @cached_property
+    def targets(self) -> list[int]:
+        return self.column(self.spec.target_column)
+
+
+def _take(values: Sequence[Any] | None, idx: list[int]) -> list[Any] | None:
+    return None if values is None else [values[i] for i in idx]
+
+
+def _correctness(batch: _Batch, idx: list[int], **_: Any) -> list[float]:
+    return [float(batch.correct[i]) for i in idx]
+
+
+def _efficiency(batch: _Batch, idx: list[int], **options: Any) -> list[float]:
+    return length_rewards.efficiency_reward(
+        _take(batch.correct, idx), _take(batch.lengths, idx), _take(batch.truncated, idx), **options
+    )
+
+
+def _lcpo_exact(batch: _Batch, idx: list[int], **options: Any) -> list[float]:
+    return length_rewards.lcpo_exact_reward(
+        _take(batch.correct, idx), _take(batch.lengths, idx), _take(batch.targets, idx), **options
+    )
+
+
+def _lcpo_max(batch: _Batch, idx: list[int], **options: Any) -> list[float]:
+    return length_rewards.lcpo_max_reward(
+        _take(batch.correct, idx), _take(batch.lengths, idx), _take(batch.targets, idx), **options
+    )
+
+
+def _kimi(batch: _Batch, idx: list[int], **_: Any) -> list[float]:
+    return length_rewards.kimi_length_reward(_take(batch.correct, idx), _take(batch.lengths, idx))
+
+
+def _shorter_better(batch: _Batch, idx: list[int], **options: Any) -> list[float]:
+    return length_rewards.shorter_better_reward(_take(batch.correct, idx), _take(batch.lengths, idx), **options)
+
+
+def _rea_length(batch: _Batch, idx: list[int], **_: Any) -> list[float]:
+    return reflection_rewards.rea_length_reward(_take(batch.correct, idx), _take(batch.lengths, idx))
+
+
+def _reflection(batch: _Batch, idx: list[int], **options: Any) -> list[float]:
+    tau = options.get("tau", reflection_rewards.REFLECTION_TAU)
+    keywords = options.get("keywords")
+    rewards = []
+    for i in idx:
+        thinking = reflection_rewards.thinking_part(batch.texts[i])
+        n = reflection_rewards.count_reflections(batch.texts[i], keywords)
+        rewards.append(reflection_rewards.reflection_reward(n, batch.spec.counter.count(thinking), tau))
+    return rewards
+
+
+@dataclass(frozen=True)
+class _Method:
+    compute: Callable[..., list[float]]
+    options: tuple[str, ...] = ()
+    description: str = ""
+
+
+METHODS: dict[str, _Method] = {
+    "correctness": _Method(_correctness, (), "1 if the answer is right, else 0"),
+    "efficiency": _Method(_efficiency, ("alpha",), "Arora & Zanette length-aware reward"),
+    "lcpo_exact": _Method(_lcpo_exact, ("alpha",), "L1 LCPO-Exact; needs a target column"),
+    "lcpo_max": _Method(_lcpo_max, ("alpha", "delta"), "L1 LCPO-Max; needs a target column"),
+    "kimi_length": _Method(_kimi, (), "Kimi k1.5 length reward"),
+    "shorter_better": _Method(_shorter_better, ("alpha", "beta"), "ShorterBetter"),
+    "rea_length": _Method(_rea_length, (), "REA-RL length reward"),
+    "reflection": _Method(_reflection, ("tau", "keywords"), "REA-RL reflection reward"),
+}
+"""The reward methods :func:`make_reward_func` can build, with the options each accepts."""
+
+
+@dataclass(frozen=True)
+class TRLReward:
+    """A reward method bound to its configuration; call it the way TRL calls reward functions.
+
+    Build it with :func:`make_reward_func`. Instances are picklable (the tokenizer is looked up
+    by name), and TRL logs them as ``rewards/<__name__>/mean``.
+    """
+
+    method: str
+    tokenizer: str | None = None
+    answer_column: str = DEFAULT_ANSWER_COLUMN
+    target_column: str = DEFAULT_TARGET_COLUMN
+    eos_token_ids: tuple[int, ...] | None = None
+    end_marker: str = reflection_rewards.THINK_END
+    options: tuple[tuple[str, Any], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ConfigError(f"unknown reward method {self.method!r}; known: {', '.join(METHODS)}")
+        allowed = METHODS[self.method].options
+        for key, _ in self.options:
+            if key not in allowed:
+                raise ConfigError(
+                    f"reward {self.method!r} takes no option {key!r}; it takes: {', '.join(allowed) or 'none'}"
+                )
+        if not self.answer_column or not self.target_column or not self.end_marker:
+            raise ConfigError("answer_column, target_column and end_marker must be non-empty")
+
+    @property
+    def __name__(self) -> str:  # TRL names the reward's metrics after this
+        return f"{self.method}_reward"
+
+    @property
+    def counter(self):
+        from reasoning_economics.tokens import get_counter
+
+        return get_counter(self.tokenizer)
+
+    def __call__(
+        self,
+        prompts: Sequence[Any],
+        completions: Sequence[Completion],
+        completion_ids: Sequence[Sequence[int]] | None = None,
+        **kwargs: Any,
+    ) -> list[float]:
+        """One reward per completion, computed group by group (completions sharing a prompt)."""
+        if len(prompts) != len(completions):
+            raise RewardInputError(f"got {len(prompts)} prompts for {len(completions)} completions")
+        if completion_ids is not None and len(completion_ids) != len(completions):
+            raise RewardInputError(f"got {len(completion_ids)} completion_ids for {len(completions)} completions")
+        batch = _Batch([completion_text(c) for c in completions], completion_ids, kwargs, self)
+        golds = batch.golds if self.method != "reflection" else None
+        rewards = [0.0] * len(completions)
+        compute = METHODS[self.method].compute
+        for idx in group_indices(prompts, golds):
+            for i, reward in zip(idx, compute(batch, idx, **dict(self.options))):
+                rewards[i] = float(reward)
+        return rewards
+
+
+def make_reward_func(
+    method: str,
+    *,
+    tokenizer: str | None = None,
+    answer_column: str = DEFAULT_ANSWER_COLUMN,
+    target_column: str = DEFAULT_TARGET_COLUMN,
+    eos_token_ids: Collection[int] | None = None,
+    end_marker: str = reflection_rewards.THINK_END,
+    **options: Any,
+) -> TRLReward:
+    """Build a TRL reward function for one of :data:`METHODS`.
+
+    Args:
+        method: ``"correctness"``, ``"efficiency"``, ``"lcpo_exact"``, ``"lcpo_max"``, ``"kimi_length"``,
+            ``"shorter_better"``, ``"rea_length"`` or ``"reflection"``.
+        tokenizer: counts tokens when TRL passes no ``completion_ids`` and, for the reflection
+            reward, the thinking tokens; a ``reasoning_economics.tokens`` name (default qwen3).
+        answer_column: the dataset column holding the gold answer.
+        target_column: the dataset column holding L1's ``n_target`` (LCPO rewards only).
+        eos_token_ids: when given, a completion whose last id is not one of them counts as cut
+            off (the efficiency reward then gives it 0), read the way TRL itself reads it.
+        end_marker: the end-of-thinking marker; grading reads only the text after it.
+        **options: the method's own parameters, e.g. ``alpha=0.2`` (see :data:`METHODS`).
+    """
+    keywords = options.get("keywords")
+    if keywords is not None:
+        options["keywords"] = tuple(keywords)
+    return TRLReward(
+        method=method,
+        tokenizer=tokenizer,
+        answer_column=answer_column,
+        target_column=target_column,
+        eos_token_ids=None if eos_token_ids is None else tuple(int(i) for i in eos_token_ids),
+        end_marker=end_marker,
+        options=tuple(sorted(options.items())),
+    )
+
+
+correctness_reward = make_reward_func("correctness")
+efficiency_reward = make_reward_func("efficiency")
+lcpo_exact_reward = make_reward_func("lcpo_exact")
+lcpo_max_reward = make_reward_func("lcpo_max")
+kimi_length_reward = make_reward_func("kimi_length")
+shorter_better_reward = make_reward_func("shorter_better")
+rea_length_reward = make_reward_func("rea_length")
+reflection_reward = make_reward_func("reflection")
+
+__all__ = [
+    "METHODS",
+    "TRLReward",
+    "answer_part",
+    "completion_text",
+    "correctness_reward",
+    "efficiency_reward",
+    "group_indices",
+    "kimi_length_reward",
+    "lcpo_exact_reward",
+    "lcpo_max_reward",
+    "make_reward_func",
+    "rea_length_reward",
+    "reflection_reward",
+    "shorter_better_reward",
+]
