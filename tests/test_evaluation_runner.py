@@ -1,0 +1,207 @@
+"""The evaluation runner end to end with the scripted oracle, whose answers are known in advance.
+
+The oracle's right/wrong draw depends only on (its seed, the request seed, the problem id) and
+its length on the problem's difficulty, so every expected number below is computed from the
+problems the sampler gives each seed and the runner's documented request seeds
+(:func:`derive_seed`), independently of the runner.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from reasoning_economics.cli import app
+from reasoning_economics.errors import ConfigError
+from reasoning_economics.evaluation.config import EvalConfig
+from reasoning_economics.evaluation.metrics import pass_at_k
+from reasoning_economics.evaluation.modes import derive_seed
+from reasoning_economics.evaluation.results import read_results
+from reasoning_economics.evaluation.runner import run_evaluation
+from reasoning_economics.policies import create_policy
+from reasoning_economics.problems import create_source, sample_episode
+
+ORACLE = "oracle:accuracy=0.6,tokens=40,tokens_per_difficulty=60,seed=3"
+
+
+def episode_problems(seed: int, episodes: int, questions: int):
+    source = create_source("builtin")
+    return [sample_episode(source, questions, seed + i) for i in range(episodes)]
+
+
+def test_episode_mode_matches_the_oracle_known_accuracy_and_tokens(tmp_path):
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        app,
+        ["eval", "--policy", ORACLE, "--episodes", "4", "--questions", "3", "--seed", "11",
+         "--budget", "100000", "--out", str(out), "--no-progress"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "report.html" in result.output
+    oracle = create_policy(ORACLE)
+    expected_correct, expected_tokens, spent = 0, [], []
+    for i, problems in enumerate(episode_problems(11, 4, 3)):
+        for k, problem in enumerate(problems):
+            expected_correct += oracle.draws_correct(problem, derive_seed(11 + i, k))
+            expected_tokens.append(oracle.planned_tokens(problem))
+        spent.append(sum(oracle.planned_tokens(p) for p in problems))
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["accuracy"]["successes"] == expected_correct
+    assert summary["accuracy"]["total"] == 12
+    assert summary["tokens_per_question"]["mean"] == pytest.approx(sum(expected_tokens) / 12)
+    assert summary["budget"]["utilisation"] == pytest.approx(sum(s / 100000 for s in spent) / 4)
+    assert summary["budget"]["early_termination_rate"] == 0.0
+    assert summary["budget"]["overspend_rate"] == 0.0
+    units = read_results(out)
+    assert [u["index"] for u in units] == [0, 1, 2, 3]
+    assert [u["seed"] for u in units] == [11, 12, 13, 14]
+    for unit, problems in zip(units, episode_problems(11, 4, 3)):
+        assert [s["question_id"] for s in unit["steps"]] == [p.id for p in problems]
+        assert unit["budget_source"] == "client"
+        assert unit["termination_reason"] == "all_answered"
+    assert (out / "report.html").is_file()
+
+
+def test_hard_budget_cuts_the_answer_and_ends_the_episode(tmp_path):
+    # 150-token answers, 400 tokens: 150 + 150, then the third answer is cut at the 100 left
+    # (no final answer, wrong) and the episode stops with the fourth question unanswered.
+    config = EvalConfig(policy="oracle:accuracy=1.0,tokens=150", episodes=2, questions=4, budget=400)
+    summary = run_evaluation(config, tmp_path / "run", show_progress=False)
+    assert (summary["accuracy"]["successes"], summary["accuracy"]["total"]) == (4, 8)
+    assert summary["budget"]["utilisation"] == pytest.approx(1.0)
+    assert summary["budget"]["early_termination_rate"] == 1.0
+    assert summary["budget"]["unanswered_rate"] == pytest.approx(0.25)
+    assert summary["budget"]["overspend_rate"] == 0.0
+    assert summary["truncation_rate"] == pytest.approx(1 / 3)
+    for unit in read_results(tmp_path / "run"):
+        assert unit["termination_reason"] == "budget_exhausted"
+        assert [s["step_token_limit"] for s in unit["steps"]] == [192, 192, 100]
+        assert [s["tokens_used"] for s in unit["steps"]] == [150, 150, 100]
+        assert unit["steps"][2]["finish_reason"] == "length"
+
+
+def test_problem_mode_pass_at_k_matches_the_oracle_draws(tmp_path):
+    spec = "oracle:accuracy=0.5,tokens=30"
+    config = EvalConfig(policy=spec, mode="problem", episodes=2, questions=3, samples=4, seed=5)
+    summary = run_evaluation(config, tmp_path / "run", show_progress=False)
+    oracle = create_policy(spec)
+    counts = []
+    for i, problems in enumerate(episode_problems(5, 2, 3)):
+        for q, problem in enumerate(problems):
+            counts.append((4, sum(oracle.draws_correct(problem, derive_seed(5 + i, q, j)) for j in range(4))))
+    assert summary["accuracy"]["successes"] == sum(c for _, c in counts)
+    assert summary["accuracy"]["total"] == 24
+    for k in (1, 2, 4):
+        assert summary["pass_at_k"][str(k)] == pytest.approx(sum(pass_at_k(n, c, k) for n, c in counts) / 6)
+    assert summary["tokens_per_question"]["mean"] == pytest.approx(30.0)
+
+
+def test_anytime_mode_cuts_thinking_at_each_budget_and_forces_answers(tmp_path):
+    spec = "oracle:accuracy=0.5,tokens=100"
+    config = EvalConfig(policy=spec, mode="anytime", episodes=2, questions=3, anytime_max_budget=256,
+                        anytime_num_budgets=4, seed=2)
+    summary = run_evaluation(config, tmp_path / "run", show_progress=False)
+    budgets = [64, 128, 192, 256]
+    oracle = create_policy(spec)
+    rows = [
+        [oracle.draws_correct(problem, derive_seed(2 + i, q, b, 0)) for b in budgets]
+        for i, problems in enumerate(episode_problems(2, 2, 3))
+        for q, problem in enumerate(problems)
+    ]
+    accuracy = [sum(row[j] for row in rows) / len(rows) for j in range(4)]
+    overthinking = sum(any(row[a] and not row[b] for a in range(4) for b in range(a + 1, 4)) for row in rows)
+    anytime = summary["anytime"]
+    assert anytime["budgets"] == budgets
+    assert anytime["accuracy"] == pytest.approx(accuracy)
+    assert anytime["anytime_score"] == pytest.approx(sum(accuracy) / 4)
+    assert anytime["overthinking_count"] == overthinking
+    for unit in read_results(tmp_path / "run"):
+        for problem in unit["problems"]:
+            # the oracle thinks exactly 100 tokens: cut at 64, kept whole above
+            assert [c["thinking_tokens"] for c in problem["by_budget"]] == [64, 100, 100, 100]
+            assert [c["truncated"] for c in problem["by_budget"]] == [True, False, False, False]
+    assert summary["tokens_per_question"]["mean"] == pytest.approx((64 + 100 + 100 + 100) / 4)
+
+
+class FailingPolicy:
+    """The oracle, except that generate call number ``fail_at`` raises (a crash mid-run)."""
+
+    def __init__(self, spec: str, fail_at: int) -> None:
+        self.inner = create_policy(spec)
+        self.name, self.tokenizer_name = self.inner.name, self.inner.tokenizer_name
+        self.supports_prefix, self.supports_logprobs = True, False
+        self.calls, self.fail_at = 0, fail_at
+
+    def generate(self, requests):
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise RuntimeError("simulated crash")
+        return self.inner.generate(requests)
+
+    def close(self):
+        pass
+
+
+def _without_ids(units):
+    return [{k: v for k, v in unit.items() if k != "episode_id"} for unit in units]
+
+
+def test_resume_after_a_crash_neither_loses_nor_repeats_episodes(tmp_path):
+    spec = "oracle:accuracy=0.5,tokens=30"
+    config = EvalConfig(policy=spec, episodes=5, questions=2, concurrency=1, seed=7)
+    crashed = tmp_path / "crashed"
+    # one episode at a time, two rounds each: call 5 is the first round of episode 2
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_evaluation(config, crashed, policy=FailingPolicy(spec, fail_at=5), show_progress=False)
+    assert [u["index"] for u in read_results(crashed)] == [0, 1]
+    with pytest.raises(ConfigError, match="--resume"):
+        run_evaluation(config, crashed, show_progress=False)
+    # a kill while writing leaves a partial last line: it is dropped and that unit runs again
+    with (crashed / "results.jsonl").open("a") as handle:
+        handle.write('{"index": 2, "seed": 9, "mode": "epis')
+    summary = run_evaluation(config, crashed, resume=True, show_progress=False)
+    resumed = read_results(crashed)
+    assert [u["index"] for u in resumed] == [0, 1, 2, 3, 4]
+    assert summary["units"] == 5
+    fresh = tmp_path / "fresh"
+    run_evaluation(config, fresh, show_progress=False)
+    assert _without_ids(resumed) == _without_ids(read_results(fresh))
+    # resuming a finished run does nothing; resuming with other settings is refused
+    run_evaluation(config, crashed, resume=True, show_progress=False)
+    assert len((crashed / "results.jsonl").read_text().splitlines()) == 5
+    other = EvalConfig(policy=spec, episodes=5, questions=3, concurrency=1, seed=7)
+    with pytest.raises(ConfigError, match="questions"):
+        run_evaluation(other, crashed, resume=True, show_progress=False)
+
+
+def test_concurrent_batched_episodes_give_the_same_results_as_one_at_a_time(tmp_path):
+    spec = "oracle:accuracy=0.7,tokens=20,tokens_per_difficulty=50"
+    calls = []
+
+    class CountingPolicy(FailingPolicy):
+        def generate(self, requests):
+            calls.append(len(requests))
+            return super().generate(requests)
+
+    batched = EvalConfig(policy=spec, episodes=6, questions=3, concurrency=4)
+    run_evaluation(batched, tmp_path / "batched", policy=CountingPolicy(spec, fail_at=-1), show_progress=False)
+    # 4 episodes per round while 4 are live, then the last 2: one policy call per round
+    assert calls == [4, 4, 4, 2, 2, 2]
+    run_evaluation(EvalConfig(policy=spec, episodes=6, questions=3, concurrency=1), tmp_path / "serial",
+                   show_progress=False)
+    assert _without_ids(read_results(tmp_path / "batched")) == _without_ids(read_results(tmp_path / "serial"))
+
+
+def test_cli_rejects_bad_settings_with_clear_messages(tmp_path):
+    runner = CliRunner()
+    bad_mode = runner.invoke(app, ["eval", "--mode", "nope", "--out", str(tmp_path / "a")])
+    assert bad_mode.exit_code == 2 and "unknown mode" in bad_mode.output
+    server_problem = runner.invoke(
+        app, ["eval", "--policy", "uniform", "--mode", "problem", "--server", "http://127.0.0.1:1", "--out", str(tmp_path / "b")]
+    )
+    assert server_problem.exit_code == 2 and "--server" in server_problem.output
+    unknown_policy = runner.invoke(app, ["eval", "--policy", "nosuch", "--out", str(tmp_path / "c")])
+    assert unknown_policy.exit_code == 2 and "unknown policy" in unknown_policy.output
+    assert not (tmp_path / "c" / "results.jsonl").exists()
