@@ -25,16 +25,18 @@ THINK_START = "<think>"
 # How many of the last \boxed occurrences are tried before giving up: unbalanced hostile
 # boxes must not turn the scan quadratic.
 MAX_BOX_ATTEMPTS = 8
-BARE_ANSWER_MAX_CHARS = 40
-BARE_ANSWER_MAX_WORDS = 3
+BARE_ANSWER_MAX_CHARS = 500
 
 _BOX_START = re.compile(r"\\(?:boxed|fbox)\b\s*")
 _ANSWER_PHRASE = re.compile(
-    r"(?:final\s+answer(?:\s+is)?|the\s+answer\s+is|answer\s+is|answer)\s*(?:\*\*)?\s*[:：]?\s*(?:\*\*)?[ \t]*",
+    r"(?:final\s+answer(?:\s+is)?|answer\s+is|answer\s*(?:\*\*)?\s*[:：]|####)\s*(?:\*\*)?\s*[:：]?[ \t]*",
     re.IGNORECASE,
 )
+# Words of prose (not LaTeX commands, not \text{} content): two or more mean a sentence.
+_PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
+_LATEX_COMMAND_OR_TEXT = re.compile(r"\\(?:text|mathrm|textbf)\{[^{}]*\}|\\[A-Za-z]+|\$[^$]*\$")
 _MATH_BLOCK = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?%?")
+_NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?:/\d+)?%?")
 _SENTENCE_END = re.compile(r"\.(?=\s+[A-Za-z])|\.\s*$")
 
 
@@ -122,46 +124,72 @@ def strip_delimiters(answer: str) -> str:
         if text.endswith("."):
             text = text[:-1].rstrip()
             changed = True
+        if text.startswith("**") or text.endswith("**"):
+            text = text.strip("*").strip()
+            changed = True
     return text
 
 
-def _phrase_answer(text: str) -> str | None:
+def is_prose(text: str) -> bool:
+    """Whether ``text`` reads as a sentence rather than a bare answer."""
+    return len(_PROSE_WORD.findall(_LATEX_COMMAND_OR_TEXT.sub(" ", text))) >= 2
+
+
+def _last_math_or_number(text: str) -> str | None:
+    """Whichever ends later: the last ``$…$``-style block or the last plain number."""
+    last_block = None
+    for last_block in _MATH_BLOCK.finditer(text):
+        pass
+    outside = _MATH_BLOCK.sub(lambda m: " " * len(m.group(0)), text) if last_block else text
+    last_number = None
+    for last_number in _NUMBER.finditer(outside):
+        pass
+    if last_number is not None and (last_block is None or last_number.end() > last_block.end()):
+        return last_number.group(0).rstrip(",")
+    if last_block is not None:
+        return next(group for group in last_block.groups() if group is not None).strip()
+    return None
+
+
+def _last_phrase(text: str) -> re.Match[str] | None:
     last = None
     for last in _ANSWER_PHRASE.finditer(text):
         pass
-    if last is None:
-        return None
-    rest = text[last.end():]
+    return last
+
+
+def _phrase_answer(text: str, phrase: re.Match[str]) -> str | None:
+    rest = text[phrase.end():]
+    display = _MATH_BLOCK.match(rest.lstrip())
+    if display:
+        return next(group for group in display.groups() if group is not None).strip() or None
     line_end = rest.find("\n")
-    line = rest if line_end < 0 else rest[:line_end]
-    line = line.strip()
+    line = (rest if line_end < 0 else rest[:line_end]).strip()
     if not line:
         return None
     boxed = last_boxed_content(line)
     if boxed is not None:
         return boxed
-    block = _MATH_BLOCK.match(line)
-    if block:
-        return next(group for group in block.groups() if group is not None).strip()
     sentence_end = _SENTENCE_END.search(line)
     if sentence_end:
         line = line[: sentence_end.start()]
-    return strip_delimiters(line)
+    if is_prose(line):
+        return _last_math_or_number(line)
+    return strip_delimiters(line) or None
 
 
 def _unanchored_answer(text: str) -> str | None:
     bare = strip_delimiters(text)
-    if bare and len(bare) <= BARE_ANSWER_MAX_CHARS and len(bare.split()) <= BARE_ANSWER_MAX_WORDS:
+    if bare and len(bare) <= BARE_ANSWER_MAX_CHARS and not is_prose(bare):
         return bare
-    last_block = None
-    for last_block in _MATH_BLOCK.finditer(text):
+    return _last_math_or_number(text)
+
+
+def _last_box_start(text: str) -> int:
+    last = None
+    for last in _BOX_START.finditer(text):
         pass
-    if last_block is not None:
-        return next(group for group in last_block.groups() if group is not None).strip()
-    last_number = None
-    for last_number in _NUMBER.finditer(text):
-        pass
-    return last_number.group(0) if last_number else None
+    return -1 if last is None else last.start()
 
 
 def _extract_from(segment: str) -> Extraction | None:
@@ -170,14 +198,18 @@ def _extract_from(segment: str) -> Extraction | None:
         boxed = last_boxed_content(tagged)
         if boxed is not None:
             return Extraction(boxed, "answer_tag")
-        inner = _phrase_answer(tagged) or strip_delimiters(tagged)
+        phrase = _last_phrase(tagged)
+        inner = (_phrase_answer(tagged, phrase) if phrase else None) or strip_delimiters(tagged)
         return Extraction(inner, "answer_tag")
     boxed = last_boxed_content(segment)
+    phrase = _last_phrase(segment)
+    # The later anchor wins: a closing "Final Answer: X" overrides boxes of intermediate steps.
+    if phrase is not None and (boxed is None or phrase.start() > _last_box_start(segment)):
+        stated = _phrase_answer(segment, phrase)
+        if stated is not None:
+            return Extraction(stated, "answer_phrase")
     if boxed is not None:
         return Extraction(boxed, "boxed")
-    phrase = _phrase_answer(segment)
-    if phrase is not None:
-        return Extraction(phrase, "answer_phrase")
     bare = _unanchored_answer(segment)
     if bare is not None:
         return Extraction(bare, "unanchored")

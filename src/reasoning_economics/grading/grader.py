@@ -15,7 +15,7 @@ from reasoning_economics.errors import GradingInputError
 from reasoning_economics.grading import fast_path, reasoning_gym_check
 from reasoning_economics.grading.cache import VerdictCache
 from reasoning_economics.grading.extraction import extract_final_answer, last_boxed_content, strip_delimiters
-from reasoning_economics.grading.normalize import MINUS_SIGNS
+from reasoning_economics.grading.normalize import latex_friendly
 from reasoning_economics.grading.workers import TIMED_OUT, get_pool
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def _decide_symbolic(answer: str, gold: str, timeout: float) -> tuple[bool, str]
         return cached
     verdict = fast_path.decide(answer, gold)
     if verdict is None:
-        outcome = get_pool().check(answer.translate(MINUS_SIGNS), gold, timeout)
+        outcome = get_pool().check(latex_friendly(answer), latex_friendly(gold), timeout)
         verdict = (False, "timeout") if outcome == TIMED_OUT else (bool(outcome), "equivalent" if outcome else "not_equivalent")
     _cache.put(key, verdict)
     return verdict
@@ -88,6 +88,8 @@ def grade(response: str, gold: str, *, timeout: float | None = None) -> GradeRes
     """
     _require_str("response", response)
     gold = gold_answer(_require_str("gold", gold))
+    if gold and response.strip() == gold:
+        return GradeResult(True, gold, "identical")
     answer, early = _extract(response)
     if early is not None:
         return early

@@ -18,22 +18,36 @@ _DECIMAL = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
 _SCIENTIFIC = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))[eE]([+-]?\d{1,3})$")
 _SLASH_FRACTION = re.compile(r"^([+-]?\d+)/(\d+)$")
 _LATEX_FRACTION = re.compile(r"^([+-]?)\\frac\{?([+-]?\d+)\}?\{?(\d+)\}?$")
+_MIXED_NUMBER = re.compile(r"(-?)(\d+)\s+(\d+)/(\d+)")
+_PERCENT_WORD = re.compile(r"\s*\\text\{\s*percent\s*\}|\s+percent\b")
 _CHOICE = re.compile(r"^\(?([A-Za-z])\)?[.:]?$")
 _WORDS = re.compile(r"^[A-Za-z][A-Za-z' -]*[A-Za-z]$")
 
 MAX_NUMBER_DIGITS = 400
 
 
+def latex_friendly(answer: str) -> str:
+    """Plain-text spellings math-verify's LaTeX parser misreads, rewritten as LaTeX."""
+    text = answer.translate(MINUS_SIGNS)
+    text = text.replace("<=", "\\leq ").replace(">=", "\\geq ").replace("\u2264", "\\leq ").replace("\u2265", "\\geq ")
+    text = text.replace("\u00b0", "^\\circ").replace("\\$", "")
+    text = _PERCENT_WORD.sub(r"\\%", text)
+    mixed = _MIXED_NUMBER.fullmatch(text.strip())
+    if mixed:
+        sign, whole, numerator, denominator = mixed.groups()
+        text = f"{sign}{int(whole) * int(denominator) + int(numerator)}/{denominator}"
+    return text
+
+
 def clean(answer: str) -> str:
     """Unicode minus signs, LaTeX spacing, ``\\dfrac`` and ``{,}`` made uniform; spaces removed."""
-    text = answer.translate(MINUS_SIGNS)
+    text = latex_friendly(answer)
     text = _SPACING.sub("", text)
     text = _FRAC_ALIASES.sub(r"\\frac", text)
-    text = text.replace("{,}", ",").replace("\\%", "%")
-    text = re.sub(r"\s+", "", text)
-    if _THOUSANDS.match(text):
+    text = text.replace("{,}", ",").replace("\\%", "%").strip()
+    if _THOUSANDS.match(text):  # before spaces go: "32, 349" is a list, "32,349" a number
         text = text.replace(",", "")
-    return text
+    return re.sub(r"\s+", "", text)
 
 
 def unwrap_text(answer: str) -> str:

@@ -72,6 +72,7 @@ class WorkerPool:
         self.size = size or default_worker_count()
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._spawn_requests: queue.Queue[None] = queue.Queue()
+        self._live: dict[int, _Worker] = {}
         self._lock = threading.Lock()
         self._started = False
         self._closed = False
@@ -108,6 +109,7 @@ class WorkerPool:
         if closed:
             worker.kill()
             return
+        self._live[worker.pid] = worker
         self._idle.put(worker)
 
     def _spawn_forever(self) -> None:
@@ -133,8 +135,16 @@ class WorkerPool:
             self._spawn_requests.put(None)
 
     def pids(self) -> list[int]:
-        """Process ids of the idle workers (for diagnostics and fault-injection tests)."""
-        return [worker.pid for worker in list(self._idle.queue)]
+        """Process ids of the live workers, idle or busy (for diagnostics and fault injection)."""
+        return list(self._live)
+
+    def idle_count(self) -> int:
+        return self._idle.qsize()
+
+    def _retire(self, worker: _Worker) -> None:
+        self._live.pop(worker.pid, None)
+        worker.kill()
+        self._replace_in_background()
 
     def check(self, predicted: str, gold: str, timeout: float) -> bool | str:
         """math-verify's verdict on the pair, or ``TIMED_OUT``; raises GradingError on repeated crashes."""
@@ -151,14 +161,12 @@ class WorkerPool:
                 worker.to_worker.send((predicted, gold, inner_timeout))
                 if not worker.from_worker.poll(timeout):
                     logger.warning("grading timed out after %.1f s; replacing worker %d", timeout, worker.pid)
-                    worker.kill()
-                    self._replace_in_background()
+                    self._retire(worker)
                     return TIMED_OUT
                 reply = worker.from_worker.recv()
             except (EOFError, OSError, BrokenPipeError):
                 logger.warning("grading worker %d died mid-grade (attempt %d); replacing it", worker.pid, attempt)
-                worker.kill()
-                self._replace_in_background()
+                self._retire(worker)
                 continue
             self._idle.put(worker)
             if isinstance(reply, str):
@@ -179,6 +187,7 @@ class WorkerPool:
                 worker.to_worker.send(None)
             except OSError:
                 pass
+            self._live.pop(worker.pid, None)
             worker.kill()
 
 

@@ -1,0 +1,226 @@
+"""Grading: extraction rules, the exact fast path, math-verify in supervised workers,
+reasoning-gym scoring of the builtin problems, the cache and the async API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from reasoning_economics import grading
+from reasoning_economics.errors import GradingInputError
+from reasoning_economics.grading import extract_final_answer, last_boxed_content, split_thinking
+from reasoning_economics.grading.fast_path import decide
+from reasoning_economics.grading.reasoning_gym_check import plain_answer
+from reasoning_economics.grading.workers import TIMED_OUT, WorkerPool
+from reasoning_economics.problems import create_source
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("so \\boxed{\\frac{1}{2}}.", "\\frac{1}{2}"),
+        ("\\boxed{\\{1,2\\}} then \\fbox{7}", "7"),
+        ("\\boxed{a} and later \\boxed{\\sqrt{\\frac{3}{4}}}", "\\sqrt{\\frac{3}{4}}"),
+        ("the result is \\boxed 5 here", "5"),
+        ("\\boxed{unclosed", None),
+        ("no box at all", None),
+        ("\\boxed{}", ""),
+    ],
+)
+def test_last_boxed_content_reads_nested_braces(text, expected):
+    assert last_boxed_content(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "answer", "method"),
+    [
+        ("Work... The answer is 42.", "42", "answer_phrase"),
+        ("Final Answer: The final answer is $\\frac{3}{4}$. I hope it is correct.", "\\frac{3}{4}", "answer_phrase"),
+        ("**Answer:** 12 apples", "12 apples", "answer_phrase"),
+        ("<answer>17</answer>", "17", "answer_tag"),
+        ("<answer>so \\boxed{8}</answer> trailing \\boxed{9}", "8", "answer_tag"),
+        ("<think>maybe \\boxed{3}</think>The answer is 4", "4", "answer_phrase"),
+        ("<think>surely \\boxed{3}</think>", "3", "boxed"),
+        ("<think>still thinking \\boxed{5}", "5", "boxed"),
+        ("$-7$", "-7", "unanchored"),
+        ("0.5", "0.5", "unanchored"),
+        ("We add the numbers one by one and obtain in the end the value $x=12$ as claimed", "x=12", "unanchored"),
+        ("We add many numbers one by one and end with 3 and then 12 after all", "12", "unanchored"),
+    ],
+)
+def test_extract_final_answer_follows_the_documented_priority(text, answer, method):
+    found = extract_final_answer(text)
+    assert found is not None
+    assert (found.answer, found.method) == (answer, method)
+
+
+def test_split_thinking_separates_the_visible_answer():
+    assert split_thinking("<think>a</think>b") == ("a", "b")
+    assert split_thinking("plain") == ("", "plain")
+    assert split_thinking("<think>never closed") == ("never closed", "")
+    assert split_thinking("x[END]y", end_marker="[END]") == ("x", "y")
+
+
+def test_extraction_of_a_long_hostile_text_stays_linear():
+    hostile = "\\boxed{" * 200_000 + "answer is " * 100_000 + "1"
+    found = extract_final_answer(hostile)
+    assert found is not None and found.method == "answer_phrase"
+
+
+@pytest.mark.parametrize(
+    ("predicted", "gold", "verdict"),
+    [
+        ("\\dfrac{1}{2}", "0.5", (True, "equal_number")),
+        ("1,000", "1000", (True, "identical")),
+        ("\u22123", "-3", (True, "identical")),
+        ("1.5e3", "1500", (True, "equal_number")),
+        ("10", "100", (False, "different_number")),
+        ("(B)", "B", (True, "choice")),
+        ("\\text{(C)}", "B", (False, "choice")),
+        ("New  York.", "new york", (True, "text")),
+        ("0.33333", "\\frac{1}{3}", None),  # close numbers are left to math-verify's rounding
+        ("50\\%", "0.5", None),
+        ("x=5", "5", None),
+    ],
+)
+def test_fast_path_settles_only_certain_pairs(predicted, gold, verdict):
+    assert decide(predicted, gold) == verdict
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "correct"),
+    [
+        ("Thus \\boxed{x=5}.", "5", True),
+        ("\\boxed{50\\%}", "0.5", True),
+        ("\\boxed{[1,2)}", "[1, 2)", True),
+        ("\\boxed{(1,2)}", "[1,2]", False),
+        ("\\boxed{\\{3, 2, 1\\}}", "\\{1,2,3\\}", True),
+        ("\\boxed{\\frac{\\sqrt{2}}{2}}", "\\sqrt{2}/2", True),
+        ("\\boxed{0.3333333}", "\\frac13", True),
+        ("\\boxed{2, -3}", "-3, 2", True),
+        ("\\boxed{30^\\circ}", "30", True),
+        ("\\boxed{3+2i}", "3+2i", True),
+    ],
+)
+def test_math_verify_equivalence_through_the_workers(response, gold, correct):
+    result = grading.grade(response, gold)
+    assert result.correct is correct, result
+
+
+def test_hostile_answers_are_graded_as_text_never_run(tmp_path):
+    marker = tmp_path / "pwned"
+    code = f"__import__('os').system('touch {marker}')"
+    for response in (f"\\boxed{{{code}}}", f"The answer is {code}", code):
+        assert grading.is_correct(response, "0") is False
+    assert not marker.exists()
+
+
+def test_empty_box_missing_answer_and_overlong_answer_are_wrong_with_reasons():
+    assert grading.grade("\\boxed{}", "1").reason == "empty_answer"
+    assert grading.grade("", "1").reason == "no_answer"
+    assert grading.grade("\\boxed{" + "1" * 5000 + "}", "1").reason == "answer_too_long"
+
+
+def test_non_string_input_is_a_typed_error():
+    with pytest.raises(GradingInputError, match="response must be a str"):
+        grading.grade(5, "5")  # type: ignore[arg-type]
+    with pytest.raises(GradingInputError, match="gold must be a str"):
+        grading.is_correct("5", None)  # type: ignore[arg-type]
+
+
+def test_repeated_pairs_come_from_the_cache():
+    from reasoning_economics.grading.grader import _cache
+
+    grading.clear_cache()
+    first = grading.grade("\\boxed{x = 7}", "7")
+    hits = _cache.hits
+    again = grading.grade("The answer is $x = 7$", "7")
+    assert first == again and _cache.hits == hits + 1
+
+
+def test_builtin_problems_are_scored_by_reasoning_gym_with_latex_answers():
+    source = create_source("builtin")
+    fraction = source.problem("fraction_simplification", 0, 3)
+    numerator, denominator = fraction.answer.split("/")
+    assert grading.grade_problem(f"\\boxed{{\\dfrac{{{numerator}}}{{{denominator}}}}}", fraction).correct
+    equation = source.problem("simple_equations", 0, 5)
+    assert grading.grade_problem(f"So $x = {equation.answer}$, i.e. \\boxed{{x = {equation.answer}}}", equation).correct
+    word_problem = source.problem("gsm_symbolic", 0, 2)
+    assert grading.grade_problem(f"\\boxed{{{word_problem.answer}}}", word_problem).correct
+    wrong = grading.grade_problem(f"\\boxed{{{word_problem.answer}1}}", word_problem)
+    assert not wrong.correct and wrong.reason.startswith("reasoning_gym_score=")
+
+
+def test_plain_answer_rewrites_latex_for_reasoning_gym():
+    assert plain_answer("\\frac{3}{4}", "3/4") == "3/4"
+    assert plain_answer("x = -2", "-2") == "-2"
+    assert plain_answer("x = -2", "x = -2") == "x = -2"
+    assert plain_answer("1{,}250", "1250") == "1250"
+    assert plain_answer("\\text{12}.", "12") == "12"
+
+
+def test_async_grading_leaves_the_event_loop_free():
+    async def scenario() -> tuple[list[bool], int]:
+        ticks = 0
+        stop = asyncio.Event()
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not stop.is_set():
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        task = asyncio.create_task(ticker())
+        results = await asyncio.gather(*(grading.grade_async(f"\\boxed{{{k}/4}}", f"{k / 4}") for k in range(1, 5)))
+        stop.set()
+        await task
+        return [r.correct for r in results], ticks
+
+    verdicts, ticks = asyncio.run(scenario())
+    assert verdicts == [True] * 4
+    assert ticks > 0
+
+
+@pytest.fixture
+def pool():
+    running = WorkerPool(1)
+    assert running.check("1/2", "0.5", 30) is True
+    yield running
+    running.shutdown()
+
+
+def _wait_for_new_worker(pool: WorkerPool, old: set[int], seconds: float = 60) -> int:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        fresh = set(pool.pids()) - old
+        if fresh and pool.idle_count():
+            return fresh.pop()
+        time.sleep(0.05)
+    raise AssertionError("no replacement worker started")
+
+
+def test_a_hung_worker_is_killed_at_the_timeout_and_replaced(pool):
+    (hung,) = pool.pids()
+    os.kill(hung, signal.SIGSTOP)
+    assert pool.check("x^2+1", "(x+1)^2-2x", 1.0) == TIMED_OUT
+    assert hung not in pool.pids()
+    _wait_for_new_worker(pool, {hung})
+    assert pool.check("x^2+1", "(x+1)^2-2x", 30) is True
+
+
+def test_a_worker_killed_mid_grade_is_replaced_and_the_grade_retried(pool):
+    (victim,) = pool.pids()
+    os.kill(victim, signal.SIGSTOP)  # it takes the request but cannot answer yet
+    outcome: list[object] = []
+    caller = threading.Thread(target=lambda: outcome.append(pool.check("\\sqrt{4}", "2", 60)))
+    caller.start()
+    time.sleep(0.3)
+    os.kill(victim, signal.SIGKILL)
+    caller.join(90)
+    assert outcome == [True]
+    assert victim not in pool.pids() and pool.replaced == 1
