@@ -5,6 +5,8 @@ Policies and trainers use this one text so that every run states the budget the 
 
 from __future__ import annotations
 
+from reasoning_economics.problems.base import BOXED_INSTRUCTION
+
 SYSTEM_PROMPT = (
     "You are solving a sequence of math problems that share one token budget. "
     "Every token you write is charged to that budget, so spend more on hard problems and "
@@ -32,12 +34,14 @@ def render_prompt(
     Put your final answer in \\boxed{}.
     """
     per_question = remaining_budget // questions_remaining if questions_remaining > 0 else 0
+    noun = "question" if questions_remaining == 1 else "questions"
+    # Problem sources already end most questions with the instruction; state it once.
+    body = question if question.rstrip().endswith(BOXED_INSTRUCTION) else f"{question}\n\n{BOXED_INSTRUCTION}"
     return (
         f"Question {step_idx + 1} of {num_questions}. "
-        f"Budget left: {remaining_budget} tokens for {questions_remaining} questions "
+        f"Budget left: {remaining_budget} tokens for {questions_remaining} {noun} "
         f"(about {per_question} per question; at most {step_token_limit} for this answer).\n\n"
-        f"{question}\n\n"
-        "Put your final answer in \\boxed{}."
+        f"{body}"
     )
 
 
