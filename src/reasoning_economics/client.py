@@ -1,0 +1,155 @@
+"""``ReasonBudgetClient``: the typed client of ``ree serve`` (and of the reference server).
+
+Built on OpenEnv's ``EnvClient``, so it has both APIs::
+
+    with ReasonBudgetClient(base_url="http://127.0.0.1:8000", token=...) as client:   # sync
+        result = client.reset(seed=1, tokenizer_name="Qwen/Qwen3-0.6B")
+        while not result.done:
+            result = client.step(ReasonBudgetAction(response=policy(result.observation.prompt)))
+
+    async with ReasonBudgetClient(base_url=...) as client:                             # async
+        result = await client.reset(seed=1)
+
+``result`` is OpenEnv's ``StepResult``: ``observation`` (a :class:`ReasonBudgetObservation`
+whose own ``done`` and ``reward`` are set too), ``reward``, ``done`` and ``metadata``.
+
+Errors are typed: a server error raises the same class the environment raises in-process
+(``EpisodeFinishedError``, ``ConfigError``, ``TokenizerNotAllowedError``, ...), or a
+:class:`~reasoning_economics.errors.ServerError` with the server's ``code``
+(``ServerCapacityError``, ``SessionTimeoutError``, ...). A server that cannot be reached,
+refuses the token or drops the connection raises :class:`ServerConnectionError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from openenv.core.client_types import StepResult
+from openenv.core.env_client import EnvClient
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from reasoning_economics import errors
+from reasoning_economics.env.models import ReasonBudgetAction, ReasonBudgetObservation, ReasonBudgetState
+
+__all__ = ["ReasonBudgetClient", "ReasonBudgetAction", "ReasonBudgetObservation", "ReasonBudgetState", "StepResult"]
+
+_OBSERVATION_FIELDS = frozenset(ReasonBudgetObservation.model_fields)
+_STATE_FIELDS = frozenset(ReasonBudgetState.model_fields)
+
+
+def _error_classes() -> dict[str, type[errors.ReasoningEconomicsError]]:
+    """Error code -> the most specific error class with that code."""
+    found: dict[str, type[errors.ReasoningEconomicsError]] = {}
+    pending = [errors.ReasoningEconomicsError]
+    while pending:
+        kind = pending.pop()
+        if "code" in vars(kind):  # a subclass that inherits its parent's code must not shadow the parent
+            found[kind.code] = kind
+        pending.extend(kind.__subclasses__())
+    return found
+
+
+def error_from_reply(data: dict[str, Any]) -> errors.ReasoningEconomicsError:
+    """The typed exception for a server's ``{"type": "error", "data": ...}`` payload."""
+    code = str(data.get("code") or "SERVER_ERROR")
+    message = str(data.get("message") or "the server reported an error")
+    details = {key: value for key, value in data.items() if key not in ("code", "message")}
+    kind = _error_classes().get(code)
+    if kind is None or kind is errors.ReasoningEconomicsError:
+        return errors.ServerError(f"{message} (code: {code})", code=code, details=details)
+    if issubclass(kind, errors.ServerError):
+        return kind(message, details=details)
+    error = kind(message)
+    error.details = details  # type: ignore[attr-defined]
+    return error
+
+
+class ReasonBudgetClient(EnvClient[ReasonBudgetAction, ReasonBudgetObservation, ReasonBudgetState]):
+    """Typed client of the shared-budget environment server (sync and async, see the module docstring).
+
+    Args:
+        base_url: the server, ``http://host:port`` or ``ws://host:port``.
+        token: sent as ``Authorization: Bearer <token>`` (servers started with ``--token``).
+        headers: further handshake headers.
+        **kwargs: passed to OpenEnv's ``EnvClient`` (``connect_timeout_s``, ``message_timeout_s``, ...).
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        all_headers = dict(headers or {})
+        if token is not None:
+            all_headers["Authorization"] = f"Bearer {token}"
+        kwargs.setdefault("message_timeout_s", 120.0)
+        super().__init__(base_url=base_url, headers=all_headers or None, **kwargs)
+
+    # -- wire format ---------------------------------------------------------
+    def _step_payload(self, action: ReasonBudgetAction) -> dict[str, Any]:
+        if isinstance(action, str):
+            action = ReasonBudgetAction(response=action)
+        payload: dict[str, Any] = {"response": action.response}
+        if action.metadata:
+            payload["metadata"] = action.metadata
+        return payload
+
+    def _parse_result(self, payload: dict[str, Any]) -> StepResult[ReasonBudgetObservation]:
+        fields = dict(payload.get("observation") or {})
+        # OpenEnv servers (the reference too) move done/reward out of the observation: put them back.
+        done = bool(payload.get("done", fields.get("done", False)))
+        reward = payload.get("reward", fields.get("reward"))
+        fields["done"], fields["reward"] = done, reward
+        observation = ReasonBudgetObservation.model_validate(
+            {key: value for key, value in fields.items() if key in _OBSERVATION_FIELDS}
+        )
+        return StepResult(observation=observation, reward=reward, done=done, metadata=payload.get("metadata"))
+
+    def _parse_state(self, payload: dict[str, Any]) -> ReasonBudgetState:
+        return ReasonBudgetState.model_validate({k: v for k, v in payload.items() if k in _STATE_FIELDS})
+
+    # -- errors ----------------------------------------------------------------
+    async def _connect_async(self) -> "ReasonBudgetClient":
+        try:
+            return await super()._connect_async()
+        except ConnectionError as exc:
+            raise errors.ServerConnectionError(self._describe_connect_failure(exc)) from exc
+
+    def _describe_connect_failure(self, exc: BaseException) -> str:
+        cause = exc.__cause__
+        if isinstance(cause, InvalidStatus):
+            status = cause.response.status_code
+            body = cause.response.body.decode("utf-8", "replace")[:300] if cause.response.body else ""
+            if status in (401, 403):
+                hint = "pass token=... (the server was started with --token)" if status == 401 else "check the token"
+                return f"{self._ws_url} refused the connection with HTTP {status}: {body or 'unauthorized'}; {hint}"
+            return f"{self._ws_url} refused the WebSocket handshake with HTTP {status}: {body}"
+        reason = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc)
+        return f"cannot connect to {self._ws_url}: {reason} (is `ree serve` running there?)"
+
+    async def _send_and_receive(self, message: dict[str, Any]) -> dict[str, Any]:
+        try:
+            await self._send(message)
+        except ConnectionClosed:
+            pass  # a refused session sends an error frame and then closes: read it below
+        try:
+            response = await self._receive()
+        except ConnectionClosed as exc:
+            self._ws = None
+            close = exc.rcvd
+            how = f"code {close.code}" + (f", {close.reason}" if close.reason else "") if close else "no close frame"
+            raise errors.ServerConnectionError(
+                f"the server at {self._ws_url} closed the connection ({how}); "
+                "the episode is lost: connect again and reset"
+            ) from exc
+        except asyncio.TimeoutError as exc:
+            raise errors.ServerConnectionError(
+                f"no reply from {self._ws_url} within {self._message_timeout:g} s; the connection was dropped"
+            ) from exc
+        if response.get("type") == "error":
+            raise error_from_reply(response.get("data") or {})
+        return response

@@ -1,0 +1,225 @@
+"""The OpenEnv application of ``ree serve``.
+
+Built on OpenEnv's :func:`create_app` so ``/health``, ``/metadata``, ``/schema``,
+``/reset``, ``/step``, ``/state``, ``/mcp`` and the OpenAPI documents behave as every
+OpenEnv client expects. What we change, and why:
+
+- ``/ws`` is ours (:class:`~.sessions.WebSocketSessions`): typed error codes, message and
+  response size limits, an idle timeout that frees the slot, ``done``/``reward`` kept in
+  the observation, the episode log, and one shared thread pool instead of a thread per
+  session (1,024 idle sessions must stay cheap);
+- environment errors on the stateless HTTP routes become 4xx JSON with a ``code`` instead
+  of a 500 (``/step`` and ``/state`` over HTTP have no episode: use ``/ws``);
+- OpenEnv's Task API routes are removed: this environment is no TaskProvider, and they
+  would answer 501;
+- with a token, :class:`~.auth.BearerTokenMiddleware` guards everything but ``/health``.
+
+``uvicorn reasoning_economics.server.app:app`` also works (OpenEnv's convention); that
+``app`` reads its settings from ``REE_*`` environment variables (see :func:`settings_from_environ`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from openenv.core.env_server import create_app
+
+from reasoning_economics.env import EnvConfig, ReasonBudgetAction, ReasonBudgetObservation, ReasonBudgetState
+from reasoning_economics.errors import (
+    ConfigError,
+    EpisodeFinishedError,
+    EpisodeNotStartedError,
+    GradingError,
+    ReasoningEconomicsError,
+    TokenizerNotAllowedError,
+)
+from reasoning_economics.server.auth import BearerTokenMiddleware
+from reasoning_economics.server.environment import ServedEnvironment
+from reasoning_economics.server.episode_log import EpisodeLog
+from reasoning_economics.server.sessions import WebSocketSessions
+from reasoning_economics.server.settings import ServerSettings, load_env_config
+
+logger = logging.getLogger(__name__)
+
+ENV_NAME = "reasoning_economics"
+WARM_UP_TOKENIZER = "qwen3"
+
+HTTP_STATUS_OF_ERROR: tuple[tuple[type[ReasoningEconomicsError], int], ...] = (
+    (TokenizerNotAllowedError, 403),
+    (EpisodeNotStartedError, 409),
+    (EpisodeFinishedError, 409),
+    (GradingError, 503),
+)
+
+
+def http_status_of(error: ReasoningEconomicsError) -> int:
+    for kind, status in HTTP_STATUS_OF_ERROR:
+        if isinstance(error, kind):
+            return status
+    return 422  # every other typed error is a bad value in the request
+
+
+def create_server_app(settings: ServerSettings | None = None) -> FastAPI:
+    """The FastAPI application serving :class:`ServedEnvironment` under ``settings``.
+
+    Raises:
+        EpisodeLogError: ``settings.log_dir`` is set but its log file cannot be opened.
+        ConfigError: ``settings.env_config`` is not an EnvConfig.
+    """
+    settings = settings or ServerSettings()
+    env_config = settings.env_config if settings.env_config is not None else EnvConfig(allowed_tokenizers=())
+    if not isinstance(env_config, EnvConfig):
+        raise ConfigError(f"env_config must be an EnvConfig, got {type(env_config).__name__}")
+    if env_config.allowed_tokenizers is None:
+        # A network client may name built-in vocabularies only, unless the operator allows more.
+        env_config = env_config.model_copy(update={"allowed_tokenizers": ()})
+    episode_log = EpisodeLog(settings.episode_log_path) if settings.episode_log_path is not None else None
+
+    def make_env() -> ServedEnvironment:
+        return ServedEnvironment(env_config)
+
+    make_env.__name__ = "ServedEnvironment"
+    app = create_app(
+        make_env,
+        ReasonBudgetAction,
+        ReasonBudgetObservation,
+        env_name=ENV_NAME,
+        max_concurrent_envs=settings.max_sessions,
+        state_cls=ReasonBudgetState,
+    )
+    app.title = "reasoning-economics: shared-token-budget math environment (OpenEnv)"
+    _drop_routes(app, websocket_paths={"/ws"}, tags={"Task API"})
+
+    executor = ThreadPoolExecutor(max_workers=settings.step_threads, thread_name_prefix="ree-step")
+    sessions = WebSocketSessions(
+        make_env,
+        max_sessions=settings.max_sessions,
+        session_timeout_s=settings.session_timeout_s,
+        max_message_chars=settings.max_message_bytes,
+        executor=executor,
+        episode_log=episode_log,
+    )
+    app.add_api_websocket_route("/ws", sessions)
+    app.state.settings = settings
+    app.state.env_config = env_config
+    app.state.sessions = sessions
+    app.state.episode_log = episode_log
+
+    @app.exception_handler(ReasoningEconomicsError)
+    async def typed_error(request: Request, exc: ReasoningEconomicsError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "code": exc.code}, status_code=http_status_of(exc))
+
+    async def warm_up() -> None:
+        if settings.warm_up:
+            import asyncio
+
+            await asyncio.get_running_loop().run_in_executor(executor, _warm_up, make_env, env_config)
+
+    async def shut_down() -> None:
+        executor.shutdown(wait=False, cancel_futures=True)
+        if episode_log is not None:
+            episode_log.close()
+
+    app.router.on_startup.append(warm_up)
+    app.router.on_shutdown.append(shut_down)
+    if settings.token is not None:
+        app.add_middleware(BearerTokenMiddleware, token=settings.token)
+    return app
+
+
+def uvicorn_options(settings: ServerSettings) -> dict[str, Any]:
+    """The uvicorn settings ``ree serve`` runs with (tests run a live server with the same)."""
+    return {
+        "log_level": "warning",
+        "access_log": False,
+        # Frames above twice the message limit are refused by the transport (close 1009);
+        # between the two, the server answers MESSAGE_TOO_LARGE and the session goes on.
+        "ws_max_size": 2 * settings.max_message_bytes,
+        # Compression costs CPU on every step, and observations are small JSON.
+        "ws_per_message_deflate": False,
+        # A trainer's event loop may be busy for seconds: be patient before dropping it.
+        "ws_ping_interval": 30.0,
+        "ws_ping_timeout": 120.0,
+        "backlog": 4096,
+        "timeout_graceful_shutdown": 5,
+    }
+
+
+def _drop_routes(app: FastAPI, *, websocket_paths: set[str], tags: set[str]) -> None:
+    from starlette.routing import WebSocketRoute
+
+    kept = []
+    for route in app.router.routes:
+        if isinstance(route, WebSocketRoute) and route.path in websocket_paths:
+            continue
+        if tags.intersection(getattr(route, "tags", None) or ()):
+            continue
+        kept.append(route)
+    app.router.routes[:] = kept
+    app.openapi_schema = None
+
+
+def _warm_up(make_env: Any, env_config: EnvConfig) -> None:
+    """One reset and one step, so problem pools, the tokenizer and the grading workers are up
+    before the first client arrives (the bench and trainers would otherwise pay for it)."""
+    from reasoning_economics.grading.workers import get_pool
+
+    get_pool().start()  # math-verify workers start in the background; the first symbolic grade need not wait
+    env = make_env()
+    tokenizer = env_config.tokenizer_name or WARM_UP_TOKENIZER
+    try:
+        env.reset(seed=0, tokenizer_name=tokenizer)
+        env.step(ReasonBudgetAction(response="\\boxed{0}"))
+    except ReasoningEconomicsError as exc:  # a warm-up failure is not fatal: the first client would see it typed
+        logger.warning("warm-up step failed: %s", exc)
+    finally:
+        env.close()
+
+
+def settings_from_environ(environ: dict[str, str] | None = None) -> ServerSettings:
+    """Settings for ``uvicorn reasoning_economics.server.app:app``: ``REE_TOKEN``, ``REE_CONFIG``
+    (an EnvConfig file), ``REE_LOG_DIR``, ``REE_MAX_SESSIONS``, ``REE_SESSION_TIMEOUT``,
+    ``REE_ALLOW_TOKENIZERS`` (comma-separated)."""
+    environ = dict(os.environ if environ is None else environ)
+    allowed = tuple(name.strip() for name in environ.get("REE_ALLOW_TOKENIZERS", "").split(",") if name.strip())
+    config_path = environ.get("REE_CONFIG")
+    env_config = load_env_config(Path(config_path) if config_path else None)
+    env_config = env_config.model_copy(
+        update={"allowed_tokenizers": tuple(env_config.allowed_tokenizers or ()) + allowed}
+    )
+    values: dict[str, Any] = {"env_config": env_config, "token": environ.get("REE_TOKEN") or None}
+    if environ.get("REE_LOG_DIR"):
+        values["log_dir"] = Path(environ["REE_LOG_DIR"])
+    if environ.get("REE_MAX_SESSIONS"):
+        values["max_sessions"] = environ["REE_MAX_SESSIONS"]
+    if environ.get("REE_SESSION_TIMEOUT"):
+        values["session_timeout_s"] = environ["REE_SESSION_TIMEOUT"]
+    return ServerSettings.build(**values)
+
+
+def __getattr__(name: str) -> Any:
+    # ``app`` is built on first access, so importing this module stays side-effect free.
+    if name == "app":
+        application = create_server_app(settings_from_environ())
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)
+
+
+def main() -> None:
+    """``python -m reasoning_economics.server.app``: the same as ``ree serve``."""
+    import sys
+
+    from reasoning_economics.cli import app as cli
+
+    cli(["serve", *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""``ree serve``: run the environment as an OpenEnv server (HTTP + WebSocket sessions)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from reasoning_economics.server.settings import DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_TIMEOUT_S
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind; 0.0.0.0 exposes the server to the network."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="TCP port."),
+    max_sessions: int = typer.Option(
+        DEFAULT_MAX_SESSIONS, "--max-sessions", min=1, help="Most concurrent WebSocket sessions; more get CAPACITY_REACHED."
+    ),
+    session_timeout: float = typer.Option(
+        DEFAULT_SESSION_TIMEOUT_S, "--session-timeout", min=0.001,
+        help="Seconds a session may stay silent before it is closed (SESSION_TIMEOUT) and its slot freed.",
+    ),
+    token: str = typer.Option(
+        None, "--token", envvar="REE_TOKEN", show_envvar=True,
+        help="Require 'Authorization: Bearer <token>' on every request except GET /health.",
+    ),
+    config: Path = typer.Option(
+        None, "--config", exists=True, dir_okay=False, readable=True,
+        help="TOML or YAML file of EnvConfig defaults (num_questions, budget_ratio, dataset, ...).",
+    ),
+    log_dir: Path = typer.Option(
+        None, "--log-dir", file_okay=False,
+        help="Append every finished episode to LOG_DIR/episodes.jsonl (one JSON line each, flushed per episode).",
+    ),
+    allow_tokenizer: list[str] = typer.Option(
+        None, "--allow-tokenizer",
+        help="Hub id or local directory of a tokenizer clients may name, besides the built-in vocabularies (repeatable).",
+    ),
+    trust_remote_code: bool = typer.Option(
+        False, "--trust-remote-code", help="Let allowed tokenizers run their own code (transformers). Off by default."
+    ),
+    grading_timeout: float = typer.Option(
+        None, "--grading-timeout", min=0.001, help="Hard wall-clock limit per grade, in seconds (default: the config's grading_timeout, 5)."
+    ),
+    max_message_mb: float = typer.Option(
+        16.0, "--max-message-mb", min=0.001, help="Larger WebSocket messages get MESSAGE_TOO_LARGE without being parsed."
+    ),
+    warm_up: bool = typer.Option(True, "--warm-up/--no-warm-up", help="Run one step at start so the first client does not pay."),
+) -> None:
+    """Serve the shared-token-budget environment over OpenEnv's HTTP and WebSocket protocol.
+
+    Trainers connect to ws://HOST:PORT/ws (one episode per connection at a time); clients
+    written for the reference ReasoningEconomicsEnv work unchanged. Errors are typed JSON
+    messages, never a dropped connection. Stop with Ctrl-C.
+    """  # fmt: skip
+    import logging
+
+    from rich.console import Console
+
+    from reasoning_economics.errors import ReasoningEconomicsError
+
+    console, errors = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
+    try:
+        settings, app = _build(
+            host=host, port=port, max_sessions=max_sessions, session_timeout=session_timeout, token=token,
+            config=config, log_dir=log_dir, allow_tokenizer=allow_tokenizer or [],
+            trust_remote_code=trust_remote_code, grading_timeout=grading_timeout,
+            max_message_bytes=int(max_message_mb * 1024 * 1024), warm_up=warm_up,
+        )  # fmt: skip
+    except ReasoningEconomicsError as exc:
+        errors.print(f"ree serve: {exc}", style="red", markup=False)
+        raise typer.Exit(2) from exc
+
+    import uvicorn
+
+    from reasoning_economics.server.app import uvicorn_options
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _print_banner(console, settings, app)
+    uvicorn.run(app, host=host, port=port, **uvicorn_options(settings))
+
+
+def _build(*, allow_tokenizer: list[str], config: Path | None, trust_remote_code: bool, grading_timeout: float | None,
+           max_message_bytes: int, **options):  # fmt: skip
+    from reasoning_economics.server.app import create_server_app
+    from reasoning_economics.server.settings import ServerSettings, load_env_config
+
+    env_config = load_env_config(config, grading_timeout=grading_timeout)
+    allowed = tuple(dict.fromkeys([*(env_config.allowed_tokenizers or ()), *allow_tokenizer]))
+    env_config = env_config.model_copy(
+        update={"allowed_tokenizers": allowed, "trust_remote_code": trust_remote_code or env_config.trust_remote_code}
+    )
+    settings = ServerSettings.build(
+        host=options["host"], port=options["port"], max_sessions=options["max_sessions"],
+        session_timeout_s=options["session_timeout"], token=options["token"], log_dir=options["log_dir"],
+        max_message_bytes=max_message_bytes, warm_up=options["warm_up"], env_config=env_config,
+    )  # fmt: skip
+    return settings, create_server_app(settings)
+
+
+def _print_banner(console, settings, app) -> None:
+    from reasoning_economics import __version__, tokens
+
+    env_config = app.state.env_config
+    base = f"http://{settings.host}:{settings.port}"
+    ws = f"ws://{settings.host}:{settings.port}/ws"
+    allowed = ", ".join(env_config.allowed_tokenizers) or "none"
+    console.print(f"[bold]ree serve[/bold] {__version__}: the shared-token-budget environment (OpenEnv)")
+    console.print(f"  listening on  {base}   WebSocket sessions: {ws}")
+    console.print(f"  endpoints     /ws  /health  /metadata  /schema  /reset  /step  /state  /mcp  /docs")
+    console.print(
+        f"  environment   dataset={env_config.dataset}  questions={env_config.num_questions}  "
+        f"budget_ratio={env_config.budget_ratio:g}  mode={'hard' if env_config.hard_cap_mode else 'soft'}  "
+        f"grading_timeout={env_config.grading_timeout:g}s  max_response_chars={env_config.max_response_chars:,}"
+    )
+    console.print(f"  tokenizers    built-in {', '.join(tokens.available_tokenizers())}; allowed extra: {allowed}")
+    console.print(
+        f"  sessions      at most {settings.max_sessions}, closed after {settings.session_timeout_s:g} s of silence"
+    )
+    console.print(f"  auth          {'Bearer token required (GET /health is open)' if settings.token else 'none'}")
+    if settings.episode_log_path is not None:
+        console.print(f"  episode log   {settings.episode_log_path}")
+    if settings.token is None and not settings.is_loopback:
+        console.print(f"[yellow]  warning: {settings.host} is reachable from the network and no --token is set[/yellow]")

@@ -1,0 +1,80 @@
+"""The environment as the server runs it: client input checked strictly, operator limits enforced.
+
+In-process users may pass anything Python allows; a network client may not. This subclass
+checks the types of reset arguments (JSON gives ints, floats, strings, lists...), names the
+size limit in its own error code, and ignores a client-chosen grading timeout: the
+operator's ``grading_timeout`` is the only one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError
+
+from reasoning_economics.env import ReasonBudgetAction, ReasonBudgetEnvironment, ReasonBudgetObservation
+from reasoning_economics.errors import ConfigError, ResponseTooLargeError
+
+
+class ResetParams(BaseModel):
+    """The reset arguments a client may send, with JSON types checked strictly (no coercion)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: StrictInt | None = Field(None, ge=0, le=2**63 - 1)
+    episode_id: StrictStr | None = Field(None, max_length=255)
+    tokenizer_name: StrictStr | None = Field(None, min_length=1, max_length=512)
+    total_budget: StrictInt | StrictFloat | None = None
+
+
+def check_reset_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Return the reset kwargs the client set, or raise ConfigError naming each bad one."""
+    try:
+        return ResetParams.model_validate(params).model_dump(exclude_unset=True)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False, include_input=False)[:10]:
+            name = ".".join(str(part) for part in error["loc"][:1]) or "reset"
+            problems.append(f"{name}: {error['msg']}")
+        raise ConfigError(
+            "invalid reset argument(s): " + "; ".join(problems)
+            + "; accepted: seed (int >= 0), episode_id (str), tokenizer_name (str), total_budget (number)"
+        ) from exc
+
+
+def check_response_size(action: ReasonBudgetAction, limit: int) -> None:
+    """Raise ResponseTooLargeError when the response or its grading_response exceeds ``limit`` characters."""
+    if len(action.response) > limit:
+        raise ResponseTooLargeError(
+            f"response has {len(action.response):,} characters; this server accepts at most {limit:,} "
+            "(max_response_chars). Nothing was charged; the episode goes on."
+        )
+    grading_response = action.metadata.get("grading_response")
+    if isinstance(grading_response, str) and len(grading_response) > limit:
+        raise ResponseTooLargeError(
+            f"metadata.grading_response has {len(grading_response):,} characters; the limit is {limit:,}"
+        )
+
+
+class ServedEnvironment(ReasonBudgetEnvironment):
+    """:class:`ReasonBudgetEnvironment` with the checks a network-facing server needs."""
+
+    def reset(  # type: ignore[override]
+        self,
+        seed: Any = None,
+        episode_id: Any = None,
+        tokenizer_name: Any = None,
+        total_budget: Any = None,
+        **kwargs: Any,
+    ) -> ReasonBudgetObservation:
+        given = {"seed": seed, "episode_id": episode_id, "tokenizer_name": tokenizer_name, "total_budget": total_budget}
+        params = check_reset_params({**{k: v for k, v in given.items() if v is not None}, **kwargs})
+        return super().reset(**params)
+
+    def step(  # type: ignore[override]
+        self, action: ReasonBudgetAction | dict[str, Any], timeout_s: float | None = None, **kwargs: Any
+    ) -> ReasonBudgetObservation:
+        # timeout_s and other kwargs come from the client over HTTP; they are ignored on purpose.
+        if isinstance(action, ReasonBudgetAction):
+            check_response_size(action, self.config.max_response_chars)
+        return super().step(action)

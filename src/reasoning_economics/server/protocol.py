@@ -1,0 +1,119 @@
+"""The WebSocket wire format: OpenEnv's messages, our typed errors.
+
+Clients send ``{"type": "reset" | "step" | "state" | "close", "data": {...}}`` (OpenEnv's
+``WS*Message`` models; the reference environment's clients send exactly these). The server
+answers each message with exactly one frame:
+
+- ``{"type": "observation", "data": {"observation": {...}, "reward": r, "done": d, "metadata": {...}}}``
+  where, unlike OpenEnv's serializer, ``done`` and ``reward`` are also kept *inside*
+  ``observation`` (the reference evaluator reads ``observation["done"]``);
+- ``{"type": "state", "data": {...}}``;
+- ``{"type": "error", "data": {"code": "UPPER_CASE", "message": "...", ...}}``.
+
+Error codes: the protocol's own (below) and the ``code`` of every
+:class:`~reasoning_economics.errors.ReasoningEconomicsError` the environment raises
+(``EPISODE_FINISHED``, ``CONFIG_ERROR``, ``TOKENIZER_NOT_ALLOWED``, ``GRADING_ERROR``, ...).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+INVALID_JSON = "INVALID_JSON"
+UNKNOWN_TYPE = "UNKNOWN_TYPE"
+VALIDATION_ERROR = "VALIDATION_ERROR"
+MESSAGE_TOO_LARGE = "MESSAGE_TOO_LARGE"
+BINARY_FRAME = "BINARY_FRAME"
+CAPACITY_REACHED = "CAPACITY_REACHED"
+SESSION_TIMEOUT = "SESSION_TIMEOUT"
+INTERNAL_ERROR = "INTERNAL_ERROR"
+
+MESSAGE_TYPES = ("reset", "step", "state", "close", "mcp")
+MAX_ERROR_TEXT = 2000
+MAX_VALIDATION_ERRORS = 10
+
+
+class ProtocolError(Exception):
+    """A message the protocol rejects before it reaches the environment."""
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+def error_reply(code: str, message: str, **details: Any) -> str:
+    data = {"code": code, "message": message[:MAX_ERROR_TEXT], **details}
+    return json.dumps({"type": "error", "data": data}, default=str)
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    """Pydantic errors without the offending input (it may be megabytes long)."""
+    return [
+        {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
+        for error in exc.errors(include_url=False, include_input=False, include_context=False)[:MAX_VALIDATION_ERRORS]
+    ]
+
+
+def validation_error(exc: ValidationError, what: str) -> ProtocolError:
+    details = validation_details(exc)
+    summary = "; ".join(f"{'.'.join(map(str, d['loc'])) or what}: {d['msg']}" for d in details)
+    return ProtocolError(VALIDATION_ERROR, f"invalid {what}: {summary}", errors=details)
+
+
+def parse_message(text: str, max_chars: int) -> tuple[str, dict[str, Any]]:
+    """``(type, message)`` of one text frame, or ProtocolError.
+
+    The size is checked before parsing, and deep nesting (which makes the JSON parser
+    recurse) is an INVALID_JSON error, not a crash.
+    """
+    if len(text) > max_chars:
+        raise ProtocolError(
+            MESSAGE_TOO_LARGE,
+            f"message has {len(text):,} characters; this server accepts at most {max_chars:,}. "
+            "Nothing was done; the session goes on.",
+        )
+    try:
+        message = json.loads(text)
+    except RecursionError:
+        raise ProtocolError(INVALID_JSON, "invalid JSON: nested too deeply") from None
+    except ValueError as exc:
+        raise ProtocolError(INVALID_JSON, f"invalid JSON: {exc}") from None
+    if not isinstance(message, dict):
+        raise ProtocolError(
+            VALIDATION_ERROR, f'a message must be a JSON object like {{"type": "step", "data": {{...}}}}, got {type(message).__name__}'
+        )
+    kind = message.get("type")
+    if not isinstance(kind, str) or kind not in MESSAGE_TYPES:
+        shown = kind if isinstance(kind, str) else json.dumps(kind)[:50]
+        raise ProtocolError(
+            UNKNOWN_TYPE, f"unknown message type {shown!r}; expected one of: {', '.join(MESSAGE_TYPES[:4])}"
+        )
+    return kind, message
+
+
+def observation_payload(observation: Any) -> dict[str, Any]:
+    """OpenEnv's observation payload, with ``done`` and ``reward`` kept inside the observation too."""
+    fields = observation.model_dump()
+    return {
+        "observation": fields,
+        "reward": fields["reward"],
+        "done": fields["done"],
+        "metadata": fields["metadata"],
+    }
+
+
+def observation_reply(observation: Any, extra_metadata: dict[str, Any] | None = None) -> str:
+    payload = observation_payload(observation)
+    if extra_metadata:
+        payload["metadata"] = {**payload["metadata"], **extra_metadata}
+        payload["observation"]["metadata"] = payload["metadata"]
+    return json.dumps({"type": "observation", "data": payload})
+
+
+def state_reply(state: Any) -> str:
+    return json.dumps({"type": "state", "data": state.model_dump()})

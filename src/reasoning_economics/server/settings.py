@@ -1,0 +1,141 @@
+"""ServerSettings: everything ``ree serve`` decides, validated on construction.
+
+The environment's own knobs stay in :class:`~reasoning_economics.env.EnvConfig` (given by
+``--config FILE``); the settings here are about serving it: where, to how many clients,
+with which token, limits and logs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from reasoning_economics.errors import ConfigError
+
+DEFAULT_MAX_SESSIONS = 1024
+DEFAULT_SESSION_TIMEOUT_S = 1800.0
+DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+EPISODE_LOG_NAME = "episodes.jsonl"
+
+
+class ServerSettings(BaseModel):
+    """How ``ree serve`` serves the environment (the environment itself is ``env_config``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    host: str = Field("127.0.0.1", min_length=1, description="Interface to bind (loopback by default).")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port (0 picks a free one).")
+    max_sessions: int = Field(DEFAULT_MAX_SESSIONS, ge=1, le=1_000_000, description="Concurrent WebSocket sessions.")
+    session_timeout_s: float = Field(
+        DEFAULT_SESSION_TIMEOUT_S, gt=0, description="A session silent this long is closed and its slot freed."
+    )
+    token: str | None = Field(None, description="Bearer token every request must carry (None: no auth).")
+    log_dir: Path | None = Field(None, description="Append every finished episode to log_dir/episodes.jsonl.")
+    max_message_bytes: int = Field(
+        DEFAULT_MAX_MESSAGE_BYTES,
+        ge=1024,
+        description=(
+            "Larger WebSocket messages get a MESSAGE_TOO_LARGE error without being parsed; "
+            "frames above twice this are refused by the transport (close code 1009)."
+        ),
+    )
+    step_threads: int = Field(32, ge=1, le=1024, description="Threads that run counting and grading off the event loop.")
+    warm_up: bool = Field(True, description="Run one episode step at start so the first client does not pay.")
+    env_config: Any = Field(None, description="The EnvConfig every session starts from (None: defaults).")
+
+    @field_validator("token")
+    @classmethod
+    def _token_not_blank(cls, token: str | None) -> str | None:
+        if token is not None and not token.strip():
+            raise ValueError("the token must not be empty or blank")
+        return token
+
+    @property
+    def is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def episode_log_path(self) -> Path | None:
+        return None if self.log_dir is None else self.log_dir / EPISODE_LOG_NAME
+
+    @classmethod
+    def build(cls, **values: Any) -> "ServerSettings":
+        """Like the constructor, but a bad value raises :class:`ConfigError` naming the field."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc, "server setting")) from exc
+
+
+def load_env_config(path: Path | None = None, **overrides: Any):
+    """The :class:`EnvConfig` of ``ree serve``: the file's values (TOML or YAML, top-level
+    keys are EnvConfig fields, or an ``[env]`` table of them), then ``overrides`` on top.
+
+    Raises:
+        ConfigError: the file is missing, unreadable, not a mapping, or holds an unknown or
+            invalid field (the message names it).
+    """
+    from reasoning_economics.env import EnvConfig
+
+    values: dict[str, Any] = {}
+    if path is not None:
+        values = _read_mapping(Path(path))
+        if set(values) == {"env"} and isinstance(values["env"], dict):
+            values = values["env"]
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    try:
+        return EnvConfig(**values)
+    except ValidationError as exc:
+        where = f" in {path}" if path is not None else ""
+        raise ConfigError(_describe(exc, f"environment setting{where}")) from exc
+
+
+def _read_mapping(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    suffix = path.suffix.lower()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    try:
+        if suffix == ".toml":
+            if sys.version_info >= (3, 11):
+                import tomllib
+            else:  # Python 3.10 has no tomllib; tomli is the same parser
+                from reasoning_economics.errors import require
+
+                tomllib = require("tomli", "server")
+            data = tomllib.loads(text)
+        elif suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            raise ConfigError(f"config file {path} must end in .toml, .yaml or .yml")
+    except ConfigError:
+        raise
+    except Exception as exc:  # tomllib.TOMLDecodeError, yaml.YAMLError: both say where
+        raise ConfigError(f"config file {path} is not valid {suffix[1:].upper()}: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of EnvConfig fields, got {type(data).__name__}")
+    return data
+
+
+def _describe(exc: ValidationError, what: str) -> str:
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False):
+        location = ".".join(str(part) for part in error["loc"]) or "value"
+        parts.append(f"{location}: {error['msg']}")
+    return f"invalid {what}: " + "; ".join(parts)

@@ -1,0 +1,98 @@
+"""Shared fixtures: a real uvicorn serving ``ree serve``'s application on 127.0.0.1.
+
+The server runs in a background thread of the test process, on a socket bound to a free
+loopback port before it starts (no port race), with the same uvicorn options as
+``ree serve``. ``live_server`` is one default server for the whole session; ``start_server``
+starts servers with other settings (token, capacity, timeout, log directory) for one test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass
+class LiveServer:
+    """A running server: its URLs, its FastAPI app (``app.state`` holds sessions and the log)."""
+
+    app: Any
+    port: int
+    server: Any = field(repr=False)
+    thread: threading.Thread = field(repr=False)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{LOOPBACK}:{self.port}/ws"
+
+    @property
+    def sessions(self) -> Any:
+        return self.app.state.sessions
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+def start_live_server(**settings: Any) -> LiveServer:
+    """Start the application of ``ServerSettings(**settings)`` on a free loopback port."""
+    import uvicorn
+
+    from reasoning_economics.server.app import create_server_app, uvicorn_options
+    from reasoning_economics.server.settings import ServerSettings
+
+    settings.setdefault("host", LOOPBACK)
+    config = ServerSettings.build(**settings)
+    app = create_server_app(config)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((LOOPBACK, 0))
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(config)))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[listener])), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.02)
+    return LiveServer(app=app, port=port, server=server, thread=thread)
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[LiveServer]:
+    """One default server (no token, default limits) shared by the whole test session."""
+    running = start_live_server()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def start_server() -> Iterator[Any]:
+    """``start_server(**settings)`` starts a server with other settings; all stop after the test."""
+    started: list[LiveServer] = []
+
+    def start(**settings: Any) -> LiveServer:
+        running = start_live_server(**settings)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()

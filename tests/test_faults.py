@@ -1,0 +1,185 @@
+"""Fault injection against a real ``ree serve`` child process on 127.0.0.1.
+
+- a grading worker killed mid-grade: the request gets a retry or a typed error, the server goes on;
+- a client that vanishes mid-episode (stops talking without closing): its session is
+  reclaimed after the idle timeout, which frees its slot for a new client;
+- the server restarted: a connected client gets a clear error and can start anew.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from pathlib import Path
+
+from reasoning_economics.bench.server_process import ServerProcess
+
+RECV_TIMEOUT = 60
+# An answer math-verify cannot settle quickly: grading runs until the grading timeout.
+SLOW_ANSWER = "\\boxed{9^{9^{9^{9^{9}}}} - 2^{2^{2^{2^{2^{2^{2}}}}}}}"
+
+
+def exchange(ws, message: dict) -> dict:
+    ws.send(json.dumps(message))
+    return json.loads(ws.recv(timeout=RECV_TIMEOUT))
+
+
+def reset(ws, seed: int = 1) -> dict:
+    reply = exchange(ws, {"type": "reset", "data": {"seed": seed, "tokenizer_name": "qwen3", "total_budget": 100000}})
+    assert reply["type"] == "observation", reply
+    return reply
+
+
+def step(ws, text: str = "\\boxed{1}") -> dict:
+    return exchange(ws, {"type": "step", "data": {"response": text}})
+
+
+def wait_until(predicate, seconds: float, interval: float = 0.2):
+    """Poll ``predicate`` until it returns a truthy value or ``seconds`` pass; return its last value."""
+    deadline = time.monotonic() + seconds
+    value = predicate()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = predicate()
+    return value
+
+
+def child_pids(pid: int) -> list[int]:
+    """Children of every thread of ``pid`` (the grading workers are started by a helper thread,
+    so they are not listed under the main thread's ``children``)."""
+    pids = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            pids += [int(part) for part in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return pids
+
+
+def grading_worker_pids(server: ServerProcess) -> list[int]:
+    """The server's grading workers: its child processes running the worker entry point."""
+    pids = []
+    for pid in child_pids(server.pid):
+        try:
+            command = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
+        except FileNotFoundError:
+            continue
+        if "grading.worker_main" in command:
+            pids.append(pid)
+    return pids
+
+
+def symbolic_problems_config(directory) -> str:
+    """An EnvConfig file whose problems are all graded by math-verify in the worker processes
+    (the built-in reasoning-gym problems are scored in-process and never reach a worker)."""
+    problems = directory / "symbolic.jsonl"
+    problems.write_text(
+        "".join(
+            json.dumps({"question": f"Expand $(x+{k})^2$.", "answer": f"x^2 + {2 * k}x + {k * k}", "type": "algebra"}) + "\n"
+            for k in range(1, 31)
+        )
+    )
+    config = directory / "env.toml"
+    config.write_text(f'dataset = "file:{problems}"\nnum_questions = 5\n')
+    return str(config)
+
+
+@pytest.fixture
+def server(tmp_path):
+    with ServerProcess(
+        ["--max-sessions", "1", "--session-timeout", "2", "--grading-timeout", "4",
+         "--config", symbolic_problems_config(tmp_path)],
+        log_path=tmp_path / "serve.log",
+    ) as running:
+        yield running
+
+
+def test_killing_grading_workers_mid_grade_gives_a_retry_or_typed_error_and_the_server_goes_on(server):
+    with connect(server.ws_url, open_timeout=30) as ws:
+        reset(ws)
+        assert step(ws)["type"] == "observation"  # the pool is up
+        workers = wait_until(lambda: grading_worker_pids(server), 10)
+        assert workers, "the server runs no grading worker processes"
+        ws.send(json.dumps({"type": "step", "data": {"response": SLOW_ANSWER}}))
+        time.sleep(0.5)  # the slow grade is now running in a worker
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        reply = json.loads(ws.recv(timeout=RECV_TIMEOUT))
+        if reply["type"] == "error":
+            assert reply["data"]["code"] == "GRADING_ERROR", reply
+            state = exchange(ws, {"type": "state"})["data"]
+            assert state["questions_answered"] == 1, "a failed grade must not advance or charge the episode"
+        else:
+            assert reply["type"] == "observation", reply
+            assert reply["data"]["observation"]["history"][-1]["was_correct"] is False
+        # Killed workers still waiting in the idle queue are found dead when next used (each
+        # costs one retry), so a few more grades may fail typed before fresh workers serve.
+        for _ in range(len(workers)):
+            after = step(ws)
+            if after["type"] == "observation":
+                break
+            assert after["data"]["code"] == "GRADING_ERROR", after
+        assert after["type"] == "observation", after
+        assert set(grading_worker_pids(server)).isdisjoint(workers), "dead workers were replaced"
+    assert server.healthy()
+
+
+def test_a_vanished_client_is_reclaimed_after_the_session_timeout(server, tmp_path):
+    # A client in another process opens the only session, steps once, then freezes:
+    # its socket stays open but it never speaks again (a half-dead peer).
+    script = tmp_path / "client.py"
+    script.write_text(
+        "import json, sys, time\n"
+        "from websockets.sync.client import connect\n"
+        f"ws = connect({server.ws_url!r}, open_timeout=30)\n"
+        "ws.send(json.dumps({'type': 'reset', 'data': {'seed': 3}})); ws.recv(timeout=60)\n"
+        "ws.send(json.dumps({'type': 'step', 'data': {'response': '\\\\boxed{1}'}})); ws.recv(timeout=60)\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(3600)\n"
+    )
+    client = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert client.stdout.readline().strip() == "ready"
+        client.send_signal(signal.SIGSTOP)
+
+        def new_session_opens() -> bool:
+            try:
+                with connect(server.ws_url, open_timeout=10) as ws:
+                    return reset(ws)["type"] == "observation"
+            except (AssertionError, ConnectionClosed, KeyError):
+                return False
+
+        # --max-sessions 1: a new session can only start once the frozen one is reclaimed.
+        assert wait_until(new_session_opens, seconds=30, interval=0.5)
+    finally:
+        client.kill()
+        client.wait(10)
+    assert server.healthy()
+
+
+def test_a_server_restart_gives_connected_clients_a_clear_error_and_they_can_start_anew(tmp_path):
+    first = ServerProcess([], log_path=tmp_path / "serve.log").start()
+    port = first.port
+    try:
+        ws = connect(first.ws_url, open_timeout=30)
+        reset(ws)
+        assert step(ws)["type"] == "observation"
+    finally:
+        first.stop()
+    with pytest.raises(ConnectionClosed):
+        step(ws)
+    ws.close()
+    with ServerProcess([], log_path=tmp_path / "serve.log", port=port) as second:
+        with connect(second.ws_url, open_timeout=30) as fresh:
+            observation = reset(fresh)
+            assert observation["data"]["observation"]["step_idx"] == 0
+            assert step(fresh)["type"] == "observation"

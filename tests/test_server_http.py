@@ -1,0 +1,103 @@
+"""The HTTP side of a live server: OpenEnv's routes, typed errors instead of 500s, the
+bearer token on HTTP and WebSocket, and ``openenv validate`` (static and ``--url``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE_FIELDS = ("question", "remaining_budget", "questions_remaining", "step_idx",
+                    "budget_per_remaining", "accuracy_so_far", "history", "done", "reward")  # fmt: skip
+
+
+def test_health_metadata_and_schema_answer_as_openenv_clients_expect(live_server):
+    with httpx.Client(base_url=live_server.base_url, timeout=30) as http:
+        assert http.get("/health").json() == {"status": "healthy"}
+        metadata = http.get("/metadata").json()
+        assert metadata["name"] == "reasoning_economics" and "budget" in metadata["description"]
+        schema = http.get("/schema").json()
+        assert set(REFERENCE_FIELDS) <= set(schema["observation"]["properties"])
+        assert schema["action"]["required"] == ["response"]
+        assert {"total_budget", "spent_budget", "questions_answered", "total_correct", "current_accuracy",
+                "budget_remaining_ratio"} <= set(schema["state"]["properties"])  # fmt: skip
+        assert http.get("/openapi.json").json()["info"]["version"] == "1.0.0"
+
+
+def test_http_reset_works_and_environment_errors_are_typed_4xx_not_500(live_server):
+    with httpx.Client(base_url=live_server.base_url, timeout=30) as http:
+        reset = http.post("/reset", json={"seed": 2, "tokenizer_name": "qwen3", "total_budget": 900})
+        assert reset.status_code == 200
+        body = reset.json()
+        assert body["done"] is False and body["observation"]["remaining_budget"] == 900
+        assert body["observation"]["questions_remaining"] == 10
+
+        bad = http.post("/reset", json={"seed": 2, "tokenizer_name": 5})
+        assert bad.status_code == 422 and bad.json()["code"] == "CONFIG_ERROR"
+        assert "tokenizer_name" in bad.json()["detail"]
+        refused = http.post("/reset", json={"tokenizer_name": "someone/private-model"})
+        assert refused.status_code == 403 and refused.json()["code"] == "TOKENIZER_NOT_ALLOWED"
+        # HTTP is stateless (each request gets a fresh environment): episodes live on /ws.
+        step = http.post("/step", json={"action": {"response": "\\boxed{1}"}})
+        assert step.status_code == 409 and step.json()["code"] == "EPISODE_NOT_STARTED"
+        state = http.get("/state")
+        assert state.status_code == 409 and state.json()["code"] == "EPISODE_NOT_STARTED"
+        assert http.post("/step", json={"action": {"response": 1}}).status_code == 422
+        # OpenEnv's Task API routes would answer 501 here: they are not served.
+        assert http.get("/reasoning_economics/splits").status_code == 404
+        mcp = http.post("/mcp", json={})
+        assert mcp.status_code == 200 and mcp.json()["jsonrpc"] == "2.0"
+
+
+def test_with_a_token_http_and_websocket_without_it_are_refused(start_server):
+    server = start_server(token="s3cret-token", warm_up=False)
+    with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        missing = http.get("/metadata")
+        assert missing.status_code == 401 and missing.json()["code"] == "UNAUTHORIZED"
+        assert missing.headers["www-authenticate"].startswith("Bearer")
+        wrong = http.get("/metadata", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 403 and wrong.json()["code"] == "FORBIDDEN"
+        assert http.post("/reset", json={}).status_code == 401
+        assert http.get("/openapi.json").status_code == 401
+        assert http.get("/health").status_code == 200  # probes stay open; it reveals nothing
+        good = {"Authorization": "Bearer s3cret-token"}
+        assert http.get("/metadata", headers=good).status_code == 200
+        assert http.post("/reset", json={"seed": 1}, headers=good).status_code == 200
+
+    for headers, status in (({}, 401), ({"Authorization": "Bearer nope"}, 403), ({"Authorization": "Basic x"}, 401)):
+        with pytest.raises(InvalidStatus) as refused:
+            connect(server.ws_url, additional_headers=headers, open_timeout=30)
+        assert refused.value.response.status_code == status
+        assert json.loads(refused.value.response.body)["code"] in ("UNAUTHORIZED", "FORBIDDEN")
+    with connect(server.ws_url, additional_headers={"Authorization": "Bearer s3cret-token"}, open_timeout=30) as ws:
+        ws.send(json.dumps({"type": "reset", "data": {"seed": 1}}))
+        assert json.loads(ws.recv(timeout=60))["type"] == "observation"
+
+
+def run_openenv_cli(*args: str) -> dict:
+    """``openenv <args> --json`` through OpenEnv's own typer app, in this process (its
+    start-up imports take seconds; a subprocess would pay them again)."""
+    from openenv.cli.__main__ import app
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_openenv_yaml_passes_openenv_validate_statically():
+    report = run_openenv_cli("validate", str(REPO), "--level", "static", "--skip-build")
+    assert report["verdict"] == "pass"
+    assert [r["check_id"] for r in report["results"]] == ["static.manifest"]
+    assert report["manifest"]["name"] == "reasoning_economics"
+
+
+def test_a_live_server_passes_openenv_validate_url(live_server):
+    report = run_openenv_cli("validate", "--url", live_server.base_url, "--timeout", "30")
+    assert report["passed"] is True and report["mode"] == "simulation"
+    assert report["summary"]["failed_criteria"] == []
