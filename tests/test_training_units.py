@@ -277,3 +277,24 @@ def test_cli_resolves_file_flags_and_set(tmp_path):
     assert resolved["env"] == {"budget_ratio": 1}
     bad = CliRunner().invoke(app, ["train", "--print-config", "--set", "num_generations=1"])
     assert bad.exit_code == 2 and "num_generations must be >= 2" in bad.output
+
+
+# --------------------------------------------------------------------------- backends
+
+
+def test_use_vllm_without_vllm_is_a_missing_extra_error(tmp_path):
+    # vLLM is a GPU-only extra; where it is absent, asking for it names the extra before any model
+    # is loaded (the model name below does not even exist) and creates no run directory.
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vllm is installed here")
+    pytest.importorskip("trl")
+    from reasoning_economics.errors import MissingExtraError
+    from reasoning_economics.training.runner import build_trainer
+
+    out = tmp_path / "run"
+    config = TrainConfig(model=str(tmp_path / "no-such-model"), use_vllm=True, output_dir=str(out))
+    with pytest.raises(MissingExtraError, match=r"reasoning-economics\[vllm\]"):
+        build_trainer(config)
+    assert not out.exists()

@@ -88,13 +88,14 @@ def build_trainer(config: TrainConfig) -> tuple[Any, Any]:
     from reasoning_economics.training.trainer import EnvGRPOTrainer
 
     output_dir = Path(config.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
     cuda = _use_cuda(config)
     precision = _precision(config, cuda)
-    if config.use_vllm and not cuda:
-        raise ConfigError("--use-vllm needs a GPU; on CPU, training generates with transformers")
     if config.use_vllm:
+        # Checked before anything is loaded: a missing vLLM names its extra, then the GPU.
         require("vllm", "vllm")
+        if not cuda:
+            raise ConfigError("--use-vllm needs a GPU; on CPU, training generates with transformers")
+    output_dir.mkdir(parents=True, exist_ok=True)
 
     policy = load_policy(config.model, trust_remote_code=config.trust_remote_code)
     recipe = build_recipe(config)
