@@ -50,8 +50,8 @@ class LiveServer:
         self.thread.join(timeout=30)
 
 
-def start_live_server(**settings: Any) -> LiveServer:
-    """Start the application of ``ServerSettings(**settings)`` on a free loopback port."""
+def start_live_server(port: int = 0, **settings: Any) -> LiveServer:
+    """Start the application of ``ServerSettings(**settings)`` on ``port`` (0: a free loopback port)."""
     import uvicorn
 
     from reasoning_economics.server.app import create_server_app, uvicorn_options
@@ -62,7 +62,7 @@ def start_live_server(**settings: Any) -> LiveServer:
     app = create_server_app(config)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((LOOPBACK, 0))
+    listener.bind((LOOPBACK, port))
     port = listener.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(config)))
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[listener])), daemon=True)
@@ -88,8 +88,8 @@ def start_server() -> Iterator[Any]:
     """``start_server(**settings)`` starts a server with other settings; all stop after the test."""
     started: list[LiveServer] = []
 
-    def start(**settings: Any) -> LiveServer:
-        running = start_live_server(**settings)
+    def start(port: int = 0, **settings: Any) -> LiveServer:
+        running = start_live_server(port, **settings)
         started.append(running)
         return running
 

@@ -28,6 +28,7 @@ from typing import Any
 from openenv.core.client_types import StepResult
 from openenv.core.env_client import EnvClient
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.protocol import State
 
 from reasoning_economics import errors
 from reasoning_economics.env.models import ReasonBudgetAction, ReasonBudgetObservation, ReasonBudgetState
@@ -131,7 +132,20 @@ class ReasonBudgetClient(EnvClient[ReasonBudgetAction, ReasonBudgetObservation, 
         reason = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc)
         return f"cannot connect to {self._ws_url}: {reason} (is `ree serve` running there?)"
 
+    def _lost_connection(self, code: int | None, reason: str | None) -> errors.ServerConnectionError:
+        how = f"code {code}" + (f", {reason}" if reason else "") if code is not None else "no close frame"
+        return errors.ServerConnectionError(
+            f"the server at {self._ws_url} closed the connection ({how}); "
+            "the episode is lost: reset() opens a new connection and starts anew"
+        )
+
     async def _send_and_receive(self, message: dict[str, Any]) -> dict[str, Any]:
+        ws = self._ws
+        if ws is not None and ws.state in (State.CLOSING, State.CLOSED) and message.get("type") != "reset":
+            # EnvClient would silently reconnect: a step would then land in a fresh session
+            # and fail with EPISODE_NOT_STARTED. Say what happened instead.
+            self._ws = None
+            raise self._lost_connection(ws.close_code, ws.close_reason)
         try:
             await self._send(message)
         except ConnectionClosed:
@@ -141,11 +155,7 @@ class ReasonBudgetClient(EnvClient[ReasonBudgetAction, ReasonBudgetObservation, 
         except ConnectionClosed as exc:
             self._ws = None
             close = exc.rcvd
-            how = f"code {close.code}" + (f", {close.reason}" if close.reason else "") if close else "no close frame"
-            raise errors.ServerConnectionError(
-                f"the server at {self._ws_url} closed the connection ({how}); "
-                "the episode is lost: connect again and reset"
-            ) from exc
+            raise self._lost_connection(close.code if close else None, close.reason if close else None) from exc
         except asyncio.TimeoutError as exc:
             raise errors.ServerConnectionError(
                 f"no reply from {self._ws_url} within {self._message_timeout:g} s; the connection was dropped"

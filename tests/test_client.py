@@ -1,0 +1,133 @@
+"""``ReasonBudgetClient`` against a live server: sync and async episodes, typed errors,
+connection errors, the token header, and done/reward read from either place."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+from reasoning_economics import tokens
+from reasoning_economics.client import ReasonBudgetClient, error_from_reply
+from reasoning_economics.env import ReasonBudgetAction, ReasonBudgetObservation, ReasonBudgetState
+from reasoning_economics.errors import (
+    ConfigError,
+    EpisodeFinishedError,
+    EpisodeNotStartedError,
+    ServerCapacityError,
+    ServerConnectionError,
+    ServerError,
+    TokenizerNotAllowedError,
+)
+
+
+def test_a_sync_client_plays_an_episode_to_done(live_server):
+    with ReasonBudgetClient(base_url=live_server.base_url) as client:
+        result = client.reset(seed=8, tokenizer_name="qwen3", total_budget=4000)
+        assert isinstance(result.observation, ReasonBudgetObservation)
+        assert result.done is False and result.reward is None and result.observation.questions_remaining == 10
+        assert result.observation.prompt and result.observation.question in result.observation.prompt
+        spent, steps = 0, 0
+        while not result.done:
+            response = f"Step {steps}: \\boxed{{{steps}}}"
+            result = client.step(ReasonBudgetAction(response=response, metadata={"tokenizer_name": "qwen3"}))
+            spent += tokens.count_tokens(response, "qwen3")
+            steps += 1
+            assert result.observation.done == result.done
+            assert result.observation.reward == result.reward and isinstance(result.reward, float)
+        assert steps == 10
+        state = client.state()
+        assert isinstance(state, ReasonBudgetState)
+        assert state.spent_budget == spent and state.questions_answered == 10 and state.done
+        with pytest.raises(EpisodeFinishedError, match="finished"):
+            client.step(ReasonBudgetAction(response="again"))
+        # A new episode on the same connection.
+        assert client.reset(seed=9).observation.step_idx == 0
+
+
+def test_an_async_client_and_typed_errors(live_server):
+    async def run() -> None:
+        async with ReasonBudgetClient(base_url=live_server.base_url) as client:
+            with pytest.raises(EpisodeNotStartedError):
+                await client.step(ReasonBudgetAction(response="x"))
+            with pytest.raises(ConfigError, match="seed"):
+                await client.reset(seed=-3)
+            with pytest.raises(TokenizerNotAllowedError):
+                await client.reset(tokenizer_name="someone/private-model")
+            result = await client.reset(seed=8, tokenizer_name="qwen3", total_budget=4000)
+            assert result.observation.remaining_budget == 4000
+            result = await client.step(ReasonBudgetAction(response="\\boxed{3}"))
+            assert result.observation.step_idx == 1 and result.done is False
+            assert (await client.state()).questions_answered == 1
+
+    asyncio.run(run())
+
+
+def test_sync_and_async_clients_see_the_same_episode_for_the_same_seed(live_server):
+    with ReasonBudgetClient(base_url=live_server.base_url) as client:
+        sync_question = client.reset(seed=31).observation.question
+
+    async def run() -> str:
+        async with ReasonBudgetClient(base_url=live_server.base_url) as client:
+            return (await client.reset(seed=31)).observation.question
+
+    assert asyncio.run(run()) == sync_question
+
+
+def test_an_unreachable_server_is_a_clear_connection_error():
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = ReasonBudgetClient(base_url=f"http://127.0.0.1:{port}", connect_timeout_s=5)
+    with pytest.raises(ServerConnectionError, match=rf"cannot connect to ws://127.0.0.1:{port}/ws"):
+        client.reset(seed=1)
+
+
+def test_the_token_is_sent_and_a_missing_one_is_a_clear_error(start_server):
+    server = start_server(token="tok-123", warm_up=False)
+    with pytest.raises(ServerConnectionError, match="HTTP 401.*pass token="):
+        ReasonBudgetClient(base_url=server.base_url).reset(seed=1)
+    with pytest.raises(ServerConnectionError, match="HTTP 403"):
+        ReasonBudgetClient(base_url=server.base_url, token="wrong").reset(seed=1)
+    with ReasonBudgetClient(base_url=server.base_url, token="tok-123") as client:
+        assert client.reset(seed=1).observation.step_idx == 0
+
+
+def test_capacity_a_server_going_away_and_coming_back(start_server):
+    server = start_server(max_sessions=1, warm_up=False)
+    with ReasonBudgetClient(base_url=server.base_url) as first:
+        first.reset(seed=1)
+        with pytest.raises(ServerCapacityError) as full:
+            ReasonBudgetClient(base_url=server.base_url).reset(seed=2)
+        assert full.value.code == "CAPACITY_REACHED" and full.value.details["max_sessions"] == 1
+        server.stop()
+        with pytest.raises(ServerConnectionError, match="closed the connection.*episode is lost"):
+            first.step(ReasonBudgetAction(response="\\boxed{1}"))
+        with pytest.raises(ServerConnectionError, match="cannot connect"):
+            first.reset(seed=1)
+        start_server(port=server.port, max_sessions=1, warm_up=False)  # the server comes back
+        assert first.reset(seed=1).observation.step_idx == 0  # the same client starts anew
+        assert first.step(ReasonBudgetAction(response="\\boxed{1}")).observation.step_idx == 1
+
+
+def test_done_and_reward_are_read_from_an_openenv_payload_that_moved_them_out():
+    # What OpenEnv's serializer (and so the reference server) sends: no done/reward inside.
+    payload = {
+        "observation": {"question": "", "remaining_budget": 3, "questions_remaining": 0, "step_idx": 10,
+                        "budget_per_remaining": 0.0, "accuracy_so_far": 0.5, "history": [], "metadata": {},
+                        "a_field_from_a_newer_server": 1},
+        "reward": 0.75,
+        "done": True,
+    }  # fmt: skip
+    result = ReasonBudgetClient(base_url="http://127.0.0.1:1")._parse_result(payload)
+    assert result.done is True and result.reward == 0.75
+    assert result.observation.done is True and result.observation.reward == 0.75
+    assert result.observation.accuracy_so_far == 0.5
+
+
+def test_server_error_codes_map_to_the_local_error_classes():
+    assert isinstance(error_from_reply({"code": "EPISODE_FINISHED", "message": "m"}), EpisodeFinishedError)
+    assert isinstance(error_from_reply({"code": "CONFIG_ERROR", "message": "m"}), ConfigError)
+    unknown = error_from_reply({"code": "INVALID_JSON", "message": "bad", "errors": [1]})
+    assert type(unknown) is ServerError and unknown.code == "INVALID_JSON" and unknown.details == {"errors": [1]}

@@ -1,0 +1,78 @@
+"""``ree serve``'s settings: the --config file (TOML or YAML), validation with clear errors,
+the REE_* environment of ``uvicorn reasoning_economics.server.app:app``, and the banner."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from reasoning_economics.cli import app as cli
+from reasoning_economics.errors import ConfigError
+from reasoning_economics.server.settings import ServerSettings, load_env_config
+
+
+def test_an_env_config_file_in_toml_or_yaml_gives_the_defaults(tmp_path):
+    toml = tmp_path / "env.toml"
+    toml.write_text('num_questions = 4\nbudget_ratio = 2.5\nhard_cap_mode = false\n')
+    yaml = tmp_path / "env.yaml"
+    yaml.write_text("env:\n  num_questions: 4\n  budget_ratio: 2.5\n  hard_cap_mode: false\n")
+    for path in (toml, yaml):
+        config = load_env_config(path, grading_timeout=2.0)
+        assert (config.num_questions, config.budget_ratio, config.hard_cap_mode) == (4, 2.5, False)
+        assert config.grading_timeout == 2.0  # command-line values override the file
+    assert load_env_config(toml, grading_timeout=None).grading_timeout == 5.0  # unset options do not
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("typo.toml", "num_question = 4\n", "num_question"),
+        ("range.yaml", "num_questions: 0\n", "num_questions"),
+        ("broken.toml", "num_questions = \n", "not valid TOML"),
+        ("list.yaml", "- 1\n- 2\n", "must hold a mapping"),
+        ("env.json", "{}", "must end in .toml, .yaml or .yml"),
+    ],
+)
+def test_a_bad_config_file_is_a_config_error_naming_the_problem(tmp_path, name, text, message):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_env_config(path)
+
+
+def test_server_settings_validate_themselves():
+    with pytest.raises(ConfigError, match="max_sessions"):
+        ServerSettings.build(max_sessions=0)
+    with pytest.raises(ConfigError, match="token"):
+        ServerSettings.build(token="   ")
+    assert ServerSettings().max_sessions >= 256 and ServerSettings().is_loopback
+    assert not ServerSettings(host="0.0.0.0").is_loopback
+
+
+def test_the_uvicorn_app_reads_its_settings_from_ree_environment_variables(tmp_path):
+    from reasoning_economics.server.app import settings_from_environ
+
+    config = tmp_path / "env.yaml"
+    config.write_text("num_questions: 3\nallowed_tokenizers: [org/a]\n")
+    settings = settings_from_environ({
+        "REE_TOKEN": "t", "REE_CONFIG": str(config), "REE_LOG_DIR": str(tmp_path / "logs"),
+        "REE_MAX_SESSIONS": "300", "REE_SESSION_TIMEOUT": "9.5", "REE_ALLOW_TOKENIZERS": "org/b, ./local",
+    })  # fmt: skip
+    assert settings.token == "t" and settings.max_sessions == 300 and settings.session_timeout_s == 9.5
+    assert settings.episode_log_path == tmp_path / "logs" / "episodes.jsonl"
+    assert settings.env_config.num_questions == 3
+    assert settings.env_config.allowed_tokenizers == ("org/a", "org/b", "./local")
+    with pytest.raises(ConfigError, match="max_sessions"):
+        settings_from_environ({"REE_MAX_SESSIONS": "lots"})
+
+
+def test_ree_serve_explains_itself_and_rejects_bad_options_clearly(tmp_path):
+    runner = CliRunner()
+    help_text = runner.invoke(cli, ["serve", "--help"], env={"COLUMNS": "240"}).output
+    for option in ("--host", "--port", "--max-sessions", "--session-timeout", "--token", "--config", "--log-dir",
+                   "--allow-tokenizer", "--trust-remote-code", "--grading-timeout", "REE_TOKEN"):  # fmt: skip
+        assert option in help_text
+    bad = tmp_path / "bad.toml"
+    bad.write_text("budget_ratio = -1\n")
+    result = runner.invoke(cli, ["serve", "--config", str(bad)])
+    assert result.exit_code == 2 and "budget_ratio" in result.output
