@@ -1,0 +1,71 @@
+"""``hf:<directory or hub id>``: any ``transformers`` causal LM, with its chat template.
+
+A local directory works offline; a hub id needs the hub or its local cache (with
+``HF_HUB_OFFLINE=1`` only the cache is used). The model is loaded once per process for each
+(model, dtype, device, trust_remote_code) and shared by every policy built on it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from reasoning_economics.errors import ConfigError, require
+from reasoning_economics.policies.chat import SamplingConfig
+from reasoning_economics.policies.transformers_backend import TransformersPolicy
+
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+@dataclass(frozen=True)
+class HFConfig(SamplingConfig):
+    """``model``: directory or hub id; ``dtype``: one of :data:`DTYPES` (float32 on CPU);
+    ``device``: a torch device ("cpu", "cuda", "cuda:1"); ``trust_remote_code``: run the
+    model repository's own code (only for repositories you trust)."""
+
+    model: str = ""
+    dtype: str = "float32"
+    device: str = "cpu"
+    trust_remote_code: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.dtype not in DTYPES:
+            raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+
+
+_loaded: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+_load_lock = threading.Lock()
+
+
+def load_pretrained(model: str, *, dtype: str = "float32", device: str = "cpu",
+                    trust_remote_code: bool = False) -> tuple[Any, Any]:
+    """(model, tokenizer) for a directory or hub id, loaded once per process.
+
+    Raises:
+        ConfigError: the model or its tokenizer cannot be loaded (the message says why).
+    """
+    transformers = require("transformers", "models")
+    key = (model, dtype, device, trust_remote_code)
+    with _load_lock:
+        if key not in _loaded:
+            try:
+                tokenizer = transformers.AutoTokenizer.from_pretrained(model, trust_remote_code=trust_remote_code)
+                network = transformers.AutoModelForCausalLM.from_pretrained(
+                    model, dtype=dtype, trust_remote_code=trust_remote_code
+                ).to(device)
+            except (OSError, ValueError, ImportError) as exc:
+                raise ConfigError(f"cannot load model {model!r}: {type(exc).__name__}: {exc}") from exc
+            _loaded[key] = (network.eval(), tokenizer)
+        return _loaded[key]
+
+
+class HFPolicy(TransformersPolicy):
+    def __init__(self, config: HFConfig) -> None:
+        model, tokenizer = load_pretrained(
+            config.model, dtype=config.dtype, device=config.device, trust_remote_code=config.trust_remote_code
+        )
+        # The environment counts with the same tokenizer when given the same name.
+        super().__init__(f"hf:{config.model}", model, tokenizer, config, tokenizer_name=config.model)
+        self.config = config
