@@ -83,6 +83,21 @@ def test_prefix_continues_the_opened_assistant_turn(tiny):
     assert tiny.generate([with_prefix]) == tiny.generate([raw])
 
 
+def test_enable_thinking_reaches_the_chat_template(tiny):
+    saved = tiny.tokenizer.chat_template
+    # Qwen3's switch, reduced to its effect: an empty think block when thinking is off.
+    tiny.tokenizer.chat_template = saved + "{% if enable_thinking is defined and not enable_thinking %}<think>\n\n</think>\n\n{% endif %}"
+    try:
+        request = GenerationRequest(max_tokens=1, messages=QUESTION)
+        assert prompt_text(tiny.tokenizer, request).endswith("<|im_start|>assistant\n")
+        assert prompt_text(tiny.tokenizer, request, enable_thinking=True).endswith("<|im_start|>assistant\n")
+        assert prompt_text(tiny.tokenizer, request, enable_thinking=False).endswith("assistant\n<think>\n\n</think>\n\n")
+    finally:
+        tiny.tokenizer.chat_template = saved
+    with pytest.raises(ConfigError, match="enable_thinking"):
+        create_policy("hf:x", enable_thinking="yes")
+
+
 def test_sampling_reproduces_for_a_seed(tiny_dir):
     sampler = create_policy(f"hf:{tiny_dir}", temperature=1.0, seed=3)
     request = GenerationRequest(max_tokens=25, messages=QUESTION, seed=1)
@@ -129,6 +144,8 @@ def smollm2(tmp_path_factory):
 @pytest.mark.slow
 def test_smollm2_answers_counts_its_tokens_and_batches_like_single_requests(smollm2):
     assert smollm2.name == "smollm2" and isinstance(smollm2, Policy)
+    vocabulary = smollm2.tokenizer.get_vocab()
+    assert smollm2.eos_ids == {vocabulary["<|im_end|>"], vocabulary["<|endoftext|>"]}
     counter = get_counter(smollm2.tokenizer_name)  # the GGUF tokenizer saved as a directory
     requests = [
         GenerationRequest(max_tokens=24, messages=[{"role": "user", "content": "What is 2+3? Answer briefly."}]),

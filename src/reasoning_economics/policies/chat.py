@@ -1,5 +1,5 @@
-"""Turning a request into the text a local model continues, and the sampling options local
-models share (transformers and vLLM use the same ones, so a spec behaves the same on both)."""
+"""Turning a request into the text a local model continues, and the options local models
+share (transformers and vLLM use the same ones, so a spec behaves the same on both)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from reasoning_economics.policies.base import GenerationRequest
 
 
 @dataclass(frozen=True)
-class SamplingConfig:
-    """Sampling options of local models.
+class LocalModelConfig:
+    """Options of local models (transformers and vLLM).
 
     Attributes:
         temperature: 0 (the default) decodes greedily, so runs reproduce exactly.
@@ -24,6 +24,8 @@ class SamplingConfig:
             setting). Torch's thread pool spins while waiting, so on a small machine shared with
             other work (the grading workers, other jobs) more threads than free cores can make
             generation many times slower; 1 is the safe choice for small models.
+        enable_thinking: passed to the chat template when set (Qwen3's switch between thinking
+            and direct answers); None leaves the template's default.
     """
 
     temperature: float = 0.0
@@ -31,6 +33,7 @@ class SamplingConfig:
     seed: int = 0
     batch_size: int = 8
     threads: int | None = None
+    enable_thinking: bool | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.temperature, bool) or not isinstance(self.temperature, (int, float)) or not (
@@ -43,12 +46,14 @@ class SamplingConfig:
             raise ConfigError(f"seed must be an integer, got {self.seed!r}")
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ConfigError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
+        if self.enable_thinking is not None and not isinstance(self.enable_thinking, bool):
+            raise ConfigError(f"enable_thinking must be true, false or none, got {self.enable_thinking!r}")
         if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
                                          or self.threads < 1):
             raise ConfigError(f"threads must be an integer >= 1 or None, got {self.threads!r}")
 
 
-def prompt_text(tokenizer: Any, request: GenerationRequest) -> str:
+def prompt_text(tokenizer: Any, request: GenerationRequest, enable_thinking: bool | None = None) -> str:
     """The text the model continues: the chat template with the assistant turn opened (for
     ``messages``) or the raw ``prompt``, followed by the request's ``prefix``.
 
@@ -61,7 +66,10 @@ def prompt_text(tokenizer: Any, request: GenerationRequest) -> str:
         if not getattr(tokenizer, "chat_template", None):
             raise ConfigError("this model's tokenizer has no chat template: send a raw prompt instead of messages")
         try:
-            text = tokenizer.apply_chat_template(list(request.messages), tokenize=False, add_generation_prompt=True)
+            extra = {} if enable_thinking is None else {"enable_thinking": enable_thinking}
+            text = tokenizer.apply_chat_template(
+                list(request.messages), tokenize=False, add_generation_prompt=True, **extra
+            )
         except Exception as exc:  # jinja errors of a template that rejects these messages
             raise ConfigError(f"the chat template rejected the messages: {exc}") from exc
     return text + (request.prefix or "")

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from reasoning_economics.errors import MissingExtraError, UnknownNameError, require
-from reasoning_economics.policies.chat import SamplingConfig
+from reasoning_economics.policies.chat import LocalModelConfig
 from reasoning_economics.policies.transformers_backend import TransformersPolicy
 
 EMBEDDED_FILES: dict[str, tuple[str, str]] = {
@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class EmbeddedConfig(SamplingConfig):
+class EmbeddedConfig(LocalModelConfig):
     """Sampling options only: the model is fixed (see :data:`EMBEDDED_FILES`).
 
     ``threads`` defaults to 1: a 135M model gains little from a second thread, and loses many
@@ -168,5 +168,7 @@ class EmbeddedPolicy(TransformersPolicy):
         config = config or EmbeddedConfig()
         model, tokenizer = load_model_and_tokenizer(self.model_name)
         saved = tokenizer_directory(self.model_name)
-        super().__init__(self.model_name, model, tokenizer, config, tokenizer_name=str(saved) if saved else None)
+        # <|endoftext|> ends a document for the base model; a raw prompt can end with it.
+        super().__init__(self.model_name, model, tokenizer, config, tokenizer_name=str(saved) if saved else None,
+                         extra_stop_tokens=("<|endoftext|>",))
         self.config = config

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from reasoning_economics.errors import ConfigError, require
-from reasoning_economics.policies.chat import SamplingConfig
+from reasoning_economics.policies.chat import LocalModelConfig
 from reasoning_economics.policies.transformers_backend import TransformersPolicy
 
 DTYPES = ("float32", "bfloat16", "float16")
 
 
 @dataclass(frozen=True)
-class HFConfig(SamplingConfig):
+class HFConfig(LocalModelConfig):
     """``model``: directory or hub id; ``dtype``: one of :data:`DTYPES` (float32 on CPU);
     ``device``: a torch device ("cpu", "cuda", "cuda:1"); ``trust_remote_code``: run the
     model repository's own code (only for repositories you trust)."""

@@ -25,12 +25,15 @@ from typing import Any
 
 from reasoning_economics.errors import ConfigError, require
 from reasoning_economics.policies.base import GenerationRequest, GenerationResult
-from reasoning_economics.policies.chat import SamplingConfig, prompt_text
+from reasoning_economics.policies.chat import LocalModelConfig, prompt_text
 
 
-def eos_token_ids(model: Any, tokenizer: Any) -> frozenset[int]:
-    """Every id that ends a turn: the tokenizer's EOS and the generation config's."""
+def eos_token_ids(model: Any, tokenizer: Any, extra_stop_tokens: Sequence[str] = ()) -> frozenset[int]:
+    """Every id that ends a turn: the tokenizer's EOS, the generation config's, and the ids of
+    ``extra_stop_tokens`` the vocabulary holds."""
     ids: set[int] = set()
+    vocabulary = tokenizer.get_vocab()
+    ids.update(int(vocabulary[token]) for token in extra_stop_tokens if token in vocabulary)
     if tokenizer.eos_token_id is not None:
         ids.add(int(tokenizer.eos_token_id))
     configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
@@ -70,8 +73,8 @@ class TransformersPolicy:
     supports_prefix = True
     supports_logprobs = True
 
-    def __init__(self, name: str, model: Any, tokenizer: Any, sampling: SamplingConfig,
-                 tokenizer_name: str | None) -> None:
+    def __init__(self, name: str, model: Any, tokenizer: Any, sampling: LocalModelConfig,
+                 tokenizer_name: str | None, extra_stop_tokens: Sequence[str] = ()) -> None:
         self.name = name
         self.model = model.eval()
         self.tokenizer = prepare_tokenizer(tokenizer)
@@ -79,7 +82,7 @@ class TransformersPolicy:
         self.tokenizer_name = tokenizer_name
         """A name :func:`reasoning_economics.tokens.get_counter` resolves to this tokenizer, or
         None when only this process can load it (the embedded GGUF model)."""
-        self.eos_ids = eos_token_ids(model, tokenizer)
+        self.eos_ids = eos_token_ids(model, tokenizer, extra_stop_tokens)
         if not self.eos_ids:
             raise ConfigError(f"model {name!r} has no end-of-sequence token; it could never stop")
         # One generate() at a time per policy: a model is not safe to run from two threads.
@@ -97,7 +100,7 @@ class TransformersPolicy:
         return results
 
     def _encode(self, request: GenerationRequest) -> list[int]:
-        text = prompt_text(self.tokenizer, request)
+        text = prompt_text(self.tokenizer, request, self.sampling.enable_thinking)
         # A chat template writes its own BOS; a raw prompt gets the tokenizer's usual specials.
         encoded = self.tokenizer(text, add_special_tokens=request.messages is None)
         return list(encoded["input_ids"])

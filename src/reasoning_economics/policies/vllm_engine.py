@@ -18,11 +18,11 @@ from typing import Any
 
 from reasoning_economics.errors import ConfigError, PolicyError, require
 from reasoning_economics.policies.base import GenerationRequest, GenerationResult
-from reasoning_economics.policies.chat import SamplingConfig, prompt_text
+from reasoning_economics.policies.chat import LocalModelConfig, prompt_text
 
 
 @dataclass(frozen=True)
-class VLLMConfig(SamplingConfig):
+class VLLMConfig(LocalModelConfig):
     """``model``: hub id or directory; ``dtype``: vLLM's dtype name ("auto", "bfloat16", ...);
     ``gpu_memory_utilization`` and ``max_model_len`` go to ``vllm.LLM``."""
 
@@ -85,7 +85,14 @@ class VLLMPolicy:
         active = [i for i, r in enumerate(requests) if r.max_tokens > 0]
         if not active:
             return [r for r in results if r is not None]
-        prompts = [prompt_text(self.tokenizer, requests[i]) for i in active]
+        # Token ids, not text: vLLM would add a second BOS to a chat template that writes its own.
+        prompts = [
+            {"prompt_token_ids": list(self.tokenizer(
+                prompt_text(self.tokenizer, requests[i], self.config.enable_thinking),
+                add_special_tokens=requests[i].messages is None,
+            )["input_ids"])}
+            for i in active
+        ]
         params = [
             vllm.SamplingParams(
                 max_tokens=requests[i].max_tokens,
