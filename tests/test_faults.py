@@ -93,12 +93,15 @@ def symbolic_problems_config(directory) -> str:
     return str(config)
 
 
-@pytest.fixture
-def server(tmp_path):
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    # One server for the worker-kill and vanished-client tests (each leaves it healthy with
+    # its only session free): a child ``ree serve`` takes seconds to import and start.
+    directory = tmp_path_factory.mktemp("faults")
     with ServerProcess(
         ["--max-sessions", "1", "--session-timeout", "2", "--grading-timeout", "4",
-         "--config", symbolic_problems_config(tmp_path)],
-        log_path=tmp_path / "serve.log",
+         "--config", symbolic_problems_config(directory)],
+        log_path=directory / "serve.log",
     ) as running:
         yield running
 

@@ -84,8 +84,9 @@ class WebSocketSessions:
         self.active += 1  # one event loop: no lock needed between the check and the increment
         self.opened += 1
         try:
-            session = _Session(self.make_env())
-            await self._run(websocket, session)
+            # Off the loop: building an environment may wait on the problem-source lock.
+            env = await asyncio.get_running_loop().run_in_executor(self.executor, self.make_env)
+            await self._run(websocket, _Session(env))
         except (WebSocketDisconnect, ConnectionError):
             pass  # the client went away mid-reply; nothing to tell it
         finally:

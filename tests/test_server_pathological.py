@@ -1,0 +1,92 @@
+"""Pathological answers against a live server: exponent towers, huge factorials, thousands
+of nested braces and 10 MB responses are bounded by the grading timeout or the size limit,
+and other sessions are served while one of them is stuck in a grade."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from websockets.sync.client import connect
+
+from reasoning_economics.server.settings import load_env_config
+
+GRADING_TIMEOUT = 3.0
+TOWER = "\\boxed{9^{9^{9^{9^{9}}}} - 2^{2^{2^{2^{2^{2^{2}}}}}}}"
+
+
+def exchange(ws, message: dict) -> dict:
+    ws.send(json.dumps(message))
+    return json.loads(ws.recv(timeout=120))
+
+
+@pytest.fixture(scope="module")
+def symbolic_config(tmp_path_factory):
+    """Problems graded by math-verify in the worker processes (not by reasoning-gym in-process)."""
+    directory = tmp_path_factory.mktemp("pathological")
+    problems = directory / "symbolic.jsonl"
+    problems.write_text("".join(
+        json.dumps({"question": f"Expand $(x+{k})^2$.", "answer": f"x^2 + {2 * k}x + {k * k}", "type": "algebra"}) + "\n"
+        for k in range(1, 41)
+    ))  # fmt: skip
+    config = directory / "env.toml"
+    config.write_text(f'dataset = "file:{problems}"\nnum_questions = 10\n')
+    return load_env_config(config, grading_timeout=GRADING_TIMEOUT)
+
+
+def expanded_square(question: str) -> str:
+    """The gold answer of "Expand $(x+k)^2$.", worked out from the question."""
+    k = int(question.split("(x+")[1].split(")")[0])
+    return f"x^2 + {2 * k}x + {k * k}"
+
+
+def test_a_session_stuck_in_a_grade_does_not_hold_up_the_others(start_server, symbolic_config):
+    # With a 9 s grading timeout math-verify gives up on the tower after its own 3 s alarm.
+    server = start_server(env_config=symbolic_config.model_copy(update={"grading_timeout": 9.0}))
+    with connect(server.ws_url, open_timeout=30) as stuck, connect(server.ws_url, open_timeout=30) as other:
+        exchange(stuck, {"type": "reset", "data": {"seed": 1, "tokenizer_name": "qwen3", "total_budget": 100_000}})
+        reply = exchange(other, {"type": "reset", "data": {"seed": 2, "tokenizer_name": "qwen3", "total_budget": 100_000}})
+        stuck.send(json.dumps({"type": "step", "data": {"response": TOWER}}))
+        # A whole episode on the other session while the tower is being graded.
+        for _ in range(10):
+            answer = expanded_square(reply["data"]["observation"]["question"])
+            reply = exchange(other, {"type": "step", "data": {"response": f"\\boxed{{{answer}}}"}})
+            assert reply["type"] == "observation" and reply["data"]["observation"]["history"][-1]["was_correct"]
+        assert reply["data"]["done"] is True
+        with pytest.raises(TimeoutError):
+            stuck.recv(timeout=0)  # ...and the tower's grade is still running
+        verdict = json.loads(stuck.recv(timeout=120))  # then it ends, bounded: a wrong answer
+        assert verdict["type"] == "observation", verdict
+        assert verdict["data"]["observation"]["history"][0]["was_correct"] is False
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        "\\boxed{100000!}",
+        "\\boxed{" + "{" * 5000 + "1" + "}" * 5000 + "}",
+        "\\boxed{" + "\\frac{1}{" * 2000 + "2" + "}" * 2000 + "}",
+        "(" * 20_000 + "\\boxed{x^2+2x+1}",
+    ],
+    ids=["huge-factorial", "nested-braces", "nested-fractions", "unbalanced-parentheses"],
+)
+def test_pathological_answers_are_graded_within_the_timeout_and_charged_once(start_server, symbolic_config, response):
+    server = start_server(env_config=symbolic_config, warm_up=False)
+    with connect(server.ws_url, open_timeout=30) as ws:
+        exchange(ws, {"type": "reset", "data": {"seed": 3, "tokenizer_name": "qwen3", "total_budget": 1_000_000}})
+        reply = exchange(ws, {"type": "step", "data": {"response": response}})
+        assert reply["type"] == "observation", reply
+        entry = reply["data"]["observation"]["history"][0]
+        assert entry["was_correct"] is False
+        state = exchange(ws, {"type": "state"})["data"]
+        assert state["questions_answered"] == 1 and state["spent_budget"] == entry["tokens_used"] > 0
+        assert exchange(ws, {"type": "step", "data": {"response": "\\boxed{0}"}})["type"] == "observation"
+
+
+def test_a_10_mb_response_is_refused_by_the_size_limit_and_the_episode_goes_on(live_server):
+    with connect(live_server.ws_url, open_timeout=30, max_size=None) as ws:
+        exchange(ws, {"type": "reset", "data": {"seed": 3, "tokenizer_name": "qwen3"}})
+        before = exchange(ws, {"type": "state"})
+        reply = exchange(ws, {"type": "step", "data": {"response": "9" * 10_000_000}})
+        assert reply["type"] == "error" and reply["data"]["code"] == "RESPONSE_TOO_LARGE"
+        assert exchange(ws, {"type": "state"}) == before
