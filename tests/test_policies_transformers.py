@@ -27,7 +27,7 @@ def tiny_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tiny(tiny_dir):
-    return create_policy(f"hf:{tiny_dir}", batch_size=4)
+    return create_policy(f"hf:{tiny_dir}", batch_size=4, threads=1)
 
 
 def check_limits(result, max_tokens):
@@ -99,9 +99,11 @@ def test_enable_thinking_reaches_the_chat_template(tiny):
 
 
 def test_sampling_reproduces_for_a_seed(tiny_dir):
-    sampler = create_policy(f"hf:{tiny_dir}", temperature=1.0, seed=3)
+    sampler = create_policy(f"hf:{tiny_dir}", temperature=1.0, seed=3, threads=1)
     request = GenerationRequest(max_tokens=25, messages=QUESTION, seed=1)
+    threads_before = torch.get_num_threads()
     first = sampler.generate([request])
+    assert torch.get_num_threads() == threads_before  # restored after generating
     assert sampler.generate([request]) == first
     others = [sampler.generate([GenerationRequest(max_tokens=25, messages=QUESTION, seed=s)])[0].text for s in (2, 3, 4)]
     assert any(text != first[0].text for text in others)
