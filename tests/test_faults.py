@@ -172,6 +172,9 @@ def test_a_vanished_client_is_reclaimed_after_the_session_timeout(server, tmp_pa
 def test_a_server_restart_gives_connected_clients_a_clear_error_and_they_can_start_anew(tmp_path):
     first = ServerProcess([], log_path=tmp_path / "serve.log").start()
     port = first.port
+    banner = first.log_tail()  # ree serve says where it listens and what it serves
+    assert f"http://127.0.0.1:{port}" in banner and f"ws://127.0.0.1:{port}/ws" in banner
+    assert "dataset=builtin" in banner and "at most 1024" in banner
     try:
         ws = connect(first.ws_url, open_timeout=30)
         reset(ws)

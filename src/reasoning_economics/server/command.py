@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from reasoning_economics.server.settings import DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_TIMEOUT_S
+from reasoning_economics.server import DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_TIMEOUT_S
 
 
 def serve(

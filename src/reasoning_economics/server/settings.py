@@ -15,10 +15,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from reasoning_economics.errors import ConfigError
+from reasoning_economics.server import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_TIMEOUT_S
 
-DEFAULT_MAX_SESSIONS = 1024
-DEFAULT_SESSION_TIMEOUT_S = 1800.0
-DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 EPISODE_LOG_NAME = "episodes.jsonl"
 
 
