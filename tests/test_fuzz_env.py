@@ -14,9 +14,8 @@ Invariants, checked after every call:
 The same machine runs in hard-cap mode, in soft mode, and in soft mode with the budget
 floored at zero, since each charges the budget differently.
 
-Two defects the fuzzing found are pinned by strict xfails below (lone surrogates reach the
-tokenizer; a deeply nested reset argument overflows repr() in the error message): when the
-environment is fixed they XPASS, which fails the run, so the marker must go with the fix.
+Two defects the fuzzing found (lone surrogates reached the tokenizer; a deeply nested reset
+argument overflowed repr() in the error message) are fixed and kept as regression tests.
 """
 
 from __future__ import annotations
@@ -264,7 +263,6 @@ def test_non_mapping_actions_are_typed_errors(bad):
     assert env.state.questions_answered == 0 and env.state.spent_budget == 0
 
 
-@pytest.mark.xfail(strict=True, raises=(TypeError, pytest.fail.Exception), reason="lead: env accepts lone surrogates")
 @pytest.mark.parametrize(
     "action",
     [
@@ -286,17 +284,12 @@ def test_lone_surrogates_are_rejected_with_a_typed_error(action):
     assert env.step({"response": "\\boxed{1}"}).step_idx == 1, "the episode goes on"
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason="lead: env accepts lone surrogates")
 def test_a_lone_surrogate_episode_id_is_a_config_error():
     env = ReasonBudgetEnvironment(num_questions=2)
     with pytest.raises(ConfigError):
         env.reset(seed=3, episode_id="run-\ud800")
 
 
-KNOWN_BUG = "lead: reset()/get_counter() put repr(client value) into the error message (see issue 7 report)"
-
-
-@pytest.mark.xfail(strict=True, raises=RecursionError, reason=KNOWN_BUG)
 @pytest.mark.parametrize("argument", ["seed", "tokenizer_name"])
 def test_deep_reset_arguments_are_typed_errors(argument):
     env = ReasonBudgetEnvironment(num_questions=2, allowed_tokenizers=())

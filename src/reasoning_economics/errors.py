@@ -182,3 +182,27 @@ class ServerConnectionError(ReasoningEconomicsError, ConnectionError):
     the connection; the message says which and where."""
 
     code = "CONNECTION_ERROR"
+
+
+def describe(value: object, limit: int = 80) -> str:
+    """A short, safe description of a client-supplied value for an error message.
+
+    Never calls ``repr`` on containers: a deeply nested value would overflow the stack.
+    """
+    if isinstance(value, str):
+        shown = value if len(value) <= limit else value[:limit] + "..."
+        return repr(shown.encode("utf-8", "backslashreplace").decode("utf-8"))
+    if isinstance(value, (bool, int, float)) or value is None:
+        return repr(value) if not isinstance(value, int) or abs(value) < 10**limit else "a huge int"
+    return f"a value of type {type(value).__name__}"
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a lone UTF-16 surrogate (JSON's "\\ud800" escape decodes to one): not valid text."""
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False

@@ -24,7 +24,7 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from reasoning_economics.errors import TokenizerNotAllowedError, UnknownTokenizerError, require
+from reasoning_economics.errors import TokenizerNotAllowedError, UnknownTokenizerError, describe, has_lone_surrogate, require
 
 DEFAULT_TOKENIZER = "qwen3"
 """The vocabulary used when neither the client nor the config names a tokenizer."""
@@ -101,7 +101,7 @@ class HuggingFaceCounter:
             )
         except Exception as exc:  # transformers raises OSError, ValueError, HTTP errors...
             raise UnknownTokenizerError(
-                f"could not load tokenizer {name_or_path!r} ({type(exc).__name__}: {exc}). "
+                f"could not load tokenizer {describe(name_or_path)} ({type(exc).__name__}: {exc}). "
                 f"Available offline: {', '.join(available_tokenizers())}; "
                 "or pass a local directory that holds a Hugging Face tokenizer."
             ) from exc
@@ -170,9 +170,9 @@ def get_counter(
     """
     if name is None:
         name = DEFAULT_TOKENIZER
-    if not isinstance(name, str) or not name.strip() or len(name) > 512:
+    if not isinstance(name, str) or not name.strip() or len(name) > 512 or has_lone_surrogate(name):
         raise UnknownTokenizerError(
-            f"tokenizer name must be a non-empty string, got {name!r}; "
+            f"tokenizer name must be a non-empty string, got {describe(name)}; "
             f"available: {', '.join(available_tokenizers())}"
         )
     vocabulary = builtin_vocabulary_for(name)
@@ -182,7 +182,7 @@ def get_counter(
         return counter
     if vocabulary is None and allowed_external is not None and name not in allowed_external:
         raise TokenizerNotAllowedError(
-            f"tokenizer {name!r} is not allowed on this server. Allowed: "
+            f"tokenizer {describe(name)} is not allowed on this server. Allowed: "
             f"{', '.join([*available_tokenizers(), *sorted(allowed_external)])} "
             "(and hub ids of their families, e.g. 'Qwen/Qwen2.5-0.5B-Instruct')."
         )

@@ -36,6 +36,8 @@ from reasoning_economics.env.models import ReasonBudgetAction, ReasonBudgetObser
 from reasoning_economics.env.prompt import render_prompt
 from reasoning_economics.errors import (
     ConfigError,
+    describe,
+    has_lone_surrogate,
     EpisodeFinishedError,
     EpisodeNotStartedError,
     InvalidActionError,
@@ -108,8 +110,10 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
                 f"unknown reset argument(s) {sorted(kwargs)}; accepted: {', '.join(RESET_KWARGS)}"
             )
         seed = self._resolve_seed(seed)
-        if episode_id is not None and (not isinstance(episode_id, str) or len(episode_id) > 255):
-            raise ConfigError("episode_id must be a string of at most 255 characters")
+        if episode_id is not None and (
+            not isinstance(episode_id, str) or len(episode_id) > 255 or has_lone_surrogate(episode_id)
+        ):
+            raise ConfigError("episode_id must be a valid string of at most 255 characters")
         tokenizer = tokenizer_name if tokenizer_name is not None else self.config.tokenizer_name
         counter = self._counter(tokenizer)
         problems = sample_episode(self._source, self.config.num_questions, seed)
@@ -128,7 +132,7 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
         if seed is None:
             return self.config.seed if self.config.seed is not None else secrets.randbits(63)
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+            raise ConfigError(f"seed must be a non-negative integer, got {describe(seed)}")
         return seed
 
     def _resolve_budget(
@@ -274,10 +278,14 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
         limit = self.config.max_response_chars
         if len(action.response) > limit:
             raise InvalidActionError(f"response has {len(action.response)} characters; the limit is {limit}")
+        if has_lone_surrogate(action.response):
+            raise InvalidActionError("response holds a lone UTF-16 surrogate: it is not valid text")
         for key in ACTION_METADATA_KEYS:
             value = action.metadata.get(key)
             if value is not None and not isinstance(value, str):
                 raise InvalidActionError(f"metadata.{key} must be a string, got {type(value).__name__}")
+            if value is not None and has_lone_surrogate(value):
+                raise InvalidActionError(f"metadata.{key} holds a lone UTF-16 surrogate: it is not valid text")
         grading_response = action.metadata.get("grading_response")
         if grading_response is not None and len(grading_response) > limit:
             raise InvalidActionError(f"metadata.grading_response is longer than {limit} characters")
