@@ -76,3 +76,13 @@ def test_ree_serve_explains_itself_and_rejects_bad_options_clearly(tmp_path):
     bad.write_text("budget_ratio = -1\n")
     result = runner.invoke(cli, ["serve", "--config", str(bad)])
     assert result.exit_code == 2 and "budget_ratio" in result.output
+
+
+def test_uvicorn_can_import_the_app_by_its_openenv_path(monkeypatch):
+    import reasoning_economics.server.app as module
+
+    monkeypatch.delitem(module.__dict__, "app", raising=False)
+    monkeypatch.setenv("REE_MAX_SESSIONS", "7")
+    app = getattr(module, "app")  # what `uvicorn reasoning_economics.server.app:app` does
+    assert app.state.settings.max_sessions == 7 and app.state.sessions.max_sessions == 7
+    assert {route.path for route in app.routes} >= {"/ws", "/health", "/reset", "/step", "/state", "/schema"}
