@@ -35,6 +35,7 @@ def test_http_reset_works_and_environment_errors_are_typed_4xx_not_500(live_serv
         assert reset.status_code == 200
         body = reset.json()
         assert body["done"] is False and body["observation"]["remaining_budget"] == 900
+        assert body["observation"]["done"] is False and body["observation"]["reward"] is None  # kept inside too
         assert body["observation"]["questions_remaining"] == 10
 
         bad = http.post("/reset", json={"seed": 2, "tokenizer_name": 5})

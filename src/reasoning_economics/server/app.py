@@ -10,6 +10,7 @@ OpenEnv client expects. What we change, and why:
   session (1,024 idle sessions must stay cheap);
 - environment errors on the stateless HTTP routes become 4xx JSON with a ``code`` instead
   of a 500 (``/step`` and ``/state`` over HTTP have no episode: use ``/ws``);
+- ``POST /reset`` keeps ``done`` and ``reward`` inside the observation too, as ``/ws`` does;
 - OpenEnv's Task API routes are removed: this environment is no TaskProvider, and they
   would answer 501;
 - with a token, :class:`~.auth.BearerTokenMiddleware` guards everything but ``/health``.
@@ -26,9 +27,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Body, FastAPI, Request
 from fastapi.responses import JSONResponse
 from openenv.core.env_server import create_app
+from openenv.core.env_server.types import ResetRequest, ResetResponse
 
 from reasoning_economics.env import EnvConfig, ReasonBudgetAction, ReasonBudgetObservation, ReasonBudgetState
 from reasoning_economics.errors import (
@@ -42,6 +44,7 @@ from reasoning_economics.errors import (
 from reasoning_economics.server.auth import BearerTokenMiddleware
 from reasoning_economics.server.environment import ServedEnvironment
 from reasoning_economics.server.episode_log import EpisodeLog
+from reasoning_economics.server.protocol import observation_payload
 from reasoning_economics.server.sessions import WebSocketSessions
 from reasoning_economics.server.settings import ServerSettings, load_env_config
 
@@ -94,9 +97,10 @@ def create_server_app(settings: ServerSettings | None = None) -> FastAPI:
         state_cls=ReasonBudgetState,
     )
     app.title = "reasoning-economics: shared-token-budget math environment (OpenEnv)"
-    _drop_routes(app, websocket_paths={"/ws"}, tags={"Task API"})
+    _drop_routes(app, websocket_paths={"/ws"}, http_paths={"/reset"}, tags={"Task API"})
 
     executor = ThreadPoolExecutor(max_workers=settings.step_threads, thread_name_prefix="ree-step")
+    _add_http_reset(app, make_env, executor)
     sessions = WebSocketSessions(
         make_env,
         max_sessions=settings.max_sessions,
@@ -151,12 +155,44 @@ def uvicorn_options(settings: ServerSettings) -> dict[str, Any]:
     }
 
 
-def _drop_routes(app: FastAPI, *, websocket_paths: set[str], tags: set[str]) -> None:
+def _add_http_reset(app: FastAPI, make_env: Any, executor: ThreadPoolExecutor) -> None:
+    """OpenEnv's stateless ``POST /reset`` (a fresh environment per request), with the
+    observation serialized as on ``/ws``."""
+
+    @app.post(
+        "/reset",
+        response_model=ResetResponse,
+        tags=["Environment Control"],
+        summary="Reset the environment",
+        description=(
+            "Start an episode on a fresh environment and return its first observation. Accepts "
+            "seed, episode_id, tokenizer_name and total_budget. HTTP is stateless: play episodes on /ws."
+        ),
+    )
+    async def reset(request: ResetRequest = Body(default_factory=ResetRequest)) -> ResetResponse:
+        import asyncio
+
+        kwargs = request.model_dump(exclude_unset=True)
+
+        def fresh_reset() -> Any:  # in the pool: building and resetting may wait on locks and files
+            env = make_env()
+            try:
+                return env.reset(**kwargs)
+            finally:
+                env.close()
+
+        observation = await asyncio.get_running_loop().run_in_executor(executor, fresh_reset)
+        return ResetResponse(**observation_payload(observation))
+
+
+def _drop_routes(app: FastAPI, *, websocket_paths: set[str], http_paths: set[str], tags: set[str]) -> None:
     from starlette.routing import WebSocketRoute
 
     kept = []
     for route in app.router.routes:
         if isinstance(route, WebSocketRoute) and route.path in websocket_paths:
+            continue
+        if not isinstance(route, WebSocketRoute) and route.path in http_paths:
             continue
         if tags.intersection(getattr(route, "tags", None) or ()):
             continue
