@@ -127,3 +127,85 @@ def test_machine_description_names_cpu_cores_python_and_packages():
     assert re.fullmatch(r"3\.\d+\.\d+", machine["python"])
     assert machine["packages"]["reasoning-economics"] is not None
     assert machine["packages"]["quicktok-v1"] is not None
+
+
+def test_symbolic_answers_are_equivalent_forms_that_only_a_math_verify_worker_decides():
+    from reasoning_economics import grading
+    from reasoning_economics.bench.env_inprocess import WORKER_REASONS
+    from reasoning_economics.bench.workload import SYMBOLIC_FORMS
+
+    problem = Problem(id="t/2", question="What is 6*7?", answer="42", source="test", problem_type="t", difficulty=0.2)
+    rng = random.Random(3)
+    responses = [realistic_response(problem, rng, QWEN, correct_rate=1.0, symbolic_share=1.0) for _ in range(20)]
+    boxed = {re.findall(r"\\boxed\{(.*)\}\$", text)[-1] for text in responses}
+    assert boxed == {form.format(answer="42") for form in SYMBOLIC_FORMS}
+    for answer in sorted(boxed):
+        verdict = grading.grade(f"\\boxed{{{answer}}}", "42", timeout=30)
+        assert verdict.correct and verdict.reason in WORKER_REASONS, verdict
+
+
+def test_an_episode_script_does_not_depend_on_the_other_seeds_scripted_with_it():
+    together = episode_scripts([5, 6], QWEN, num_questions=3)
+    alone = episode_scripts([6], QWEN, num_questions=3)
+    assert together[1] == alone[0]
+
+
+def test_errors_at_a_level_sum_over_the_runs_that_reached_it():
+    from reasoning_economics.bench.env_websocket import errors_at
+    from reasoning_economics.bench.ws_load import LoadResult
+
+    saturating = {1024: LoadResult(sessions=1024, errors=2)}
+    paced = {1024: LoadResult(sessions=1024, errors=3), 64: LoadResult(sessions=64, errors=7)}
+    assert errors_at(1024, saturating, paced) == 5.0
+    assert errors_at(64, saturating, paced) == 7.0
+    assert math.isnan(errors_at(256, saturating, paced)), "a level never run is not 'no errors'"
+
+
+def test_a_failed_section_reports_its_error_instead_of_losing_the_run():
+    from reasoning_economics.bench.suite import failed_section
+
+    try:
+        raise ConnectionRefusedError("ree serve is not running")
+    except ConnectionRefusedError as error:
+        section = failed_section("websocket", error)
+    assert section.data["error"] == "ConnectionRefusedError: ree serve is not running"
+    assert "raise ConnectionRefusedError" in section.data["traceback"]
+    assert section.rows == [("ConnectionRefusedError: ree serve is not running",)]
+
+
+def test_env_section_replays_the_scripted_questions_and_sends_symbolic_answers_to_workers():
+    # A tiny real run: the numbers are not checked, what the harness counts is.
+    from reasoning_economics.bench.context import BenchContext
+    from reasoning_economics.bench.env_inprocess import run
+
+    config = BenchConfig.quick(sections=("env",), env_steps=20, env_seconds=60)
+    section = run(BenchContext(config))
+    for workload in ("builtin", "champ"):
+        data = section.data[workload]
+        assert data["episodes_whose_questions_differed_from_script"] == 0
+        assert data["steps"] == data["step"]["count"] == data["bare_count_and_grade"]["count"] >= 2
+        assert data["episodes"] == data["reset_fresh_problems"]["count"] == 2
+    assert section.data["builtin"]["graded_by_math_verify_worker"] == 0, "builtin problems use reasoning-gym"
+    assert section.data["champ"]["graded_by_math_verify_worker"] > 0
+    assert [target.name for target in section.targets][:2] == [
+        "in-process reset p50 (builtin, fresh problems)",
+        "in-process step p50 (math-verify grading)",
+    ]
+
+
+def test_the_load_client_drives_a_real_server_through_whole_episodes(tmp_path):
+    import asyncio
+
+    from reasoning_economics.bench.server_process import ServerProcess
+    from reasoning_economics.bench.ws_load import run_load
+
+    scripts = episode_scripts([0, 1], QWEN, num_questions=10)
+    with ServerProcess(("--max-sessions", "8"), log_path=tmp_path / "serve.log") as server:
+        result = asyncio.run(
+            run_load(server.ws_url, 2, scripts, total_steps=30, seconds=60, tokenizer="Qwen/Qwen3-0.6B")
+        )
+    assert result.errors == 0, result.error_samples
+    assert result.steps == len(result.step_latencies) == 30
+    # 15 steps per session cross an episode boundary (10 questions, or fewer when the budget
+    # runs out), so each session reset again at least once, timed.
+    assert result.resets == len(result.reset_latencies) >= 2

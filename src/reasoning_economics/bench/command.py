@@ -40,3 +40,6 @@ def bench(
     payload = run_suite(config, console, command=command)
     path = write_json(output or Path("benchmarks/results") / f"bench-{config.mode}.json", payload)
     console.print(f"wrote {path}")
+    if payload["failed_sections"]:
+        console.print(f"[red]failed sections: {', '.join(payload['failed_sections'])}[/]")
+        raise typer.Exit(1)

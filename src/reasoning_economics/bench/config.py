@@ -38,6 +38,7 @@ class BenchConfig:
     paced_interval_s: float = 1.0
     idle_sessions: int = 1024
     server_start_seconds: float = 60.0
+    workload_episodes: int = 64
     tokenizer: str = "Qwen/Qwen3-0.6B"
     cache_dir: Path = field(default_factory=default_cache_dir)
 
@@ -53,6 +54,7 @@ class BenchConfig:
             "env_steps": self.env_steps,
             "ws_steps_per_level": self.ws_steps_per_level,
             "idle_sessions": self.idle_sessions,
+            "workload_episodes": self.workload_episodes,
         }
         for name, value in counts.items():
             if value < 1:
@@ -83,8 +85,10 @@ class BenchConfig:
             env_steps=400,
             env_seconds=6.0,
             ws_steps_per_level=600,
-            ws_seconds_per_level=2.5,
+            ws_seconds_per_level=1.5,
+            paced_sessions=(64, 256),
             idle_sessions=256,
+            workload_episodes=16,
         )
         sizes.update(overrides)
         return cls(**sizes)

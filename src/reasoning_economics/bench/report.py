@@ -21,7 +21,7 @@ def render(console: Console, sections: list[SectionResult], machine: dict[str, A
     for section in sections:
         table = Table(title=section.title, title_justify="left")
         for index, column in enumerate(section.columns):
-            table.add_column(column, justify="left" if index == 0 else "right")
+            table.add_column(column, justify="left" if index == 0 else "right", no_wrap=index == 0)
         for row in section.rows:
             table.add_row(*[str(cell) for cell in row])
         console.print(table)

@@ -45,10 +45,13 @@ class SectionResult:
     data: dict[str, Any] = field(default_factory=dict)
     targets: list[Target] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    seconds: float = math.nan
+    """Wall time the section took, set by the suite."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "title": self.title,
+            "seconds": self.seconds,
             "data": self.data,
             "targets": [target.as_dict() for target in self.targets],
             "notes": self.notes,

@@ -36,6 +36,10 @@ REASONING_SENTENCES = (
 THINK_SHARE = 0.3
 """Share of responses wrapped in ``<think>...</think>`` as thinking models emit them."""
 
+SYMBOLIC_FORMS = ("x = {answer}", "{answer} \\text{{ units}}")
+"""Ways a model writes an answer that the exact-number fast path cannot decide, so that
+grading goes to a math-verify worker (``x = 9`` and ``9 \\text{ units}`` are both 9)."""
+
 
 @dataclass(frozen=True)
 class EpisodeScript:
@@ -61,11 +65,18 @@ def realistic_response(
     min_tokens: int = 50,
     max_tokens: int = 400,
     correct_rate: float = 0.7,
+    symbolic_share: float = 0.0,
 ) -> str:
     """Reasoning prose of a length drawn uniformly from [min_tokens, max_tokens] (in ``counter``'s
-    tokens, within one sentence), ending in ``\\boxed{answer}``; correct with ``correct_rate``."""
+    tokens, within one sentence), ending in ``\\boxed{answer}``; correct with ``correct_rate``.
+
+    With ``symbolic_share`` > 0, that share of answers is written in one of
+    :data:`SYMBOLIC_FORMS`, which only a math-verify worker decides.
+    """
     target = rng.randint(min_tokens, max_tokens)
     answer = problem.answer if rng.random() < correct_rate else wrong_answer(problem.answer, rng)
+    if symbolic_share and rng.random() < symbolic_share:
+        answer = rng.choice(SYMBOLIC_FORMS).format(answer=answer)
     final = f"\n\nThe final answer is $\\boxed{{{answer}}}$."
     think = rng.random() < THINK_SHARE
     body: list[str] = []
@@ -90,13 +101,16 @@ def episode_scripts(
     dataset_config: dict | None = None,
     num_questions: int = 10,
     workload_seed: int = 20251124,
+    symbolic_share: float = 0.0,
 ) -> list[EpisodeScript]:
     """Script one episode per seed with the questions the environment will ask for that seed."""
     source = create_source(dataset, **(dataset_config or {}))
-    rng = random.Random(workload_seed)
     scripts = []
     for seed in seeds:
+        # One generator per episode (str seeds hash with SHA-512: stable across processes), so
+        # an episode's responses do not depend on which other episodes were scripted with it.
+        rng = random.Random(f"{workload_seed}/{seed}")
         problems = tuple(sample_episode(source, num_questions, seed))
-        responses = tuple(realistic_response(p, rng, counter) for p in problems)
+        responses = tuple(realistic_response(p, rng, counter, symbolic_share=symbolic_share) for p in problems)
         scripts.append(EpisodeScript(seed=seed, problems=problems, responses=responses))
     return scripts
