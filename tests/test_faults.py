@@ -124,13 +124,9 @@ def test_killing_grading_workers_mid_grade_gives_a_retry_or_typed_error_and_the_
         else:
             assert reply["type"] == "observation", reply
             assert reply["data"]["observation"]["history"][-1]["was_correct"] is False
-        # Killed workers still waiting in the idle queue are found dead when next used (each
-        # costs one retry), so a few more grades may fail typed before fresh workers serve.
-        for _ in range(len(workers)):
-            after = step(ws)
-            if after["type"] == "observation":
-                break
-            assert after["data"]["code"] == "GRADING_ERROR", after
+        # Killed workers still waiting in the idle queue are skipped, not counted as attempts:
+        # the very next grade succeeds on a fresh worker.
+        after = step(ws)
         assert after["type"] == "observation", after
         assert set(grading_worker_pids(server)).isdisjoint(workers), "dead workers were replaced"
     assert server.healthy()

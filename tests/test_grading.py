@@ -224,3 +224,11 @@ def test_a_worker_killed_mid_grade_is_replaced_and_the_grade_retried(pool):
     caller.join(90)
     assert outcome == [True]
     assert victim not in pool.pids() and pool.replaced == 1
+
+
+def test_a_worker_killed_while_idle_costs_no_attempt(pool):
+    (idle,) = pool.pids()
+    os.kill(idle, signal.SIGKILL)
+    time.sleep(0.2)
+    assert pool.check("2^{10}", "1024", 60) is True
+    assert idle not in pool.pids()

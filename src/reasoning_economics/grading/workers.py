@@ -152,11 +152,17 @@ class WorkerPool:
             raise GradingError("the grading pool is shut down")
         self.start()
         inner_timeout = max(1, math.floor(timeout / 3))
-        for attempt in (1, 2):
+        deaths = 0
+        while deaths < 2:
             try:
                 worker = self._idle.get(timeout=WORKER_START_SECONDS + timeout)
             except queue.Empty:
                 raise GradingError("no grading worker became available; the grading pool is saturated") from None
+            if worker.process.poll() is not None:
+                # Killed while idle: not this answer's fault, so it costs no attempt.
+                logger.warning("grading worker %d had died while idle; replacing it", worker.pid)
+                self._retire(worker)
+                continue
             try:
                 worker.to_worker.send((predicted, gold, inner_timeout))
                 if not worker.from_worker.poll(timeout):
@@ -165,7 +171,8 @@ class WorkerPool:
                     return TIMED_OUT
                 reply = worker.from_worker.recv()
             except (EOFError, OSError, BrokenPipeError):
-                logger.warning("grading worker %d died mid-grade (attempt %d); replacing it", worker.pid, attempt)
+                deaths += 1
+                logger.warning("grading worker %d died mid-grade (attempt %d); replacing it", worker.pid, deaths)
                 self._retire(worker)
                 continue
             self._idle.put(worker)
