@@ -34,6 +34,8 @@ def bench(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     console = Console()
+    if not console.is_terminal:  # piped output: room for the wide WebSocket table
+        console = Console(width=160)
     command = shlex.join(
         ["ree", "bench", *(["--quick"] if quick else []), *[f"--only={name}" for name in only or ()]]
     )

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import math
+import resource
 import tempfile
 import time
 from pathlib import Path
 
 from reasoning_economics.bench.context import BenchContext
 from reasoning_economics.bench.results import SectionResult, Target
-from reasoning_economics.bench.server_process import ServerProcess, rss_bytes
+from reasoning_economics.bench.server_process import ServerProcess, child_pids, cpu_seconds, rss_bytes
 from reasoning_economics.bench.stats import LatencySummary, rate
 from reasoning_economics.bench.ws_load import LoadResult, hold_idle_sessions, run_load
 
@@ -35,6 +36,26 @@ IDLE_SESSION_KB_TARGET = 100.0
 
 SERVER_ARGS: tuple[str, ...] = ("--max-sessions", "2048")
 """Room for the largest level plus the idle-memory phase."""
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """CPU time of the server and of its grading workers (its direct children)."""
+    total = cpu_seconds(pid)
+    for child in child_pids(pid):
+        try:
+            total += cpu_seconds(child)
+        except (FileNotFoundError, ProcessLookupError):  # a worker replaced meanwhile
+            continue
+    return total
+
+
+def client_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def per_step_ms(cpu: float, steps: int) -> float:
+    return 1000 * cpu / steps if steps else math.nan
 
 
 def level_row(mode: str, result: LoadResult) -> tuple:
@@ -50,6 +71,8 @@ def level_row(mode: str, result: LoadResult) -> tuple:
         f"{reset.p50_ms:.1f}",
         f"{reset.p99_ms:.1f}",
         f"{result.connect_seconds:.2f}",
+        f"{per_step_ms(result.server_cpu_seconds, result.steps):.2f}",
+        f"{per_step_ms(result.client_cpu_seconds, result.steps):.2f}",
         result.errors,
     )
 
@@ -66,6 +89,10 @@ def level_data(result: LoadResult) -> dict:
         "step": LatencySummary.of_seconds(result.step_latencies).as_dict(),
         "reset": LatencySummary.of_seconds(result.reset_latencies).as_dict(),
         "connect_and_first_reset_seconds": result.connect_seconds,
+        "server_cpu_seconds": result.server_cpu_seconds,
+        "client_cpu_seconds": result.client_cpu_seconds,
+        "server_cpu_ms_per_step": per_step_ms(result.server_cpu_seconds, result.steps),
+        "client_cpu_ms_per_step": per_step_ms(result.client_cpu_seconds, result.steps),
     }
 
 
@@ -96,7 +123,7 @@ def run(context: BenchContext) -> SectionResult:
         title="Over WebSocket: `ree serve` on 127.0.0.1 (the load client runs on the same cores)",
         columns=(
             "load", "sessions", "steps", "steps/s", "step p50 ms", "step p99 ms",
-            "reset p50 ms", "reset p99 ms", "open s", "errors",
+            "reset p50 ms", "reset p99 ms", "open s", "server CPU ms/step", "client CPU ms/step", "errors",
         ),
     )  # fmt: skip
     saturating: dict[int, LoadResult] = {}
@@ -107,12 +134,18 @@ def run(context: BenchContext) -> SectionResult:
         result.data["server_start_seconds"] = time.perf_counter() - started
 
         def load(sessions: int, total_steps: int, interval: float) -> LoadResult:
-            return asyncio.run(
+            server_cpu, client_cpu = server_cpu_seconds(server.pid), client_cpu_seconds()
+            measured = asyncio.run(
                 run_load(
                     server.ws_url, sessions, context.scripts, total_steps=total_steps,
                     seconds=config.ws_seconds_per_level, tokenizer=config.tokenizer, interval=interval,
                 )
             )  # fmt: skip
+            # CPU per step (connects, resets and closes included) splits the shared cores
+            # between the server (with its grading workers) and this load client.
+            measured.server_cpu_seconds = server_cpu_seconds(server.pid) - server_cpu
+            measured.client_cpu_seconds = client_cpu_seconds() - client_cpu
+            return measured
 
         result.data["warm_up"] = level_data(load(1, 20, 0.0))
         result.data["idle_memory"] = memory = _idle_memory(server, context)

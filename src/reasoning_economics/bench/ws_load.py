@@ -33,6 +33,8 @@ class LoadResult:
     window_seconds: float = math.nan
     step_latencies: list[float] = field(default_factory=list)
     reset_latencies: list[float] = field(default_factory=list)
+    server_cpu_seconds: float = math.nan
+    client_cpu_seconds: float = math.nan
 
     def record_error(self, message: str) -> None:
         self.errors += 1
