@@ -205,3 +205,38 @@ def test_cli_rejects_bad_settings_with_clear_messages(tmp_path):
     unknown_policy = runner.invoke(app, ["eval", "--policy", "nosuch", "--out", str(tmp_path / "c")])
     assert unknown_policy.exit_code == 2 and "unknown policy" in unknown_policy.output
     assert not (tmp_path / "c" / "results.jsonl").exists()
+
+
+class ThinkingOracle(FailingPolicy):
+    """A thinking model: reasoning in <think> (ending on a wrong boxed guess), then the oracle's answer."""
+
+    THINKING = "<think>Wait, let me check: maybe \\boxed{-1}? No.</think>\n"
+
+    def generate(self, requests):
+        results = super().generate(requests)
+        from reasoning_economics.policies.base import GenerationResult
+
+        return [
+            GenerationResult(self.THINKING + r.text, r.completion_tokens + 20, r.finish_reason) for r in results
+        ]
+
+
+def test_thinking_models_are_graded_on_the_visible_answer_and_charged_in_full(tmp_path):
+    from reasoning_economics import tokens
+
+    spec = "oracle:accuracy=1.0,tokens=30"
+    config = EvalConfig(policy=spec, episodes=2, questions=2, budget=100000)
+    summary = run_evaluation(config, tmp_path / "run", policy=ThinkingOracle(spec, fail_at=-1), show_progress=False)
+    # the thinking ends on a wrong \boxed{-1}; only the visible answer is graded, so all are right
+    assert summary["accuracy"]["value"] == 1.0
+    counter = tokens.get_counter("qwen3")
+    thinking = "Wait, let me check: maybe \\boxed{-1}? No."
+    for unit in read_results(tmp_path / "run"):
+        for step in unit["steps"]:
+            assert step["response"].startswith(ThinkingOracle.THINKING)
+            assert step["grading_response"] == step["response"][len(ThinkingOracle.THINKING) - 1 :]
+            assert step["tokens_counted"] == counter.count(step["response"])
+            assert step["thinking_tokens"] == counter.count(thinking)
+    # "Wait ... check" chain once per answer (REA-RL), in the thinking tokens only
+    total_thinking = 4 * counter.count(thinking)
+    assert summary["reflection"]["rea_rl_per_1k"] == pytest.approx(1000 * 4 / total_thinking)

@@ -30,7 +30,7 @@ def eval_command(
     questions: int = typer.Option(4, "--questions", "-k", help="Questions per episode."),
     seed: int = typer.Option(0, "--seed", "-s", help="Base seed."),
     out: Path = typer.Option(
-        None, "--out", "-o", help="Run directory [default: runs/<policy>-<mode>-seed<seed>]."
+        None, "--out", "-o", help="Run directory [default: runs/<policy>-<mode>-seed<seed>-<time>]."
     ),
     budget: int = typer.Option(
         None, "--budget", help="Total token budget per episode [default: 4 x the questions' tokens]."
@@ -89,8 +89,18 @@ def eval_command(
             server=server,
             token=token,
         )
-        run_dir = out or Path("runs") / f"{_slug(policy)}-{mode}-seed{seed}"
-        run_evaluation(config, run_dir, resume=resume, console=console, show_progress=progress)
+        if out is None and resume:
+            _fail("--resume continues the run in --out: name it")
+        run_dir = out or _default_run_dir(policy, mode, seed)
+        try:
+            run_evaluation(config, run_dir, resume=resume, console=console, show_progress=progress)
+        except KeyboardInterrupt:
+            typer.secho(
+                f"interrupted: finished episodes are saved in {run_dir / 'results.jsonl'}; continue with "
+                f"the same command plus --resume --out {run_dir}",
+                fg=typer.colors.YELLOW, err=True,
+            )
+            raise typer.Exit(code=130) from None
         comparison, report_path = write_report([run_dir], run_dir)
     except ReasoningEconomicsError as exc:
         _fail(str(exc))
@@ -128,6 +138,13 @@ def report_command(
     console.print(rich_table(comparison))
     console.print(f"summary: {target / 'summary.json'}")
     console.print(f"report:  {report_path}")
+
+
+def _default_run_dir(policy: str, mode: str, seed: int) -> Path:
+    import time
+
+    # A new directory per run, so running the same command twice never collides.
+    return Path("runs") / f"{_slug(policy)}-{mode}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def _slug(text: str) -> str:

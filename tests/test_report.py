@@ -1,0 +1,119 @@
+"""``ree report``: comparing runs, the baseline deltas, and a report.html whose figures are real images."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from reasoning_economics.cli import app
+
+pytest.importorskip("matplotlib")
+
+RUN_ARGS = ["--episodes", "3", "--questions", "3", "--budget", "100000", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two oracle runs that are always right: "short" answers in 40 tokens, "long" in 80."""
+    root = tmp_path_factory.mktemp("runs")
+    runner = CliRunner()
+    for name, tokens in (("short", 40), ("long", 80)):
+        result = runner.invoke(
+            app, ["eval", "--policy", f"oracle:accuracy=1.0,tokens={tokens}", *RUN_ARGS, "--out", str(root / name)]
+        )
+        assert result.exit_code == 0, result.output
+    return root
+
+
+def embedded_images(report_html: str) -> dict[str, bytes]:
+    found = re.findall(r"<figure id='(\w+)'><img alt='[^']*' src='data:image/png;base64,([^']+)'", report_html)
+    return {key: base64.b64decode(data) for key, data in found}
+
+
+def assert_real_image(png: bytes) -> None:
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png))
+    image.load()
+    assert image.format == "PNG"
+    width, height = image.size
+    assert width > 100 and height > 100
+    colours = image.convert("RGB").getcolors(maxcolors=1_000_000)
+    assert colours is None or len(colours) > 10  # drawn, not a blank canvas
+
+
+def test_report_compares_two_runs_against_a_baseline(runs, tmp_path):
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(
+        app, ["report", str(runs / "short"), str(runs / "long"), "--baseline", str(runs / "long"), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "vs baseline" in result.output and "50.0% fewer" in result.output
+    comparison = json.loads((out / "summary.json").read_text())
+    assert comparison["baseline"] == "long"
+    versus = comparison["runs"]["short"]["vs_baseline"]
+    # 80 -> 40 tokens per question is 50% fewer, at the same (perfect) accuracy
+    assert versus["token_reduction_pct"] == pytest.approx(50.0)
+    assert versus["accuracy_change_points"] == pytest.approx(0.0)
+    assert "vs_baseline" not in comparison["runs"]["long"]
+    # "short" is as accurate and cheaper, so it alone is on the frontier
+    assert comparison["pareto_frontier"] == ["short"]
+    images = embedded_images((out / "report.html").read_text())
+    assert {"accuracy_vs_tokens", "tokens_by_difficulty", "budget_pacing", "reflection_by_difficulty",
+            "reward_distribution"} <= set(images)
+    for png in images.values():
+        assert_real_image(png)
+
+
+def test_eval_writes_its_own_report_and_a_single_run_report_reproduces_the_summary(runs, tmp_path):
+    summary = json.loads((runs / "short" / "summary.json").read_text())
+    assert summary["tokens_per_question"]["mean"] == 40.0
+    assert summary["accuracy"]["value"] == 1.0
+    assert (runs / "short" / "report.html").is_file()
+    result = CliRunner().invoke(app, ["report", str(runs / "short"), "--out", str(tmp_path / "again")])
+    assert result.exit_code == 0, result.output
+    again = json.loads((tmp_path / "again" / "summary.json").read_text())
+    assert again["accuracy"] == summary["accuracy"]
+    assert again["tokens_per_question"] == summary["tokens_per_question"]
+
+
+def test_anytime_and_training_runs_add_their_figures(runs, tmp_path):
+    from reasoning_economics.training.logs import TRAIN_LOG_NAME, log_record
+
+    anytime = tmp_path / "anytime"
+    result = CliRunner().invoke(
+        app, ["eval", "--policy", "oracle:accuracy=0.5,tokens=50", "--mode", "anytime", "--episodes", "1",
+              "--questions", "2", "--anytime-max-budget", "64", "--no-progress", "--out", str(anytime)]
+    )
+    assert result.exit_code == 0, result.output
+    trained = tmp_path / "trained"
+    trained.mkdir()
+    with (trained / TRAIN_LOG_NAME).open("w") as handle:
+        for step, reward in ((1, 0.1), (2, 0.4), (3, 0.3)):
+            record = log_record(step, step / 3, step * 2.0, {"reward": reward, "loss": 1.0 / step,
+                                                               "episode/accuracy": reward})
+            handle.write(json.dumps(record) + "\n")
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(app, ["report", str(anytime), str(trained), str(runs / "short"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    images = embedded_images((out / "report.html").read_text())
+    assert {"anytime_curve", "training_curves", "accuracy_vs_tokens"} <= set(images)
+    for png in images.values():
+        assert_real_image(png)
+    comparison = json.loads((out / "summary.json").read_text())
+    assert comparison["runs"]["anytime"]["anytime"]["budgets"] == [16, 32, 48, 64]
+
+
+def test_report_errors_are_clear(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = CliRunner().invoke(app, ["report", str(empty)])
+    assert result.exit_code == 2
+    assert "neither evaluation results" in result.output
+    missing = CliRunner().invoke(app, ["report", str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and "not a directory" in missing.output
