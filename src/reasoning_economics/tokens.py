@@ -59,6 +59,9 @@ class TokenCounter(Protocol):
         ...
 
 
+BATCH_THREADING_MIN = 256
+
+
 class BuiltinCounter:
     """A quicktok vocabulary shipped inside the package; fully offline."""
 
@@ -80,6 +83,10 @@ class BuiltinCounter:
         return self._encoding.count(text)
 
     def count_batch(self, texts: Sequence[str]) -> list[int]:
+        # quicktok's threaded batch only pays off on large batches (measured: 10 questions
+        # take 113 us p50 through it and 12 us in a loop, with identical counts).
+        if len(texts) < BATCH_THREADING_MIN:
+            return [self.count(text) for text in texts]
         return [int(n) for n in self._count_batch(self._encoding, list(texts), with_special=True)]
 
     def encode(self, text: str) -> list[int]:

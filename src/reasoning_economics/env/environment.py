@@ -61,6 +61,7 @@ class _Episode:
     total_budget: int
     budget_source: str
     counter: tokens.TokenCounter
+    tokenizer_request: str | None = None
     spent: int = 0
     step_idx: int = 0
     correct: int = 0
@@ -125,6 +126,7 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
             total_budget=budget,
             budget_source=source,
             counter=counter,
+            tokenizer_request=tokenizer,
         )
         return self._observation(reward=None)
 
@@ -180,7 +182,10 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
         action = self._validate_action(action)
         problem = episode.problems[episode.step_idx]
         step_tokenizer = action.metadata.get("tokenizer_name")
-        counter = episode.counter if step_tokenizer is None else self._counter(step_tokenizer)
+        # Reference trainers name the tokenizer on every step: reuse the episode's counter
+        # when it is the same name instead of resolving it again.
+        same = step_tokenizer is None or step_tokenizer == episode.tokenizer_request
+        counter = episode.counter if same else self._counter(step_tokenizer)
         started = time.perf_counter()
         tokens_counted = counter.count(action.response)
         counted = time.perf_counter()
@@ -335,7 +340,9 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
             metadata["question_id"] = episode.problems[episode.step_idx].id
         if episode.history:
             metadata["last_step"] = episode.history[-1]
-        return ReasonBudgetObservation(
+        # Every value below is computed here with its declared type, so validation would only
+        # re-check our own arithmetic; skipping it is a third of an observation's cost.
+        return ReasonBudgetObservation.model_construct(
             question=question,
             remaining_budget=remaining,
             questions_remaining=questions_remaining,
