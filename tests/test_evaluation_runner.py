@@ -240,3 +240,53 @@ def test_thinking_models_are_graded_on_the_visible_answer_and_charged_in_full(tm
     # "Wait ... check" chain once per answer (REA-RL), in the thinking tokens only
     total_thinking = 4 * counter.count(thinking)
     assert summary["reflection"]["rea_rl_per_1k"] == pytest.approx(1000 * 4 / total_thinking)
+
+
+SLOW_EVAL = """
+import sys, time
+from reasoning_economics.policies import register_policy
+from reasoning_economics.policies.oracle import OracleConfig, OraclePolicy
+
+class SlowOracle(OraclePolicy):
+    def generate(self, requests):
+        time.sleep(0.2)  # slow enough that the test can kill the run in the middle
+        return super().generate(requests)
+
+register_policy("slow_oracle", SlowOracle, OracleConfig)
+from reasoning_economics.cli import app
+app(sys.argv[1:])
+"""
+
+
+def test_resume_after_the_process_is_killed(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    spec = "slow_oracle:accuracy=0.5,tokens=30"
+    args = [sys.executable, "-c", SLOW_EVAL, "eval", "--policy", spec, "--episodes", "12", "--questions", "2",
+            "--concurrency", "1", "--seed", "4", "--no-progress", "--out", str(out)]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    results = out / "results.jsonl"
+    while process.poll() is None and (not results.exists() or len(results.read_text().splitlines()) < 2):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, process.stderr.read().decode()
+    finished_before = [u["index"] for u in read_results(out)]
+    assert 2 <= len(finished_before) < 12
+    assert finished_before == list(range(len(finished_before)))
+    resumed = subprocess.run([*args, "--resume"], env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    units = read_results(out)
+    assert [u["index"] for u in units] == list(range(12))
+    assert len(results.read_text().splitlines()) == 12
+    # the resumed run equals an uninterrupted one
+    fresh = tmp_path / "fresh"
+    run_evaluation(EvalConfig(policy="oracle:accuracy=0.5,tokens=30", episodes=12, questions=2, seed=4),
+                   fresh, show_progress=False)
+    assert _without_ids(units) == _without_ids(read_results(fresh))
