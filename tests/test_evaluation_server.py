@@ -1,0 +1,49 @@
+"""``ree eval --server``: the same episodes on a live ``ree serve`` (uvicorn on 127.0.0.1) as in-process."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("uvicorn")
+
+from reasoning_economics.cli import app  # noqa: E402
+from reasoning_economics.env import EnvConfig  # noqa: E402
+from reasoning_economics.evaluation.config import EvalConfig  # noqa: E402
+from reasoning_economics.evaluation.results import read_results  # noqa: E402
+from reasoning_economics.evaluation.runner import run_evaluation  # noqa: E402
+
+SPEC = "oracle:accuracy=0.6,tokens=40,tokens_per_difficulty=80"
+
+
+def _comparable(units):
+    return [{k: v for k, v in unit.items() if k != "episode_id"} for unit in units]
+
+
+def test_remote_episodes_equal_in_process_episodes(start_server, tmp_path):
+    server = start_server(env_config=EnvConfig(num_questions=3, max_tokens_per_step=100))
+    remote = EvalConfig(policy=SPEC, episodes=3, questions=3, max_tokens_per_step=100, budget=500,
+                        server=server.base_url, concurrency=2)
+    remote_summary = run_evaluation(remote, tmp_path / "remote", show_progress=False)
+    local = EvalConfig(policy=SPEC, episodes=3, questions=3, max_tokens_per_step=100, budget=500, concurrency=2)
+    local_summary = run_evaluation(local, tmp_path / "local", show_progress=False)
+    remote_units, local_units = read_results(tmp_path / "remote"), read_results(tmp_path / "local")
+    # same questions, answers, charges, rewards and terminations, step by step
+    assert _comparable(remote_units) == _comparable(local_units)
+    assert remote_summary["accuracy"] == local_summary["accuracy"]
+    assert remote_summary["budget"] == local_summary["budget"]
+    assert all(unit["total_budget"] == 500 for unit in remote_units)
+
+
+def test_cli_against_a_server_with_a_token(start_server, tmp_path):
+    server = start_server(token="s3cret", env_config=EnvConfig(num_questions=2))
+    runner = CliRunner()
+    args = ["eval", "--policy", SPEC, "--episodes", "2", "--server", server.base_url, "--no-progress"]
+    refused = runner.invoke(app, [*args, "--out", str(tmp_path / "refused")])
+    assert refused.exit_code == 2
+    assert "401" in refused.output or "token" in refused.output.lower()
+    assert read_results(tmp_path / "refused") == []
+    accepted = runner.invoke(app, [*args, "--token", "s3cret", "--out", str(tmp_path / "ok")])
+    assert accepted.exit_code == 0, accepted.output
+    units = read_results(tmp_path / "ok")
+    assert [len(u["steps"]) for u in units] == [2, 2]
