@@ -76,3 +76,32 @@ def test_problem_and_anytime_modes_with_prefix_continuation(tiny_model, tmp_path
     comparison, report = write_report([tmp_path / "problem", tmp_path / "anytime"], tmp_path / "cmp")
     assert report.is_file() and set(comparison["runs"]) == {"problem", "anytime"}
     assert json.loads((tmp_path / "cmp" / "summary.json").read_text())["runs"]["anytime"]["mode"] == "anytime"
+
+
+@pytest.mark.slow
+def test_short_real_smollm2_run(tmp_path, monkeypatch):
+    """The embedded model through ``ree eval`` (what ``make demo`` runs, smaller)."""
+    pytest.importorskip("gguf")
+    from typer.testing import CliRunner
+
+    from reasoning_economics import tokens
+    from reasoning_economics.cli import app
+
+    monkeypatch.setenv("REE_CACHE_DIR", str(tmp_path / "cache"))  # the saved tokenizer goes here
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        app, ["eval", "--episodes", "2", "--questions", "2", "--max-tokens-per-step", "24", "--no-progress",
+              "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "report:" in result.output
+    units = read_results(out)
+    counter = tokens.get_counter(units[0]["tokenizer_name"])
+    for unit in units:
+        assert unit["budget_source"] == "tokenizer_native"
+        for step in unit["steps"]:
+            assert step["completion_tokens"] <= step["step_token_limit"] <= 24
+            assert step["tokens_counted"] == counter.count(step["response"])
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["answers"] == sum(len(u["steps"]) for u in units)
+    assert (out / "report.html").stat().st_size > 10_000

@@ -26,7 +26,7 @@ def eval_command(
         help="episode: shared budget (main). problem: --samples answers per question, pass@k. "
         "anytime: thinking cut at each budget, answer forced, accuracy per budget.",
     ),
-    episodes: int = typer.Option(4, "--episodes", "-n", help="Episodes (units); unit i uses seed SEED+i."),
+    episodes: int = typer.Option(8, "--episodes", "-n", help="Episodes (units); unit i uses seed SEED+i."),
     questions: int = typer.Option(4, "--questions", "-k", help="Questions per episode."),
     seed: int = typer.Option(0, "--seed", "-s", help="Base seed."),
     out: Path = typer.Option(

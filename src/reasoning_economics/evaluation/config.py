@@ -46,7 +46,7 @@ class EvalConfig:
     policy_options: dict[str, Any] = dataclasses.field(default_factory=dict)
     dataset: str = "builtin"
     mode: str = "episode"
-    episodes: int = 4
+    episodes: int = 8
     questions: int = 4
     seed: int = 0
     budget: int | None = None

@@ -165,13 +165,15 @@ def anytime_curve(runs: Sequence[RunData]) -> bytes | None:
 
 def reflection_by_difficulty(runs: Sequence[RunData]) -> bytes | None:
     """Reflection per 1k thinking tokens in each difficulty tier: REA-RL's words (left) and the
-    self-reflection keywords of understand-r1-zero (right)."""
+    self-reflection keywords of understand-r1-zero (middle); reasoning patterns (verification,
+    backtracking, exploration) per 1k thinking tokens over all answers (right)."""
     runs = _evaluated(runs)
     tiers = [t for t in TIERS if any(t in run.summary["by_difficulty"] for run in runs)]
     if not tiers:
         return None
-    figure, axes = _figure(width=10, ncols=2)
+    figure, axes = _figure(width=13, ncols=3)
     width = 0.8 / len(runs)
+    highest = 0.0
     for ax, key, title in (
         (axes[0], "rea_rl_per_1k", "REA-RL reflection words"),
         (axes[1], "self_reflection_per_1k", "self-reflection keywords"),
@@ -182,11 +184,24 @@ def reflection_by_difficulty(runs: Sequence[RunData]) -> bytes | None:
             for tier in tiers:
                 group = run.summary["by_difficulty"].get(tier)
                 values.append((group["reflection"][key] or 0.0) if group else 0.0)
+            highest = max(highest, *values)
             ax.bar(xs, values, width=width, label=run.name)
         ax.set_xticks(range(len(tiers)), tiers)
         ax.set_ylabel("per 1k thinking tokens")
         ax.set_title(title)
+    patterns = list(runs[0].summary["patterns_per_1k"])
+    for k, run in enumerate(runs):
+        xs = [i + (k - (len(runs) - 1) / 2) * width for i in range(len(patterns))]
+        values = [run.summary["patterns_per_1k"][name] or 0.0 for name in patterns]
+        highest = max(highest, *values)
+        axes[2].bar(xs, values, width=width, label=run.name)
+    axes[2].set_xticks(range(len(patterns)), patterns)
+    axes[2].set_title("reasoning patterns (all answers)")
+    for ax in axes:
+        ax.set_ylim(0, highest * 1.1 if highest > 0 else 1.0)
         ax.grid(alpha=0.3, axis="y")
+        if highest == 0:
+            ax.text(0.5, 0.5, "no keyword found", transform=ax.transAxes, ha="center", color="0.4")
     axes[0].legend(fontsize="small")
     return _png(figure)
 
@@ -251,7 +266,7 @@ FIGURES = (
     ("tokens_by_difficulty", "Tokens by difficulty", tokens_by_difficulty),
     ("budget_pacing", "Budget pacing", budget_pacing),
     ("anytime_curve", "Anytime curve", anytime_curve),
-    ("reflection_by_difficulty", "Reflection by difficulty", reflection_by_difficulty),
+    ("reflection_by_difficulty", "Reflection by difficulty and reasoning patterns", reflection_by_difficulty),
     ("reward_distribution", "Reward distribution", reward_distribution),
     ("pass_at_k", "pass@k and accuracy against length", pass_at_k_curves),
     ("training_curves", "Training curves", training_curves),

@@ -173,7 +173,7 @@ def rich_table(comparison: dict[str, Any]) -> Any:
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;color:#222;padding:0 1rem}
 h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
+table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top;white-space:pre-wrap}
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
 figure{margin:1rem 0}figcaption{font-size:.85rem;color:#555}img{max-width:100%;border:1px solid #eee}
 pre{background:#f7f7f7;padding:.5rem;overflow-x:auto;font-size:.8rem}.note{color:#555;font-size:.85rem}
@@ -212,6 +212,32 @@ _BREAKDOWN_HEADER = [
     "REA-RL reflect / 1k", "self-reflect / 1k", "share reflecting", "verification / 1k",
     "backtracking / 1k", "exploration / 1k",
 ]
+
+
+def _clip(text: str | None, limit: int) -> str:
+    text = "" if text is None else str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def example_answers(units: Sequence[dict[str, Any]], limit: int = 8) -> list[list[str]]:
+    """The first few answers of a run, clipped, for reading what the model actually wrote."""
+    rows: list[list[str]] = []
+    for unit in units:
+        if unit.get("mode", "episode") == "episode":
+            items = [(s["question"], s["response"], s.get("gold"), s.get("extracted"), s["correct"], s["tokens_counted"])
+                     for s in unit["steps"]]
+        elif unit["mode"] == "problem":
+            items = [(p["question"], p["samples"][0]["response"], p["gold"], p["samples"][0].get("extracted"),
+                      p["samples"][0]["correct"], p["samples"][0]["tokens"]) for p in unit["problems"] if p["samples"]]
+        else:
+            items = [(p["question"], p["response"], p["gold"], None, p["by_budget"][-1]["score"], p["thinking_tokens"])
+                     for p in unit["problems"]]
+        for question, answer, gold, extracted, correct, tokens in items:
+            rows.append([_clip(question, 160), _clip(answer, 400), _clip(gold, 40), _clip(extracted, 40),
+                         str(correct), str(tokens)])
+            if len(rows) >= limit:
+                return rows
+    return rows
 
 
 def render_html(runs: Sequence[RunData], comparison: dict[str, Any]) -> str:
@@ -270,6 +296,12 @@ def render_html(runs: Sequence[RunData], comparison: dict[str, Any]) -> str:
                           f"{anytime['anytime_score']:.3f}", str(anytime["overthinking_count"])]],
                     )
                 )
+        examples = example_answers(run.units)
+        if examples:
+            parts.append(
+                "<h3>Example answers</h3>"
+                + _html_table(["question", "answer", "gold", "extracted", "correct", "tokens"], examples)
+            )
         config = {k: v for k, v in (summary.get("run") or {}).items()}
         parts.append(
             f"<details><summary>Configuration and raw summary</summary><pre>{html.escape(json.dumps(summary if summary else config, indent=2, default=str))}</pre></details>"
