@@ -202,6 +202,11 @@ def test_cli_rejects_bad_settings_with_clear_messages(tmp_path):
         app, ["eval", "--policy", "uniform", "--mode", "problem", "--server", "http://127.0.0.1:1", "--out", str(tmp_path / "b")]
     )
     assert server_problem.exit_code == 2 and "--server" in server_problem.output
+    budget_problem = runner.invoke(app, ["eval", "--policy", "uniform", "--mode", "anytime", "--budget", "500",
+                                         "--out", str(tmp_path / "d")])
+    assert budget_problem.exit_code == 2 and "--budget" in budget_problem.output
+    resume_without_out = runner.invoke(app, ["eval", "--policy", "uniform", "--resume"])
+    assert resume_without_out.exit_code == 2 and "--out" in resume_without_out.output
     unknown_policy = runner.invoke(app, ["eval", "--policy", "nosuch", "--out", str(tmp_path / "c")])
     assert unknown_policy.exit_code == 2 and "unknown policy" in unknown_policy.output
     assert not (tmp_path / "c" / "results.jsonl").exists()

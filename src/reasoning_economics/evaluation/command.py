@@ -27,17 +27,17 @@ def eval_command(
         "anytime: thinking cut at each budget, answer forced, accuracy per budget.",
     ),
     episodes: int = typer.Option(8, "--episodes", "-n", help="Episodes (units); unit i uses seed SEED+i."),
-    questions: int = typer.Option(4, "--questions", "-k", help="Questions per episode."),
+    questions: int = typer.Option(4, "--questions", "-k", help="Questions per episode (with --server the server's setting wins)."),
     seed: int = typer.Option(0, "--seed", "-s", help="Base seed."),
     out: Path = typer.Option(
-        None, "--out", "-o", help="Run directory [default: runs/<policy>-<mode>-seed<seed>-<time>]."
+        None, "--out", "-o", help="Run directory (default: runs/<policy>-<mode>-seed<seed>-<time>)."
     ),
     budget: int = typer.Option(
-        None, "--budget", help="Total token budget per episode [default: 4 x the questions' tokens]."
+        None, "--budget", help="Total token budget per episode (default: 4 x the questions' tokens)."
     ),
     max_tokens_per_step: int = typer.Option(192, "--max-tokens-per-step", help="Most tokens one answer may use."),
     tokenizer: str = typer.Option(
-        None, "--tokenizer", help="Tokenizer the environment counts with [default: the policy's own]."
+        None, "--tokenizer", help="Tokenizer the environment counts with (default: the policy's own)."
     ),
     soft: bool = typer.Option(False, "--soft", help="Soft budget: no clipping or early stop; overspend is penalised."),
     concurrency: int = typer.Option(8, "--concurrency", "-c", help="Units run at once (generation is batched)."),
@@ -54,8 +54,7 @@ def eval_command(
 ) -> None:
     """Evaluate a policy in the environment; write results.jsonl, summary.json and report.html.
 
-    Each finished episode is appended to results.jsonl at once; --resume picks up where a killed
-    run stopped. Prints the summary table and the path of the report.
+    Each finished episode is appended to results.jsonl at once; --resume picks up where a killed run stopped. Prints the summary table and the path of the report.
     """
     from rich.console import Console
 
@@ -116,13 +115,12 @@ def report_command(
         None, "--baseline", "-b", help="Run to compare against: token reduction % and accuracy change in points."
     ),
     out: Path = typer.Option(
-        None, "--out", "-o", help="Where to write report.html and summary.json [default: the run, or ./ree-report]."
+        None, "--out", "-o", help="Where to write report.html and summary.json (default: the run, or ./ree-report)."
     ),
 ) -> None:
     """Compare runs: a table in the terminal, summary.json and a self-contained report.html.
 
-    Plots accuracy against tokens with the Pareto frontier, tokens by difficulty, budget pacing,
-    the anytime curve, reflection by difficulty, the reward distribution and training curves.
+    Plots accuracy against tokens with the Pareto frontier, tokens by difficulty, budget pacing, the anytime curve, reflection by difficulty, the reward distribution and training curves.
     """
     from rich.console import Console
 

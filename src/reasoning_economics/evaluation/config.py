@@ -82,6 +82,11 @@ class EvalConfig:
             raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
         if self.budget is not None and (isinstance(self.budget, bool) or not isinstance(self.budget, int) or self.budget < 1):
             raise ConfigError(f"budget must be a positive integer, got {self.budget!r}")
+        if self.budget is not None and self.mode != "episode":
+            raise ConfigError(
+                f"--budget is the shared budget of an episode; mode {self.mode!r} has none "
+                "(use --max-tokens-per-step, or --anytime-max-budget in anytime mode)"
+            )
         if self.anytime_max_budget < self.anytime_num_budgets:
             raise ConfigError(
                 f"anytime_max_budget ({self.anytime_max_budget}) must be >= anytime_num_budgets ({self.anytime_num_budgets})"

@@ -89,6 +89,7 @@ def run_evaluation(
                 counter=counter,
                 emit=writer.append,
                 advance=lambda n: progress.advance(task, n),
+                add_total=lambda n: progress.update(task, total=progress.tasks[0].total + n) if n else None,
             )
             mode.run(context, todo)
         units = read_results(out_dir)

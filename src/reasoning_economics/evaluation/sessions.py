@@ -12,9 +12,12 @@ The runner drives many sessions at once; each holds one episode. Both kinds retu
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Protocol
 
 from reasoning_economics.problems import Problem
+
+logger = logging.getLogger(__name__)
 
 
 class EpisodeSession(Protocol):
@@ -99,7 +102,9 @@ class RemoteSession:
         count = int(observation.metadata.get("num_questions") or observation.questions_remaining)
         try:
             return sample_episode(create_source(self.dataset), count, seed)
-        except Exception:  # noqa: BLE001 - a dataset we cannot build here only means no local problems
+        except Exception as exc:  # noqa: BLE001 - a dataset we cannot build here only means no local problems
+            # Only scripted policies need the problem (they answer from the gold answer); they say so.
+            logger.warning("cannot rebuild the questions of seed %d from %r locally: %s", seed, self.dataset, exc)
             return None
 
     def problem(self, observation: Any) -> Problem | None:

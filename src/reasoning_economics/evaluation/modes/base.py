@@ -68,7 +68,7 @@ class RunContext:
     """What a mode needs: the config, the policy, the token counter, the problems and callbacks.
 
     ``emit(record)`` saves one finished unit; ``advance(n)`` moves the progress bar by ``n``
-    answers.
+    answers; ``add_total(n)`` grows its total (a server may ask more questions than configured).
     """
 
     config: EvalConfig
@@ -77,6 +77,7 @@ class RunContext:
     counter: Any
     emit: Callable[[dict[str, Any]], None]
     advance: Callable[[int], None] = lambda n: None
+    add_total: Callable[[int], None] = lambda n: None
     _source: ProblemSource | None = field(default=None, repr=False)
 
     @property

@@ -73,7 +73,10 @@ class EpisodeMode:
                     index = pending.popleft()
                     seed = context.config.seed_of(index)
                     session = self.new_session(context)
-                    live.append(_LiveEpisode(index, seed, session, session.reset(seed)))
+                    episode = _LiveEpisode(index, seed, session, session.reset(seed))
+                    live.append(episode)
+                    # A server decides the number of questions; keep the progress total honest.
+                    context.add_total(self._num_questions(episode) - context.config.questions)
                 finished = [episode for episode in live if episode.observation.done]
                 running = [episode for episode in live if not episode.observation.done]
                 if running:
@@ -145,7 +148,8 @@ class EpisodeMode:
 
     @staticmethod
     def _num_questions(episode: _LiveEpisode) -> int:
-        return int(episode.observation.metadata.get("num_questions") or len(episode.steps))
+        observation = episode.observation
+        return int(observation.metadata.get("num_questions") or observation.questions_remaining + len(episode.steps))
 
     def _record(self, episode: _LiveEpisode) -> dict[str, Any]:
         final = episode.observation
