@@ -104,6 +104,12 @@ def _fmt(value: Any, spec: str = ".3f", suffix: str = "") -> str:
     return f"{value}{suffix}"
 
 
+def _token_change(reduction: float | None) -> str:
+    if reduction is None:
+        return "-"
+    return f"{reduction:.1f}% fewer" if reduction >= 0 else f"{-reduction:.1f}% more"
+
+
 def table_rows(comparison: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     """Header (``metric`` then one column per run) and rows (one per metric) of the comparison
     table, shared by the terminal and the HTML report. Runs are columns so the table stays
@@ -146,7 +152,7 @@ def table_rows(comparison: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
                 f"pass@{largest_k} {pass_k[largest_k]:.3f}" if largest_k else "-",
                 _fmt(anytime.get("anytime_score"), ".3f"),
                 _fmt(anytime.get("overthinking_count")) if anytime else "-",
-                _fmt(vs.get("token_reduction_pct"), "+.1f", "% fewer") if vs else "-",
+                _token_change(vs.get("token_reduction_pct")) if vs else "-",
                 _fmt(vs.get("accuracy_change_points"), "+.1f", " points") if vs else "-",
             ]
         for (_, column), value in zip(metric_rows, values):
