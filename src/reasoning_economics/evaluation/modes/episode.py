@@ -73,7 +73,12 @@ class EpisodeMode:
                     index = pending.popleft()
                     seed = context.config.seed_of(index)
                     session = self.new_session(context)
-                    episode = _LiveEpisode(index, seed, session, session.reset(seed))
+                    try:
+                        first = session.reset(seed)
+                    except BaseException:
+                        session.close()
+                        raise
+                    episode = _LiveEpisode(index, seed, session, first)
                     live.append(episode)
                     # A server decides the number of questions; keep the progress total honest.
                     context.add_total(self._num_questions(episode) - context.config.questions)
