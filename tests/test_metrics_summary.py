@@ -103,6 +103,7 @@ def test_problem_mode_pass_at_k_by_hand():
     assert (s["accuracy"]["successes"], s["accuracy"]["total"]) == (2, 6)
     # pass@1 = (2/3 + 0)/2; pass@2: 1 - C(1,2)/C(3,2) = 1 for the first, 0 for the second
     assert s["pass_at_k"] == {"1": pytest.approx(1 / 3), "2": pytest.approx(0.5), "3": pytest.approx(0.5)}
+    assert s["identical_samples_rate"] == 1.0  # every sample of each problem is the text "x"
     assert s["samples_per_problem"] == 3
     # ranks of tokens 1..6 against difficulty ranks [2,2,2,5,5,5]: 13.5 / sqrt(17.5 * 13.5)
     assert s["spearman_tokens_difficulty"] == pytest.approx(math.sqrt(13.5 / 17.5))

@@ -104,6 +104,12 @@ def eval_command(
     except ReasoningEconomicsError as exc:
         _fail(str(exc))
     console.print(rich_table(comparison))
+    summary = next(iter(comparison["runs"].values()))
+    if summary.get("identical_samples_rate") == 1.0:
+        console.print(
+            "[yellow]every problem's samples are identical: the policy decodes greedily, so pass@k = pass@1. "
+            "Sample with a temperature, e.g. --policy 'smollm2:temperature=0.8'.[/yellow]"
+        )
     console.print(f"results: {run_dir / 'results.jsonl'}")
     console.print(f"summary: {run_dir / 'summary.json'}")
     console.print(f"report:  {report_path}")

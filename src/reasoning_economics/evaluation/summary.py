@@ -236,9 +236,13 @@ def problem_mode_summary(units: Sequence[dict[str, Any]], samples: Sequence[Answ
     ]
     n_min = min((n for n, _ in counts), default=0)
     ks = sorted({k for k in (1, 2, 4, 8, 16, 32, 64, 128) if k <= n_min} | ({n_min} if n_min else set()))
+    problems = [p for u in units for p in u["problems"] if len(p["samples"]) > 1]
+    identical = [len({s["response"] for s in p["samples"]}) == 1 for p in problems]
     return {
         "samples_per_problem": n_min,
         "problems": len(counts),
+        # 1.0 with a greedy policy: pass@k then equals pass@1; sample with temperature > 0.
+        "identical_samples_rate": metrics.rate(identical).value if identical else None,
         "pass_at_k": {str(k): metrics.mean_pass_at_k(counts, k) for k in ks},
         "accuracy_by_length": metrics.accuracy_by_length_bins(
             [s.tokens for s in samples], [s.correct for s in samples]
