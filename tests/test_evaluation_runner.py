@@ -295,3 +295,18 @@ def test_resume_after_the_process_is_killed(tmp_path):
     run_evaluation(EvalConfig(policy="oracle:accuracy=0.5,tokens=30", episodes=12, questions=2, seed=4),
                    fresh, show_progress=False)
     assert _without_ids(units) == _without_ids(read_results(fresh))
+
+
+def test_soft_budget_charges_everything_and_counts_overspend(tmp_path):
+    # soft mode: no clipping, no early stop. 4 x 150 tokens against 400: the third answer starts
+    # with 100 left and the fourth with none, so 2 of 4 steps overspend and 600/400 is used.
+    config = EvalConfig(policy="oracle:accuracy=1.0,tokens=150", episodes=1, questions=4, budget=400,
+                        hard_cap_mode=False)
+    summary = run_evaluation(config, tmp_path / "run", show_progress=False)
+    assert summary["accuracy"]["value"] == 1.0
+    assert summary["budget"]["utilisation"] == pytest.approx(1.5)
+    assert summary["budget"]["overspend_rate"] == pytest.approx(0.5)
+    assert summary["budget"]["early_termination_rate"] == 0.0
+    (unit,) = read_results(tmp_path / "run")
+    assert [s["overspend_tokens"] for s in unit["steps"]] == [0, 0, 50, 150]
+    assert [s["step_token_limit"] for s in unit["steps"]] == [192, 192, 192, 192]

@@ -137,7 +137,9 @@ def budget_pacing(runs: Sequence[RunData]) -> bytes | None:
         ax.plot(range(len(curve)), curve, marker="o", markersize=3, label=name)
     ax.set_xlabel("questions answered")
     ax.set_ylabel("share of budget left")
-    ax.set_ylim(-0.02, 1.02)
+    # Soft mode may overspend: the share then goes below 0, and the axis follows it.
+    lowest = min(0.0, *(min(curve) for _, curve in curves))
+    ax.set_ylim(lowest - 0.02, 1.02)
     ax.set_title("Budget pacing")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
