@@ -25,7 +25,7 @@ from reasoning_economics.env import EnvConfig, ReasonBudgetEnvironment  # noqa: 
 from reasoning_economics.training.config import TrainConfig  # noqa: E402
 from reasoning_economics.training.conversation import render_observation  # noqa: E402
 from reasoning_economics.training.generation import Generated  # noqa: E402
-from reasoning_economics.training.logs import read_training_log  # noqa: E402
+from reasoning_economics.training.logs import LOG_FIELDS, read_training_log  # noqa: E402
 from reasoning_economics.training.rollout import episode_prompt  # noqa: E402
 from reasoning_economics.training.runner import build_trainer, train  # noqa: E402
 from reasoning_economics.training.tiny import build_tiny_model  # noqa: E402
@@ -95,6 +95,7 @@ def test_two_grpo_steps_update_the_model_log_metrics_and_resume(tiny_model, tmp_
 
     records = read_training_log(out)
     assert [r["step"] for r in records] == [1, 2]
+    assert set(records[0]) == {"step", "epoch", "time_s", "metrics", *LOG_FIELDS}  # the schema docs/training.md gives
     for record in records:
         for key in ("reward", "accuracy", "tokens_per_question", "budget_utilization", "episode_length"):
             assert record[key] is not None, key

@@ -110,19 +110,25 @@ class VLLMGenerator:
 
     TRL's engine takes one ``max_completion_length`` per call, so prompts are generated in
     buckets of equal limit. In server mode each call is a collective over processes, so this
-    backend supports one training process per server (colocate mode has no such limit).
+    backend supports one training process per server; colocated, it supports any number of
+    processes with tensor parallel size 1. Not run in this project (no GPU was available).
     """
 
     def __init__(self, trainer: Any) -> None:
         self.engine = trainer.vllm_generation
         self.eos = frozenset(int(i) for i in trainer.eos_token_ids)
-        if self.engine.mode == "server" and trainer.accelerator.num_processes > 1:
-            from reasoning_economics.errors import ConfigError
+        # Each process makes one generate call per distinct limit, and the limits differ between
+        # processes; where TRL's call is a collective (server mode across processes, colocate mode
+        # across a tensor-parallel group) the calls would not pair up and the run would hang.
+        from reasoning_economics.errors import ConfigError
 
+        if self.engine.mode == "server" and trainer.accelerator.num_processes > 1:
             raise ConfigError(
                 "episode rollouts with vLLM in server mode support a single training process; "
                 "use vllm_mode='colocate' for multi-process training"
             )
+        if self.engine.mode == "colocate" and getattr(self.engine, "tensor_parallel_size", 1) > 1:
+            raise ConfigError("episode rollouts with colocated vLLM support vllm_tensor_parallel_size=1 only")
 
     def generate(self, prompts: Sequence[Sequence[int]], limits: Sequence[int]) -> list[Generated]:
         results: list[Generated] = [Generated((), None, False)] * len(prompts)
