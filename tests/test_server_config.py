@@ -30,7 +30,8 @@ def test_an_env_config_file_in_toml_or_yaml_gives_the_defaults(tmp_path):
         ("range.yaml", "num_questions: 0\n", "num_questions"),
         ("broken.toml", "num_questions = \n", "not valid TOML"),
         ("list.yaml", "- 1\n- 2\n", "must hold a mapping"),
-        ("env.json", "{}", "must end in .toml, .yaml or .yml"),
+        ("env.ini", "num_questions = 4\n", "must end in .toml, .yaml, .yml, .json"),
+        ("broken.json", "{", "not valid JSON"),
     ],
 )
 def test_a_bad_config_file_is_a_config_error_naming_the_problem(tmp_path, name, text, message):

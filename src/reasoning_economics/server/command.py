@@ -25,7 +25,7 @@ def serve(
     ),
     config: Path = typer.Option(
         None, "--config", exists=True, dir_okay=False, readable=True,
-        help="TOML or YAML file of EnvConfig defaults (num_questions, budget_ratio, dataset, ...).",
+        help="TOML, YAML or JSON file of EnvConfig defaults (num_questions, budget_ratio, dataset, ...).",
     ),
     log_dir: Path = typer.Option(
         None, "--log-dir", file_okay=False,

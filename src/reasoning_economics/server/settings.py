@@ -8,12 +8,12 @@ with which token, limits and logs.
 from __future__ import annotations
 
 import ipaddress
-import sys
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from reasoning_economics.config_files import read_config_file
 from reasoning_economics.errors import ConfigError
 from reasoning_economics.server import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_TIMEOUT_S
 
@@ -75,7 +75,7 @@ class ServerSettings(BaseModel):
 
 
 def load_env_config(path: Path | None = None, **overrides: Any):
-    """The :class:`EnvConfig` of ``ree serve``: the file's values (TOML or YAML, top-level
+    """The :class:`EnvConfig` of ``ree serve``: the file's values (TOML, YAML or JSON, top-level
     keys are EnvConfig fields, or an ``[env]`` table of them), then ``overrides`` on top.
 
     Raises:
@@ -86,7 +86,7 @@ def load_env_config(path: Path | None = None, **overrides: Any):
 
     values: dict[str, Any] = {}
     if path is not None:
-        values = _read_mapping(Path(path))
+        values = read_config_file(Path(path))
         if set(values) == {"env"} and isinstance(values["env"], dict):
             values = values["env"]
     values.update({key: value for key, value in overrides.items() if value is not None})
@@ -95,40 +95,6 @@ def load_env_config(path: Path | None = None, **overrides: Any):
     except ValidationError as exc:
         where = f" in {path}" if path is not None else ""
         raise ConfigError(_describe(exc, f"environment setting{where}")) from exc
-
-
-def _read_mapping(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist")
-    suffix = path.suffix.lower()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
-    try:
-        if suffix == ".toml":
-            if sys.version_info >= (3, 11):
-                import tomllib
-            else:  # Python 3.10 has no tomllib; tomli is the same parser
-                from reasoning_economics.errors import require
-
-                tomllib = require("tomli", "server")
-            data = tomllib.loads(text)
-        elif suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
-        else:
-            raise ConfigError(f"config file {path} must end in .toml, .yaml or .yml")
-    except ConfigError:
-        raise
-    except Exception as exc:  # tomllib.TOMLDecodeError, yaml.YAMLError: both say where
-        raise ConfigError(f"config file {path} is not valid {suffix[1:].upper()}: {exc}") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of EnvConfig fields, got {type(data).__name__}")
-    return data
 
 
 def _describe(exc: ValidationError, what: str) -> str:

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reasoning_economics.errors import ConfigError, require
+from reasoning_economics.config_files import read_config_file
+from reasoning_economics.errors import ConfigError
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 VLLM_MODES = ("colocate", "server")
@@ -193,36 +193,6 @@ class TrainConfig:
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
-
-
-def read_config_file(path: str | Path) -> dict[str, Any]:
-    """A flat mapping from a ``.yaml``/``.yml``, ``.toml`` or ``.json`` file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file {str(path)!r} does not exist")
-    text = path.read_text()
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
-        elif suffix == ".toml":
-            tomllib = require("tomllib", "train") if sys.version_info >= (3, 11) else require("tomli", "train")
-            data = tomllib.loads(text)
-        elif suffix == ".json":
-            data = json.loads(text)
-        else:
-            raise ConfigError(f"config file {str(path)!r} must end in .yaml, .yml, .toml or .json")
-    except ConfigError:
-        raise
-    except Exception as exc:  # each parser has its own error type
-        raise ConfigError(f"cannot parse {str(path)!r}: {exc}") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {str(path)!r} must hold a mapping of settings")
-    return data
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
