@@ -19,9 +19,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from pathlib import Path
-
-from reasoning_economics.bench.server_process import ServerProcess
+from reasoning_economics.bench.server_process import ServerProcess, child_pids
 
 RECV_TIMEOUT = 60
 # An answer math-verify cannot settle quickly: grading runs until the grading timeout.
@@ -51,18 +49,6 @@ def wait_until(predicate, seconds: float, interval: float = 0.2):
         time.sleep(interval)
         value = predicate()
     return value
-
-
-def child_pids(pid: int) -> list[int]:
-    """Children of every thread of ``pid`` (the grading workers are started by a helper thread,
-    so they are not listed under the main thread's ``children``)."""
-    pids = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            pids += [int(part) for part in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return pids
 
 
 def grading_worker_pids(server: ServerProcess) -> list[int]:

@@ -47,9 +47,18 @@ def cpu_seconds(pid: int) -> float:
 
 
 def child_pids(pid: int) -> list[int]:
-    """Direct children of ``pid`` (from /proc), e.g. the grading workers of a server."""
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(part) for part in children.read_text().split()] if children.is_file() else []
+    """Direct children of every thread of ``pid`` (from /proc), e.g. a server's grading workers,
+    which its spawner thread starts and so are not listed under the main thread."""
+    pids: list[int] = []
+    tasks = Path(f"/proc/{pid}/task")
+    if not tasks.is_dir():
+        return pids
+    for task in tasks.iterdir():
+        try:
+            pids += [int(part) for part in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return pids
 
 
 class ServerProcess:

@@ -28,8 +28,7 @@ from reasoning_economics.evaluation.results import (
     write_json,
 )
 from reasoning_economics.evaluation.summary import summarize, with_baseline
-
-TRAIN_LOG_NAME = "train_log.jsonl"
+from reasoning_economics.training.logs import TRAIN_LOG_NAME
 
 
 def load_run(path: str | Path, name: str | None = None) -> RunData:
