@@ -32,6 +32,7 @@ _ANSWER_PHRASE = re.compile(
     r"(?:final\s+answer(?:\s+is)?|answer\s+is|answer\s*(?:\*\*)?\s*[:：]|####)\s*(?:\*\*)?\s*[:：]?[ \t]*",
     re.IGNORECASE,
 )
+_ANSWER_PHRASE_LOWER = re.compile(_ANSWER_PHRASE.pattern)
 # Words of prose (not LaTeX commands, not \text{} content): two or more mean a sentence.
 _PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
 _LATEX_COMMAND_OR_TEXT = re.compile(r"\\(?:text|mathrm|textbf)\{[^{}]*\}|\\[A-Za-z]+|\$[^$]*\$")
@@ -152,8 +153,12 @@ def _last_math_or_number(text: str) -> str | None:
 
 
 def _last_phrase(text: str) -> re.Match[str] | None:
+    # Matching lower-cased text without IGNORECASE is ~6x faster; positions stay valid only
+    # when lower-casing keeps the length (some non-ASCII letters grow), else match as is.
+    lowered = text.lower()
+    pattern, subject = (_ANSWER_PHRASE_LOWER, lowered) if len(lowered) == len(text) else (_ANSWER_PHRASE, text)
     last = None
-    for last in _ANSWER_PHRASE.finditer(text):
+    for last in pattern.finditer(subject):
         pass
     return last
 
