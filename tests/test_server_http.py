@@ -49,6 +49,10 @@ def test_http_reset_works_and_environment_errors_are_typed_4xx_not_500(live_serv
         state = http.get("/state")
         assert state.status_code == 409 and state.json()["code"] == "EPISODE_NOT_STARTED"
         assert http.post("/step", json={"action": {"response": 1}}).status_code == 422
+        # A number JSON cannot write back (1e400 parses as inf) is a typed 422, not a 500.
+        for path in ("/reset", "/step"):
+            infinite = http.post(path, content=b'{"seed": 1e400}', headers={"content-type": "application/json"})
+            assert infinite.status_code == 422 and infinite.json()["code"] == "VALIDATION_ERROR", infinite.text
         # OpenEnv's Task API routes would answer 501 here: they are not served.
         assert http.get("/reasoning_economics/splits").status_code == 404
         mcp = http.post("/mcp", json={})

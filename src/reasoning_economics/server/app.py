@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Body, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from openenv.core.env_server import create_app
 from openenv.core.env_server.types import ResetRequest, ResetResponse
@@ -118,6 +119,16 @@ def create_server_app(settings: ServerSettings | None = None) -> FastAPI:
     @app.exception_handler(ReasoningEconomicsError)
     async def typed_error(request: Request, exc: ReasoningEconomicsError) -> JSONResponse:
         return JSONResponse({"detail": str(exc), "code": exc.code}, status_code=http_status_of(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes each bad input back, and an input such as 1e400 (inf)
+        # cannot be written as JSON: it became a 500. Report where and why, never the input.
+        errors = [
+            {"loc": [str(part) for part in error.get("loc", ())], "msg": str(error.get("msg", "")), "type": str(error.get("type", ""))}
+            for error in exc.errors()[:20]
+        ]
+        return JSONResponse({"detail": errors, "code": "VALIDATION_ERROR"}, status_code=422)
 
     async def warm_up() -> None:
         if settings.warm_up:
