@@ -232,3 +232,16 @@ def test_a_worker_killed_while_idle_costs_no_attempt(pool):
     time.sleep(0.2)
     assert pool.check("2^{10}", "1024", 60) is True
     assert idle not in pool.pids()
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "correct"),
+    [
+        ("Answer $ 9 $", "9", True),
+        ("Answer $$ \n 9 \n $$", "9", True),
+        ("\\begin{bmatrix} 0 & 1 \\\\ 1 & 0 \\end{bmatrix}", "\\begin{pmatrix}0&1\\\\1&0\\end{pmatrix}", True),
+        ("\\begin{vmatrix} 0 & 1 \\\\ 1 & 0 \\end{vmatrix}", "\\begin{pmatrix}0&1\\\\1&0\\end{pmatrix}", False),
+    ],
+)
+def test_formula_after_a_word_and_matrix_bracket_styles(response, gold, correct):
+    assert grading.grade(response, gold).correct is correct

@@ -35,7 +35,7 @@ _ANSWER_PHRASE = re.compile(
 _ANSWER_PHRASE_LOWER = re.compile(_ANSWER_PHRASE.pattern)
 # Words of prose (not LaTeX commands, not \text{} content): two or more mean a sentence.
 _PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
-_LATEX_COMMAND_OR_TEXT = re.compile(r"\\(?:text|mathrm|textbf)\{[^{}]*\}|\\[A-Za-z]+|\$[^$]*\$")
+_LATEX_COMMAND_OR_TEXT = re.compile(r"\\(?:text|mathrm|textbf|begin|end)\{[^{}]*\}|\\[A-Za-z]+|\$[^$]*\$")
 _MATH_BLOCK = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?:/\d+)?%?")
 _SENTENCE_END = re.compile(r"\.(?=\s+[A-Za-z])|\.\s*$")
@@ -185,7 +185,8 @@ def _phrase_answer(text: str, phrase: re.Match[str]) -> str | None:
 
 def _unanchored_answer(text: str) -> str | None:
     bare = strip_delimiters(text)
-    if bare and len(bare) <= BARE_ANSWER_MAX_CHARS and not is_prose(bare):
+    # "Answer $9$" is a word and a formula, not a bare answer: take the formula.
+    if bare and len(bare) <= BARE_ANSWER_MAX_CHARS and not is_prose(bare) and not _MATH_BLOCK.search(bare):
         return bare
     return _last_math_or_number(text)
 

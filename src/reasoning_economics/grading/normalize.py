@@ -20,6 +20,7 @@ _SLASH_FRACTION = re.compile(r"^([+-]?\d+)/(\d+)$")
 _LATEX_FRACTION = re.compile(r"^([+-]?)\\frac\{?([+-]?\d+)\}?\{?(\d+)\}?$")
 _MIXED_NUMBER = re.compile(r"(-?)(\d+)\s+(\d+)/(\d+)")
 _PERCENT_WORD = re.compile(r"\s*\\text\{\s*percent\s*\}|\s+percent\b")
+_MATRIX_KIND = re.compile(r"\\(begin|end)\{(?:bmatrix|Bmatrix|matrix|smallmatrix)\}")
 _CHOICE = re.compile(r"^\(?([A-Za-z])\)?[.:]?$")
 _WORDS = re.compile(r"^[A-Za-z][A-Za-z' -]*[A-Za-z]$")
 
@@ -32,6 +33,7 @@ def latex_friendly(answer: str) -> str:
     text = text.replace("<=", "\\leq ").replace(">=", "\\geq ").replace("\u2264", "\\leq ").replace("\u2265", "\\geq ")
     text = text.replace("\u00b0", "^\\circ").replace("\\$", "")
     text = _PERCENT_WORD.sub(r"\\%", text)
+    text = _MATRIX_KIND.sub(r"\\\1{pmatrix}", text)  # bracket style is typography (vmatrix, a determinant, is not)
     mixed = _MIXED_NUMBER.fullmatch(text.strip())
     if mixed:
         sign, whole, numerator, denominator = mixed.groups()

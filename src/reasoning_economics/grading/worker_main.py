@@ -42,4 +42,7 @@ def serve(requests: Connection, replies: Connection) -> None:
 
 if __name__ == "__main__":
     _die_with_parent()
-    serve(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False))
+    try:
+        serve(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False))
+    except (BrokenPipeError, EOFError, ConnectionResetError):
+        pass  # the parent went away (it exited before this worker was ready): nothing to answer
