@@ -87,8 +87,9 @@ def grade(response: str, gold: str, *, timeout: float | None = None) -> GradeRes
     grading workers crash twice on the same answer.
     """
     _require_str("response", response)
-    gold = gold_answer(_require_str("gold", gold))
-    if gold and response.strip() == gold:
+    raw_gold = _require_str("gold", gold).strip()
+    gold = gold_answer(raw_gold)
+    if gold and response.strip() in (gold, raw_gold):
         return GradeResult(True, gold, "identical")
     answer, early = _extract(response)
     if early is not None:
