@@ -30,14 +30,14 @@ def eval_command(
     questions: int = typer.Option(4, "--questions", "-k", help="Questions per episode (with --server the server's setting wins)."),
     seed: int = typer.Option(0, "--seed", "-s", help="Base seed."),
     out: Path = typer.Option(
-        None, "--out", "-o", help="Run directory (default: runs/<policy>-<mode>-seed<seed>-<time>)."
+        None, "--out", "-o", help="Run directory; by default runs/<policy>-<mode>-seed<seed>-<time>."
     ),
     budget: int = typer.Option(
-        None, "--budget", help="Total token budget per episode (default: 4 x the questions' tokens)."
+        None, "--budget", help="Total token budget per episode; by default 4 x the questions' tokens."
     ),
     max_tokens_per_step: int = typer.Option(192, "--max-tokens-per-step", help="Most tokens one answer may use."),
     tokenizer: str = typer.Option(
-        None, "--tokenizer", help="Tokenizer the environment counts with (default: the policy's own)."
+        None, "--tokenizer", help="Tokenizer the environment counts with; by default the policy's own."
     ),
     soft: bool = typer.Option(False, "--soft", help="Soft budget: no clipping or early stop; overspend is penalised."),
     concurrency: int = typer.Option(8, "--concurrency", "-c", help="Units run at once (generation is batched)."),
@@ -121,7 +121,7 @@ def report_command(
         None, "--baseline", "-b", help="Run to compare against: token reduction % and accuracy change in points."
     ),
     out: Path = typer.Option(
-        None, "--out", "-o", help="Where to write report.html and summary.json (default: the run, or ./ree-report)."
+        None, "--out", "-o", help="Where to write report.html and summary.json; by default the run, or ./ree-report."
     ),
 ) -> None:
     """Compare runs: a table in the terminal, summary.json and a self-contained report.html.

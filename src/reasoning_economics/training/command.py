@@ -23,7 +23,7 @@ def train(
     num_questions: Optional[int] = typer.Option(None, help="Questions per episode (episode recipe)."),
     max_step_tokens: Optional[int] = typer.Option(None, help="Most tokens per response."),
     learning_rate: Optional[float] = typer.Option(None, help="AdamW learning rate."),
-    advantage: Optional[str] = typer.Option(None, help="grpo | rloo | reward_to_go | brpo (default: the recipe's)."),
+    advantage: Optional[str] = typer.Option(None, help="grpo | rloo | reward_to_go | brpo; by default the recipe's."),
     env_url: Optional[str] = typer.Option(None, help="Train against a `ree serve` URL instead of in-process."),
     env_tokenizer: Optional[str] = typer.Option(None, help="Tokenizer name the environment counts with."),
     total_budget: Optional[int] = typer.Option(None, help="Fixed token budget per episode."),
