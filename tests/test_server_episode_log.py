@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import pytest
 from typer.testing import CliRunner
@@ -45,10 +46,24 @@ def test_each_finished_episode_is_one_json_line_written_when_it_finishes(start_s
         assert final["data"]["done"] is True
         # Written before the final reply was sent: nothing waits for a buffer or for shutdown.
         (record,) = read_lines(log)
-        play(ws, seed=22, responses=responses[:3])  # unfinished: not logged
+        play(ws, seed=22, responses=responses[:3])  # unfinished: logged when the client leaves it
         assert len(read_lines(log)) == 1
+        refused = exchange(ws, {"type": "reset", "data": {"seed": -1}})
+        assert refused["type"] == "error" and len(read_lines(log)) == 1  # the old episode goes on
         state = exchange(ws, {"type": "reset", "data": {"seed": 23}})
         assert state["type"] == "observation"
+        abandoned = read_lines(log)[1]
+        assert abandoned["seed"] == 22 and abandoned["finished"] is False
+        assert abandoned["termination_reason"] == "abandoned" and abandoned["questions_answered"] == 3
+        assert [step["response"] for step in abandoned["steps"]] == responses[:3]
+        exchange(ws, {"type": "step", "data": {"response": responses[0]}})
+    # The client disconnects mid-episode: its one answered step is logged too.
+    deadline = time.monotonic() + 30
+    while len(read_lines(log)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = read_lines(log)[2]
+    assert left["seed"] == 23 and left["finished"] is False and len(left["steps"]) == 1
+    assert record["finished"] is True
 
     assert record["seed"] == 21 and record["tokenizer_name"] == "qwen3" and record["total_budget"] == 100_000
     assert record["num_questions"] == 10 and record["termination_reason"] == "all_answered"

@@ -387,6 +387,11 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
         """The current episode's questions (for evaluators and tests; not sent to clients)."""
         return list(self._require_episode().problems)
 
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """A copy of the current episode's step records (what observations carry as ``history``)."""
+        return [dict(entry) for entry in self._require_episode().history]
+
     def get_metadata(self) -> EnvironmentMetadata:
         from reasoning_economics import __version__
 

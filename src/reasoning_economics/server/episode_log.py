@@ -133,14 +133,27 @@ class EpisodeRecorder:
             entry["grading_response"] = grading_response
         self.steps.append(entry)
 
-    def finish(self, env: Any, observation: Any) -> dict[str, Any]:
-        """The log record of the episode that ``observation`` (done) ended."""
+    @property
+    def has_unlogged_steps(self) -> bool:
+        return bool(self.steps)
+
+    def finish(self, env: Any, *, abandoned: bool = False) -> dict[str, Any]:
+        """:meth:`record` of the current episode, after which the recorder starts empty."""
+        record = self.record(env, abandoned=abandoned)
+        self.steps = []
+        self.started_at = None
+        return record
+
+    def record(self, env: Any, *, abandoned: bool = False) -> dict[str, Any]:
+        """The log record of the environment's current episode: ended (``done``), or
+        ``abandoned`` by its client (disconnected, timed out, or reset mid-episode) with
+        ``finished: false`` and ``termination_reason: "abandoned"``."""
         state = env.state
         problems = env.problems
         finished_at = time.time()
         started_at = self.started_at if self.started_at is not None else finished_at
         steps = []
-        for entry, extra in zip(observation.history, self.steps):
+        for entry, extra in zip(env.history, self.steps):
             problem = problems[entry["step_idx"]]
             steps.append({"question": problem.question, **entry, **extra})
         record = {
@@ -163,7 +176,8 @@ class EpisodeRecorder:
             "spent_budget": state.spent_budget,
             "remaining_budget": state.remaining_budget,
             "total_reward": state.total_reward,
-            "termination_reason": state.termination_reason,
+            "finished": not abandoned,
+            "termination_reason": "abandoned" if abandoned else state.termination_reason,
             "started_at": _iso(started_at),
             "finished_at": _iso(finished_at),
             "duration_s": round(finished_at - started_at, 6),
@@ -173,6 +187,4 @@ class EpisodeRecorder:
                 "grading_timeout": env.config.grading_timeout,
             },
         }
-        self.steps = []
-        self.started_at = None
         return record

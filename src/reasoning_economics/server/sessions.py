@@ -83,14 +83,18 @@ class WebSocketSessions:
             return
         self.active += 1  # one event loop: no lock needed between the check and the increment
         self.opened += 1
+        session = None
         try:
             # Off the loop: building an environment may wait on the problem-source lock.
             env = await asyncio.get_running_loop().run_in_executor(self.executor, self.make_env)
-            await self._run(websocket, _Session(env))
+            session = _Session(env)
+            await self._run(websocket, session)
         except (WebSocketDisconnect, ConnectionError):
             pass  # the client went away mid-reply; nothing to tell it
         finally:
             self.active -= 1
+            if session is not None:
+                await self._log_abandoned(session)
 
     async def _refuse_at_capacity(self, websocket: WebSocket) -> None:
         reply = protocol.error_reply(
@@ -158,11 +162,29 @@ class WebSocketSessions:
                 protocol.INTERNAL_ERROR, "internal server error; the episode is unchanged (see the server log)"
             )
 
+    async def _log_abandoned(self, session: _Session) -> None:
+        """Log the steps of an episode its client left unfinished, so no answered step is lost."""
+        if self.episode_log is None or not session.recorder.has_unlogged_steps:
+            return
+        record = session.recorder.finish(session.env, abandoned=True)
+        error = await asyncio.get_running_loop().run_in_executor(self.executor, self.episode_log.append, record)
+        if error is not None:
+            logger.error("session %s: could not log its abandoned episode: %s", session.session_id, error)
+
     async def _reset(self, session: _Session, message: dict[str, Any]) -> str:
         data = _validate(WSResetMessage, message, "reset message").data
+        abandoned = None
+        if self.episode_log is not None and session.recorder.has_unlogged_steps:
+            # Built before the reset replaces the episode, logged only once the reset succeeded:
+            # a refused reset leaves the old episode to go on.
+            abandoned = session.recorder.record(session.env, abandoned=True)
         loop = asyncio.get_running_loop()
         observation = await loop.run_in_executor(self.executor, partial(session.env.reset, **data))
         session.recorder.on_reset()
+        if abandoned is not None:
+            error = await loop.run_in_executor(self.executor, self.episode_log.append, abandoned)
+            if error is not None:
+                logger.error("session %s: could not log its abandoned episode: %s", session.session_id, error)
         return protocol.observation_reply(observation)
 
     async def _step(self, session: _Session, message: dict[str, Any]) -> str:
@@ -179,7 +201,7 @@ class WebSocketSessions:
             grading_response = action.metadata.get("grading_response")
             session.recorder.on_step(action.response, grading_response, step_ms)
             if observation.done:
-                record = session.recorder.finish(env, observation)
+                record = session.recorder.finish(env)
                 error = await loop.run_in_executor(self.executor, self.episode_log.append, record)
                 if error is not None:
                     extra = {"episode_log_error": f"the server could not write this episode to its log: {error}"}
