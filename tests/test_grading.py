@@ -245,3 +245,27 @@ def test_a_worker_killed_while_idle_costs_no_attempt(pool):
 )
 def test_formula_after_a_word_and_matrix_bracket_styles(response, gold, correct):
     assert grading.grade(response, gold).correct is correct
+
+
+@pytest.mark.timeout(60)  # a hang guard: these took minutes when extraction was quadratic
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "\\(x" * 300_000,
+        "\\[x" * 300_000,
+        "answer" + " " * 1_000_000 + "x",
+        "answer" + " *" * 500_000,
+        "$a \\( b " * 100_000,
+    ],
+    ids=["unclosed-parens", "unclosed-brackets", "answer-spaces", "answer-stars", "mixed-delimiters"],
+)
+def test_extraction_of_unclosed_delimiters_and_long_runs_is_not_quadratic(hostile):
+    assert grading.grade(hostile, "1").correct is False
+
+
+def test_math_blocks_pair_each_opener_with_its_next_closer():
+    from reasoning_economics.grading.extraction import math_blocks
+
+    text = "a $x$ b $$y$$ \\(z\\) \\[w\\] $ unclosed \\( open"
+    assert [content for _, _, content in math_blocks(text)] == ["x", "y", "z", "w"]
+    assert math_blocks("$$") == [] and math_blocks("$ $") == [(0, 3, "")]
