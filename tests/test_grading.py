@@ -256,8 +256,11 @@ def test_formula_after_a_word_and_matrix_bracket_styles(response, gold, correct)
         "answer" + " " * 1_000_000 + "x",
         "answer" + " *" * 500_000,
         "$a \\( b " * 100_000,
+        ". " * 500_000,
+        "$" * 1_000_000,
+        "$$" * 500_000,
     ],
-    ids=["unclosed-parens", "unclosed-brackets", "answer-spaces", "answer-stars", "mixed-delimiters"],
+    ids=["unclosed-parens", "unclosed-brackets", "answer-spaces", "answer-stars", "mixed-delimiters", "full-stops", "dollars", "double-dollars"],
 )
 def test_extraction_of_unclosed_delimiters_and_long_runs_is_not_quadratic(hostile):
     assert grading.grade(hostile, "1").correct is False

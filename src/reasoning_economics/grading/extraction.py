@@ -30,6 +30,7 @@ THINK_START = "<think>"
 # boxes must not turn the scan quadratic.
 MAX_BOX_ATTEMPTS = 8
 BARE_ANSWER_MAX_CHARS = 500
+MAX_WRAPPER_LAYERS = 8
 
 _BOX_START = re.compile(r"\\(?:boxed|fbox)\b\s*")
 # Each alternative reads a whitespace/bold run with one unambiguous loop, so a run of spaces
@@ -123,19 +124,18 @@ def _answer_tag_content(text: str) -> str | None:
 def strip_delimiters(answer: str) -> str:
     """Remove math delimiters, bold markers and a trailing full stop around an answer."""
     text = answer.strip()
-    changed = True
-    while changed and text:
-        changed = False
+    # Real answers have a wrapper or two; the cap keeps "$$$$…" (each pass copies the text)
+    # from turning quadratic.
+    for _ in range(MAX_WRAPPER_LAYERS):
+        before = text
         for left, right in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"), ("**", "**")):
             if len(text) >= len(left) + len(right) and text.startswith(left) and text.endswith(right):
                 text = text[len(left) : len(text) - len(right)].strip()
-                changed = True
-        if text.endswith("."):
-            text = text[:-1].rstrip()
-            changed = True
+        text = text.rstrip(". \t\n")
         if text.startswith("**") or text.endswith("**"):
             text = text.strip("*").strip()
-            changed = True
+        if text == before or not text:
+            break
     return text
 
 
@@ -227,7 +227,8 @@ def _phrase_answer(text: str, phrase: re.Match[str]) -> str | None:
 
 
 def _unanchored_answer(text: str) -> str | None:
-    bare = strip_delimiters(text)
+    # Only a short text can be a bare answer; never strip a long one.
+    bare = strip_delimiters(text) if len(text) <= 4 * BARE_ANSWER_MAX_CHARS else ""
     # "Answer $9$" is a word and a formula, not a bare answer: take the formula.
     if bare and len(bare) <= BARE_ANSWER_MAX_CHARS and not is_prose(bare) and not math_blocks(bare):
         return bare
