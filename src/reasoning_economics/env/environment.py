@@ -349,7 +349,7 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
             step_idx=episode.step_idx,
             budget_per_remaining=remaining / questions_remaining if questions_remaining else 0.0,
             accuracy_so_far=episode.correct / answered if answered else 0.0,
-            history=[dict(entry) for entry in episode.history],
+            history=self.history,
             prompt=prompt,
             step_token_limit=step_limit,
             episode_id=episode.episode_id,

@@ -15,11 +15,9 @@ from typing import Any, Protocol, TypeVar
 
 from reasoning_economics.errors import PolicyError
 from reasoning_economics.evaluation.config import EvalConfig
+from reasoning_economics.grading.extraction import THINK_END, THINK_START, split_thinking
 from reasoning_economics.policies.base import GenerationRequest, GenerationResult, Policy
 from reasoning_economics.problems import Problem, ProblemSource
-
-THINK_START = "<think>"
-THINK_END = "</think>"
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -57,8 +55,6 @@ def split_response(text: str) -> ThinkingSplit:
     """Split a thinking model's output with :func:`grading.extraction.split_thinking`."""
     if THINK_END not in text and THINK_START not in text:
         return ThinkingSplit(thinking=text, grading_response=None)
-    from reasoning_economics.grading.extraction import split_thinking
-
     thinking, answer = split_thinking(text)
     return ThinkingSplit(thinking=thinking, grading_response=answer)
 
