@@ -19,17 +19,12 @@ dataclass that validates itself, so a typo is a :class:`ConfigError` listing wha
 
 from __future__ import annotations
 
-import dataclasses
-import re
-from collections.abc import Callable
-from importlib import import_module
 from typing import Any
 
-from reasoning_economics.errors import ConfigError, UnknownNameError
+from reasoning_economics.errors import ConfigError
 from reasoning_economics.policies.base import Policy
+from reasoning_economics.registry import Registry, init_fields
 
-PolicyClasses = tuple[type, type]
-"""(policy class, config dataclass); the policy is built as ``policy_cls(config_cls(**options))``."""
 
 _BUILTIN_POLICIES: dict[str, str] = {
     "smollm2": "reasoning_economics.policies.embedded:EmbeddedPolicy:EmbeddedConfig",
@@ -45,38 +40,17 @@ _BUILTIN_POLICIES: dict[str, str] = {
 MODEL_FIELD = "model"
 """A config with this field takes the rest of the spec after ``:`` as the model."""
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_registry: dict[str, Callable[[], PolicyClasses]] = {}
-
-
-def _lazy(target: str) -> Callable[[], PolicyClasses]:
-    module, policy_name, config_name = target.split(":")
-
-    def load() -> PolicyClasses:
-        loaded = import_module(module)
-        return getattr(loaded, policy_name), getattr(loaded, config_name)
-
-    return load
-
-
-for _name, _target in _BUILTIN_POLICIES.items():
-    _registry[_name] = _lazy(_target)
+_registry = Registry("policy", _BUILTIN_POLICIES)
 
 
 def register_policy(name: str, policy_cls: type, config_cls: type) -> None:
     """Add a policy: ``create_policy(name, **options)`` then builds ``policy_cls(config_cls(**options))``."""
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigError(f"policy name must match {_NAME.pattern}, got {name!r}")
-    if name in _registry:
-        raise ConfigError(f"policy {name!r} is already registered")
-    if not dataclasses.is_dataclass(config_cls):
-        raise ConfigError(f"config class of policy {name!r} must be a dataclass, got {config_cls!r}")
-    _registry[name] = lambda: (policy_cls, config_cls)
+    _registry.register(name, policy_cls, config_cls)
 
 
 def list_policies() -> list[str]:
     """Registered policy names, sorted."""
-    return sorted(_registry)
+    return _registry.names()
 
 
 def parse_option_value(text: str) -> Any:
@@ -131,11 +105,8 @@ def create_policy(spec: str, **options: Any) -> Policy:
         raise ConfigError(f"policy spec must be a non-empty string, got {spec!r}; known: {', '.join(list_policies())}")
     name, sep, argument = spec.strip().partition(":")
     name = name.strip()
-    loader = _registry.get(name)
-    if loader is None:
-        raise UnknownNameError(f"unknown policy {name!r}; registered: {', '.join(list_policies())}")
-    policy_cls, config_cls = loader()
-    fields = {f.name for f in dataclasses.fields(config_cls) if f.init}
+    policy_cls, config_cls = _registry.classes(name)
+    fields = init_fields(config_cls)
     from_spec: dict[str, Any] = {}
     if sep:
         if not argument.strip():
@@ -148,9 +119,7 @@ def create_policy(spec: str, **options: Any) -> Policy:
     if both:
         raise ConfigError(f"option(s) {both} given both in the spec {spec!r} and as options")
     merged = {**from_spec, **options}
-    unknown = sorted(set(merged) - fields)
-    if unknown:
-        raise ConfigError(f"unknown option(s) {unknown} for policy {name!r}; accepted: {', '.join(sorted(fields))}")
+    _registry.check_options(name, config_cls, merged)
     if MODEL_FIELD in fields and not merged.get(MODEL_FIELD):
         raise ConfigError(f"policy {name!r} needs a model: write {name}:<model>")
     try:

@@ -21,21 +21,16 @@ re-reads a file that changed on disk; call :func:`clear_source_cache` for that.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
-import re
 import threading
-from collections.abc import Callable
-from importlib import import_module
 from typing import Any
 
-from reasoning_economics.errors import ConfigError, UnknownNameError
+from reasoning_economics.errors import ConfigError
 from reasoning_economics.problems.base import ProblemSource
 from reasoning_economics.problems.mixture import UnionSource, WeightedMixture
+from reasoning_economics.registry import Registry, init_fields
 
-SourceClasses = tuple[type, type]
-"""(source class, config dataclass); the source is built as ``source_cls(config_cls(**cfg))``."""
 
 _BUILTIN_SOURCES: dict[str, str] = {
     "builtin": "reasoning_economics.problems.builtin:BuiltinSource:BuiltinConfig",
@@ -45,23 +40,8 @@ _BUILTIN_SOURCES: dict[str, str] = {
     "champ": "reasoning_economics.problems.champ:ChampSource:ChampConfig",
 }
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_registry: dict[str, Callable[[], SourceClasses]] = {}
+_registry = Registry("source", _BUILTIN_SOURCES, lookup_kind="problem source")
 _build_lock = threading.RLock()
-
-
-def _lazy(target: str) -> Callable[[], SourceClasses]:
-    module, source_name, config_name = target.split(":")
-
-    def load() -> SourceClasses:
-        loaded = import_module(module)
-        return getattr(loaded, source_name), getattr(loaded, config_name)
-
-    return load
-
-
-for _name, _target in _BUILTIN_SOURCES.items():
-    _registry[_name] = _lazy(_target)
 
 
 def register_source(name: str, source_cls: type, config_cls: type) -> None:
@@ -70,18 +50,12 @@ def register_source(name: str, source_cls: type, config_cls: type) -> None:
     ``config_cls`` must be a dataclass (validating itself in ``__post_init__``); the built
     object must satisfy :class:`~reasoning_economics.problems.base.ProblemSource`.
     """
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigError(f"source name must match {_NAME.pattern}, got {name!r}")
-    if name in _registry:
-        raise ConfigError(f"source {name!r} is already registered")
-    if not dataclasses.is_dataclass(config_cls):
-        raise ConfigError(f"config class of source {name!r} must be a dataclass, got {config_cls!r}")
-    _registry[name] = lambda: (source_cls, config_cls)
+    _registry.register(name, source_cls, config_cls)
 
 
 def list_sources() -> list[str]:
     """Registered source names, sorted."""
-    return sorted(_registry)
+    return _registry.names()
 
 
 def clear_source_cache() -> None:
@@ -172,19 +146,13 @@ def _build_spec(spec: str, cfg_json: str) -> ProblemSource:
 
 @functools.lru_cache(maxsize=64)
 def _build_leaf(name: str, argument: str | None, options_json: str) -> ProblemSource:
-    loader = _registry.get(name)
-    if loader is None:
-        raise UnknownNameError(f"unknown problem source {name!r}; registered: {', '.join(list_sources())}")
-    source_cls, config_cls = loader()
+    source_cls, config_cls = _registry.classes(name)
     options: dict[str, Any] = json.loads(options_json)
-    fields = {f.name for f in dataclasses.fields(config_cls) if f.init}
     if argument is not None:
-        if "path" not in fields:
+        if "path" not in init_fields(config_cls):
             raise ConfigError(f"source {name!r} takes no argument in the spec (got {name}:{argument})")
         if "path" in options:
             raise ConfigError(f"source {name!r}: path given both in the spec and in the options")
         options["path"] = argument
-    unknown = sorted(set(options) - fields)
-    if unknown:
-        raise ConfigError(f"unknown option(s) {unknown} for source {name!r}; accepted: {', '.join(sorted(fields))}")
+    _registry.check_options(name, config_cls, options)
     return source_cls(config_cls(**options))
