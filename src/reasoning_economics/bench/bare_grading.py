@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 
 from reasoning_economics.bench.context import BUILTIN, MATH_VERIFY, BenchContext
-from reasoning_economics.bench.env_inprocess import WORKER_REASONS
+from reasoning_economics.grading.grader import WORKER_REASONS
 from reasoning_economics.bench.results import SectionResult
 from reasoning_economics.bench.stats import LatencySummary, rate
 

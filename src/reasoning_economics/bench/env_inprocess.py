@@ -25,12 +25,11 @@ from dataclasses import dataclass, field
 from reasoning_economics.bench.context import BUILTIN, MATH_VERIFY, BenchContext, Workload
 from reasoning_economics.bench.results import SectionResult, Target
 from reasoning_economics.bench.stats import LatencySummary, rate
+from reasoning_economics.grading.grader import WORKER_REASONS
 
 RESET_P50_TARGET_MS = 5.0
 STEP_P50_TARGET_MS = 2.0
 STEP_OVER_BARE_TARGET = 1.5
-WORKER_REASONS = ("equivalent", "not_equivalent", "timeout")
-"""Grade reasons that only a math-verify worker gives (the fast path gives others)."""
 
 
 @dataclass

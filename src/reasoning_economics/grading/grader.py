@@ -25,6 +25,10 @@ DEFAULT_TIMEOUT_S = 5.0
 # No real final answer is this long; longer ones are wrong without being parsed.
 MAX_ANSWER_CHARS = 2_000
 
+REASON_EQUIVALENT, REASON_NOT_EQUIVALENT, REASON_TIMEOUT = "equivalent", "not_equivalent", "timeout"
+WORKER_REASONS = (REASON_EQUIVALENT, REASON_NOT_EQUIVALENT, REASON_TIMEOUT)
+"""The reasons only a math-verify worker gives (the in-process rules give others)."""
+
 
 @dataclass(frozen=True)
 class GradeResult:
@@ -74,7 +78,9 @@ def _decide_symbolic(answer: str, gold: str, timeout: float) -> tuple[bool, str]
     verdict = fast_path.decide(answer, gold)
     if verdict is None:
         outcome = get_pool().check(latex_friendly(answer), latex_friendly(gold), timeout)
-        verdict = (False, "timeout") if outcome == TIMED_OUT else (bool(outcome), "equivalent" if outcome else "not_equivalent")
+        verdict = (False, REASON_TIMEOUT) if outcome == TIMED_OUT else (
+            bool(outcome), REASON_EQUIVALENT if outcome else REASON_NOT_EQUIVALENT
+        )
     _cache.put(key, verdict)
     return verdict
 
