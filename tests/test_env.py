@@ -251,3 +251,49 @@ def test_config_validation(overrides):
 def test_config_budget_default_ratio_is_four():
     assert EnvConfig().budget_ratio == 4.0
     assert EnvConfig().config_budget == 4 * 10 * 810 // 2
+
+
+def test_observations_are_what_validation_would_build():
+    # Observations skip pydantic validation (from_trusted); validating their dump must give them back.
+    from reasoning_economics.env.models import ReasonBudgetObservation
+
+    for hard in (True, False):
+        env = ReasonBudgetEnvironment(num_questions=3, hard_cap_mode=hard)
+        observations = [env.reset(seed=3, total_budget=400)]
+        observations += play(env, [(True, 40), (False, 200), (True, 30)])
+        assert observations[-1].done
+        for obs in observations:
+            dumped = obs.model_dump()
+            rebuilt = ReasonBudgetObservation.model_validate(dumped)
+            assert rebuilt == obs and rebuilt.model_dump() == dumped
+            assert obs.model_fields_set == set(ReasonBudgetObservation.model_fields)
+            assert json.loads(obs.model_dump_json()) == json.loads(rebuilt.model_dump_json())
+
+
+def test_from_trusted_needs_every_field():
+    from reasoning_economics.env.models import ReasonBudgetObservation
+
+    with pytest.raises(TypeError, match=r"missing \['done'.*unknown \['nonsense'\]"):
+        ReasonBudgetObservation.from_trusted(
+            **{name: None for name in ReasonBudgetObservation.model_fields if name not in ("done", "reward")},
+            nonsense=1,
+        )
+
+
+def test_changing_an_observation_never_changes_the_episode():
+    env = ReasonBudgetEnvironment(num_questions=3)
+    env.reset(seed=4, total_budget=300)
+    gold = env.problems[0].answer
+    first = env.step(ReasonBudgetAction(response=answer(gold, 20)))
+    first.history[0]["reward"] = 99.0
+    first.history[0]["reward_parts"]["correctness"] = 99.0
+    first.history.append({"forged": True})
+    first.metadata["spent_budget"] = 0
+    second = env.step(ReasonBudgetAction(response=answer(env.problems[1].answer, 20, correct=False)))
+    for record in (env.history[0], second.history[0]):
+        assert record["reward"] == pytest.approx(1 + 0.1 * (1 - 20 / 100))
+        assert record["reward_parts"]["correctness"] == 1.0
+    assert len(second.history) == 2 and second.metadata["spent_budget"] == 40
+    fresh = env.history
+    fresh[1]["reward_parts"]["correctness"] = 5.0
+    assert env.history[1]["reward_parts"]["correctness"] == -0.1

@@ -70,14 +70,22 @@ class _Episode:
     termination_reason: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     started_at: float = field(default_factory=time.time)
+    num_questions: int = field(init=False)
+    fixed_metadata: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.num_questions = len(self.problems)
+        self.fixed_metadata = {
+            "total_budget": self.total_budget,
+            "budget_source": self.budget_source,
+            "tokenizer_name": self.counter.name,
+            "num_questions": self.num_questions,
+            "seed": self.seed,
+        }
 
     @property
     def remaining(self) -> int:
         return self.total_budget - self.spent
-
-    @property
-    def num_questions(self) -> int:
-        return len(self.problems)
 
 
 class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObservation, ReasonBudgetState]):
@@ -245,31 +253,30 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
             )
             reward += bonus
         episode.total_reward += reward
-        episode.history.append(
-            {
-                "step_idx": episode.step_idx - 1,
-                "question_id": problem.id,
-                "problem_type": problem.problem_type,
-                "difficulty": problem.difficulty,
-                "tokens_used": tokens_used,
-                "tokens_counted": tokens_counted,
-                "overspend_tokens": overspend,
-                "was_correct": verdict.correct,
-                "extracted_answer": verdict.extracted,
-                "gold_answer": problem.answer,
-                "grade_reason": verdict.reason,
-                "reward": reward,
-                "reward_parts": {
-                    "correctness": parts.correctness,
-                    "efficiency_bonus": parts.efficiency_bonus,
-                    "cost_penalty": parts.cost_penalty,
-                    "overspend_penalty": parts.overspend_penalty,
-                    "episode_bonus": bonus,
-                },
-                "count_ms": round(count_seconds * 1000, 3),
-                "grade_ms": round(grade_seconds * 1000, 3),
-            }
-        )
+        record = {
+            "step_idx": episode.step_idx - 1,
+            "question_id": problem.id,
+            "problem_type": problem.problem_type,
+            "difficulty": problem.difficulty,
+            "tokens_used": tokens_used,
+            "tokens_counted": tokens_counted,
+            "overspend_tokens": overspend,
+            "was_correct": verdict.correct,
+            "extracted_answer": verdict.extracted,
+            "gold_answer": problem.answer,
+            "grade_reason": verdict.reason,
+            "reward": reward,
+            "reward_parts": {
+                "correctness": parts.correctness,
+                "efficiency_bonus": parts.efficiency_bonus,
+                "cost_penalty": parts.cost_penalty,
+                "overspend_penalty": parts.overspend_penalty,
+                "episode_bonus": bonus,
+            },
+            "count_ms": round(count_seconds * 1000, 3),
+            "grade_ms": round(grade_seconds * 1000, 3),
+        }
+        episode.history.append(record)
         return self._observation(reward=reward)
 
     def _validate_action(self, action: Any) -> ReasonBudgetAction:
@@ -306,47 +313,39 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
         episode = self._require_episode()
         config = self.config
         remaining = episode.remaining
-        questions_remaining = episode.num_questions - episode.step_idx
-        if config.hard_cap_mode:
-            step_limit = max(0, min(config.max_tokens_per_step, remaining))
-        else:
-            step_limit = config.max_tokens_per_step
+        answered = episode.step_idx
+        metadata: dict[str, Any] = {
+            **episode.fixed_metadata,
+            "spent_budget": episode.spent,
+            "total_reward": episode.total_reward,
+            "termination_reason": episode.termination_reason,
+        }
         if episode.done:
             question, prompt, questions_remaining, step_limit = "", "", 0, 0
         else:
-            current = episode.problems[episode.step_idx]
+            current = episode.problems[answered]
             question = current.question
+            questions_remaining = episode.num_questions - answered
+            step_limit = config.max_tokens_per_step
+            if config.hard_cap_mode:
+                step_limit = max(0, min(step_limit, remaining))
             prompt = render_prompt(
                 question,
                 remaining_budget=remaining,
                 questions_remaining=questions_remaining,
                 step_token_limit=step_limit,
-                step_idx=episode.step_idx,
+                step_idx=answered,
                 num_questions=episode.num_questions,
             )
-        answered = episode.step_idx
-        metadata: dict[str, Any] = {
-            "total_budget": episode.total_budget,
-            "budget_source": episode.budget_source,
-            "tokenizer_name": episode.counter.name,
-            "num_questions": episode.num_questions,
-            "seed": episode.seed,
-            "spent_budget": episode.spent,
-            "total_reward": episode.total_reward,
-            "termination_reason": episode.termination_reason,
-        }
-        if not episode.done:
-            metadata["problem_type"] = episode.problems[episode.step_idx].problem_type
-            metadata["question_id"] = episode.problems[episode.step_idx].id
-        if episode.history:
-            metadata["last_step"] = episode.history[-1]
+            metadata["problem_type"] = current.problem_type
+            metadata["question_id"] = current.id
         # Every value below is computed here with its declared type, so validation would only
-        # re-check our own arithmetic; skipping it is a third of an observation's cost.
-        return ReasonBudgetObservation.model_construct(
+        # re-check our own arithmetic.
+        return ReasonBudgetObservation.from_trusted(
             question=question,
             remaining_budget=remaining,
             questions_remaining=questions_remaining,
-            step_idx=episode.step_idx,
+            step_idx=answered,
             budget_per_remaining=remaining / questions_remaining if questions_remaining else 0.0,
             accuracy_so_far=episode.correct / answered if answered else 0.0,
             history=self.history,
@@ -389,8 +388,9 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
 
     @property
     def history(self) -> list[dict[str, Any]]:
-        """A copy of the current episode's step records (what observations carry as ``history``)."""
-        return [dict(entry) for entry in self._require_episode().history]
+        """A copy of the current episode's step records (what observations carry as ``history``):
+        changing it never changes the episode."""
+        return [_copy_record(entry) for entry in self._require_episode().history]
 
     def get_metadata(self) -> EnvironmentMetadata:
         from reasoning_economics import __version__
@@ -404,3 +404,8 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
             version=__version__,
             author="reasoning-economics developers",
         )
+
+
+def _copy_record(record: dict[str, Any]) -> dict[str, Any]:
+    """A step record that can be changed without touching the original (its one nested dict included)."""
+    return {**record, "reward_parts": dict(record["reward_parts"])}
