@@ -67,6 +67,35 @@ def test_config_rejects_bad_sizes(overrides, message):
         BenchConfig.full(**overrides)
 
 
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("http://127.0.0.1:8001", "ws://127.0.0.1:8001/ws"),
+        ("https://localhost:8443/", "wss://localhost:8443/ws"),
+        ("ws://[::1]:9000/ws", "ws://[::1]:9000/ws"),
+        ("ws://127.0.0.2:9000/env/ws", "ws://127.0.0.2:9000/env/ws"),
+    ],
+)
+def test_server_url_is_normalised_to_a_loopback_websocket(url, expected):
+    assert BenchConfig.quick(sections=("websocket",), server_url=url).server_url == expected
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"server_url": "http://10.0.0.5:8000"}, "loopback"),
+        ({"server_url": "http://example.com:8000"}, "loopback"),
+        ({"server_url": "127.0.0.1:8000"}, "must look like"),
+        ({"server_url": "ftp://127.0.0.1"}, "must look like"),
+        ({"server_pid": 1}, "give both"),
+        ({"server_url": "http://127.0.0.1:1", "server_pid": 2**22 + 1}, "no running process"),
+    ],
+)
+def test_server_url_and_pid_are_checked(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        BenchConfig.quick(sections=("websocket",), **overrides)
+
+
 def test_quick_config_is_smaller_than_full_in_every_bound():
     quick, full = BenchConfig.quick(), BenchConfig.full()
     assert quick.concurrency == full.concurrency == (1, 16, 64, 256, 1024)
@@ -211,3 +240,102 @@ def test_the_load_client_drives_a_real_server_through_whole_episodes(tmp_path):
     # 15 steps per session cross an episode boundary (10 questions, or fewer when the budget
     # runs out), so each session reset again at least once, timed.
     assert result.resets == len(result.reset_latencies) >= 2
+
+
+STOCK_OPENENV_SERVER = """
+import sys
+import uvicorn
+from openenv.core.env_server import create_app
+from reasoning_economics.env import (
+    ReasonBudgetAction, ReasonBudgetEnvironment, ReasonBudgetObservation, ReasonBudgetState,
+)
+app = create_app(
+    ReasonBudgetEnvironment, ReasonBudgetAction, ReasonBudgetObservation,
+    max_concurrent_envs=32, state_cls=ReasonBudgetState,
+)
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+def test_the_websocket_section_loads_a_server_started_elsewhere(tmp_path):
+    # OpenEnv's stock create_app and /ws, as the reference environment serves itself: the
+    # side-by-side run loads such a server with the same workload, and `ree serve` is not started.
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from reasoning_economics.bench.context import BenchContext
+    from reasoning_economics.bench.env_websocket import run
+    from reasoning_economics.bench.server_process import free_loopback_port
+
+    port = free_loopback_port()
+    log = (tmp_path / "stock.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-c", STOCK_OPENENV_SERVER, str(port)],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert server.poll() is None, (tmp_path / "stock.log").read_text()
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the stock OpenEnv server did not start"
+                time.sleep(0.2)
+        config = BenchConfig.quick(
+            sections=("websocket",), concurrency=(1, 4), paced_sessions=(4,), paced_interval_s=0.5,
+            ws_steps_per_level=24, ws_seconds_per_level=5.0, idle_sessions=40, workload_episodes=4,
+            server_url=f"http://127.0.0.1:{port}", server_pid=server.pid,
+        )  # fmt: skip
+        section = run(BenchContext(config))
+    finally:
+        server.terminate()
+        server.wait(10)
+        log.close()
+    assert section.data["server_url"] == f"ws://127.0.0.1:{port}/ws"
+    assert f"ws://127.0.0.1:{port}/ws" in section.title
+    for level in ("saturating_1", "saturating_4", "paced_4"):
+        data = section.data[level]
+        assert data["errors"] == 0, data["error_samples"]
+        assert data["step"]["count"] == data["steps"] > 0
+        assert data["server_cpu_seconds"] > 0
+    assert section.data["saturating_1"]["steps"] == section.data["saturating_4"]["steps"] == 24
+    # 24 steps over 4 sessions cross no episode boundary; one session alone crosses two.
+    assert section.data["saturating_1"]["resets"] >= 2
+    memory = section.data["idle_memory"]
+    # The stock server holds 32 sessions: the 8 it refuses are errors and are not divided by.
+    assert (memory["sessions"], memory["sessions_open"], memory["errors"]) == (40, 32, 8)
+    assert math.isfinite(memory["kb_per_idle_session"])
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--only", "env", "--server-url", "http://127.0.0.1:8001"], "--only websocket"),
+        (["--only", "websocket", "--server-url", "http://192.0.2.1:8001"], "loopback"),
+        (["--only", "websocket", "--server-pid", "1"], "give both"),
+    ],
+)
+def test_bench_command_refuses_a_server_it_cannot_load(args, message):
+    from typer.testing import CliRunner
+
+    from reasoning_economics.cli import app
+
+    result = CliRunner().invoke(app, ["bench", "--quick", *args])
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.replace("│", " ").split())  # rich wraps the message in a box
+
+
+def test_a_server_url_nothing_answers_fails_the_section_at_once():
+    from reasoning_economics.bench.context import BenchContext
+    from reasoning_economics.bench.env_websocket import run
+    from reasoning_economics.bench.server_process import free_loopback_port
+
+    url = f"ws://127.0.0.1:{free_loopback_port()}/ws"
+    config = BenchConfig.quick(sections=("websocket",), server_url=url)
+    with pytest.raises(ConnectionError, match=f"no WebSocket server answers at {url}"):
+        run(BenchContext(config))

@@ -38,3 +38,16 @@ def test_every_ree_command_in_the_readme_exists():
     for command in sorted(shown):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0, (command, result.output)
+
+
+def test_every_option_the_readme_gives_a_ree_command_exists():
+    from reasoning_economics.cli import app
+
+    runner = CliRunner()
+    checked = 0
+    for command, arguments in re.findall(r"^ree (\w+)([^\n#]*)", README.read_text(), flags=re.MULTILINE):
+        help_text = runner.invoke(app, [command, "--help"], terminal_width=200).output
+        for option in re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", arguments):
+            assert option in help_text, (command, option)
+            checked += 1
+    assert checked >= 10

@@ -16,6 +16,18 @@ def bench(
     only: list[str] = typer.Option(
         None, "--only", help="Run only these sections (repeatable): tokens, grading, env, websocket."
     ),
+    server_url: str = typer.Option(
+        None,
+        "--server-url",
+        help=(
+            "Load this server instead of starting `ree serve` (websocket section): any OpenEnv "
+            "WebSocket server on this machine, e.g. the reference environment, for a side-by-side "
+            "run with the same workload. http://127.0.0.1:8001 or ws://127.0.0.1:8001/ws."
+        ),
+    ),
+    server_pid: int = typer.Option(
+        None, "--server-pid", help="Process id of the --server-url server, to read its CPU time and memory."
+    ),
 ) -> None:
     """Benchmark token counting, grading, the in-process environment and `ree serve` over WebSocket.
 
@@ -29,16 +41,23 @@ def bench(
     from reasoning_economics.bench.suite import run_suite
 
     sections = tuple(only) if only else SECTIONS
+    if server_url is not None and "websocket" not in sections:
+        raise typer.BadParameter("--server-url is for the websocket section; add --only websocket")
+    target = {"server_url": server_url, "server_pid": server_pid}
     try:
-        config = BenchConfig.quick(sections=sections) if quick else BenchConfig.full(sections=sections)
+        config = BenchConfig.quick(sections=sections, **target) if quick else BenchConfig.full(sections=sections, **target)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     console = Console()
     if not console.is_terminal:  # piped output: room for the wide WebSocket table
         console = Console(width=160)
     command = shlex.join(
-        ["ree", "bench", *(["--quick"] if quick else []), *[f"--only={name}" for name in only or ()]]
-    )
+        [
+            "ree", "bench", *(["--quick"] if quick else []), *[f"--only={name}" for name in only or ()],
+            *([f"--server-url={server_url}"] if server_url else []),
+            *([f"--server-pid={server_pid}"] if server_pid else []),
+        ]
+    )  # fmt: skip
     payload = run_suite(config, console, command=command)
     path = write_json(output or Path("benchmarks/results") / f"bench-{config.mode}.json", payload)
     console.print(f"wrote {path}")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 SECTIONS = ("tokens", "grading", "env", "websocket")
 """Section names, in the order they run."""
@@ -15,6 +17,32 @@ CONCURRENCY_LEVELS = (1, 16, 64, 256, 1024)
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "reasoning-economics" / "bench"
+
+
+def loopback_ws_url(url: str) -> str:
+    """``url`` as the WebSocket address of an OpenEnv server on this machine.
+
+    ``http://127.0.0.1:8001`` and ``ws://localhost:8001`` become ``ws://127.0.0.1:8001/ws``
+    and ``ws://localhost:8001/ws``; a path other than ``/ws`` is kept. Raises ``ValueError``
+    for other schemes and for hosts that are not loopback: the benchmark loads only servers
+    on this machine.
+
+    >>> loopback_ws_url("http://127.0.0.1:8001")
+    'ws://127.0.0.1:8001/ws'
+    """
+    parts = urlsplit(url)
+    schemes = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ValueError(f"server URL must look like ws://127.0.0.1:8001/ws or http://127.0.0.1:8001, got {url!r}")
+    host = parts.hostname
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(f"server URL must name a loopback host (127.0.0.1, ::1 or localhost), got {host!r}")
+    path = parts.path if parts.path not in ("", "/") else "/ws"
+    return urlunsplit((schemes[parts.scheme], parts.netloc, path, parts.query, ""))
 
 
 @dataclass(frozen=True)
@@ -41,6 +69,12 @@ class BenchConfig:
     workload_episodes: int = 64
     tokenizer: str = "Qwen/Qwen3-0.6B"
     cache_dir: Path = field(default_factory=default_cache_dir)
+    server_url: str | None = None
+    """The websocket section loads this server instead of starting ``ree serve``: any
+    server speaking OpenEnv's WebSocket protocol on this machine (the reference environment
+    for a side-by-side run). Normalised to ``ws://host:port/ws``; loopback hosts only."""
+    server_pid: int | None = None
+    """That server's process id, for its CPU time and memory per idle session (optional)."""
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.sections if name not in SECTIONS]
@@ -68,6 +102,13 @@ class BenchConfig:
                 raise ValueError(f"{name} levels must be positive, got {levels}")
         if self.paced_interval_s <= 0:
             raise ValueError("paced_interval_s must be positive")
+        if self.server_url is not None:
+            object.__setattr__(self, "server_url", loopback_ws_url(self.server_url))
+        if self.server_pid is not None:
+            if self.server_url is None:
+                raise ValueError("server_pid names the process of a server given by server_url; give both")
+            if self.server_pid < 1 or not Path(f"/proc/{self.server_pid}").is_dir():
+                raise ValueError(f"no running process has pid {self.server_pid}")
 
     @classmethod
     def full(cls, **overrides) -> "BenchConfig":

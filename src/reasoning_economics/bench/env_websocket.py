@@ -12,6 +12,11 @@ all start together; every run stops at its step count or its time cap):
 
 Server memory per idle session is the growth of the server's resident set while N
 reset-but-idle sessions are open, divided by N.
+
+With ``--server-url`` the same load goes to a server started elsewhere on this machine:
+any server speaking OpenEnv's WebSocket protocol, such as the reference environment, for a
+side-by-side run with the same workload. Its CPU time and memory are read only when
+``--server-pid`` names its process.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import math
 import resource
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from reasoning_economics.bench.context import BenchContext
@@ -38,8 +44,38 @@ SERVER_ARGS: tuple[str, ...] = ("--max-sessions", "2048")
 """Room for the largest level plus the idle-memory phase."""
 
 
-def server_cpu_seconds(pid: int) -> float:
-    """CPU time of the server and of its grading workers (its direct children)."""
+@dataclass
+class ExternalServer:
+    """A server started elsewhere (``--server-url``): loaded here, never started or stopped."""
+
+    ws_url: str
+    pid: int | None = None
+
+    def __enter__(self) -> "ExternalServer":
+        asyncio.run(_check_answers(self.ws_url))
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        return None
+
+
+async def _check_answers(url: str) -> None:
+    """Raise ``ConnectionError`` unless a WebSocket handshake at ``url`` succeeds, so that a
+    wrong address fails the section instead of filling every level with errors."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidHandshake
+
+    try:
+        async with connect(url, open_timeout=10, ping_interval=None):
+            pass
+    except (OSError, asyncio.TimeoutError, InvalidHandshake) as exc:
+        raise ConnectionError(f"no WebSocket server answers at {url}: {type(exc).__name__}: {exc}") from exc
+
+
+def server_cpu_seconds(pid: int | None) -> float:
+    """CPU time of the server and of its grading workers (its direct children); NaN without a pid."""
+    if pid is None:
+        return math.nan
     total = cpu_seconds(pid)
     for child in child_pids(pid):
         try:
@@ -96,20 +132,25 @@ def level_data(result: LoadResult) -> dict:
     }
 
 
-def _idle_memory(server: ServerProcess, context: BenchContext) -> dict:
+def _idle_memory(server: ServerProcess | ExternalServer, context: BenchContext) -> dict:
     config = context.config
+    if server.pid is None:
+        return {"sessions": config.idle_sessions, "kb_per_idle_session": math.nan, "not_measured": "no --server-pid"}
     baseline = rss_bytes(server.pid)
     during, idle = asyncio.run(
         hold_idle_sessions(
             server.ws_url, config.idle_sessions, context.scripts, config.tokenizer, lambda: rss_bytes(server.pid)
         )
     )
+    # A session the server refused (at capacity) costs it nothing: divide by those it holds.
+    opened = config.idle_sessions - idle.errors
     return {
         "sessions": config.idle_sessions,
+        "sessions_open": opened,
         "rss_before_bytes": baseline,
         "rss_with_sessions_open_bytes": during,
         "rss_after_close_bytes": rss_bytes(server.pid),
-        "kb_per_idle_session": (during - baseline) / config.idle_sessions / 1024,
+        "kb_per_idle_session": (during - baseline) / opened / 1024 if opened > 0 else math.nan,
         "errors": idle.errors,
         "error_samples": idle.error_samples,
         "open_seconds": idle.connect_seconds,
@@ -128,9 +169,15 @@ def run(context: BenchContext) -> SectionResult:
     )  # fmt: skip
     saturating: dict[int, LoadResult] = {}
     paced: dict[int, LoadResult] = {}
-    log_path = Path(tempfile.mkdtemp(prefix="ree-bench-")) / "serve.log"
+    if config.server_url is None:
+        log_path = Path(tempfile.mkdtemp(prefix="ree-bench-")) / "serve.log"
+        server = ServerProcess(SERVER_ARGS, log_path=log_path, start_seconds=config.server_start_seconds)
+    else:
+        server = ExternalServer(config.server_url, config.server_pid)
+        result.title = f"Over WebSocket: the server at {config.server_url} (the load client runs on the same cores)"
+        result.data["server_url"] = config.server_url
     started = time.perf_counter()
-    with ServerProcess(SERVER_ARGS, log_path=log_path, start_seconds=config.server_start_seconds) as server:
+    with server:
         result.data["server_start_seconds"] = time.perf_counter() - started
 
         def load(sessions: int, total_steps: int, interval: float) -> LoadResult:
@@ -154,7 +201,8 @@ def run(context: BenchContext) -> SectionResult:
         per_session = math.ceil(config.ws_seconds_per_level / config.paced_interval_s)
         for sessions in config.paced_sessions:
             paced[sessions] = load(sessions, sessions * per_session, config.paced_interval_s)
-        result.data["server_rss_after_levels_bytes"] = rss_bytes(server.pid)
+        if server.pid is not None:
+            result.data["server_rss_after_levels_bytes"] = rss_bytes(server.pid)
 
     for mode, runs in (("saturating", saturating), (f"paced {config.paced_interval_s:g} s", paced)):
         for sessions, measured in runs.items():
@@ -163,9 +211,13 @@ def run(context: BenchContext) -> SectionResult:
             if measured.errors:
                 result.notes.append(f"{mode}, {sessions} sessions: {measured.errors} errors, e.g. {measured.error_samples[:2]}")
     result.data["paced_interval_s"] = config.paced_interval_s
-    result.notes.append(
-        f"server memory: {memory['kb_per_idle_session']:.1f} KB per idle session ({memory['sessions']} open)"
-    )
+    if server.pid is None:
+        result.notes.append("server CPU and memory not measured: give --server-pid with --server-url")
+    else:
+        result.notes.append(
+            f"server memory: {memory['kb_per_idle_session']:.1f} KB per idle session "
+            f"({memory['sessions_open']} of {memory['sessions']} opened)"
+        )
     result.targets = _targets(saturating, paced, memory["kb_per_idle_session"])
     return result
 
