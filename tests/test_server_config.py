@@ -87,3 +87,18 @@ def test_uvicorn_can_import_the_app_by_its_openenv_path(monkeypatch):
     app = getattr(module, "app")  # what `uvicorn reasoning_economics.server.app:app` does
     assert app.state.settings.max_sessions == 7 and app.state.sessions.max_sessions == 7
     assert {route.path for route in app.routes} >= {"/ws", "/health", "/reset", "/step", "/state", "/schema"}
+
+
+def test_the_config_example_in_the_deployment_guide_loads(tmp_path):
+    import re
+    from pathlib import Path
+
+    from reasoning_economics.server.settings import load_env_config
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "deployment.md").read_text()
+    example = tmp_path / "env.toml"
+    example.write_text(re.search(r"```toml\n(.*?)```", guide, flags=re.DOTALL).group(1))
+    config = load_env_config(example)
+    assert (config.num_questions, config.budget_ratio, config.hard_cap_mode) == (10, 4.0, True)
+    assert config.dataset == "builtin" and config.dataset_config == {"warm_up": True}
+    assert config.allowed_tokenizers == ("/models/my-tokenizer",)
