@@ -234,6 +234,35 @@ def test_a_worker_killed_while_idle_costs_no_attempt(pool):
     assert idle not in pool.pids()
 
 
+def test_workers_killed_while_starting_are_started_again(pool):
+    # Without a retry, each failed start left the pool a worker short for good; killing
+    # workers during a live run emptied it, and every symbolic grade then waited in vain.
+    from pathlib import Path
+
+    spawner_thread = pool._spawner.native_id
+    spawner = Path(f"/proc/self/task/{spawner_thread}/children")
+    (idle,) = pool.pids()
+    killed: list[int] = []
+
+    def kill_the_next_two_starting_workers():
+        deadline = time.monotonic() + 60
+        while len(killed) < 2 and time.monotonic() < deadline:
+            for pid in {int(p) for p in spawner.read_text().split()} - {idle, *killed}:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            time.sleep(0.002)
+
+    os.kill(idle, signal.SIGKILL)
+    time.sleep(0.2)
+    killer = threading.Thread(target=kill_the_next_two_starting_workers)
+    killer.start()
+    assert pool.check("2^{10}", "1024", 60) is True  # served by the third start
+    killer.join()
+    assert len(killed) == 2
+    (worker,) = pool.pids()
+    assert worker not in {idle, *killed}
+
+
 @pytest.mark.parametrize(
     ("response", "gold", "correct"),
     [

@@ -5,7 +5,9 @@ thread, and some inputs (exponent towers) spend minutes inside C code that no si
 interrupt. So each symbolic check runs in a worker process, and the caller waits at most
 ``timeout`` seconds: a worker that overruns is killed and replaced in the background, and
 the verdict is "timeout". A worker that dies on its own is replaced and the request is
-retried once on another worker; a second death raises :class:`GradingError`.
+retried once on another worker; a second death raises :class:`GradingError`. A worker that
+fails to start (killed while starting, say) is started again, backing off, so the pool
+never shrinks for good.
 
 Workers are fresh interpreters (``python -m reasoning_economics.grading.worker_main``)
 talking over a pair of pipes: unlike multiprocessing's spawn they never re-import the
@@ -24,6 +26,7 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
@@ -33,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 TIMED_OUT = "timeout"
 WORKER_START_SECONDS = 120.0
+RESTART_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+"""Seconds to wait before each new attempt after a failed start; the last repeats."""
 WORKERS_ENV = "REE_GRADING_WORKERS"
 
 
@@ -75,6 +80,7 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._started = False
         self._closed = False
+        self._spawner: threading.Thread | None = None
         self.replaced = 0
 
     def _spawn(self) -> _Worker | None:
@@ -100,9 +106,16 @@ class WorkerPool:
         return worker
 
     def _add_worker(self) -> None:
-        worker = self._spawn()
-        if worker is None:
-            return
+        failures = 0
+        while (worker := self._spawn()) is None:
+            # Giving up would leave the pool a worker short for good, and with none left
+            # every symbolic grade would wait for a worker that never comes.
+            delay = RESTART_DELAYS[min(failures, len(RESTART_DELAYS) - 1)]
+            failures += 1
+            logger.warning("starting a grading worker again in %.1f s (failed starts: %d)", delay, failures)
+            time.sleep(delay)
+            if self._closed:
+                return
         with self._lock:
             closed = self._closed
         if closed:
@@ -129,7 +142,8 @@ class WorkerPool:
             if self._started:
                 return
             self._started = True
-        threading.Thread(target=self._spawn_forever, name="ree-grading-spawner", daemon=True).start()
+        self._spawner = threading.Thread(target=self._spawn_forever, name="ree-grading-spawner", daemon=True)
+        self._spawner.start()
         for _ in range(self.size):
             self._spawn_requests.put(None)
 
