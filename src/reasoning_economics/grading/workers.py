@@ -167,10 +167,14 @@ class WorkerPool:
         inner_timeout = max(1, math.floor(timeout / 3))
         deaths = 0
         while deaths < 2:
+            wait = WORKER_START_SECONDS + timeout
             try:
-                worker = self._idle.get(timeout=WORKER_START_SECONDS + timeout)
+                worker = self._idle.get(timeout=wait)
             except queue.Empty:
-                raise GradingError("no grading worker became available; the grading pool is saturated") from None
+                raise GradingError(
+                    f"no grading worker became free within {wait:.0f} s: the pool is saturated, "
+                    "or its workers cannot start (see the log)"
+                ) from None
             if worker.process.poll() is not None:
                 # Killed while idle: not this answer's fault, so it costs no attempt.
                 logger.warning("grading worker %d had died while idle; replacing it", worker.pid)
