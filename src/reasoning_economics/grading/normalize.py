@@ -21,10 +21,15 @@ _LATEX_FRACTION = re.compile(r"^([+-]?)\\frac\{?([+-]?\d+)\}?\{?(\d+)\}?$")
 _MIXED_NUMBER = re.compile(r"(-?)(\d+)\s+(\d+)/(\d+)")
 _PERCENT_WORD = re.compile(r"\s*\\text\{\s*percent\s*\}|\s+percent\b")
 _MATRIX_KIND = re.compile(r"\\(begin|end)\{(?:bmatrix|Bmatrix|matrix|smallmatrix)\}")
+# "sqrt(3)" and "√3" are plain-text roots; math-verify's LaTeX parser reads "-1 + sqrt(3)"
+# as a product of letters, so they are rewritten as \sqrt{...} (bounded: no nesting).
+_PLAIN_SQRT = re.compile(r"(?<![\\A-Za-z])sqrt\s*\(([^()]{1,200})\)")
+_RADICAL_SIGN = re.compile(r"\u221a\s*(?:\(([^()]{1,200})\)|\{([^{}]{1,200})\}|(\d+(?:\.\d+)?|[A-Za-z]))")
 _CHOICE = re.compile(r"^\(?([A-Za-z])\)?[.:]?$")
 _WORDS = re.compile(r"^[A-Za-z][A-Za-z' -]*[A-Za-z]$")
 
 MAX_NUMBER_DIGITS = 400
+MAX_ROOT_NESTING = 4
 
 
 def latex_friendly(answer: str) -> str:
@@ -34,6 +39,14 @@ def latex_friendly(answer: str) -> str:
     text = text.replace("\u00b0", "^\\circ").replace("\\$", "")
     text = _PERCENT_WORD.sub(r"\\%", text)
     text = _MATRIX_KIND.sub(r"\\\1{pmatrix}", text)  # bracket style is typography (vmatrix, a determinant, is not)
+    for _ in range(MAX_ROOT_NESTING):  # innermost first: sqrt(sqrt(2)) takes two rounds
+        if "sqrt" not in text:
+            break
+        text, rewritten = _PLAIN_SQRT.subn(r"\\sqrt{\1}", text)
+        if not rewritten:
+            break
+    if "\u221a" in text:
+        text = _RADICAL_SIGN.sub(lambda m: "\\sqrt{" + next(g for g in m.groups() if g is not None) + "}", text)
     mixed = _MIXED_NUMBER.fullmatch(text.strip())
     if mixed:
         sign, whole, numerator, denominator = mixed.groups()
