@@ -43,7 +43,7 @@ _ANSWER_PHRASE_LOWER = re.compile(_ANSWER_PHRASE.pattern)
 # Words of prose (not LaTeX commands, not \text{} content): two or more mean a sentence.
 _PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
 _LATEX_COMMAND_OR_TEXT = re.compile(r"\\(?:text|mathrm|textbf|begin|end)\{[^{}]*\}|\\[A-Za-z]+|\$[^$]*\$")
-_MATH_DELIMITER = re.compile(r"\$\$|\$|\\\(|\\\)|\\\[|\\\]")
+_MATH_DELIMITER = re.compile(r"(?<!\\)\$\$|(?<!\\)\$|\\\(|\\\)|\\\[|\\\]")
 _CLOSER_OF = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?:/\d+)?%?")
 _SENTENCE_END = re.compile(r"\.(?=\s+[A-Za-z])|\.\s*$")
