@@ -21,6 +21,7 @@ when it is truly debatable, with the reason in the case's ``note``.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -158,6 +159,11 @@ def test_heldout_agreement_with_is_correct():
     report = "\n".join(lines)
     print(report)
     assert agreement >= REQUIRED_AGREEMENT, report
+    # The README states the figure; it must stay true.
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    stated = re.search(r"agrees with all (\d+) labelled\s+cases", readme)
+    assert stated is not None, "README no longer states the held-out agreement"
+    assert (int(stated.group(1)), failed) == (len(BULK_CASES), 0), f"README says all {stated.group(1)} agree\n{report}"
 
 
 @pytest.mark.timeout(60)
