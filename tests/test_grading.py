@@ -301,3 +301,21 @@ def test_math_blocks_pair_each_opener_with_its_next_closer():
     text = "a $x$ b $$y$$ \\(z\\) \\[w\\] $ unclosed \\( open"
     assert [content for _, _, content in math_blocks(text)] == ["x", "y", "z", "w"]
     assert math_blocks("$$") == [] and math_blocks("$ $") == [(0, 3, "")]
+
+
+@pytest.mark.parametrize("value, count", [("3", 3), (" 1 ", 1), ("", None)])
+def test_the_worker_count_comes_from_the_environment(monkeypatch, value, count):
+    from reasoning_economics.grading.workers import WORKERS_ENV, default_worker_count
+
+    monkeypatch.setenv(WORKERS_ENV, value)
+    assert default_worker_count() == (count or max(2, min(4, os.cpu_count() or 2)))
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-2", "1.5"])
+def test_a_bad_worker_count_is_a_config_error(monkeypatch, value):
+    from reasoning_economics.errors import ConfigError
+    from reasoning_economics.grading.workers import WORKERS_ENV, default_worker_count
+
+    monkeypatch.setenv(WORKERS_ENV, value)
+    with pytest.raises(ConfigError, match=WORKERS_ENV):
+        default_worker_count()

@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
-from reasoning_economics.errors import GradingError
+from reasoning_economics.errors import ConfigError, GradingError
 
 logger = logging.getLogger(__name__)
 
@@ -63,9 +63,12 @@ class _Worker:
 
 
 def default_worker_count() -> int:
-    configured = os.environ.get(WORKERS_ENV)
+    """``REE_GRADING_WORKERS`` if set, else 2 to 4 workers depending on the cores."""
+    configured = os.environ.get(WORKERS_ENV, "").strip()
     if configured:
-        return max(1, int(configured))
+        if not configured.isdigit() or int(configured) < 1:
+            raise ConfigError(f"{WORKERS_ENV} must be a whole number of workers, at least 1; got {configured!r}")
+        return int(configured)
     return max(2, min(4, os.cpu_count() or 2))
 
 
