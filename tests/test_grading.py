@@ -12,7 +12,7 @@ import time
 import pytest
 
 from reasoning_economics import grading
-from reasoning_economics.errors import GradingInputError
+from reasoning_economics.errors import GradingError, GradingInputError
 from reasoning_economics.grading import extract_final_answer, last_boxed_content, split_thinking
 from reasoning_economics.grading.fast_path import decide
 from reasoning_economics.grading.reasoning_gym_check import plain_answer
@@ -234,33 +234,56 @@ def test_a_worker_killed_while_idle_costs_no_attempt(pool):
     assert idle not in pool.pids()
 
 
-def test_workers_killed_while_starting_are_started_again(pool):
-    # Without a retry, each failed start left the pool a worker short for good; killing
-    # workers during a live run emptied it, and every symbolic grade then waited in vain.
+def _kill_starting_workers(pool: WorkerPool, count: int, spared: set[int]) -> tuple[threading.Thread, list[int]]:
+    """A thread that SIGKILLs the next ``count`` workers the pool starts, while they start
+    (children of the pool's spawner thread, read from /proc)."""
     from pathlib import Path
 
     spawner_thread = pool._spawner.native_id
-    spawner = Path(f"/proc/self/task/{spawner_thread}/children")
-    (idle,) = pool.pids()
+    children = Path(f"/proc/self/task/{spawner_thread}/children")
     killed: list[int] = []
 
-    def kill_the_next_two_starting_workers():
+    def run():
         deadline = time.monotonic() + 60
-        while len(killed) < 2 and time.monotonic() < deadline:
-            for pid in {int(p) for p in spawner.read_text().split()} - {idle, *killed}:
+        while len(killed) < count and time.monotonic() < deadline:
+            for pid in {int(p) for p in children.read_text().split()} - spared - set(killed):
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
             time.sleep(0.002)
 
+    killer = threading.Thread(target=run)
+    killer.start()
+    return killer, killed
+
+
+def test_workers_killed_while_starting_are_started_again(pool):
+    # Without a retry, each failed start left the pool a worker short for good; killing
+    # workers during a live run emptied it, and every symbolic grade then waited in vain.
+    (idle,) = pool.pids()
     os.kill(idle, signal.SIGKILL)
     time.sleep(0.2)
-    killer = threading.Thread(target=kill_the_next_two_starting_workers)
-    killer.start()
+    killer, killed = _kill_starting_workers(pool, 2, {idle})
     assert pool.check("2^{10}", "1024", 60) is True  # served by the third start
     killer.join()
     assert len(killed) == 2
     (worker,) = pool.pids()
     assert worker not in {idle, *killed}
+
+
+def test_a_pool_whose_starts_keep_failing_refuses_grades_at_once_then_recovers(pool):
+    # Waiting for a worker that cannot start would hold a server thread for two minutes.
+    (idle,) = pool.pids()
+    os.kill(idle, signal.SIGKILL)
+    time.sleep(0.2)
+    killer, killed = _kill_starting_workers(pool, 3, {idle})
+    started = time.monotonic()
+    with pytest.raises(GradingError, match="no grading worker is running: the last 3 starts failed"):
+        pool.check("2^{10}", "1024", 60)
+    assert time.monotonic() - started < 30
+    killer.join()
+    _wait_for_new_worker(pool, {idle, *killed})  # the fourth start, 0.5 s after the third
+    assert pool.failed_starts == 0
+    assert pool.check("2^{10}", "1024", 60) is True
 
 
 @pytest.mark.parametrize(

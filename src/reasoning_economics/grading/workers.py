@@ -38,6 +38,11 @@ TIMED_OUT = "timeout"
 WORKER_START_SECONDS = 120.0
 RESTART_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 """Seconds to wait before each new attempt after a failed start; the last repeats."""
+STARVED_AFTER_FAILED_STARTS = 3
+"""With no worker alive and this many starts failed in a row, a grade is refused at once
+instead of waiting: every waiting grade holds a server thread, and fast-path steps of other
+sessions would queue behind them."""
+STARVATION_CHECK_SECONDS = 0.25
 WORKERS_ENV = "REE_GRADING_WORKERS"
 
 
@@ -85,6 +90,8 @@ class WorkerPool:
         self._closed = False
         self._spawner: threading.Thread | None = None
         self.replaced = 0
+        self.failed_starts = 0
+        """Worker starts that failed in a row (0 once one succeeds)."""
 
     def _spawn(self) -> _Worker | None:
         request_read, request_write = os.pipe()
@@ -115,10 +122,12 @@ class WorkerPool:
             # every symbolic grade would wait for a worker that never comes.
             delay = RESTART_DELAYS[min(failures, len(RESTART_DELAYS) - 1)]
             failures += 1
+            self.failed_starts += 1
             logger.warning("starting a grading worker again in %.1f s (failed starts: %d)", delay, failures)
             time.sleep(delay)
             if self._closed:
                 return
+        self.failed_starts = 0
         with self._lock:
             closed = self._closed
         if closed:
@@ -162,6 +171,22 @@ class WorkerPool:
         worker.kill()
         self._replace_in_background()
 
+    def _next_idle_worker(self, wait: float) -> _Worker:
+        deadline = time.monotonic() + wait
+        while True:
+            if not self._live and self.failed_starts >= STARVED_AFTER_FAILED_STARTS:
+                raise GradingError(
+                    f"no grading worker is running: the last {self.failed_starts} starts failed "
+                    "(see the log); the pool keeps trying"
+                )
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise GradingError(f"no grading worker became free within {wait:.0f} s: the pool is saturated")
+            try:
+                return self._idle.get(timeout=min(remaining, STARVATION_CHECK_SECONDS))
+            except queue.Empty:
+                continue
+
     def check(self, predicted: str, gold: str, timeout: float) -> bool | str:
         """math-verify's verdict on the pair, or ``TIMED_OUT``; raises GradingError on repeated crashes."""
         if self._closed:
@@ -170,14 +195,7 @@ class WorkerPool:
         inner_timeout = max(1, math.floor(timeout / 3))
         deaths = 0
         while deaths < 2:
-            wait = WORKER_START_SECONDS + timeout
-            try:
-                worker = self._idle.get(timeout=wait)
-            except queue.Empty:
-                raise GradingError(
-                    f"no grading worker became free within {wait:.0f} s: the pool is saturated, "
-                    "or its workers cannot start (see the log)"
-                ) from None
+            worker = self._next_idle_worker(WORKER_START_SECONDS + timeout)
             if worker.process.poll() is not None:
                 # Killed while idle: not this answer's fault, so it costs no attempt.
                 logger.warning("grading worker %d had died while idle; replacing it", worker.pid)
