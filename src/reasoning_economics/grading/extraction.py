@@ -43,6 +43,8 @@ _ANSWER_PHRASE_LOWER = re.compile(_ANSWER_PHRASE.pattern)
 # Words of prose (not LaTeX commands, not \text{} content): two or more mean a sentence.
 _PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
 _LATEX_COMMAND_OR_TEXT = re.compile(r"\\(?:text|mathrm|textbf|begin|end)\{[^{}]*\}|\\[A-Za-z]+|\$[^$]*\$")
+# A word of two or more letters, then a space, colon or comma; not a function name ("sin x").
+_OPENING_WORD = re.compile(r"(?!(?:sqrt|sin|cos|tan|cot|sec|csc|log|ln|exp|lim|max|min|gcd|lcm|det)\b)[A-Za-z]{2,}[\s:,]")
 _MATH_DELIMITER = re.compile(r"(?<!\\)\$\$|(?<!\\)\$|\\\(|\\\)|\\\[|\\\]")
 _CLOSER_OF = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?:/\d+)?%?")
@@ -236,9 +238,13 @@ def _phrase_answer(text: str, phrase: re.Match[str]) -> str | None:
 def _unanchored_answer(text: str) -> str | None:
     # Only a short text can be a bare answer; never strip a long one.
     bare = strip_delimiters(text) if len(text) <= 4 * BARE_ANSWER_MAX_CHARS else ""
-    # "Answer $9$" is a word and a formula, not a bare answer: take the formula.
     if bare and len(bare) <= BARE_ANSWER_MAX_CHARS and not is_prose(bare) and not math_blocks(bare):
+        # "So 12." and "It costs 5" open with a word: a short sentence, whose answer is its
+        # last number; "New York" has none and stays whole.
+        if _OPENING_WORD.match(bare):
+            return _last_math_or_number(bare) or bare
         return bare
+    # "Answer $9$" is a word and a formula, not a bare answer: take the formula.
     return _last_math_or_number(text)
 
 
