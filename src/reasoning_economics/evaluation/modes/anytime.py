@@ -30,7 +30,14 @@ from typing import Any
 
 from reasoning_economics.errors import ConfigError
 from reasoning_economics.evaluation.config import EvalConfig
-from reasoning_economics.evaluation.modes.base import THINK_END, RunContext, chunks, derive_seed, parallel_map
+from reasoning_economics.evaluation.modes.base import (
+    THINK_END,
+    RunContext,
+    chunks,
+    derive_seed,
+    parallel_map,
+    problem_record,
+)
 from reasoning_economics.evaluation.modes.problem import problem_messages
 from reasoning_economics.policies.base import GenerationRequest
 from reasoning_economics.problems import Problem
@@ -131,11 +138,7 @@ class AnytimeMode:
             thinking, finished = text, thought.finish_reason == "stop"
         length = context.counter.count(thinking)
         return {
-            "question_id": problem.id,
-            "problem_type": problem.problem_type,
-            "difficulty": problem.difficulty,
-            "question": problem.question,
-            "gold": problem.answer,
+            **problem_record(problem),
             "request_seed": request.seed,
             "response": text,
             "finish_reason": thought.finish_reason,

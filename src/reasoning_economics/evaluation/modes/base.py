@@ -23,6 +23,17 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+def problem_record(problem: Problem) -> dict[str, Any]:
+    """The question's fields that open each per-question result record (problem and anytime modes)."""
+    return {
+        "question_id": problem.id,
+        "problem_type": problem.problem_type,
+        "difficulty": problem.difficulty,
+        "question": problem.question,
+        "gold": problem.answer,
+    }
+
+
 def derive_seed(*parts: object) -> int:
     """A generation seed in [0, 2^31) that depends only on ``parts`` (a stable hash).
 

@@ -20,7 +20,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from reasoning_economics.evaluation.config import EvalConfig
-from reasoning_economics.evaluation.modes.base import RunContext, chunks, derive_seed, parallel_map, split_response
+from reasoning_economics.evaluation.modes.base import (
+    RunContext,
+    chunks,
+    derive_seed,
+    parallel_map,
+    problem_record,
+    split_response,
+)
 from reasoning_economics.policies.base import GenerationRequest, GenerationResult
 from reasoning_economics.problems import Problem, ask_for_boxed
 
@@ -69,7 +76,7 @@ class ProblemMode:
             for (index, q, j, problem), sample in zip(jobs, samples):
                 problems_out = by_unit.setdefault(index, [])
                 if j == 0:
-                    problems_out.append(_problem_entry(problem))
+                    problems_out.append({**problem_record(problem), "samples": []})
                 problems_out[q]["samples"].append(sample)
             for index, _ in units:
                 context.emit(
@@ -95,14 +102,3 @@ class ProblemMode:
             "correct": bool(verdict.correct),
             "extracted": verdict.extracted,
         }
-
-
-def _problem_entry(problem: Problem) -> dict[str, Any]:
-    return {
-        "question_id": problem.id,
-        "problem_type": problem.problem_type,
-        "difficulty": problem.difficulty,
-        "question": problem.question,
-        "gold": problem.answer,
-        "samples": [],
-    }
