@@ -116,14 +116,12 @@ class WorkerPool:
         return worker
 
     def _add_worker(self) -> None:
-        failures = 0
         while (worker := self._spawn()) is None:
             # Giving up would leave the pool a worker short for good, and with none left
             # every symbolic grade would wait for a worker that never comes.
-            delay = RESTART_DELAYS[min(failures, len(RESTART_DELAYS) - 1)]
-            failures += 1
+            delay = RESTART_DELAYS[min(self.failed_starts, len(RESTART_DELAYS) - 1)]
             self.failed_starts += 1
-            logger.warning("starting a grading worker again in %.1f s (failed starts: %d)", delay, failures)
+            logger.warning("starting a grading worker again in %.1f s (failed starts: %d)", delay, self.failed_starts)
             time.sleep(delay)
             if self._closed:
                 return
