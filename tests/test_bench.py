@@ -260,42 +260,24 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 def test_the_websocket_section_loads_a_server_started_elsewhere(tmp_path):
     # OpenEnv's stock create_app and /ws, as the reference environment serves itself: the
     # side-by-side run loads such a server with the same workload, and `ree serve` is not started.
-    import os
-    import subprocess
     import sys
-    import time
-    import urllib.request
 
     from reasoning_economics.bench.context import BenchContext
     from reasoning_economics.bench.env_websocket import run
-    from reasoning_economics.bench.server_process import free_loopback_port
+    from reasoning_economics.bench.server_process import ServerProcess
 
-    port = free_loopback_port()
-    log = (tmp_path / "stock.log").open("wb")
-    server = subprocess.Popen(
-        [sys.executable, "-c", STOCK_OPENENV_SERVER, str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert server.poll() is None, (tmp_path / "stock.log").read_text()
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the stock OpenEnv server did not start"
-                time.sleep(0.2)
+    class StockOpenEnvServer(ServerProcess):
+        def command(self) -> list[str]:
+            return [sys.executable, "-c", STOCK_OPENENV_SERVER, str(self.port)]
+
+    with StockOpenEnvServer(log_path=tmp_path / "stock.log", start_seconds=90) as server:
         config = BenchConfig.quick(
             sections=("websocket",), concurrency=(1, 4), paced_sessions=(4,), paced_interval_s=0.5,
             ws_steps_per_level=24, ws_seconds_per_level=5.0, idle_sessions=40, workload_episodes=4,
-            server_url=f"http://127.0.0.1:{port}", server_pid=server.pid,
+            server_url=server.base_url, server_pid=server.pid,
         )  # fmt: skip
         section = run(BenchContext(config))
-    finally:
-        server.terminate()
-        server.wait(10)
-        log.close()
+    port = server.port
     assert section.data["server_url"] == f"ws://127.0.0.1:{port}/ws"
     assert f"ws://127.0.0.1:{port}/ws" in section.title
     for level in ("saturating_1", "saturating_4", "paced_4"):
