@@ -96,3 +96,17 @@ def start_server() -> Iterator[Any]:
     yield start
     for running in started:
         running.stop()
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """torch on one CPU thread for a module, restored afterwards (``usefixtures`` it).
+
+    The models in these tests are tiny: torch's thread pool costs more than it saves, and on
+    a shared 2-core machine its spinning threads make generation ~10x slower."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

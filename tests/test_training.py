@@ -30,19 +30,7 @@ from reasoning_economics.training.rollout import episode_prompt  # noqa: E402
 from reasoning_economics.training.runner import build_trainer, train  # noqa: E402
 from reasoning_economics.training.tiny import build_tiny_model  # noqa: E402
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    # The models here are tiny: torch's thread pool costs more than it saves, and on a shared
-    # 2-core machine its spinning threads make generation ~10x slower. Restored afterwards.
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 
 
 @pytest.fixture(scope="module")

@@ -33,16 +33,8 @@ QWEN = get_counter("qwen3")
 approx = pytest.approx
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    # The models here are tiny: torch's thread pool costs more than it saves, and on a shared
-    # 2-core machine its spinning threads make generation ~10x slower. Restored afterwards.
-    import torch
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 # Two interleaved groups. p1 (gold 4): right at 100 tokens, right at 300, wrong at 20.
 # p2 (gold 9): right at 50, wrong at 10.
