@@ -162,6 +162,8 @@ def tiny_tokenizer():
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
+    from reasoning_economics.training.tiny import CHATML_TEMPLATE
+
     vocab = {ch: i for i, ch in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}
     specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
     for token in specials:
@@ -172,10 +174,7 @@ def tiny_tokenizer():
     backend.add_special_tokens(specials)
     backend.add_tokens(["<think>", "</think>", "wait", "\\boxed{5}", "\\boxed{3}"])
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="<|im_end|>", pad_token="<|endoftext|>")
-    tokenizer.chat_template = (
-        "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-        "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-    )
+    tokenizer.chat_template = CHATML_TEMPLATE
     return tokenizer
 
 
