@@ -285,15 +285,61 @@ def test_changing_an_observation_never_changes_the_episode():
     env.reset(seed=4, total_budget=300)
     gold = env.problems[0].answer
     first = env.step(ReasonBudgetAction(response=answer(gold, 20)))
-    first.history[0]["reward"] = 99.0
-    first.history[0]["reward_parts"]["correctness"] = 99.0
+    record = first.history[0]
+    with pytest.raises(TypeError, match="read-only"):
+        record["reward"] = 99.0
+    with pytest.raises(TypeError, match="read-only"):
+        record["reward_parts"]["correctness"] = 99.0
+    for refused in (
+        lambda: record.update(reward=99.0),
+        lambda: record.pop("reward"),
+        lambda: record.setdefault("forged", True),
+        lambda: record.clear(),
+        lambda: record.popitem(),
+        lambda: record.__delitem__("reward"),
+        lambda: record.__ior__({"reward": 99.0}),
+    ):
+        with pytest.raises(TypeError, match="read-only"):
+            refused()
     first.history.append({"forged": True})
     first.metadata["spent_budget"] = 0
+    editable = dict(record)
+    editable["reward"] = 99.0
     second = env.step(ReasonBudgetAction(response=answer(env.problems[1].answer, 20, correct=False)))
-    for record in (env.history[0], second.history[0]):
-        assert record["reward"] == pytest.approx(1 + 0.1 * (1 - 20 / 100))
-        assert record["reward_parts"]["correctness"] == 1.0
+    for kept in (env.history[0], second.history[0], record):
+        assert kept["reward"] == pytest.approx(1 + 0.1 * (1 - 20 / 100))
+        assert kept["reward_parts"]["correctness"] == 1.0
     assert len(second.history) == 2 and second.metadata["spent_budget"] == 40
-    fresh = env.history
-    fresh[1]["reward_parts"]["correctness"] = 5.0
-    assert env.history[1]["reward_parts"]["correctness"] == -0.1
+    assert len(first.history) == 2 and first.history[1] == {"forged": True}  # its own list
+
+
+def test_history_records_are_shared_not_copied_and_copy_as_read_only():
+    # Observations share the episode's records (no per-step copies); every copy stays read-only
+    # and every serialisation is a plain dict equal to the record.
+    import copy
+    import pickle
+
+    from reasoning_economics.env.history import ReadOnlyDict
+    from reasoning_economics.env.models import ReasonBudgetObservation
+
+    env = ReasonBudgetEnvironment(num_questions=3)
+    env.reset(seed=4, total_budget=300)
+    first = env.step(ReasonBudgetAction(response=answer(env.problems[0].answer, 20)))
+    second = env.step(ReasonBudgetAction(response=answer(env.problems[1].answer, 30)))
+    assert second.history[0] is first.history[0] is env.history[0]
+    assert second.history is not first.history and env.history is not env.history
+    record = second.history[1]
+    for duplicate in (copy.copy(record), copy.deepcopy(record), pickle.loads(pickle.dumps(record))):
+        assert duplicate == record and type(duplicate) is ReadOnlyDict
+        assert type(duplicate["reward_parts"]) is ReadOnlyDict
+        with pytest.raises(TypeError):
+            duplicate["tokens_used"] = 0
+    assert type(record.copy()) is dict and record.copy() == record
+    deep = second.model_copy(deep=True)
+    assert deep == second and deep.history[1] is not record
+    dumped = second.model_dump()
+    assert [type(entry) for entry in dumped["history"]] == [dict, dict]
+    assert type(dumped["history"][1]["reward_parts"]) is dict
+    assert dumped["history"][1] == record and dumped["history"][1]["tokens_used"] == 30
+    assert json.loads(second.model_dump_json())["history"] == json.loads(json.dumps(second.history))
+    assert ReasonBudgetObservation.model_validate(dumped) == second

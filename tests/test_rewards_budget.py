@@ -68,8 +68,8 @@ def test_impossible_inputs_raise(call):
 
 
 def test_docstring_examples_hold():
-    from reasoning_economics.env import prompt
+    from reasoning_economics.env import history, prompt
 
-    for module in (budget, prompt):
+    for module in (budget, prompt, history):
         failed, attempted = doctest.testmod(module)
         assert attempted > 0 and failed == 0, module.__name__

@@ -59,6 +59,8 @@ class BenchConfig:
     grading_pairs: int = 2000
     env_steps: int = 2000
     env_seconds: float = 60.0
+    long_episodes: int = 10
+    """100-question episodes played with every observation kept, as a rollout buffer keeps them."""
     concurrency: tuple[int, ...] = CONCURRENCY_LEVELS
     ws_steps_per_level: int = 4000
     ws_seconds_per_level: float = 20.0
@@ -86,6 +88,7 @@ class BenchConfig:
             "token_passes": self.token_passes,
             "grading_pairs": self.grading_pairs,
             "env_steps": self.env_steps,
+            "long_episodes": self.long_episodes,
             "ws_steps_per_level": self.ws_steps_per_level,
             "idle_sessions": self.idle_sessions,
             "workload_episodes": self.workload_episodes,
@@ -125,6 +128,7 @@ class BenchConfig:
             grading_pairs=200,
             env_steps=400,
             env_seconds=6.0,
+            long_episodes=3,
             ws_steps_per_level=600,
             ws_seconds_per_level=1.5,
             paced_sessions=(64, 256),

@@ -13,6 +13,10 @@ Two workloads, each replayed through its own ``ReasonBudgetEnvironment``:
   path, else a supervised worker), with 30% of answers written in forms only a worker
   decides. This is the "full math-verify grading" target.
 
+A last row plays 100-question builtin episodes keeping every observation, as a rollout buffer
+does: each observation carries the whole history so far, so a step cost that grows with the
+history shows there.
+
 The ratio compares like with like. After that first pass (the one with fresh problems) a
 second pass plays each episode twice, once through the environment and once as the bare
 calls (the same counting and grading, nothing else), each from an empty verdict cache,
@@ -35,6 +39,7 @@ from reasoning_economics.grading.grader import WORKER_REASONS
 RESET_P50_TARGET_MS = 5.0
 STEP_P50_TARGET_MS = 2.0
 STEP_OVER_BARE_TARGET = 1.5
+LONG_EPISODE_QUESTIONS = 100
 
 
 @dataclass
@@ -133,6 +138,33 @@ def compare(env, counter, scripts, steps_per_episode: list[int], tokenizer: str,
     return comparison
 
 
+def measure_long_episodes(context: BenchContext) -> list[float]:
+    """Step times of ``long_episodes`` 100-question builtin episodes played with the workload's
+    responses, keeping every observation as a rollout buffer does: each carries the whole
+    history so far, so a per-step cost that grows with it shows here and not in 10-question
+    episodes."""
+    from reasoning_economics.env import EnvConfig, ReasonBudgetEnvironment
+
+    config = context.config
+    questions = LONG_EPISODE_QUESTIONS
+    env = ReasonBudgetEnvironment(EnvConfig(num_questions=questions, dataset=BUILTIN.dataset))
+    responses = context.response_texts()
+    times: list[float] = []
+    for episode in range(config.long_episodes):
+        # A budget no response can exhaust, so every episode runs all its questions.
+        env.reset(seed=20_000_000 + episode, tokenizer_name=config.tokenizer, total_budget=10**8)
+        kept = []
+        for index in range(questions):
+            response = responses[(episode * questions + index) % len(responses)]
+            action = {"response": response, "metadata": {"tokenizer_name": config.tokenizer}}
+            t0 = time.perf_counter()
+            kept.append(env.step(action))
+            times.append(time.perf_counter() - t0)
+        if not kept[-1].done or len(kept[-1].history) != questions:
+            raise RuntimeError(f"a {questions}-question episode ended after {len(kept[-1].history)} questions")
+    return times
+
+
 def measure(
     context: BenchContext, workload: Workload, *, warm_source: bool
 ) -> tuple[Replay, Comparison, dict]:
@@ -229,6 +261,16 @@ def run(context: BenchContext) -> SectionResult:
         }
         if first.mismatched:
             result.notes.append(f"{workload.name}: {first.mismatched} episodes asked other questions than the script")
+    long = LatencySummary.of_seconds(measure_long_episodes(context))
+    result.rows.append(
+        (f"{LONG_EPISODE_QUESTIONS}-question", "step, every observation kept", long.count,
+         f"{long.p50_ms:.3f}", f"{long.p99_ms:.3f}", f"{long.mean_ms:.3f}")
+    )  # fmt: skip
+    result.data["long_episodes"] = {
+        "questions": LONG_EPISODE_QUESTIONS,
+        "episodes": context.config.long_episodes,
+        "step_every_observation_kept": long.as_dict(),
+    }
     result.notes.append(
         "step / bare: a second pass plays each episode through the environment and as bare counting "
         "and grading, alternately first, each from an empty verdict cache"

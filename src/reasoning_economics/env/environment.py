@@ -32,6 +32,7 @@ from openenv.core.env_server.types import EnvironmentMetadata
 
 from reasoning_economics import grading, tokens
 from reasoning_economics.env.config import EnvConfig
+from reasoning_economics.env.history import ReadOnlyDict, step_record
 from reasoning_economics.env.models import ReasonBudgetAction, ReasonBudgetObservation, ReasonBudgetState
 from reasoning_economics.env.prompt import render_prompt
 from reasoning_economics.errors import (
@@ -68,7 +69,7 @@ class _Episode:
     total_reward: float = 0.0
     done: bool = False
     termination_reason: str | None = None
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: list[ReadOnlyDict] = field(default_factory=list)
     started_at: float = field(default_factory=time.time)
     num_questions: int = field(init=False)
     fixed_metadata: dict[str, Any] = field(init=False)
@@ -253,29 +254,24 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
             )
             reward += bonus
         episode.total_reward += reward
-        record = {
-            "step_idx": episode.step_idx - 1,
-            "question_id": problem.id,
-            "problem_type": problem.problem_type,
-            "difficulty": problem.difficulty,
-            "tokens_used": tokens_used,
-            "tokens_counted": tokens_counted,
-            "overspend_tokens": overspend,
-            "was_correct": verdict.correct,
-            "extracted_answer": verdict.extracted,
-            "gold_answer": problem.answer,
-            "grade_reason": verdict.reason,
-            "reward": reward,
-            "reward_parts": {
+        record = step_record(
+            step_idx=episode.step_idx - 1,
+            problem=problem,
+            tokens_used=tokens_used,
+            tokens_counted=tokens_counted,
+            overspend=overspend,
+            verdict=verdict,
+            reward=reward,
+            reward_parts={
                 "correctness": parts.correctness,
                 "efficiency_bonus": parts.efficiency_bonus,
                 "cost_penalty": parts.cost_penalty,
                 "overspend_penalty": parts.overspend_penalty,
                 "episode_bonus": bonus,
             },
-            "count_ms": round(count_seconds * 1000, 3),
-            "grade_ms": round(grade_seconds * 1000, 3),
-        }
+            count_seconds=count_seconds,
+            grade_seconds=grade_seconds,
+        )
         episode.history.append(record)
         return self._observation(reward=reward)
 
@@ -348,7 +344,7 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
             step_idx=answered,
             budget_per_remaining=remaining / questions_remaining if questions_remaining else 0.0,
             accuracy_so_far=episode.correct / answered if answered else 0.0,
-            history=self.history,
+            history=list(episode.history),
             prompt=prompt,
             step_token_limit=step_limit,
             episode_id=episode.episode_id,
@@ -387,10 +383,10 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
         return list(self._require_episode().problems)
 
     @property
-    def history(self) -> list[dict[str, Any]]:
-        """A copy of the current episode's step records (what observations carry as ``history``):
-        changing it never changes the episode."""
-        return [_copy_record(entry) for entry in self._require_episode().history]
+    def history(self) -> list[ReadOnlyDict]:
+        """The current episode's step records, as observations carry them: read-only dicts
+        (see :mod:`reasoning_economics.env.history`) in a new list."""
+        return list(self._require_episode().history)
 
     def get_metadata(self) -> EnvironmentMetadata:
         from reasoning_economics import __version__
@@ -405,7 +401,3 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
             author="reasoning-economics developers",
         )
 
-
-def _copy_record(record: dict[str, Any]) -> dict[str, Any]:
-    """A step record that can be changed without touching the original (its one nested dict included)."""
-    return {**record, "reward_parts": dict(record["reward_parts"])}

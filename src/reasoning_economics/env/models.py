@@ -53,9 +53,10 @@ class ReasonBudgetObservation(Observation):
         ``model_construct`` a sixth of a step's own cost. Raises ``TypeError`` unless every
         field is given.
         """
-        if values.keys() != cls.model_fields.keys():
-            missing = sorted(cls.model_fields.keys() - values.keys())
-            unknown = sorted(values.keys() - cls.model_fields.keys())
+        fields = cls.__pydantic_fields__.keys()  # model_fields is a slower, warning-aware property
+        if values.keys() != fields:
+            missing = sorted(fields - values.keys())
+            unknown = sorted(values.keys() - fields)
             raise TypeError(f"from_trusted needs every field: missing {missing}, unknown {unknown}")
         observation = cls.__new__(cls)
         object.__setattr__(observation, "__dict__", values)
