@@ -104,3 +104,25 @@ def test_the_config_example_in_the_deployment_guide_loads(tmp_path):
     assert (config.num_questions, config.budget_ratio, config.hard_cap_mode) == (10, 4.0, True)
     assert config.dataset == "builtin" and config.dataset_config == {"warm_up": True}
     assert config.allowed_tokenizers == ("/models/my-tokenizer",)
+
+
+def test_the_uvicorn_command_in_the_deployment_guide_sets_what_ree_serve_sets():
+    # The guide's plain-uvicorn command must give the transport options `ree serve` passes.
+    import re
+    import shlex
+    from pathlib import Path
+
+    import click
+    from uvicorn.main import main as uvicorn_cli
+
+    from reasoning_economics.server.app import uvicorn_options
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "deployment.md").read_text()
+    line = re.search(r"^uvicorn reasoning_economics\.server\.app:app [^\n]*\\\n[^\n]*$", guide, re.MULTILINE)
+    words = shlex.split(line.group(0).replace("\\\n", " "))
+    context = uvicorn_cli.make_context("uvicorn", words[1:])
+    given = {name: value for name, value in context.params.items()
+             if context.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE}  # fmt: skip
+    expected = uvicorn_options(ServerSettings())
+    transport = {name: expected[name] for name in expected if name.startswith("ws_") or name == "backlog"}
+    assert transport and {name: given[name] for name in transport} == transport

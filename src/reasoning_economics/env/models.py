@@ -37,7 +37,8 @@ class ReasonBudgetObservation(Observation):
         description=(
             "One entry per answered question: step_idx, question_id, problem_type, difficulty "
             "(revealed only after the answer), tokens_used (charged), tokens_counted, overspend_tokens, "
-            "was_correct, extracted_answer, gold_answer, grade_reason, reward."
+            "was_correct, extracted_answer, gold_answer, grade_reason, reward. In-process, entries are "
+            "read-only dicts shared by all observations of the episode."
         ),
     )
     prompt: str = Field("", description="A budget-aware prompt for the current question.")
