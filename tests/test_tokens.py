@@ -118,6 +118,25 @@ def test_special_token_text_counts_as_one_token():
     assert counter.count_batch(["<think>hello world</think>"]) == [plain + 2]
 
 
+@pytest.mark.parametrize("vocabulary", tokens.BUILTIN_VOCABULARIES)
+def test_counts_with_special_tokens_agree_with_quicktoks_own_encoding(vocabulary):
+    # count() cuts the text at special tokens itself instead of building quicktok's ids;
+    # fragments of special tokens, neighbours and lookalikes must count exactly the same.
+    import random
+
+    counter = tokens.get_counter(vocabulary)
+    encoding = counter._encoding
+    specials = sorted(encoding.special_tokens_set)
+    fragments = ["hello", " world", "\n\n", "  ", "<", "|", ">", "<|", "|>", "</", "think", "12", "é", "中文",
+                 "\\boxed{3}", " <", "< ", "aaaaa", "<think", "think>", "<<", ">>"]  # fmt: skip
+    fragments += specials[:12] + [s[:-1] for s in specials[:6]] + [s[1:] for s in specials[:6]]
+    rng = random.Random(vocabulary)
+    texts = ["".join(rng.choice(fragments) for _ in range(rng.randint(1, 14))) for _ in range(3000)]
+    texts += ["<think>" + "Let me add. " * 50 + "</think> The answer is \\boxed{12}", "<" * 20, "x<y and y>z"]
+    assert sum(counter._special_start in text for text in texts) > 2000
+    assert [counter.count(text) for text in texts] == [len(encoding.encode_with_special_tokens(t)) for t in texts]
+
+
 def test_default_tokenizer_and_empty_text():
     counter = tokens.get_counter(None)
     assert counter.name == tokens.DEFAULT_TOKENIZER
