@@ -106,3 +106,27 @@ def test_a_live_server_passes_openenv_validate_url(live_server):
     report = run_openenv_cli("validate", "--url", live_server.base_url, "--timeout", "30")
     assert report["passed"] is True and report["mode"] == "simulation"
     assert report["summary"]["failed_criteria"] == []
+
+
+def test_server_start_freezes_what_exists_and_spaces_out_full_collections():
+    # Full collections walking the start-up objects stalled every session for 190-280 ms.
+    import gc
+
+    from fastapi.testclient import TestClient
+
+    from reasoning_economics.server.app import FULL_COLLECTION_EVERY, create_server_app
+    from reasoning_economics.server.settings import ServerSettings
+
+    saved = gc.get_threshold()
+    gc.unfreeze()  # servers started by earlier tests in this process froze theirs
+    try:
+        app = create_server_app(ServerSettings(warm_up=False))
+        assert gc.get_freeze_count() == 0
+        with TestClient(app) as client:
+            assert client.get("/health").status_code == 200
+            assert gc.get_freeze_count() > 10_000  # every module, vocabulary and the app itself
+            assert gc.get_threshold() == (saved[0], saved[1], FULL_COLLECTION_EVERY)
+            assert not any(tracked is app.state.sessions for tracked in gc.get_objects())  # no longer walked
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*saved)

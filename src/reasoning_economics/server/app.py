@@ -21,6 +21,7 @@ OpenEnv client expects. What we change, and why:
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -130,18 +131,19 @@ def create_server_app(settings: ServerSettings | None = None) -> FastAPI:
         ]
         return JSONResponse({"detail": errors, "code": "VALIDATION_ERROR"}, status_code=422)
 
-    async def warm_up() -> None:
+    async def start_up() -> None:
         if settings.warm_up:
             import asyncio
 
             await asyncio.get_running_loop().run_in_executor(executor, _warm_up, make_env, env_config)
+        _calm_garbage_collector()
 
     async def shut_down() -> None:
         executor.shutdown(wait=False, cancel_futures=True)
         if episode_log is not None:
             episode_log.close()
 
-    app.router.on_startup.append(warm_up)
+    app.router.on_startup.append(start_up)
     app.router.on_shutdown.append(shut_down)
     if settings.token is not None:
         app.add_middleware(BearerTokenMiddleware, token=settings.token)
@@ -210,6 +212,27 @@ def _drop_routes(app: FastAPI, *, websocket_paths: set[str], http_paths: set[str
         kept.append(route)
     app.router.routes[:] = kept
     app.openapi_schema = None
+
+
+FULL_COLLECTION_EVERY = 100
+"""Generation-1 collections between two full ones (CPython's default is 10)."""
+
+
+def _calm_garbage_collector() -> None:
+    """Keep full garbage collections from stalling every session.
+
+    A full collection walks every tracked object, and while it runs no session is served. At
+    start the process holds about 500,000 that live as long as it does (modules, vocabularies,
+    warmed problem pools), so each full collection took 190-280 ms, and the p99 step at 1,024
+    paced sessions read 220-300 ms. They are frozen once the server is ready (after a full
+    collection: reference counting still frees a frozen object, only a cycle among them would
+    stay), and full collections run a tenth as often: what they walk then is the sessions'
+    own objects (about 300 each), 80-150 ms at 1,024 open sessions.
+    """
+    gc.collect()
+    gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)
 
 
 def _warm_up(make_env: Any, env_config: EnvConfig) -> None:
