@@ -216,11 +216,9 @@ def _validate(model: Any, data: Any, what: str) -> Any:
 
 
 def _mcp_unsupported(message: dict[str, Any]) -> str:
-    import json
-
     data = message.get("data")
     request_id = data.get("id") if isinstance(data, dict) and isinstance(data.get("id"), (int, str)) else None
-    return json.dumps(
+    return protocol.encode(
         {
             "type": "mcp",
             "data": {
