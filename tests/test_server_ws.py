@@ -268,3 +268,21 @@ def test_a_silent_session_gets_a_timeout_error_and_its_slot_is_freed(start_serve
     with connect(server.ws_url, open_timeout=30) as ws:  # the only slot is free again
         assert exchange(ws, {"type": "reset", "data": {"seed": 2}})["type"] == "observation"
     assert server.sessions.timed_out == 1
+
+
+def test_replies_are_json_that_keeps_non_ascii_text_and_writes_unencodable_details_as_text():
+    from pathlib import Path
+
+    from reasoning_economics.env import ReasonBudgetAction
+    from reasoning_economics.server import protocol
+
+    reply = json.loads(protocol.error_reply("X", "é ∑ 中 \\boxed{½}", where=Path("/tmp/a"), limit=3))
+    assert reply == {"type": "error", "data": {"code": "X", "message": "é ∑ 中 \\boxed{½}", "where": "/tmp/a", "limit": 3}}
+    env = ReasonBudgetEnvironment(EnvConfig(num_questions=2))
+    env.reset(seed=5, total_budget=500)
+    observation = env.step(ReasonBudgetAction(response="Das Ergebnis ist ½, also \\boxed{0.5} ✓"))
+    sent = json.loads(protocol.observation_reply(observation))["data"]
+    assert sent["observation"] == json.loads(observation.model_dump_json())
+    assert sent["observation"]["history"][0]["extracted_answer"] == "0.5"
+    assert (sent["reward"], sent["done"]) == (observation.reward, observation.done)
+    assert json.loads(protocol.state_reply(env.state))["data"] == json.loads(env.state.model_dump_json())
