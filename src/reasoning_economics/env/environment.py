@@ -400,4 +400,3 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
             version=__version__,
             author="reasoning-economics developers",
         )
-

@@ -137,9 +137,9 @@ class EpisodeRecorder:
     def has_unlogged_steps(self) -> bool:
         return bool(self.steps)
 
-    def finish(self, env: Any, *, abandoned: bool = False) -> dict[str, Any]:
-        """:meth:`record` of the current episode, after which the recorder starts empty."""
-        record = self.record(env, abandoned=abandoned)
+    def finish(self, env: Any) -> dict[str, Any]:
+        """:meth:`record` of the episode that just ended, after which the recorder starts empty."""
+        record = self.record(env)
         self.steps = []
         self.started_at = None
         return record

@@ -164,27 +164,32 @@ class WebSocketSessions:
 
     async def _log_abandoned(self, session: _Session) -> None:
         """Log the steps of an episode its client left unfinished, so no answered step is lost."""
+        record = self._unlogged_episode(session)
+        if record is not None:
+            await self._append_abandoned(session, record)
+
+    def _unlogged_episode(self, session: _Session) -> dict[str, Any] | None:
+        """The log record of the session's episode, as abandoned, if it has steps the log lacks."""
         if self.episode_log is None or not session.recorder.has_unlogged_steps:
-            return
-        record = session.recorder.finish(session.env, abandoned=True)
+            return None
+        return session.recorder.record(session.env, abandoned=True)
+
+    async def _append_abandoned(self, session: _Session, record: dict[str, Any]) -> None:
         error = await asyncio.get_running_loop().run_in_executor(self.executor, self.episode_log.append, record)
         if error is not None:
             logger.error("session %s: could not log its abandoned episode: %s", session.session_id, error)
 
     async def _reset(self, session: _Session, message: dict[str, Any]) -> str:
         data = _validate(WSResetMessage, message, "reset message").data
-        abandoned = None
-        if self.episode_log is not None and session.recorder.has_unlogged_steps:
-            # Built before the reset replaces the episode, logged only once the reset succeeded:
-            # a refused reset leaves the old episode to go on.
-            abandoned = session.recorder.record(session.env, abandoned=True)
-        loop = asyncio.get_running_loop()
-        observation = await loop.run_in_executor(self.executor, partial(session.env.reset, **data))
+        # Built before the reset replaces the episode, logged only once the reset succeeded:
+        # a refused reset leaves the old episode to go on.
+        abandoned = self._unlogged_episode(session)
+        observation = await asyncio.get_running_loop().run_in_executor(
+            self.executor, partial(session.env.reset, **data)
+        )
         session.recorder.on_reset()
         if abandoned is not None:
-            error = await loop.run_in_executor(self.executor, self.episode_log.append, abandoned)
-            if error is not None:
-                logger.error("session %s: could not log its abandoned episode: %s", session.session_id, error)
+            await self._append_abandoned(session, abandoned)
         return protocol.observation_reply(observation)
 
     async def _step(self, session: _Session, message: dict[str, Any]) -> str:
