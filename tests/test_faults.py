@@ -19,10 +19,11 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from reasoning_economics.bench.server_process import ServerProcess, child_pids
+from reasoning_economics.bench.server_process import ServerProcess, child_pids, cpu_seconds
 
 RECV_TIMEOUT = 60
-# An answer math-verify cannot settle quickly: grading runs until the grading timeout.
+# An answer math-verify cannot settle quickly: grading runs until math-verify's own timeout
+# (a third of the grading timeout).
 SLOW_ANSWER = "\\boxed{9^{9^{9^{9^{9}}}} - 2^{2^{2^{2^{2^{2^{2}}}}}}}"
 
 
@@ -64,6 +65,21 @@ def grading_worker_pids(server: ServerProcess) -> list[int]:
     return pids
 
 
+def cpu_growth(pids: list[int], seconds: float) -> dict[int, float]:
+    """CPU seconds each of ``pids`` used over the next ``seconds``."""
+    before = {pid: cpu_seconds(pid) for pid in pids}
+    time.sleep(seconds)
+    return {pid: cpu_seconds(pid) - used for pid, used in before.items()}
+
+
+def idle_grading_workers(server: ServerProcess) -> list[int]:
+    """The grading workers, once all have started and none is computing; else []."""
+    pids = grading_worker_pids(server)
+    if not pids or max(cpu_growth(pids, 0.3).values()) >= 0.02 or grading_worker_pids(server) != pids:
+        return []
+    return pids
+
+
 def symbolic_problems_config(directory) -> str:
     """An EnvConfig file whose problems are all graded by math-verify in the worker processes
     (the built-in reasoning-gym problems are scored in-process and never reach a worker)."""
@@ -85,7 +101,7 @@ def server(tmp_path_factory):
     # its only session free): a child ``ree serve`` takes seconds to import and start.
     directory = tmp_path_factory.mktemp("faults")
     with ServerProcess(
-        ["--max-sessions", "1", "--session-timeout", "2", "--grading-timeout", "4",
+        ["--max-sessions", "1", "--session-timeout", "2", "--grading-timeout", "9",
          "--config", symbolic_problems_config(directory)],
         log_path=directory / "serve.log",
     ) as running:
@@ -96,10 +112,12 @@ def test_killing_grading_workers_mid_grade_gives_a_retry_or_typed_error_and_the_
     with connect(server.ws_url, open_timeout=30) as ws:
         reset(ws)
         assert step(ws)["type"] == "observation"  # the pool is up
-        workers = wait_until(lambda: grading_worker_pids(server), 10)
-        assert workers, "the server runs no grading worker processes"
+        # Kill only once the slow grade runs: killed while idle, a worker the next grade takes
+        # within milliseconds may not have exited yet, and then counts as dying mid-grade.
+        workers = wait_until(lambda: idle_grading_workers(server), 30)
+        assert workers, "the server runs no idle grading worker processes"
         ws.send(json.dumps({"type": "step", "data": {"response": SLOW_ANSWER}}))
-        time.sleep(0.5)  # the slow grade is now running in a worker
+        assert wait_until(lambda: max(cpu_growth(workers, 0.05).values()) >= 0.03, 10), "no worker took the slow grade"
         for pid in workers:
             os.kill(pid, signal.SIGKILL)
         reply = json.loads(ws.recv(timeout=RECV_TIMEOUT))
