@@ -213,17 +213,97 @@ def test_a_hung_worker_is_killed_at_the_timeout_and_replaced(pool):
     assert pool.check("x^2+1", "(x+1)^2-2x", 30) is True
 
 
-def test_a_worker_killed_mid_grade_is_replaced_and_the_grade_retried(pool):
-    (victim,) = pool.pids()
-    os.kill(victim, signal.SIGSTOP)  # it takes the request but cannot answer yet
+# An answer math-verify cannot settle: its worker computes until math-verify's own timeout,
+# a third of the grading timeout (1 s for the 3 s used below), then answers False.
+SLOW_ANSWER = "9^{9^{9^{9^{9}}}} - 2^{2^{2^{2^{2^{2^{2}}}}}}"
+
+
+def _kill_when_grading(pool: WorkerPool, spared: set[int] = frozenset(), also: bool = False) -> tuple[int, ...]:
+    """SIGKILL the first ready worker not in ``spared`` seen computing (its CPU time grows
+    between two looks 20 ms apart), and with ``also`` every other ready worker just before
+    it; return the killed pids, that one last. Ready workers are idle until handed a
+    request, so the one computing is mid-grade."""
+    from reasoning_economics.bench.server_process import cpu_seconds
+
+    deadline = time.monotonic() + 60
+    seen: dict[int, float] = {}
+    while time.monotonic() < deadline:
+        for pid in set(pool.pids()) - spared:
+            used = cpu_seconds(pid)
+            if pid in seen and used - seen[pid] > 0:
+                victims = (*(set(pool.pids()) - {pid}), pid) if also else (pid,)
+                for victim in victims:
+                    os.kill(victim, signal.SIGKILL)
+                return victims
+            seen[pid] = used
+        time.sleep(0.02)
+    raise AssertionError("no worker took the grade")
+
+
+def _check_in_background(pool: WorkerPool, predicted: str, gold: str, timeout: float):
     outcome: list[object] = []
-    caller = threading.Thread(target=lambda: outcome.append(pool.check("\\sqrt{4}", "2", 60)))
+
+    def run():
+        try:
+            outcome.append(pool.check(predicted, gold, timeout))
+        except GradingError as error:
+            outcome.append(error)
+
+    caller = threading.Thread(target=run)
     caller.start()
+    return caller, outcome
+
+
+def test_a_worker_killed_mid_grade_is_replaced_and_the_grade_retried(pool):
+    caller, outcome = _check_in_background(pool, SLOW_ANSWER, "5", 3)
+    (victim,) = _kill_when_grading(pool)
+    caller.join(90)
+    assert outcome == [False]  # the retry ran to math-verify's timeout on a new worker
+    assert victim not in pool.pids() and pool.replaced == 1
+
+
+def test_a_second_death_mid_grade_refuses_the_answer(pool):
+    caller, outcome = _check_in_background(pool, SLOW_ANSWER, "5", 3)
+    first = _kill_when_grading(pool)
+    second = _kill_when_grading(pool, spared=set(first))
+    caller.join(90)
+    assert len(outcome) == 1 and isinstance(outcome[0], GradingError)
+    assert "died twice" in str(outcome[0])
+    assert pool.replaced == 2
+    _wait_for_new_worker(pool, {*first, *second})
+    assert pool.check("2^{10}", "1024", 60) is True
+
+
+def test_a_worker_that_dies_before_taking_the_request_costs_no_attempt(pool):
+    # Stopped, it cannot take the request; killed then, it dies before acknowledging it.
+    (victim,) = pool.pids()
+    os.kill(victim, signal.SIGSTOP)
+    caller, outcome = _check_in_background(pool, "\\sqrt{4}", "2", 60)
     time.sleep(0.3)
     os.kill(victim, signal.SIGKILL)
     caller.join(90)
     assert outcome == [True]
     assert victim not in pool.pids() and pool.replaced == 1
+
+
+def test_killing_every_worker_at_once_mid_grade_costs_the_answer_one_attempt():
+    # The others, killed while idle, have not always exited when the retry takes one of them
+    # (milliseconds later); they died before acknowledging the request, so the retry goes
+    # on to a new worker instead of counting a second death (it did in 2 of 4 runs before).
+    running = WorkerPool(2)
+    try:
+        for _ in range(5):
+            assert running.check("1/2", "0.5", 30) is True
+            deadline = time.monotonic() + 60
+            while running.idle_count() < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            caller, outcome = _check_in_background(running, SLOW_ANSWER, "5", 3)
+            killed = _kill_when_grading(running, also=True)
+            caller.join(90)
+            assert len(killed) == 2
+            assert outcome == [False], outcome
+    finally:
+        running.shutdown()
 
 
 def test_a_worker_killed_while_idle_costs_no_attempt(pool):

@@ -1,7 +1,8 @@
 """Entry point of one grading worker process: ``python -m reasoning_economics.grading.worker_main R W``.
 
-Reads ``(predicted, gold, timeout)`` tuples from file descriptor R and writes math-verify's
-verdict (a bool, or an ``"error: ..."`` string for a failed parse) to W, until R closes.
+Reads ``(predicted, gold, timeout)`` tuples from file descriptor R and, for each, writes
+:data:`STARTED` and then math-verify's verdict (a bool, or an ``"error: ..."`` string for a
+failed parse) to W, until R closes.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import signal
 import sys
 from multiprocessing.connection import Connection
 from typing import Any
+
+from reasoning_economics.grading.workers import STARTED
 
 
 def _die_with_parent() -> None:
@@ -33,6 +36,7 @@ def serve(requests: Connection, replies: Connection) -> None:
         if message is None:
             return
         predicted, gold, timeout = message
+        replies.send(STARTED)
         try:
             reply: Any = symbolic.equivalent(predicted, gold, timeout)
         except Exception as error:  # a parse failure is a wrong answer, not a crash

@@ -5,7 +5,9 @@ thread, and some inputs (exponent towers) spend minutes inside C code that no si
 interrupt. So each symbolic check runs in a worker process, and the caller waits at most
 ``timeout`` seconds: a worker that overruns is killed and replaced in the background, and
 the verdict is "timeout". A worker that dies on its own is replaced and the request is
-retried once on another worker; a second death raises :class:`GradingError`. A worker that
+retried once on another worker; a second death raises :class:`GradingError`. A worker
+acknowledges each request before computing, so one that was already dying when it was
+handed the request (killed while idle) costs the answer no attempt. A worker that
 fails to start (killed while starting, say) is started again, backing off, so the pool
 never shrinks for good.
 
@@ -44,6 +46,11 @@ instead of waiting: every waiting grade holds a server thread, and fast-path ste
 sessions would queue behind them."""
 STARVATION_CHECK_SECONDS = 0.25
 WORKERS_ENV = "REE_GRADING_WORKERS"
+STARTED = "started"
+"""A worker's reply on taking a request, before computing: one that dies before sending it
+died of something other than that answer (killed while idle, say)."""
+MAX_LOST_BEFORE_START = 8
+"""Workers that may die before taking one request (a kill storm) before it is refused."""
 
 
 @dataclass
@@ -186,27 +193,49 @@ class WorkerPool:
                 continue
 
     def check(self, predicted: str, gold: str, timeout: float) -> bool | str:
-        """math-verify's verdict on the pair, or ``TIMED_OUT``; raises GradingError on repeated crashes."""
+        """math-verify's verdict on the pair, or ``TIMED_OUT``; raises GradingError on repeated crashes.
+
+        Only a worker that dies after taking the request (it answers :data:`STARTED` first)
+        counts against the answer. One that died before, killed while idle and not yet
+        exited, say, is replaced and the request goes to the next worker, up to
+        :data:`MAX_LOST_BEFORE_START` times.
+        """
         if self._closed:
             raise GradingError("the grading pool is shut down")
         self.start()
         inner_timeout = max(1, math.floor(timeout / 3))
-        deaths = 0
+        deaths = lost_before_start = 0
         while deaths < 2:
+            if lost_before_start > MAX_LOST_BEFORE_START:
+                raise GradingError(
+                    f"{lost_before_start} grading workers in a row died before taking this answer; it was not graded"
+                )
             worker = self._next_idle_worker(WORKER_START_SECONDS + timeout)
+            deadline = time.monotonic() + timeout
             if worker.process.poll() is not None:
-                # Killed while idle: not this answer's fault, so it costs no attempt.
                 logger.warning("grading worker %d had died while idle; replacing it", worker.pid)
                 self._retire(worker)
+                lost_before_start += 1
                 continue
             try:
                 worker.to_worker.send((predicted, gold, inner_timeout))
-                if not worker.from_worker.poll(timeout):
+                taken = worker.from_worker.poll(timeout) and worker.from_worker.recv()
+            except (EOFError, OSError):
+                logger.warning("grading worker %d died before taking the request; replacing it", worker.pid)
+                self._retire(worker)
+                lost_before_start += 1
+                continue
+            if taken != STARTED:
+                logger.warning("grading worker %d did not take the request; replacing it", worker.pid)
+                self._retire(worker)
+                return TIMED_OUT
+            try:
+                if not worker.from_worker.poll(max(0.0, deadline - time.monotonic())):
                     logger.warning("grading timed out after %.1f s; replacing worker %d", timeout, worker.pid)
                     self._retire(worker)
                     return TIMED_OUT
                 reply = worker.from_worker.recv()
-            except (EOFError, OSError, BrokenPipeError):
+            except (EOFError, OSError):
                 deaths += 1
                 logger.warning("grading worker %d died mid-grade (attempt %d); replacing it", worker.pid, deaths)
                 self._retire(worker)
