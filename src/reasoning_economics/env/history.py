@@ -73,6 +73,7 @@ def step_record(
         grade_reason=verdict.reason,
         reward=reward,
         reward_parts=ReadOnlyDict(reward_parts),
-        count_ms=round(count_seconds * 1000, 3),
-        grade_ms=round(grade_seconds * 1000, 3),
+        # Whole microseconds: round(x, 3) costs three times as much, on every step.
+        count_ms=round(count_seconds * 1e6) / 1000,
+        grade_ms=round(grade_seconds * 1e6) / 1000,
     )
