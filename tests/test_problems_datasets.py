@@ -160,12 +160,13 @@ def run_without_hub(name: str, tmp_path: Path, **env: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "name, hub_id", [("metamathqa", "meta-math/MetaMathQA"), ("numina_tir", "AI-MO/NuminaMath-TIR")]
+    "name, hub_id, columns",
+    [("metamathqa", "meta-math/MetaMathQA", "query, response, type"), ("numina_tir", "AI-MO/NuminaMath-TIR", "problem, solution")],
 )
-def test_offline_mode_without_cache_is_a_clear_error(name, hub_id, tmp_path):
+def test_offline_mode_without_cache_is_a_clear_error(name, hub_id, columns, tmp_path):
     message = run_without_hub(name, tmp_path, HF_HUB_OFFLINE="1")
     assert f"cannot load '{hub_id}'" in message
-    assert f"create_source('{name}', path=...)" in message
+    assert f"jsonl with columns {columns}) with create_source('{name}', path=...) or the spec '{name}:/path/to/file'" in message
 
 
 def test_unreachable_hub_is_detected_before_datasets_retries(tmp_path):

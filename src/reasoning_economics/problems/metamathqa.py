@@ -30,7 +30,7 @@ from typing import Any
 from reasoning_economics.errors import DatasetFormatError
 from reasoning_economics.problems.base import ask_for_boxed
 from reasoning_economics.problems.record import Problem
-from reasoning_economics.problems.tables import HubSourceConfig, TableSource, bucket_rows, load_table, require_columns
+from reasoning_economics.problems.tables import HubSourceConfig, TableSource, bucket_rows, load_source_table
 
 HUB_ID = "meta-math/MetaMathQA"
 ANSWER_MARKER = "The answer is:"
@@ -66,15 +66,7 @@ class MetaMathQASource(TableSource):
 
     def __init__(self, config: HubSourceConfig | None = None) -> None:
         config = config or HubSourceConfig()
-        table = load_table(
-            hub_id=config.hub_id or HUB_ID,
-            path=config.path,
-            split=config.split,
-            cache_dir=config.cache_dir,
-            how_to="Pass a local copy (parquet, json or jsonl with columns query, response, type) "
-            "with create_source('metamathqa', path=...) or the spec 'metamathqa:/path/to/file'.",
-        )
-        require_columns(table, ("query", "response", "type"), "metamathqa")
+        table = load_source_table(config, name="metamathqa", hub_id=HUB_ID, columns=("query", "response", "type"))
         buckets = bucket_rows(table["type"])
         unknown = sorted(set(buckets) - set(TYPE_DIFFICULTY))
         if unknown:

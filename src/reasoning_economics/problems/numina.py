@@ -20,7 +20,7 @@ from typing import Any
 from reasoning_economics.grading.extraction import last_boxed_content
 from reasoning_economics.problems.base import ask_for_boxed
 from reasoning_economics.problems.record import Problem
-from reasoning_economics.problems.tables import HubSourceConfig, TableSource, load_table, require_columns
+from reasoning_economics.problems.tables import HubSourceConfig, TableSource, load_source_table
 
 HUB_ID = "AI-MO/NuminaMath-TIR"
 PROBLEM_TYPE = "numina_tir"
@@ -32,15 +32,7 @@ class NuminaTIRSource(TableSource):
 
     def __init__(self, config: HubSourceConfig | None = None) -> None:
         config = config or HubSourceConfig()
-        table = load_table(
-            hub_id=config.hub_id or HUB_ID,
-            path=config.path,
-            split=config.split,
-            cache_dir=config.cache_dir,
-            how_to="Pass a local copy (parquet, json or jsonl with columns problem, solution) "
-            "with create_source('numina_tir', path=...) or the spec 'numina_tir:/path/to/file'.",
-        )
-        require_columns(table, ("problem", "solution"), "numina_tir")
+        table = load_source_table(config, name="numina_tir", hub_id=HUB_ID, columns=("problem", "solution"))
         super().__init__(PROBLEM_TYPE, table, {PROBLEM_TYPE: range(len(table))}, self._to_problem)
 
     @staticmethod

@@ -110,6 +110,21 @@ def _probe_hub(hub_id: str, how_to: str) -> None:
         ) from exc
 
 
+def load_source_table(config: HubSourceConfig, *, name: str, hub_id: str, columns: Sequence[str]):
+    """The table a hub-backed source ``name`` draws from: ``config.path`` if given, else
+    ``config.hub_id`` or ``hub_id`` from the hub; raises unless it has ``columns``."""
+    table = load_table(
+        hub_id=config.hub_id or hub_id,
+        path=config.path,
+        split=config.split,
+        cache_dir=config.cache_dir,
+        how_to=f"Pass a local copy (parquet, json or jsonl with columns {', '.join(columns)}) "
+        f"with create_source({name!r}, path=...) or the spec '{name}:/path/to/file'.",
+    )
+    require_columns(table, columns, name)
+    return table
+
+
 def require_columns(table: Any, columns: Sequence[str], what: str) -> None:
     """Raise DatasetFormatError naming the missing columns and the ones present."""
     missing = [c for c in columns if c not in table.column_names]
