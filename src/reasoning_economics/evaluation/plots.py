@@ -50,6 +50,31 @@ def _png(figure: Any) -> bytes:
     return buffer.getvalue()
 
 
+ACCURACY_LIMITS = (-0.02, 1.02)
+
+
+def _finish(
+    figure: Any,
+    ax: Any,
+    *,
+    title: str,
+    ylabel: str,
+    xlabel: str | None = None,
+    ylim: tuple[float, float] | None = None,
+    grid_axis: str = "both",
+) -> bytes:
+    """Title, label, grid and legend a one-panel plot the same way as every other, and render it."""
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.grid(alpha=0.3, axis=grid_axis)
+    ax.legend(fontsize="small")
+    return _png(figure)
+
+
 def _evaluated(runs: Sequence[RunData]) -> list[RunData]:
     return [run for run in runs if run.summary and run.summary.get("answers")]
 
@@ -75,13 +100,10 @@ def accuracy_vs_tokens(runs: Sequence[RunData]) -> bytes | None:
     frontier = metrics.pareto_frontier(points)
     if len(frontier) > 1:
         ax.plot([points[n][0] for n in frontier], [points[n][1] for n in frontier], "k--", lw=1, label="Pareto frontier")
-    ax.set_xlabel("mean tokens per question")
-    ax.set_ylabel("accuracy")
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_title("Accuracy against tokens")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
-    return _png(figure)
+    return _finish(
+        figure, ax, title="Accuracy against tokens", xlabel="mean tokens per question", ylabel="accuracy",
+        ylim=ACCURACY_LIMITS,
+    )
 
 
 def tokens_by_difficulty(runs: Sequence[RunData]) -> bytes | None:
@@ -100,11 +122,9 @@ def tokens_by_difficulty(runs: Sequence[RunData]) -> bytes | None:
         ax.bar(xs, means, width=width, label=run.name)
         ax.plot(xs, medians, "k_", markersize=12)
     ax.set_xticks(range(len(tiers)), tiers)
-    ax.set_ylabel("tokens per question (bar: mean, dash: median)")
-    ax.set_title("Tokens by difficulty")
-    ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize="small")
-    return _png(figure)
+    return _finish(
+        figure, ax, title="Tokens by difficulty", ylabel="tokens per question (bar: mean, dash: median)", grid_axis="y"
+    )
 
 
 def pacing_curve(units: Sequence[dict[str, Any]]) -> list[float]:
@@ -135,15 +155,12 @@ def budget_pacing(runs: Sequence[RunData]) -> bytes | None:
     ax.plot(range(longest), [1 - k / (longest - 1) for k in range(longest)], "k:", lw=1, label="even pacing")
     for name, curve in curves:
         ax.plot(range(len(curve)), curve, marker="o", markersize=3, label=name)
-    ax.set_xlabel("questions answered")
-    ax.set_ylabel("share of budget left")
     # Soft mode may overspend: the share then goes below 0, and the axis follows it.
     lowest = min(0.0, *(min(curve) for _, curve in curves))
-    ax.set_ylim(lowest - 0.02, 1.02)
-    ax.set_title("Budget pacing")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
-    return _png(figure)
+    return _finish(
+        figure, ax, title="Budget pacing", xlabel="questions answered", ylabel="share of budget left",
+        ylim=(lowest - 0.02, 1.02),
+    )
 
 
 def anytime_curve(runs: Sequence[RunData]) -> bytes | None:
@@ -156,13 +173,9 @@ def anytime_curve(runs: Sequence[RunData]) -> bytes | None:
         anytime = run.summary["anytime"]
         ax.plot(anytime["budgets"], anytime["accuracy"], marker="o",
                 label=f"{run.name} (score {anytime['anytime_score']:.3f})")
-    ax.set_xlabel("thinking budget (tokens)")
-    ax.set_ylabel("accuracy")
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_title("Anytime accuracy")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
-    return _png(figure)
+    return _finish(
+        figure, ax, title="Anytime accuracy", xlabel="thinking budget (tokens)", ylabel="accuracy", ylim=ACCURACY_LIMITS
+    )
 
 
 def reflection_by_difficulty(runs: Sequence[RunData]) -> bytes | None:
@@ -220,12 +233,7 @@ def reward_distribution(runs: Sequence[RunData]) -> bytes | None:
     bins = 20 if high > low else 1
     for name, values in data:
         ax.hist(values, bins=bins, range=(low, high) if high > low else (low - 0.5, high + 0.5), alpha=0.5, label=name)
-    ax.set_xlabel("episode return")
-    ax.set_ylabel("episodes")
-    ax.set_title("Reward distribution")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
-    return _png(figure)
+    return _finish(figure, ax, title="Reward distribution", xlabel="episode return", ylabel="episodes")
 
 
 def pass_at_k_curves(runs: Sequence[RunData]) -> bytes | None:
@@ -247,7 +255,7 @@ def pass_at_k_curves(runs: Sequence[RunData]) -> bytes | None:
     axes[1].set_ylabel("accuracy")
     axes[1].set_title("Accuracy against length")
     for ax in axes:
-        ax.set_ylim(-0.02, 1.02)
+        ax.set_ylim(*ACCURACY_LIMITS)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize="small")
     return _png(figure)
