@@ -327,3 +327,21 @@ def test_a_server_url_nothing_answers_fails_the_section_at_once():
     config = BenchConfig.quick(sections=("websocket",), server_url=url)
     with pytest.raises(ConnectionError, match=f"no WebSocket server answers at {url}"):
         run(BenchContext(config))
+
+
+def test_the_websocket_section_starts_ree_serve_with_its_log_in_the_cache_folder(tmp_path):
+    # Not a new temporary folder per run, left behind: one log, overwritten by the next run.
+    from reasoning_economics.bench.context import BenchContext
+    from reasoning_economics.bench.env_websocket import run
+
+    (tmp_path / "serve.log").write_text("a previous run's log\n")
+    config = BenchConfig.quick(
+        sections=("websocket",), concurrency=(2,), paced_sessions=(2,), paced_interval_s=0.2,
+        ws_steps_per_level=12, ws_seconds_per_level=5.0, idle_sessions=4, workload_episodes=2,
+        cache_dir=tmp_path,
+    )  # fmt: skip
+    section = run(BenchContext(config))
+    assert section.data["saturating_2"]["errors"] == 0 and section.data["saturating_2"]["steps"] == 12
+    log = (tmp_path / "serve.log").read_text()
+    assert "a previous run's log" not in log
+    assert "ree serve" in log and "listening on  http://127.0.0.1:" in log

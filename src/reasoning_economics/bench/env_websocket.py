@@ -25,10 +25,8 @@ import asyncio
 import gc
 import math
 import resource
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from reasoning_economics.bench.context import BenchContext
 from reasoning_economics.bench.results import SectionResult, Target
@@ -171,7 +169,9 @@ def run(context: BenchContext) -> SectionResult:
     saturating: dict[int, LoadResult] = {}
     paced: dict[int, LoadResult] = {}
     if config.server_url is None:
-        log_path = Path(tempfile.mkdtemp(prefix="ree-bench-")) / "serve.log"
+        # One place, overwritten by each run, instead of a new temporary folder per run left behind.
+        log_path = config.cache_dir / "serve.log"
+        log_path.unlink(missing_ok=True)
         server = ServerProcess(SERVER_ARGS, log_path=log_path, start_seconds=config.server_start_seconds)
     else:
         server = ExternalServer(config.server_url, config.server_pid)
