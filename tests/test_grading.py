@@ -254,6 +254,16 @@ def _check_in_background(pool: WorkerPool, predicted: str, gold: str, timeout: f
     return caller, outcome
 
 
+def test_a_worker_still_grading_at_the_timeout_is_killed_and_the_verdict_is_timeout(pool):
+    # math-verify's own limit is a whole second at least, past this 0.5 s timeout: had the
+    # pool waited for it, the verdict would be False.
+    (busy,) = pool.pids()
+    assert pool.check(SLOW_ANSWER, "5", 0.5) == TIMED_OUT
+    assert busy not in pool.pids()
+    _wait_for_new_worker(pool, {busy})
+    assert pool.check("x^2+1", "(x+1)^2-2x", 30) is True
+
+
 def test_a_worker_killed_mid_grade_is_replaced_and_the_grade_retried(pool):
     caller, outcome = _check_in_background(pool, SLOW_ANSWER, "5", 3)
     (victim,) = _kill_when_grading(pool)
