@@ -205,6 +205,42 @@ def test_user_jsonl_file(tmp_path):
     assert seen["file/user_problems/1"].question == f"What is 6 times 7?\n\n{BOXED_INSTRUCTION}"
 
 
+def test_names_with_glob_characters_are_read_as_written(tmp_path):
+    # datasets reads paths as glob patterns: "problems[1].jsonl" would match "problems1.jsonl".
+    import shutil
+
+    folder = tmp_path / "data[v2]"
+    folder.mkdir()
+    wanted = folder / "problems[1]?.jsonl"
+    shutil.copy(DATA / "user_problems.jsonl", wanted)
+    (folder / "problems1x.jsonl").write_text('{"question": "decoy", "answer": "0", "type": "decoy"}\n')
+    source = create_source(f"file:{wanted}", cache_dir=str(tmp_path / "cache"))
+    assert source.problem_types == ("arithmetic", "algebra", "number_theory")
+
+
+@pytest.mark.parametrize("name", ["metamathqa copy", "metamathqa[2026]"])
+def test_a_folder_of_data_files_is_one_table(name, tmp_path):
+    folder = tmp_path / name
+    (folder / "part").mkdir(parents=True)
+    rows = read_jsonl(DATA / "metamathqa.jsonl")
+    (folder / "a.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows[:5]))
+    (folder / "part" / "b.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows[5:]))
+    source = create_source("metamathqa", path=str(folder), cache_dir=str(tmp_path / "cache"))
+    assert source.problem_types == tuple(TYPE_DIFFICULTY)
+    served = {pid for problem_type in source.problem_types for pid in all_problems(source, problem_type)}
+    assert len(served) == 9  # ten rows, one without an answer marker
+
+
+def test_a_folder_with_glob_characters_needs_one_file_type(tmp_path):
+    folder = tmp_path / "mixed[1]"
+    folder.mkdir()
+    rows = read_jsonl(DATA / "metamathqa.jsonl")
+    (folder / "a.jsonl").write_text(json.dumps(rows[0]) + "\n")
+    write_parquet(rows[1:], folder / "b.parquet")
+    with pytest.raises(DatasetFormatError, match=r"mixed \(json, parquet\) data files"):
+        create_source("metamathqa", path=str(folder), cache_dir=str(tmp_path / "cache"))
+
+
 def test_user_parquet_with_problem_column_and_defaults(tmp_path):
     path = write_parquet(
         [{"problem": "What is 2 + 2?", "answer": 4}, {"problem": "What is 3 + 3?", "answer": 6}],

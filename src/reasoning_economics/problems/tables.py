@@ -18,6 +18,7 @@ problem type, a random row of the asked type, rows without a usable gold answer 
 
 from __future__ import annotations
 
+import glob
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -81,18 +82,33 @@ def load_table(
 
 
 def _load_local(datasets: Any, path: Path, split: str, cache_dir: str | None):
+    # datasets reads data_files and data_dir as glob patterns: a "[v2]" in a name would match
+    # nothing (or other files), so they are passed escaped.
+    literal = glob.escape(str(path))
     if path.is_dir():
-        return datasets.load_dataset(str(path), split=split, cache_dir=cache_dir)
+        if literal == str(path):
+            return datasets.load_dataset(str(path), split=split, cache_dir=cache_dir)
+        return datasets.load_dataset(_folder_builder(path), data_dir=literal, split=split, cache_dir=cache_dir)
     if not path.is_file():
         raise DatasetUnavailableError(f"no such file or folder: {str(path)!r}")
     builder = _BUILDERS.get(path.suffix.lower())
     if builder is None:
         raise DatasetFormatError(f"{str(path)!r}: unsupported file type; use one of {', '.join(_BUILDERS)}")
     try:
-        return datasets.load_dataset(builder, data_files=str(path), split="train", cache_dir=cache_dir)
+        return datasets.load_dataset(builder, data_files=literal, split="train", cache_dir=cache_dir)
     except datasets.exceptions.DatasetGenerationError as exc:
         cause = exc.__cause__ or exc
         raise DatasetFormatError(f"{str(path)!r} cannot be read as {builder}: {cause}") from exc
+
+
+def _folder_builder(folder: Path) -> str:
+    """The one builder that reads every data file under ``folder`` (datasets' own folder
+    loading, which would pick it, cannot be given an escaped path)."""
+    builders = {_BUILDERS[file.suffix.lower()] for file in folder.rglob("*") if file.suffix.lower() in _BUILDERS}
+    if len(builders) != 1:
+        found = "no" if not builders else "mixed (" + ", ".join(sorted(builders)) + ")"
+        raise DatasetFormatError(f"{str(folder)!r}: {found} data files; a folder needs files of one type among {', '.join(_BUILDERS)}")
+    return builders.pop()
 
 
 def _probe_hub(hub_id: str, how_to: str) -> None:
