@@ -345,3 +345,25 @@ def test_the_websocket_section_starts_ree_serve_with_its_log_in_the_cache_folder
     log = (tmp_path / "serve.log").read_text()
     assert "a previous run's log" not in log
     assert "ree serve" in log and "listening on  http://127.0.0.1:" in log
+
+
+def test_error_text_in_the_tables_and_notes_is_printed_as_written():
+    # A failed section's error and the load's error samples are text: rich would drop
+    # "[bold]" as a style and raise on "[/x]" as a closing tag that matches nothing.
+    import io
+
+    from rich.console import Console
+
+    from reasoning_economics.bench.report import render
+
+    section = SectionResult(
+        name="websocket", title="server at ws://127.0.0.1:1/[ws]", columns=("error",),
+        rows=[("KeyError: [bold] and a message long enough to hold the title on one line",)],
+        notes=["errors, e.g. [/x] closed"],
+    )  # fmt: skip
+    machine = {"cpu_model": "CPU [x86]", "usable_cores": 2, "python": "3.11", "platform": "linux"}
+    output = io.StringIO()
+    render(Console(file=output, width=200), [section], machine)
+    text = output.getvalue()
+    for written in ("ws://127.0.0.1:1/[ws]", "KeyError: [bold]", "errors, e.g. [/x] closed", "CPU [x86]"):
+        assert written in text

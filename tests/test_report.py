@@ -117,3 +117,19 @@ def test_report_errors_are_clear(tmp_path):
     assert "neither evaluation results" in result.output
     missing = CliRunner().invoke(app, ["report", str(tmp_path / "nope")])
     assert missing.exit_code == 2 and "not a directory" in missing.output
+
+
+def test_run_names_that_look_like_markup_are_printed_as_written(tmp_path):
+    # rich reads "[bold]" as a style and "[/x]" as a closing tag: folder names are text.
+    runner = CliRunner()
+    names = ["exp[bold]", "exp[v2]"]
+    for name in names:
+        result = runner.invoke(
+            app, ["eval", "--policy", "oracle:accuracy=1.0,tokens=40", *RUN_ARGS, "--out", str(tmp_path / name)]
+        )
+        assert result.exit_code == 0, result.output
+        assert f"{tmp_path / name / 'results.jsonl'}" in result.output.replace("\n", "")
+    result = runner.invoke(app, ["report", *(str(tmp_path / name) for name in names), "--out", str(tmp_path / "cmp")])
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.output.splitlines() if "metric" in line)
+    assert "exp[bold]" in header and "exp[v2]" in header

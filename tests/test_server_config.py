@@ -126,3 +126,30 @@ def test_the_uvicorn_command_in_the_deployment_guide_sets_what_ree_serve_sets():
     expected = uvicorn_options(ServerSettings())
     transport = {name: expected[name] for name in expected if name.startswith("ws_") or name == "backlog"}
     assert transport and {name: given[name] for name in transport} == transport
+
+
+def test_the_banner_prints_paths_and_specs_as_written(tmp_path):
+    # Names that look like rich markup ("[bold]") are printed as written, not read as styles.
+    import io
+
+    from rich.console import Console
+
+    from reasoning_economics.server.command import _build, _print_banner
+
+    folder = tmp_path / "data[bold]"
+    folder.mkdir()
+    problems = folder / "problems[red].jsonl"
+    problems.write_text('{"question": "1+1?", "answer": "2", "type": "arithmetic"}\n')
+    config = tmp_path / "env.toml"
+    config.write_text(f'dataset = "file:{problems}"\nnum_questions = 1\n')
+    settings, app = _build(
+        host="127.0.0.1", port=8001, max_sessions=4, session_timeout=60, token=None, config=config,
+        log_dir=folder / "logs", allow_tokenizer=["my[org]/tok"], trust_remote_code=False, grading_timeout=None,
+        max_message_bytes=1 << 20, warm_up=False,
+    )  # fmt: skip
+    output = io.StringIO()
+    _print_banner(Console(file=output, width=400), settings, app)
+    text = output.getvalue()
+    assert f"dataset=file:{problems}" in text
+    assert f"episode log   {folder / 'logs'}" in text
+    assert "allowed extra: my[org]/tok" in text

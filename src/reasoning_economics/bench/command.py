@@ -11,7 +11,7 @@ import typer
 def bench(
     quick: bool = typer.Option(False, "--quick", help="Smaller, capped run of every section (under a minute)."),
     output: Path = typer.Option(
-        None, "--output", "-o", help="JSON file to write [default: benchmarks/results/bench-<mode>.json]."
+        None, "--output", "-o", help="JSON file to write (default: benchmarks/results/bench-<mode>.json)."
     ),
     only: list[str] = typer.Option(
         None, "--only", help="Run only these sections (repeatable): tokens, grading, env, websocket."
@@ -60,7 +60,7 @@ def bench(
     )  # fmt: skip
     payload = run_suite(config, console, command=command)
     path = write_json(output or Path("benchmarks/results") / f"bench-{config.mode}.json", payload)
-    console.print(f"wrote {path}")
+    console.print(f"wrote {path}", markup=False)
     if payload["failed_sections"]:
         console.print(f"[red]failed sections: {', '.join(payload['failed_sections'])}[/]")
         raise typer.Exit(1)

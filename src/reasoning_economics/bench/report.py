@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from reasoning_economics.bench.results import SectionResult
@@ -15,18 +16,19 @@ from reasoning_economics.bench.results import SectionResult
 
 def render(console: Console, sections: list[SectionResult], machine: dict[str, Any]) -> None:
     console.print(
-        f"[bold]Machine:[/] {machine['cpu_model']}, {machine['usable_cores']} usable cores, "
-        f"Python {machine['python']}, {machine['platform']}"
+        f"[bold]Machine:[/] {escape(machine['cpu_model'])}, {machine['usable_cores']} usable cores, "
+        f"Python {escape(machine['python'])}, {escape(machine['platform'])}"
     )
     for section in sections:
-        table = Table(title=section.title, title_justify="left")
+        # Titles, cells and notes carry URLs and error messages: text, not markup.
+        table = Table(title=escape(section.title), title_justify="left")
         for index, column in enumerate(section.columns):
             table.add_column(column, justify="left" if index == 0 else "right", no_wrap=index == 0)
         for row in section.rows:
-            table.add_row(*[str(cell) for cell in row])
+            table.add_row(*[escape(str(cell)) for cell in row])
         console.print(table)
         for note in section.notes:
-            console.print(f"  [yellow]note:[/] {note}")
+            console.print(f"  [yellow]note:[/] {escape(note)}")
     targets = [target for section in sections for target in section.targets]
     if targets:
         table = Table(title="Targets (issue 7)", title_justify="left")
@@ -35,7 +37,7 @@ def render(console: Console, sections: list[SectionResult], machine: dict[str, A
         for target in targets:
             measured = "n/a" if math.isnan(target.measured) else f"{target.measured:,.3g} {target.unit}"
             goal = f"{'>=' if target.higher_is_better else '<='} {target.limit:,g} {target.unit}"
-            table.add_row(target.name, measured, goal, "[green]yes[/]" if target.met else "[red]no[/]")
+            table.add_row(escape(target.name), measured, goal, "[green]yes[/]" if target.met else "[red]no[/]")
         console.print(table)
 
 

@@ -110,9 +110,9 @@ def eval_command(
             "[yellow]every problem's samples are identical: the policy decodes greedily, so pass@k = pass@1. "
             "Sample with a temperature, e.g. --policy 'smollm2:temperature=0.8'.[/yellow]"
         )
-    console.print(f"results: {run_dir / 'results.jsonl'}")
-    console.print(f"summary: {run_dir / 'summary.json'}")
-    console.print(f"report:  {report_path}")
+    console.print(f"results: {run_dir / 'results.jsonl'}", markup=False)
+    console.print(f"summary: {run_dir / 'summary.json'}", markup=False)
+    console.print(f"report:  {report_path}", markup=False)
 
 
 def report_command(
@@ -140,8 +140,8 @@ def report_command(
         _fail(str(exc))
     console = Console()
     console.print(rich_table(comparison))
-    console.print(f"summary: {target / 'summary.json'}")
-    console.print(f"report:  {report_path}")
+    console.print(f"summary: {target / 'summary.json'}", markup=False)
+    console.print(f"report:  {report_path}", markup=False)
 
 
 def _default_run_dir(policy: str, mode: str, seed: int) -> Path:

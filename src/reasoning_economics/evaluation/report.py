@@ -161,15 +161,17 @@ def table_rows(comparison: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
 
 def rich_table(comparison: dict[str, Any]) -> Any:
     """The comparison as a ``rich.table.Table`` (metrics down, runs across)."""
+    from rich.markup import escape
     from rich.table import Table
 
+    # Run names are folder names, which may hold "[...]" that rich would read as markup.
     header, rows = table_rows(comparison)
     table = Table(title="reasoning-economics evaluation")
-    table.add_column(header[0], no_wrap=True)
+    table.add_column(escape(header[0]), no_wrap=True)
     for column in header[1:]:
-        table.add_column(column, overflow="fold", justify="right")
+        table.add_column(escape(column), overflow="fold", justify="right")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(escape(str(cell)) for cell in row))
     return table
 
 

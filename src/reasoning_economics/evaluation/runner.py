@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from reasoning_economics.evaluation.config import EvalConfig
 from reasoning_economics.evaluation.modes import RunContext, create_mode
 from reasoning_economics.evaluation.results import (
@@ -79,7 +81,7 @@ def run_evaluation(
         started = time.monotonic()
         with ResultsWriter(out_dir) as writer, _progress(console, show_progress) as progress:
             task = progress.add_task(
-                f"{config.mode} {config.policy[:24]}",
+                escape(f"{config.mode} {config.policy[:24]}"),  # a policy spec is text, not markup
                 total=len(todo) * mode.answers_per_unit(config),
             )
             context = RunContext(

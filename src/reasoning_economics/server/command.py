@@ -100,17 +100,19 @@ def _build(*, allow_tokenizer: list[str], config: Path | None, trust_remote_code
 
 
 def _print_banner(console, settings, app) -> None:
+    from rich.markup import escape
+
     from reasoning_economics import __version__, tokens
 
     env_config = app.state.env_config
     base = f"http://{settings.host}:{settings.port}"
     ws = f"ws://{settings.host}:{settings.port}/ws"
-    allowed = ", ".join(env_config.allowed_tokenizers) or "none"
+    allowed = escape(", ".join(env_config.allowed_tokenizers) or "none")
     console.print(f"[bold]ree serve[/bold] {__version__}: the shared-token-budget environment (OpenEnv)")
-    console.print(f"  listening on  {base}   WebSocket sessions: {ws}")
+    console.print(f"  listening on  {escape(base)}   WebSocket sessions: {escape(ws)}")
     console.print("  endpoints     /ws  /health  /metadata  /schema  /reset  /step  /state  /mcp  /docs")
     console.print(
-        f"  environment   dataset={env_config.dataset}  questions={env_config.num_questions}  "
+        f"  environment   dataset={escape(env_config.dataset)}  questions={env_config.num_questions}  "
         f"budget_ratio={env_config.budget_ratio:g}  mode={'hard' if env_config.hard_cap_mode else 'soft'}  "
         f"grading_timeout={env_config.grading_timeout:g}s  max_response_chars={env_config.max_response_chars:,}"
     )
@@ -120,6 +122,6 @@ def _print_banner(console, settings, app) -> None:
     )
     console.print(f"  auth          {'Bearer token required (GET /health is open)' if settings.token else 'none'}")
     if settings.episode_log_path is not None:
-        console.print(f"  episode log   {settings.episode_log_path}")
+        console.print(f"  episode log   {escape(str(settings.episode_log_path))}")
     if settings.token is None and not settings.is_loopback:
-        console.print(f"[yellow]  warning: {settings.host} is reachable from the network and no --token is set[/yellow]")
+        console.print(f"[yellow]  warning: {escape(settings.host)} is reachable from the network and no --token is set[/yellow]")
