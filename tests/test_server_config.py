@@ -153,3 +153,23 @@ def test_the_banner_prints_paths_and_specs_as_written(tmp_path):
     assert f"dataset=file:{problems}" in text
     assert f"episode log   {folder / 'logs'}" in text
     assert "allowed extra: my[org]/tok" in text
+
+
+def test_ree_serve_announces_itself_only_once_listening(tmp_path):
+    # A taken port: uvicorn's error and exit code 3, and no banner claiming "listening on".
+    import socket
+
+    from reasoning_economics.bench.server_process import ServerProcess, ServerStartError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = ServerProcess(["--no-warm-up"], port=port, log_path=tmp_path / "taken.log", start_seconds=60)
+        with pytest.raises(ServerStartError, match="exited with 3") as refused:
+            server.start()
+    assert "address already in use" in str(refused.value)
+    assert "listening on" not in (tmp_path / "taken.log").read_text()
+    with ServerProcess(["--no-warm-up"], log_path=tmp_path / "free.log") as running:
+        assert running.healthy()
+        assert f"listening on  http://127.0.0.1:{running.port}" in (tmp_path / "free.log").read_text()

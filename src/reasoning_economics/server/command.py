@@ -70,13 +70,31 @@ def serve(
         errors.print(f"ree serve: {exc}", style="red", markup=False)
         raise typer.Exit(2) from exc
 
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not _serve_until_stopped(app, settings, announce=lambda: _print_banner(console, settings, app)):
+        raise typer.Exit(3)  # uvicorn logged why: the address is taken, say
+
+
+def _serve_until_stopped(app, settings, announce) -> bool:
+    """Run uvicorn as ``uvicorn.run`` does and call ``announce`` once the port is bound (after
+    the warm-up), so the banner never says "listening" for a server that failed to start.
+    Returns whether the server started."""
     import uvicorn
 
     from reasoning_economics.server.app import uvicorn_options
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    _print_banner(console, settings, app)
-    uvicorn.run(app, host=host, port=port, **uvicorn_options(settings))
+    class AnnouncingServer(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                announce()
+
+    server = AnnouncingServer(uvicorn.Config(app, host=settings.host, port=settings.port, **uvicorn_options(settings)))
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    return server.started
 
 
 def _build(*, allow_tokenizer: list[str], config: Path | None, trust_remote_code: bool, grading_timeout: float | None,
