@@ -70,6 +70,11 @@ class Comparison:
         return sum(self.steps) / sum(self.bare)
 
 
+def step_action(response: str, tokenizer: str) -> dict:
+    """A step's action as a trainer passes it in-process: a plain dict naming the tokenizer."""
+    return {"response": response, "metadata": {"tokenizer_name": tokenizer}}
+
+
 def play_episode(env, script, tokenizer: str, outcome: Replay) -> None:
     """Reset to ``script``'s seed and step its responses until the episode ends, timing each call."""
     t0 = time.perf_counter()
@@ -78,7 +83,7 @@ def play_episode(env, script, tokenizer: str, outcome: Replay) -> None:
     outcome.mismatched += [p.id for p in env.problems] != [p.id for p in script.problems]
     steps = 0
     for response in script.responses:
-        action = {"response": response, "metadata": {"tokenizer_name": tokenizer}}
+        action = step_action(response, tokenizer)
         t0 = time.perf_counter()
         observation = env.step(action)
         outcome.steps.append(time.perf_counter() - t0)
@@ -156,7 +161,7 @@ def measure_long_episodes(context: BenchContext) -> list[float]:
         kept = []
         for index in range(questions):
             response = responses[(episode * questions + index) % len(responses)]
-            action = {"response": response, "metadata": {"tokenizer_name": config.tokenizer}}
+            action = step_action(response, config.tokenizer)
             t0 = time.perf_counter()
             kept.append(env.step(action))
             times.append(time.perf_counter() - t0)
