@@ -50,7 +50,7 @@ STARTED = "started"
 """A worker's reply on taking a request, before computing: one that dies before sending it
 died of something other than that answer (killed while idle, say)."""
 MAX_LOST_BEFORE_START = 8
-"""Workers that may die before taking one request (a kill storm) before it is refused."""
+"""How many workers may die before taking one answer (a kill storm) before it is refused."""
 
 
 @dataclass
@@ -208,7 +208,7 @@ class WorkerPool:
         while deaths < 2:
             if lost_before_start > MAX_LOST_BEFORE_START:
                 raise GradingError(
-                    f"{lost_before_start} grading workers in a row died before taking this answer; it was not graded"
+                    f"{lost_before_start} grading workers died before taking this answer; it was not graded"
                 )
             worker = self._next_idle_worker(WORKER_START_SECONDS + timeout)
             deadline = time.monotonic() + timeout
