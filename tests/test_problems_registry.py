@@ -82,6 +82,19 @@ def test_spec_argument_sets_path():
         create_source("letters:/a.jsonl", path="/b.jsonl")
 
 
+def test_a_file_spec_whose_existing_path_holds_separators_is_one_file(tmp_path):
+    # '+' and ',' separate sources in a spec; a file named with them is still one file.
+    path = tmp_path / "algebra+geometry,v2.jsonl"
+    path.write_text('{"question": "1+1?", "answer": "2", "type": "arithmetic"}\n')
+    source = create_source(f"file:{path}")
+    assert source.problem_types == ("arithmetic",)
+    assert source.draw("arithmetic", random.Random(0)).answer == "2"
+    # Without such a file the spec keeps its meaning: a file source plus a source "b.jsonl".
+    (tmp_path / "a.jsonl").write_text(path.read_text())
+    with pytest.raises(UnknownNameError, match="'b.jsonl'"):
+        create_source(f"file:{tmp_path / 'a.jsonl'}+b.jsonl")
+
+
 def test_union_spec():
     source = create_source("letters+builtin", letters={"letters": "z"}, builtin={"types": ["gcd"]})
     assert isinstance(source, UnionSource)

@@ -12,7 +12,8 @@ Spec strings:
 
 For a spec of more than one source, ``cfg`` maps a source name to that source's options,
 for example ``create_source("metamathqa+numina_tir", metamathqa={"path": "mmqa.parquet"})``.
-Paths inside a spec cannot contain ``,`` or ``+``; pass those through ``cfg`` instead.
+A path holding ``,`` or ``+`` is read as one file when the whole spec is ``file:<path>`` and
+that file exists; inside a mixture, pass it through ``cfg`` instead.
 
 Sources are built once per process for each (spec, cfg) and shared: loading a dataset
 can take seconds, and a server creates an environment per session. The cache never
@@ -24,6 +25,7 @@ from __future__ import annotations
 import functools
 import json
 import threading
+from pathlib import Path
 from typing import Any
 
 from reasoning_economics.errors import ConfigError
@@ -107,6 +109,10 @@ def _parse_leaf(text: str) -> tuple[str, str | None]:
 @functools.lru_cache(maxsize=64)
 def _build_spec(spec: str, cfg_json: str) -> ProblemSource:
     cfg: dict[str, Any] = json.loads(cfg_json)
+    name, _, path = spec.partition(":")
+    if name.strip() == "file" and ("+" in path or "," in path) and Path(path.strip()).expanduser().is_file():
+        # One existing file whose name holds the spec's separators, not several sources.
+        return _build_leaf("file", path.strip(), json.dumps(cfg, sort_keys=True))
     components = [_parse_weight(part.strip()) for part in spec.split(",")]
     if any(not text for text, _ in components):
         raise ConfigError(f"source spec {spec!r} has an empty component")
