@@ -169,7 +169,9 @@ def test_ree_serve_announces_itself_only_once_listening(tmp_path):
         with pytest.raises(ServerStartError, match="exited with 3") as refused:
             server.start()
     assert "address already in use" in str(refused.value)
-    assert "listening on" not in (tmp_path / "taken.log").read_text()
+    log = (tmp_path / "taken.log").read_text()
+    assert log.startswith("ree serve ") and "starting..." in log  # said at once, before seconds of start-up
+    assert "listening on" not in log
     with ServerProcess(["--no-warm-up"], log_path=tmp_path / "free.log") as running:
         assert running.healthy()
         assert f"listening on  http://127.0.0.1:{running.port}" in (tmp_path / "free.log").read_text()

@@ -58,7 +58,11 @@ def serve(
 
     from reasoning_economics.errors import ReasoningEconomicsError
 
+    from reasoning_economics import __version__
+
     console, errors = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
+    # The details follow once the port is bound; until then (seconds of imports and warm-up) say what is happening.
+    console.print(f"[bold]ree serve[/bold] {__version__}: the shared-token-budget environment (OpenEnv), starting...")
     try:
         settings, app = _build(
             host=host, port=port, max_sessions=max_sessions, session_timeout=session_timeout, token=token,
@@ -120,13 +124,12 @@ def _build(*, allow_tokenizer: list[str], config: Path | None, trust_remote_code
 def _print_banner(console, settings, app) -> None:
     from rich.markup import escape
 
-    from reasoning_economics import __version__, tokens
+    from reasoning_economics import tokens
 
     env_config = app.state.env_config
     base = f"http://{settings.host}:{settings.port}"
     ws = f"ws://{settings.host}:{settings.port}/ws"
     allowed = escape(", ".join(env_config.allowed_tokenizers) or "none")
-    console.print(f"[bold]ree serve[/bold] {__version__}: the shared-token-budget environment (OpenEnv)")
     console.print(f"  listening on  {escape(base)}   WebSocket sessions: {escape(ws)}")
     console.print("  endpoints     /ws  /health  /metadata  /schema  /reset  /step  /state  /mcp  /docs")
     console.print(
