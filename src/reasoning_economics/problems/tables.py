@@ -107,7 +107,9 @@ def _folder_builder(folder: Path) -> str:
     builders = {_BUILDERS[file.suffix.lower()] for file in folder.rglob("*") if file.suffix.lower() in _BUILDERS}
     if len(builders) != 1:
         found = "no" if not builders else "mixed (" + ", ".join(sorted(builders)) + ")"
-        raise DatasetFormatError(f"{str(folder)!r}: {found} data files; a folder needs files of one type among {', '.join(_BUILDERS)}")
+        raise DatasetFormatError(
+            f"{str(folder)!r}: {found} data files; a folder needs files of one type among {', '.join(_BUILDERS)}"
+        )
     return builders.pop()
 
 

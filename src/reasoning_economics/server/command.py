@@ -56,9 +56,8 @@ def serve(
 
     from rich.console import Console
 
-    from reasoning_economics.errors import ReasoningEconomicsError
-
     from reasoning_economics import __version__
+    from reasoning_economics.errors import ReasoningEconomicsError
 
     console, errors = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
     # The details follow once the port is bound; until then (seconds of imports and warm-up) say what is happening.
