@@ -42,7 +42,13 @@ def test_cli_against_a_server_with_a_token(start_server, tmp_path):
     refused = runner.invoke(app, [*args, "--out", str(tmp_path / "refused")])
     assert refused.exit_code == 2
     assert "401" in refused.output or "token" in refused.output.lower()
-    assert read_results(tmp_path / "refused") == []
+    assert not (tmp_path / "refused").exists()  # refused before the run folder is made
+    unreachable = runner.invoke(
+        app, ["eval", "--policy", SPEC, "--episodes", "1", "--server", "http://127.0.0.1:9", "--no-progress",
+              "--out", str(tmp_path / "unreachable")],
+    )  # fmt: skip
+    assert unreachable.exit_code == 2 and "cannot connect to ws://127.0.0.1:9/ws" in unreachable.output
+    assert not (tmp_path / "unreachable").exists()
     accepted = runner.invoke(app, [*args, "--token", "s3cret", "--out", str(tmp_path / "ok")])
     assert accepted.exit_code == 0, accepted.output
     units = read_results(tmp_path / "ok")

@@ -75,6 +75,8 @@ def run_evaluation(
         }
         if config.mode == "anytime":
             run_config["anytime_budgets"] = mode.support(config)
+        if config.server:
+            _check_server(config)
         done = prepare_run_dir(out_dir, run_config, resume=resume)
         done_indices = {unit["index"] for unit in done}
         todo = [i for i in range(config.episodes) if i not in done_indices]
@@ -102,6 +104,15 @@ def run_evaluation(
     finally:
         if owns_policy:
             policy.close()
+
+
+def _check_server(config: EvalConfig) -> None:
+    """Connect once and close, so that an unreachable server or a refused token fails before
+    the run folder is made, instead of leaving one with no results."""
+    from reasoning_economics.client import ReasonBudgetClient
+
+    with ReasonBudgetClient(base_url=config.server, token=config.token):
+        pass
 
 
 def _progress(console: Any, enabled: bool) -> Any:
