@@ -72,7 +72,11 @@ class WeightedMixture(_CombinedSource):
             if not (math.isfinite(weight) and weight > 0):
                 raise ConfigError(f"weight of {source.name!r} must be positive and finite, got {weight}")
         super().__init__([source for source, _ in components])
-        self.components = self.parts
         total = sum(weight for _, weight in components)
         self.weights = tuple(float(weight) / total for _, weight in components)
         self.name = ",".join(f"{s.name}:{w:g}" for s, w in zip(self.components, self.weights, strict=True))
+
+    @property
+    def components(self) -> tuple[ProblemSource, ...]:
+        """The component sources, in the order of :attr:`weights`."""
+        return self.parts

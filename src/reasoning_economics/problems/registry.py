@@ -108,11 +108,11 @@ def _parse_leaf(text: str) -> tuple[str, str | None]:
 
 @functools.lru_cache(maxsize=64)
 def _build_spec(spec: str, cfg_json: str) -> ProblemSource:
-    cfg: dict[str, Any] = json.loads(cfg_json)
     name, _, path = spec.partition(":")
     if name.strip() == "file" and ("+" in path or "," in path) and Path(path.strip()).expanduser().is_file():
         # One existing file whose name holds the spec's separators, not several sources.
-        return _build_leaf("file", path.strip(), json.dumps(cfg, sort_keys=True))
+        return _build_leaf("file", path.strip(), cfg_json)
+    cfg: dict[str, Any] = json.loads(cfg_json)
     components = [_parse_weight(part.strip()) for part in spec.split(",")]
     if any(not text for text, _ in components):
         raise ConfigError(f"source spec {spec!r} has an empty component")
