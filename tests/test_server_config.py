@@ -113,12 +113,13 @@ def test_the_uvicorn_command_in_the_deployment_guide_sets_what_ree_serve_sets():
     from pathlib import Path
 
     import click
+    import uvicorn
     from uvicorn.main import main as uvicorn_cli
 
     from reasoning_economics.server.app import uvicorn_options
 
     guide = (Path(__file__).resolve().parents[1] / "docs" / "deployment.md").read_text()
-    line = re.search(r"^uvicorn reasoning_economics\.server\.app:app [^\n]*\\\n[^\n]*$", guide, re.MULTILINE)
+    line = re.search(r"^uvicorn reasoning_economics\.server\.app:app (?:[^\n]*\\\n)*[^\n]*$", guide, re.MULTILINE)
     words = shlex.split(line.group(0).replace("\\\n", " "))
     context = uvicorn_cli.make_context("uvicorn", words[1:])
     given = {name: value for name, value in context.params.items()
@@ -126,6 +127,10 @@ def test_the_uvicorn_command_in_the_deployment_guide_sets_what_ree_serve_sets():
     expected = uvicorn_options(ServerSettings())
     transport = {name: expected[name] for name in expected if name.startswith("ws_") or name == "backlog"}
     assert transport and {name: given[name] for name in transport} == transport
+    # The request deadline: the guide names a protocol class with ree serve's default deadline.
+    named = uvicorn.Config(lambda scope, receive, send: None, http=given["http"])
+    named.load()
+    assert named.http_protocol_class.request_timeout_s == expected["http"].request_timeout_s == 10
 
 
 def test_the_banner_prints_paths_and_specs_as_written(tmp_path):
@@ -143,7 +148,7 @@ def test_the_banner_prints_paths_and_specs_as_written(tmp_path):
     config = tmp_path / "env.toml"
     config.write_text(f'dataset = "file:{problems}"\nnum_questions = 1\n')
     settings, app = _build(
-        host="127.0.0.1", port=8001, max_sessions=4, session_timeout=60, token=None, config=config,
+        host="127.0.0.1", port=8001, max_sessions=4, session_timeout=60, request_timeout=10, token=None, config=config,
         log_dir=folder / "logs", allow_tokenizer=["my[org]/tok"], trust_remote_code=False, grading_timeout=None,
         max_message_bytes=1 << 20, warm_up=False,
     )  # fmt: skip

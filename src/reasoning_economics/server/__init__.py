@@ -6,6 +6,7 @@
 - :mod:`.protocol`: the wire format and its error codes;
 - :mod:`.environment`: the environment with the checks a network-facing server needs;
 - :mod:`.auth`: bearer-token middleware;
+- :mod:`.connections`: a deadline for each HTTP request, a calm log when out of descriptors;
 - :mod:`.episode_log`: one JSON line per finished episode;
 - :mod:`.settings`: ``ServerSettings`` and the ``--config`` loader;
 - :mod:`.command`: the ``ree serve`` command.
@@ -18,3 +19,4 @@ Nothing heavy is imported here: ``ree --help`` imports only :mod:`.command`.
 DEFAULT_MAX_SESSIONS = 1024
 DEFAULT_SESSION_TIMEOUT_S = 1800.0
 DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+DEFAULT_REQUEST_TIMEOUT_S = 10.0

@@ -13,7 +13,9 @@ OpenEnv client expects. What we change, and why:
 - ``POST /reset`` keeps ``done`` and ``reward`` inside the observation too, as ``/ws`` does;
 - OpenEnv's Task API routes are removed: this environment is no TaskProvider, and they
   would answer 501;
-- with a token, :class:`~.auth.BearerTokenMiddleware` guards everything but ``/health``.
+- with a token, :class:`~.auth.BearerTokenMiddleware` guards everything but ``/health``;
+- :mod:`.connections` closes connections that stall before sending a complete request and
+  sums up asyncio's out-of-descriptors errors (``uvicorn_options`` and the start-up hook).
 
 ``uvicorn reasoning_economics.server.app:app`` also works (OpenEnv's convention); that
 ``app`` reads its settings from ``REE_*`` environment variables (see :func:`settings_from_environ`).
@@ -21,6 +23,7 @@ OpenEnv client expects. What we change, and why:
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
@@ -44,6 +47,7 @@ from reasoning_economics.errors import (
     TokenizerNotAllowedError,
 )
 from reasoning_economics.server.auth import BearerTokenMiddleware
+from reasoning_economics.server.connections import http_protocol_with_deadline, install_calm_accept_errors
 from reasoning_economics.server.environment import ServedEnvironment
 from reasoning_economics.server.episode_log import EpisodeLog
 from reasoning_economics.server.protocol import observation_payload
@@ -132,10 +136,10 @@ def create_server_app(settings: ServerSettings | None = None) -> FastAPI:
         return JSONResponse({"detail": errors, "code": "VALIDATION_ERROR"}, status_code=422)
 
     async def start_up() -> None:
+        loop = asyncio.get_running_loop()
+        install_calm_accept_errors(loop)
         if settings.warm_up:
-            import asyncio
-
-            await asyncio.get_running_loop().run_in_executor(executor, _warm_up, make_env, env_config)
+            await loop.run_in_executor(executor, _warm_up, make_env, env_config)
         _calm_garbage_collector()
 
     async def shut_down() -> None:
@@ -155,6 +159,7 @@ def uvicorn_options(settings: ServerSettings) -> dict[str, Any]:
     return {
         "log_level": "warning",
         "access_log": False,
+        "http": http_protocol_with_deadline(settings.request_timeout_s),
         # Frames above twice the message limit are refused by the transport (close 1009);
         # between the two, the server answers MESSAGE_TOO_LARGE and the session goes on.
         "ws_max_size": 2 * settings.max_message_bytes,

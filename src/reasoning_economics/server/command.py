@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from reasoning_economics.server import DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_TIMEOUT_S
+from reasoning_economics.server import DEFAULT_MAX_SESSIONS, DEFAULT_REQUEST_TIMEOUT_S, DEFAULT_SESSION_TIMEOUT_S
 
 
 def serve(
@@ -18,6 +18,13 @@ def serve(
     session_timeout: float = typer.Option(
         DEFAULT_SESSION_TIMEOUT_S, "--session-timeout", min=0.001,
         help="Seconds a session may stay silent before it is closed (SESSION_TIMEOUT) and its slot freed.",
+    ),
+    request_timeout: float = typer.Option(
+        DEFAULT_REQUEST_TIMEOUT_S, "--request-timeout", min=0.001,
+        help=(
+            "Seconds a connection has to deliver a complete HTTP request or WebSocket upgrade (again after "
+            "each response) before it is closed, so stalled clients cannot hold connections. Open sessions are not affected."
+        ),
     ),
     token: str = typer.Option(
         None, "--token", envvar="REE_TOKEN", show_envvar=True,
@@ -64,7 +71,8 @@ def serve(
     console.print(f"[bold]ree serve[/bold] {__version__}: the shared-token-budget environment (OpenEnv), starting...")
     try:
         settings, app = _build(
-            host=host, port=port, max_sessions=max_sessions, session_timeout=session_timeout, token=token,
+            host=host, port=port, max_sessions=max_sessions, session_timeout=session_timeout,
+            request_timeout=request_timeout, token=token,
             config=config, log_dir=log_dir, allow_tokenizer=allow_tokenizer or [],
             trust_remote_code=trust_remote_code, grading_timeout=grading_timeout,
             max_message_bytes=int(max_message_mb * 1024 * 1024), warm_up=warm_up,
@@ -114,7 +122,7 @@ def _build(*, allow_tokenizer: list[str], config: Path | None, trust_remote_code
     )
     settings = ServerSettings.build(
         host=options["host"], port=options["port"], max_sessions=options["max_sessions"],
-        session_timeout_s=options["session_timeout"], token=options["token"], log_dir=options["log_dir"],
+        session_timeout_s=options["session_timeout"], request_timeout_s=options["request_timeout"], token=options["token"], log_dir=options["log_dir"],
         max_message_bytes=max_message_bytes, warm_up=options["warm_up"], env_config=env_config,
     )  # fmt: skip
     return settings, create_server_app(settings)
@@ -138,7 +146,8 @@ def _print_banner(console, settings, app) -> None:
     )
     console.print(f"  tokenizers    built-in {', '.join(tokens.available_tokenizers())}; allowed extra: {allowed}")
     console.print(
-        f"  sessions      at most {settings.max_sessions}, closed after {settings.session_timeout_s:g} s of silence"
+        f"  sessions      at most {settings.max_sessions}, closed after {settings.session_timeout_s:g} s of silence; "
+        f"requests must arrive within {settings.request_timeout_s:g} s"
     )
     console.print(f"  auth          {'Bearer token required (GET /health is open)' if settings.token else 'none'}")
     if settings.episode_log_path is not None:

@@ -15,7 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from reasoning_economics.config_files import read_config_file
 from reasoning_economics.errors import ConfigError
-from reasoning_economics.server import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_TIMEOUT_S
+from reasoning_economics.server import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    DEFAULT_MAX_SESSIONS,
+    DEFAULT_REQUEST_TIMEOUT_S,
+    DEFAULT_SESSION_TIMEOUT_S,
+)
 
 EPISODE_LOG_NAME = "episodes.jsonl"
 
@@ -30,6 +35,14 @@ class ServerSettings(BaseModel):
     max_sessions: int = Field(DEFAULT_MAX_SESSIONS, ge=1, le=1_000_000, description="Concurrent WebSocket sessions.")
     session_timeout_s: float = Field(
         DEFAULT_SESSION_TIMEOUT_S, gt=0, description="A session silent this long is closed and its slot freed."
+    )
+    request_timeout_s: float = Field(
+        DEFAULT_REQUEST_TIMEOUT_S,
+        gt=0,
+        description=(
+            "A connection that has not delivered a complete HTTP request (or WebSocket upgrade) "
+            "this long after opening, or after its last response, is closed."
+        ),
     )
     token: str | None = Field(None, description="Bearer token every request must carry (None: no auth).")
     log_dir: Path | None = Field(None, description="Append every finished episode to log_dir/episodes.jsonl.")

@@ -1,0 +1,137 @@
+"""TCP connections: the limits uvicorn leaves to a reverse proxy, for a server that runs without one.
+
+- **A deadline for receiving each HTTP request.** uvicorn times out only idle keep-alive
+  connections, and any byte received cancels that timer. A client that opens connections and
+  sends a request a byte at a time, or half a request line and then nothing (slowloris), holds
+  a file descriptor each for as long as it likes: a few thousand such connections, opened in
+  a fraction of a second, used up every descriptor and locked every other client out. Each
+  connection now has ``request_timeout_s`` to deliver a complete request (headers and body;
+  for ``/ws``, the upgrade request), counted again after each response on a kept-alive
+  connection. A connection that misses it is closed. A request being answered, however long
+  it takes, and an open WebSocket session are never cut by it.
+- **A calm log when the process is out of file descriptors.** On ``EMFILE`` asyncio logs one
+  traceback per attempt to accept a waiting connection, thousands a second under such a
+  flood (335 MB of log in a minute here), and schedules as many retries. Those messages are
+  summed into one warning every ``LOG_INTERVAL_S`` that says what to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from reasoning_economics.server import DEFAULT_REQUEST_TIMEOUT_S
+
+logger = logging.getLogger(__name__)
+
+LOG_INTERVAL_S = 10.0
+OUT_OF_DESCRIPTORS = "socket.accept() out of system resource"  # asyncio's message for EMFILE and kin
+# The client still owes us (part of) its request: no request yet, or its body is arriving.
+WAITING_FOR_REQUEST = (h11.IDLE, h11.SEND_BODY)
+
+
+class ThrottledWarning:
+    """A warning logged at most once per ``interval_s``, saying how often it happened meanwhile.
+
+    ``text`` may be a function, called each time the warning is logged, for a text that
+    states the situation at that moment."""
+
+    def __init__(self, text: str | Callable[[], str], interval_s: float = LOG_INTERVAL_S) -> None:
+        self.text = text
+        self.interval_s = interval_s
+        self.unreported = 0
+        self.last_logged: float | None = None
+
+    def happened(self) -> None:
+        self.unreported += 1
+        now = time.monotonic()
+        if self.last_logged is None or now - self.last_logged >= self.interval_s:
+            text = self.text() if callable(self.text) else self.text
+            logger.warning("%s [%d since the last report]", text, self.unreported)
+            self.unreported, self.last_logged = 0, now
+
+
+def http_protocol_with_deadline(request_timeout: float) -> type[H11Protocol]:
+    """uvicorn's h11 protocol, closing connections that do not deliver a complete request in time.
+
+    Pass it as ``uvicorn.Config(http=...)``. ``h11`` rather than uvicorn's ``auto`` choice:
+    the deadline reads h11's connection state, and only the WebSocket handshake and the
+    stateless routes go through this protocol, so httptools' speed would not show in steps.
+    """
+    if not request_timeout > 0:
+        raise ValueError(f"the request timeout must be positive, got {request_timeout}")
+    stalled = ThrottledWarning(
+        f"closed connections that sent no complete request within {request_timeout:g} s "
+        "(slow or stalled clients; ree serve --request-timeout sets the limit)"
+    )
+
+    class RequestDeadlineProtocol(H11Protocol):
+        request_timeout_s: ClassVar[float] = request_timeout
+        _deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm_deadline()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._arm_deadline()
+
+        def handle_websocket_upgrade(self, event: h11.Request) -> None:
+            # The session has its own idle timeout; the timer would also keep this object alive.
+            self._disarm_deadline()
+            super().handle_websocket_upgrade(event)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm_deadline()
+            super().connection_lost(exc)
+
+        def _arm_deadline(self) -> None:
+            self._disarm_deadline()
+            if not self.transport.is_closing():
+                self._deadline = self.loop.call_later(self.request_timeout_s, self._deadline_passed)
+
+        def _disarm_deadline(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _deadline_passed(self) -> None:
+            self._deadline = None
+            if self.transport.is_closing() or self.transport.get_protocol() is not self:
+                return  # closed already, or now a WebSocket session with its own timeout
+            if self.conn.their_state in WAITING_FOR_REQUEST:
+                stalled.happened()
+                self.transport.close()
+
+    return RequestDeadlineProtocol
+
+
+# For ``uvicorn reasoning_economics.server.app:app --http reasoning_economics.server.connections:DeadlineH11Protocol``.
+DeadlineH11Protocol = http_protocol_with_deadline(DEFAULT_REQUEST_TIMEOUT_S)
+
+
+def install_calm_accept_errors(loop: asyncio.AbstractEventLoop) -> None:
+    """Make ``loop`` sum up its out-of-descriptors accept errors instead of logging each one."""
+    out_of_descriptors = ThrottledWarning(
+        lambda: f"out of file descriptors (this process may open {resource.getrlimit(resource.RLIMIT_NOFILE)[0]:,}): "
+        "new connections wait until others close. Raise the limit (ulimit -n) or lower --max-sessions"
+    )
+    previous = loop.get_exception_handler()
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if context.get("message") == OUT_OF_DESCRIPTORS:
+            out_of_descriptors.happened()
+        elif previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handle)

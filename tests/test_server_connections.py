@@ -1,0 +1,135 @@
+"""Connections that stall: the request deadline and running out of file descriptors.
+
+Against live servers on 127.0.0.1: in-process ones with a short ``request_timeout_s``, and a
+``ree serve`` child whose open-file limit is lowered so a flood of stalled connections
+really exhausts it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import socket
+import time
+
+import pytest
+from websockets.sync.client import connect
+
+from reasoning_economics.bench.server_process import ServerProcess
+
+DEADLINE_S = 0.5
+PARTIAL_REQUEST = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+FULL_REQUEST = PARTIAL_REQUEST + b"\r\n"
+
+
+def open_connection(port: int) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port), timeout=10)
+
+
+def closed_by_server_within(sock: socket.socket, seconds: float) -> bool:
+    """Whether the server closes ``sock`` within ``seconds`` (reading returns end of file)."""
+    sock.settimeout(seconds)
+    try:
+        return sock.recv(65536) == b""
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def read_response(sock: socket.socket) -> bytes:
+    sock.settimeout(10)
+    data = b""
+    while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+@pytest.fixture
+def strict_server(start_server):
+    return start_server(request_timeout_s=DEADLINE_S, warm_up=False)
+
+
+@pytest.mark.parametrize("sent", [b"", PARTIAL_REQUEST], ids=["nothing", "half a request"])
+def test_a_connection_that_stalls_before_a_complete_request_is_closed_at_the_deadline(strict_server, sent):
+    with open_connection(strict_server.port) as stalled:
+        stalled.sendall(sent)
+        assert not closed_by_server_within(stalled, DEADLINE_S / 2)
+        assert closed_by_server_within(stalled, 10)
+
+
+def test_trickling_bytes_does_not_extend_the_deadline(strict_server):
+    # uvicorn's own keep-alive timer restarts on every byte; the request deadline does not.
+    with open_connection(strict_server.port) as trickler:
+        started = time.monotonic()
+        closed = False
+        for byte in PARTIAL_REQUEST * 10:
+            try:
+                trickler.sendall(bytes([byte]))
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            if closed_by_server_within(trickler, 0.05):
+                closed = True
+                break
+            if time.monotonic() - started > 20:
+                break
+        assert closed
+
+
+def test_a_kept_alive_connection_gets_the_whole_deadline_again_after_each_response(strict_server):
+    with open_connection(strict_server.port) as kept:
+        for _ in range(3):
+            time.sleep(DEADLINE_S * 0.6)  # three of these outlast one deadline; each is inside its own
+            kept.sendall(FULL_REQUEST)
+            reply = read_response(kept)
+            assert reply.startswith(b"HTTP/1.1 200"), reply
+            assert json.loads(reply.split(b"\r\n\r\n", 1)[1]) == {"status": "healthy"}
+        kept.sendall(PARTIAL_REQUEST)
+        assert closed_by_server_within(kept, 10)
+
+
+def test_websocket_sessions_outlive_the_request_deadline(strict_server):
+    with connect(strict_server.ws_url, open_timeout=10) as ws:
+        ws.send(json.dumps({"type": "reset", "data": {"seed": 5, "tokenizer_name": "qwen3"}}))
+        assert json.loads(ws.recv(timeout=30))["type"] == "observation"
+        time.sleep(DEADLINE_S * 3)
+        ws.send(json.dumps({"type": "step", "data": {"response": "\\boxed{1}"}}))
+        reply = json.loads(ws.recv(timeout=30))
+        assert reply["type"] == "observation" and reply["data"]["observation"]["step_idx"] == 1
+
+
+def test_a_flood_of_stalled_connections_costs_one_log_line_and_the_server_recovers(tmp_path):
+    # Before: each refused accept logged a traceback (thousands a second, 335 MB of log in a
+    # minute), and stalled connections held their descriptors for ever, so /health never
+    # answered again while the flood lasted.
+    log_path = tmp_path / "serve.log"
+    with ServerProcess(["--no-warm-up", "--request-timeout", "1"], log_path=log_path) as server:
+        open_now = len(os.listdir(f"/proc/{server.pid}/fd"))
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.prlimit(server.pid, resource.RLIMIT_NOFILE, (open_now + 30, hard))
+        flood = []
+        try:
+            for _ in range(120):
+                connection = open_connection(server.port)
+                connection.sendall(PARTIAL_REQUEST)
+                flood.append(connection)
+            time.sleep(2)  # the server has run out of descriptors and tried to accept again
+            recovered_at = time.monotonic() + 60
+            while not server.healthy() and time.monotonic() < recovered_at:
+                time.sleep(0.2)
+            assert server.healthy(), server.log_tail()
+        finally:
+            for connection in flood:
+                connection.close()
+        log = log_path.read_text()
+    assert "out of file descriptors" in log
+    assert log.count("out of file descriptors") <= 3  # at most one per 10 s
+    assert "Traceback" not in log and "socket.accept()" not in log
+    assert "closed connections that sent no complete request within 1 s" in log
+
+
