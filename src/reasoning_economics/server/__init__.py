@@ -6,6 +6,8 @@
 - :mod:`.protocol`: the wire format and its error codes;
 - :mod:`.environment`: the environment with the checks a network-facing server needs;
 - :mod:`.auth`: bearer-token middleware;
+- :mod:`.body_limit`: the size limit on HTTP request bodies;
+- :mod:`.asgi`: the ASGI types and JSON error body the middlewares share;
 - :mod:`.connections`: a deadline for each HTTP request, a calm log when out of descriptors;
 - :mod:`.episode_log`: one JSON line per finished episode;
 - :mod:`.settings`: ``ServerSettings`` and the ``--config`` loader;

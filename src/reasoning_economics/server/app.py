@@ -13,6 +13,7 @@ OpenEnv client expects. What we change, and why:
 - ``POST /reset`` keeps ``done`` and ``reward`` inside the observation too, as ``/ws`` does;
 - OpenEnv's Task API routes are removed: this environment is no TaskProvider, and they
   would answer 501;
+- HTTP request bodies are limited as WebSocket messages are (:mod:`.body_limit`);
 - with a token, :class:`~.auth.BearerTokenMiddleware` guards everything but ``/health``;
 - :mod:`.connections` closes connections that stall before sending a complete request and
   sums up asyncio's out-of-descriptors errors (``uvicorn_options`` and the start-up hook).
@@ -47,6 +48,7 @@ from reasoning_economics.errors import (
     TokenizerNotAllowedError,
 )
 from reasoning_economics.server.auth import BearerTokenMiddleware
+from reasoning_economics.server.body_limit import BodySizeLimitMiddleware
 from reasoning_economics.server.connections import http_protocol_with_deadline, install_calm_accept_errors
 from reasoning_economics.server.environment import ServedEnvironment
 from reasoning_economics.server.episode_log import EpisodeLog
@@ -149,7 +151,8 @@ def create_server_app(settings: ServerSettings | None = None) -> FastAPI:
 
     app.router.on_startup.append(start_up)
     app.router.on_shutdown.append(shut_down)
-    if settings.token is not None:
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_message_bytes)
+    if settings.token is not None:  # added last, so it runs first: no body is read before the token is
         app.add_middleware(BearerTokenMiddleware, token=settings.token)
     return app
 

@@ -15,13 +15,8 @@ credentials, and it reveals nothing but "healthy". Tokens are compared in consta
 from __future__ import annotations
 
 import hmac
-import json
-from typing import Any, Awaitable, Callable
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from reasoning_economics.server.asgi import ASGIApp, Receive, Scope, Send, error_body
 
 OPEN_PATHS = frozenset({"/health"})
 WS_POLICY_VIOLATION = 1008
@@ -65,12 +60,8 @@ class BearerTokenMiddleware:
             await self.app(scope, receive, send)
             return
         status, code, message = refusal
-        body = json.dumps({"detail": message, "code": code}).encode("utf-8")
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"www-authenticate", b'Bearer realm="reasoning-economics"'),
-        ]
+        body, headers = error_body(code, message)
+        headers.append((b"www-authenticate", b'Bearer realm="reasoning-economics"'))
         if kind == "http":
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})

@@ -49,7 +49,7 @@ def serve(
         None, "--grading-timeout", min=0.001, help="Hard wall-clock limit per grade, in seconds; by default the config's grading_timeout, 5."
     ),
     max_message_mb: float = typer.Option(
-        16.0, "--max-message-mb", min=0.001, help="Larger WebSocket messages get MESSAGE_TOO_LARGE without being parsed."
+        16.0, "--max-message-mb", min=0.001, help="Larger WebSocket messages get MESSAGE_TOO_LARGE without being parsed; larger HTTP request bodies get 413."
     ),
     warm_up: bool = typer.Option(True, "--warm-up/--no-warm-up", help="Run one step at start so the first client does not pay."),
 ) -> None:

@@ -51,7 +51,8 @@ class ServerSettings(BaseModel):
         ge=1024,
         description=(
             "Larger WebSocket messages get a MESSAGE_TOO_LARGE error without being parsed; "
-            "frames above twice this are refused by the transport (close code 1009)."
+            "frames above twice this are refused by the transport (close code 1009). HTTP request "
+            "bodies above it get 413 (MESSAGE_TOO_LARGE)."
         ),
     )
     step_threads: int = Field(32, ge=1, le=1024, description="Threads that run counting and grading off the event loop.")
