@@ -127,10 +127,11 @@ def test_the_uvicorn_command_in_the_deployment_guide_sets_what_ree_serve_sets():
     expected = uvicorn_options(ServerSettings())
     transport = {name: expected[name] for name in expected if name.startswith("ws_") or name == "backlog"}
     assert transport and {name: given[name] for name in transport} == transport
-    # The request deadline: the guide names a protocol class with ree serve's default deadline.
-    named = uvicorn.Config(lambda scope, receive, send: None, http=given["http"])
+    # The protocol classes: the guide names ree serve's, the HTTP one with its default deadline.
+    named = uvicorn.Config(lambda scope, receive, send: None, http=given["http"], ws=given["ws"])
     named.load()
     assert named.http_protocol_class.request_timeout_s == expected["http"].request_timeout_s == 10
+    assert named.ws_protocol_class is expected["ws"]
 
 
 def test_the_banner_prints_paths_and_specs_as_written(tmp_path):

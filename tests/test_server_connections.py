@@ -7,6 +7,7 @@ really exhausts it.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import resource
@@ -136,3 +137,30 @@ def test_a_flood_of_stalled_connections_costs_one_log_line_and_the_server_recove
     assert "closed connections that sent no complete request within 1 s" in log
 
 
+
+
+def test_a_client_that_pings_without_reading_is_dropped_and_the_others_go_on(live_server):
+    # Before, every ping was answered into memory: one such client grew the server by 570 MB in 20 s.
+    with open_connection(live_server.port) as pinger:
+        key = base64.b64encode(os.urandom(16))
+        pinger.sendall(
+            b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        assert pinger.recv(4096).startswith(b"HTTP/1.1 101")
+        pinger.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        ping = bytes([0x89, 0x80 | 125]) + b"\0\0\0\0" + b"p" * 125  # masked (key 0), 125-byte payload
+        pinger.settimeout(1)
+        dropped, sent_megabytes, deadline = False, 0, time.monotonic() + 120
+        while not dropped and time.monotonic() < deadline:
+            try:
+                pinger.sendall(ping * 8192)
+                sent_megabytes += 1
+            except TimeoutError:
+                continue  # the server reads more slowly than we write; go on
+            except (ConnectionResetError, BrokenPipeError):
+                dropped = True
+        assert dropped, f"still connected after {sent_megabytes} MB of pings"
+    with connect(live_server.ws_url, open_timeout=10) as ws:
+        ws.send(json.dumps({"type": "reset", "data": {"seed": 5, "tokenizer_name": "qwen3"}}))
+        assert json.loads(ws.recv(timeout=30))["type"] == "observation"

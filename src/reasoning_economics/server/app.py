@@ -15,8 +15,9 @@ OpenEnv client expects. What we change, and why:
   would answer 501;
 - HTTP request bodies are limited as WebSocket messages are (:mod:`.body_limit`);
 - with a token, :class:`~.auth.BearerTokenMiddleware` guards everything but ``/health``;
-- :mod:`.connections` closes connections that stall before sending a complete request and
-  sums up asyncio's out-of-descriptors errors (``uvicorn_options`` and the start-up hook).
+- :mod:`.connections` closes connections that stall before sending a complete request, drops
+  WebSocket peers that ping without reading, and sums up asyncio's out-of-descriptors errors
+  (``uvicorn_options`` and the start-up hook).
 
 ``uvicorn reasoning_economics.server.app:app`` also works (OpenEnv's convention); that
 ``app`` reads its settings from ``REE_*`` environment variables (see :func:`settings_from_environ`).
@@ -49,7 +50,11 @@ from reasoning_economics.errors import (
 )
 from reasoning_economics.server.auth import BearerTokenMiddleware
 from reasoning_economics.server.body_limit import BodySizeLimitMiddleware
-from reasoning_economics.server.connections import http_protocol_with_deadline, install_calm_accept_errors
+from reasoning_economics.server.connections import (
+    UnreadPingLimitProtocol,
+    http_protocol_with_deadline,
+    install_calm_accept_errors,
+)
 from reasoning_economics.server.environment import ServedEnvironment
 from reasoning_economics.server.episode_log import EpisodeLog
 from reasoning_economics.server.protocol import observation_payload
@@ -163,6 +168,7 @@ def uvicorn_options(settings: ServerSettings) -> dict[str, Any]:
         "log_level": "warning",
         "access_log": False,
         "http": http_protocol_with_deadline(settings.request_timeout_s),
+        "ws": UnreadPingLimitProtocol,
         # Frames above twice the message limit are refused by the transport (close 1009);
         # between the two, the server answers MESSAGE_TOO_LARGE and the session goes on.
         "ws_max_size": 2 * settings.max_message_bytes,
