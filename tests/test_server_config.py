@@ -48,6 +48,12 @@ def test_server_settings_validate_themselves():
         ServerSettings.build(token="   ")
     assert ServerSettings().max_sessions >= 256 and ServerSettings().is_loopback
     assert not ServerSettings(host="0.0.0.0").is_loopback
+    # A step thread per session by default (a session has one message in flight), within a cap.
+    assert ServerSettings(max_sessions=8).step_thread_count == 8
+    assert ServerSettings(max_sessions=100_000).step_thread_count == 4096
+    assert ServerSettings(max_sessions=8, step_threads=3).step_thread_count == 3
+    with pytest.raises(ConfigError, match="step_threads"):
+        ServerSettings.build(step_threads=5000)
 
 
 def test_the_uvicorn_app_reads_its_settings_from_ree_environment_variables(tmp_path):

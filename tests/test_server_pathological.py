@@ -90,3 +90,45 @@ def test_a_10_mb_response_is_refused_by_the_size_limit_and_the_episode_goes_on(l
         reply = exchange(ws, {"type": "step", "data": {"response": "9" * 10_000_000}})
         assert reply["type"] == "error" and reply["data"]["code"] == "RESPONSE_TOO_LARGE"
         assert exchange(ws, {"type": "state"}) == before
+
+
+def test_many_sessions_stuck_in_grades_do_not_hold_up_steps_that_need_no_worker(tmp_path):
+    # 40 sessions wait on one grading worker. Before, they held all 32 step threads, and
+    # another session's plain numeric answers (graded in-process, no worker) waited for a
+    # thread behind them: ~4 s a step against ~1 ms.
+    from reasoning_economics.bench.server_process import ServerProcess
+
+    problems = tmp_path / "numeric.jsonl"
+    problems.write_text("".join(
+        json.dumps({"question": f"What is {40 - k} + {2 + k}?", "answer": "42", "type": "arithmetic"}) + "\n"
+        for k in range(20)
+    ))  # fmt: skip
+    config = tmp_path / "env.toml"
+    config.write_text(f'dataset = "file:{problems}"\nnum_questions = 10\n')
+    args = ["--no-warm-up", "--config", str(config), "--grading-timeout", "3", "--max-sessions", "64"]
+    with ServerProcess(args, log_path=tmp_path / "serve.log", env={"REE_GRADING_WORKERS": "1"}) as server:
+        stuck = [connect(server.ws_url, open_timeout=30) for _ in range(40)]
+        try:
+            for index, ws in enumerate(stuck):
+                exchange(ws, {"type": "reset", "data": {"seed": index, "tokenizer_name": "qwen3", "total_budget": 10**6}})
+                tower = f"\\boxed{{9^{{9^{{9^{{9^{{{index + 2}}}}}}}}} - 2^{{2^{{2^{{2^{{2^{{2}}}}}}}}}}}}"
+                ws.send(json.dumps({"type": "step", "data": {"response": tower}}))
+            with connect(server.ws_url, open_timeout=30) as other:
+                reply = exchange(other, {"type": "reset", "data": {"seed": 99, "tokenizer_name": "qwen3"}})
+                while not reply["data"]["done"]:
+                    reply = exchange(other, {"type": "step", "data": {"response": "\\boxed{42}"}})
+                    assert reply["type"] == "observation" and reply["data"]["observation"]["history"][-1]["was_correct"]
+            # The whole episode was played while the single worker graded at most a few towers.
+            graded = sum(_has_reply(ws) for ws in stuck)
+            assert graded <= 3, f"{graded} towers were graded before the other session's 11 messages were answered"
+        finally:
+            for ws in stuck:
+                ws.close()
+
+
+def _has_reply(ws) -> bool:
+    try:
+        ws.recv(timeout=0)
+    except TimeoutError:
+        return False
+    return True

@@ -6,8 +6,9 @@ OpenEnv client expects. What we change, and why:
 
 - ``/ws`` is ours (:class:`~.sessions.WebSocketSessions`): typed error codes, message and
   response size limits, an idle timeout that frees the slot, ``done``/``reward`` kept in
-  the observation, the episode log, and one shared thread pool instead of a thread per
-  session (1,024 idle sessions must stay cheap);
+  the observation, the episode log, and one shared thread pool, which grows to a thread for
+  each session with a step in flight, instead of an executor per session (1,024 idle
+  sessions must stay cheap);
 - environment errors on the stateless HTTP routes become 4xx JSON with a ``code`` instead
   of a 500 (``/step`` and ``/state`` over HTTP have no episode: use ``/ws``);
 - ``POST /reset`` keeps ``done`` and ``reward`` inside the observation too, as ``/ws`` does;
@@ -112,7 +113,7 @@ def create_server_app(settings: ServerSettings | None = None) -> FastAPI:
     app.title = "reasoning-economics: shared-token-budget math environment (OpenEnv)"
     _drop_routes(app, websocket_paths={"/ws"}, http_paths={"/reset"}, tags={"Task API"})
 
-    executor = ThreadPoolExecutor(max_workers=settings.step_threads, thread_name_prefix="ree-step")
+    executor = ThreadPoolExecutor(max_workers=settings.step_thread_count, thread_name_prefix="ree-step")
     _add_http_reset(app, make_env, executor)
     sessions = WebSocketSessions(
         make_env,

@@ -2,8 +2,9 @@
 
 Each connection owns one :class:`ServedEnvironment`. Its messages are handled in order,
 one at a time; every message gets exactly one reply (see :mod:`.protocol`). Counting and
-grading run on a shared thread pool (grading itself in supervised worker processes), so a
-slow grade holds up only its own session, and an idle session costs no thread.
+grading run on a shared thread pool (grading itself in supervised worker processes) that
+grows to a thread for every session with a message in flight, so a slow grade holds up only
+its own session, and an idle session costs no thread.
 
 Lifecycle:
 

@@ -23,6 +23,7 @@ from reasoning_economics.server import (
 )
 
 EPISODE_LOG_NAME = "episodes.jsonl"
+MAX_STEP_THREADS = 4096
 
 
 class ServerSettings(BaseModel):
@@ -55,7 +56,16 @@ class ServerSettings(BaseModel):
             "bodies above it get 413 (MESSAGE_TOO_LARGE)."
         ),
     )
-    step_threads: int = Field(32, ge=1, le=1024, description="Threads that run counting and grading off the event loop.")
+    step_threads: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_STEP_THREADS,
+        description=(
+            "Threads that run resets and steps off the event loop (None: one per session, up to "
+            f"{MAX_STEP_THREADS}). A session has one message in flight at a time, so with a thread "
+            "per session no step waits for a thread behind another session's slow grade."
+        ),
+    )
     warm_up: bool = Field(True, description="Run one episode step at start so the first client does not pay.")
     env_config: Any = Field(None, description="The EnvConfig every session starts from (None: defaults).")
 
@@ -74,6 +84,13 @@ class ServerSettings(BaseModel):
             return ipaddress.ip_address(self.host).is_loopback
         except ValueError:
             return False
+
+    @property
+    def step_thread_count(self) -> int:
+        """``step_threads``, or by default one per session (up to ``MAX_STEP_THREADS``).
+
+        Threads are started only as steps need them, and idle sessions need none."""
+        return self.step_threads or min(self.max_sessions, MAX_STEP_THREADS)
 
     @property
     def episode_log_path(self) -> Path | None:
