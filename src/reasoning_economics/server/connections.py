@@ -11,11 +11,12 @@
   it takes, and an open WebSocket session are never cut by it.
 - **A WebSocket peer that pings without reading is dropped.** uvicorn's WebSocket protocol
   holds back a client's messages until the application has read the previous one, and the
-  application waits to send until the client reads. Pings skip both: each is answered at
-  once, and the answers pile up in memory when the client reads nothing. One such client
-  grew the server by 570 MB in 20 s, without end. Once ``MAX_UNREAD_BYTES`` of replies are
-  waiting for a client, its next ping drops the connection; its session ends as if it had
-  vanished.
+  application waits to send until the client reads (uvicorn 0.53 and later). Pings skip
+  both: each is answered at once, and the answers pile up in memory when the client reads
+  nothing. One such client grew the server by 570 MB in 20 s, without end. Once the client
+  has stopped reading (the transport has paused writing), ``MAX_PINGS_WHILE_UNREAD`` more
+  pings drop the connection; its session ends as if it had vanished. A client's keepalive
+  pings come every few seconds, so only a flood gets there.
 - **A calm log when the process is out of file descriptors.** On ``EMFILE`` asyncio logs one
   traceback per attempt to accept a waiting connection, thousands a second under such a
   flood (335 MB of log in a minute here), and schedules as many retries. Those messages are
@@ -40,9 +41,8 @@ from reasoning_economics.server import DEFAULT_REQUEST_TIMEOUT_S
 logger = logging.getLogger(__name__)
 
 LOG_INTERVAL_S = 10.0
-# A client's event loop may be busy for seconds, but observations are kilobytes: this much
-# unread means the client is not reading at all.
-MAX_UNREAD_BYTES = 4 * 1024 * 1024
+# Keepalive pings come every 20 s or so: this many while a client reads nothing is a flood.
+MAX_PINGS_WHILE_UNREAD = 1000
 OUT_OF_DESCRIPTORS = "socket.accept() out of system resource"  # asyncio's message for EMFILE and kin
 # The client still owes us (part of) its request: no request yet, or its body is arriving.
 WAITING_FOR_REQUEST = (h11.IDLE, h11.SEND_BODY)
@@ -129,20 +129,28 @@ def http_protocol_with_deadline(request_timeout: float) -> type[H11Protocol]:
 DeadlineH11Protocol = http_protocol_with_deadline(DEFAULT_REQUEST_TIMEOUT_S)
 
 _unread_pongs = ThrottledWarning(
-    f"dropped WebSocket clients that kept pinging with over {MAX_UNREAD_BYTES // (1024 * 1024)} MB of replies unread"
+    f"dropped WebSocket clients that sent over {MAX_PINGS_WHILE_UNREAD} pings while reading nothing back"
 )
 
 
 class UnreadPingLimitProtocol(WebSocketsSansIOProtocol):
     """uvicorn's WebSocket protocol, dropping a peer that pings while reading nothing back."""
 
+    _pings_while_unread = 0
+
+    def resume_writing(self) -> None:
+        self._pings_while_unread = 0
+        super().resume_writing()
+
     def handle_ping(self) -> None:
         if self.transport.is_closing():
             return  # dropped by an earlier ping of the same read
-        if self.transport.get_write_buffer_size() > MAX_UNREAD_BYTES:
-            _unread_pongs.happened()
-            self.transport.abort()  # close() would wait to send what the peer does not read
-            return
+        if not self.writable.is_set():  # the transport paused writing: the peer reads nothing
+            self._pings_while_unread += 1
+            if self._pings_while_unread > MAX_PINGS_WHILE_UNREAD:
+                _unread_pongs.happened()
+                self.transport.abort()  # close() would wait to send what the peer does not read
+                return
         super().handle_ping()
 
 
