@@ -164,3 +164,29 @@ def test_a_client_that_pings_without_reading_is_dropped_and_the_others_go_on(liv
     with connect(live_server.ws_url, open_timeout=10) as ws:
         ws.send(json.dumps({"type": "reset", "data": {"seed": 5, "tokenizer_name": "qwen3"}}))
         assert json.loads(ws.recv(timeout=30))["type"] == "observation"
+
+
+def test_a_client_that_sends_without_reading_is_held_back(live_server):
+    # The server stops reading from a client that reads none of its replies, so what it holds
+    # for that client stays bounded: the client's own sends block.
+    with open_connection(live_server.port) as flooder:
+        flooder.sendall(
+            b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: " + base64.b64encode(os.urandom(16)) + b"\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        assert flooder.recv(4096).startswith(b"HTTP/1.1 101")
+        flooder.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        text = json.dumps({"type": "state"}).encode()
+        frame = bytes([0x81, 0x80 | len(text)]) + b"\0\0\0\0" + text  # masked (key 0) text frame
+        flooder.settimeout(3)
+        sent, held_back = 0, False
+        while sent < 2_000_000 and not held_back:
+            try:
+                flooder.sendall(frame * 1000)
+                sent += 1000
+            except TimeoutError:
+                held_back = True
+        assert held_back, f"the server read {sent:,} messages from a client that reads nothing"
+    with connect(live_server.ws_url, open_timeout=10) as ws:
+        ws.send(json.dumps({"type": "reset", "data": {"seed": 6, "tokenizer_name": "qwen3"}}))
+        assert json.loads(ws.recv(timeout=30))["type"] == "observation"
