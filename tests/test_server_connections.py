@@ -12,7 +12,9 @@ import json
 import os
 import resource
 import socket
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from websockets.sync.client import connect
@@ -190,3 +192,41 @@ def test_a_client_that_sends_without_reading_is_held_back(live_server):
     with connect(live_server.ws_url, open_timeout=10) as ws:
         ws.send(json.dumps({"type": "reset", "data": {"seed": 6, "tokenizer_name": "qwen3"}}))
         assert json.loads(ws.recv(timeout=30))["type"] == "observation"
+
+
+class LimitedServerProcess(ServerProcess):
+    """``ree serve`` started with the open-file limits ``(soft, hard)``, as a shell's ulimit would."""
+
+    def __init__(self, limits: tuple[int, int], *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.limits = limits
+
+    def command(self) -> list[str]:
+        soft, hard = self.limits
+        start = (
+            "import os, resource, sys; "
+            f"resource.setrlimit(resource.RLIMIT_NOFILE, ({soft}, {hard})); "
+            "os.execv(sys.argv[1], sys.argv[1:])"
+        )
+        return [sys.executable, "-c", start, *super().command()]
+
+
+def open_file_limits(pid: int) -> tuple[int, int]:
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            soft, hard = line.split()[3:5]
+            return int(soft), int(hard)
+    raise AssertionError("no open-file limit in /proc")
+
+
+@pytest.mark.parametrize("hard", [4096, 1024])
+def test_ree_serve_raises_a_low_open_file_limit_and_warns_when_it_cannot(tmp_path, hard):
+    # 1,024 sessions need up to 2 x 1,024 + 256 = 2,304 descriptors; many systems start
+    # processes with a soft limit of 1,024.
+    log_path = tmp_path / "serve.log"
+    args = ["--no-warm-up", "--max-sessions", "1024"]
+    with LimitedServerProcess((256, hard), args, log_path=log_path) as server:
+        soft_now, hard_now = open_file_limits(server.pid)
+    assert hard_now == hard and soft_now == min(2304, hard)
+    warned = "fewer than the 2,304 that 1,024 sessions may need" in log_path.read_text()
+    assert warned == (hard < 2304)

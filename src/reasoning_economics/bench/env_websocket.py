@@ -33,6 +33,7 @@ from reasoning_economics.bench.results import SectionResult, Target
 from reasoning_economics.bench.server_process import ServerProcess, child_pids, cpu_seconds, rss_bytes
 from reasoning_economics.bench.stats import LatencySummary, rate
 from reasoning_economics.bench.ws_load import LoadResult, hold_idle_sessions, run_load
+from reasoning_economics.server.connections import descriptors_needed, raise_open_file_limit
 
 STEPS_PER_S_TARGET = (64, 500.0)
 P99_TARGET = (256, 50.0)
@@ -168,6 +169,13 @@ def run(context: BenchContext) -> SectionResult:
     )  # fmt: skip
     saturating: dict[int, LoadResult] = {}
     paced: dict[int, LoadResult] = {}
+    most_sessions = max((*config.concurrency, *config.paced_sessions, config.idle_sessions))
+    needed = descriptors_needed(most_sessions)
+    if raise_open_file_limit(needed) < needed:
+        result.notes.append(
+            f"this load client may open fewer files than the {needed:,} that {most_sessions:,} sessions need "
+            "(ulimit -Hn): expect errors at the largest levels"
+        )
     if config.server_url is None:
         # One place, overwritten by each run, instead of a new temporary folder per run left behind.
         log_path = config.cache_dir / "serve.log"

@@ -82,6 +82,9 @@ def serve(
         raise typer.Exit(2) from exc
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from reasoning_economics.server.connections import descriptors_needed, raise_open_file_limit
+
+    raise_open_file_limit(descriptors_needed(settings.max_sessions))
     if not _serve_until_stopped(app, settings, announce=lambda: _print_banner(console, settings, app)):
         raise typer.Exit(3)  # uvicorn logged why: the address is taken, say
 
@@ -152,5 +155,21 @@ def _print_banner(console, settings, app) -> None:
     console.print(f"  auth          {'Bearer token required (GET /health is open)' if settings.token else 'none'}")
     if settings.episode_log_path is not None:
         console.print(f"  episode log   {escape(str(settings.episode_log_path))}")
+    _warn_if_few_descriptors(console, settings.max_sessions)
     if settings.token is None and not settings.is_loopback:
         console.print(f"[yellow]  warning: {escape(settings.host)} is reachable from the network and no --token is set[/yellow]")
+
+
+def _warn_if_few_descriptors(console, max_sessions: int) -> None:
+    import resource
+
+    from reasoning_economics.server.connections import descriptors_needed
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = descriptors_needed(max_sessions)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        console.print(
+            f"[yellow]  warning: this process may open {soft:,} files (its hard limit), fewer than the "
+            f"{needed:,} that {max_sessions:,} sessions may need; raise the hard limit (ulimit -Hn) "
+            "or lower --max-sessions[/yellow]"
+        )

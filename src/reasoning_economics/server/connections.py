@@ -17,6 +17,10 @@
   has stopped reading (the transport has paused writing), ``MAX_PINGS_WHILE_UNREAD`` more
   pings drop the connection; its session ends as if it had vanished. A client's keepalive
   pings come every few seconds, so only a flood gets there.
+- **Enough file descriptors to begin with.** Many systems start processes with a soft limit
+  of 1,024 open files, which the default ``--max-sessions`` alone uses up. ``ree serve`` (and
+  ``ree bench``'s load client) raise the soft limit to what they need when the hard limit
+  allows (:func:`raise_open_file_limit`), and say so when it does not.
 - **A calm log when the process is out of file descriptors.** On ``EMFILE`` asyncio logs one
   traceback per attempt to accept a waiting connection, thousands a second under such a
   flood (335 MB of log in a minute here), and schedules as many retries. Those messages are
@@ -152,6 +156,30 @@ class UnreadPingLimitProtocol(WebSocketsSansIOProtocol):
                 self.transport.abort()  # close() would wait to send what the peer does not read
                 return
         super().handle_ping()
+
+
+def descriptors_needed(sessions: int) -> int:
+    """Open files a server of ``sessions`` WebSocket sessions may need: one per session, as many
+    again for connections being opened, answered or refused, and 256 for the rest (grading
+    workers' pipes, logs, files read at start)."""
+    return 2 * sessions + 256
+
+
+def raise_open_file_limit(needed: int) -> int:
+    """Raise this process's soft open-file limit to ``needed`` if the hard limit allows (it is
+    never lowered), and return the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return soft
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if target <= soft:
+        return soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError) as exc:  # macOS caps the soft limit below an unlimited hard one
+        logger.warning("could not raise the open-file limit from %d to %d: %s", soft, target, exc)
+        return soft
+    return target
 
 
 def install_calm_accept_errors(loop: asyncio.AbstractEventLoop) -> None:
