@@ -42,6 +42,25 @@ def closed_by_server_within(sock: socket.socket, seconds: float) -> bool:
         return True
 
 
+def open_raw_websocket(port: int) -> socket.socket:
+    """A WebSocket connection after its handshake, as a plain socket that reads little: a
+    client that writes frames by hand and hardly reads the server's."""
+    sock = open_connection(port)
+    sock.sendall(
+        b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: " + base64.b64encode(os.urandom(16)) + b"\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    assert sock.recv(4096).startswith(b"HTTP/1.1 101")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    return sock
+
+
+def assert_a_new_session_starts(ws_url: str) -> None:
+    with connect(ws_url, open_timeout=10) as ws:
+        ws.send(json.dumps({"type": "reset", "data": {"seed": 5, "tokenizer_name": "qwen3"}}))
+        assert json.loads(ws.recv(timeout=30))["type"] == "observation"
+
+
 def read_response(sock: socket.socket) -> bytes:
     sock.settimeout(10)
     data = b""
@@ -143,14 +162,7 @@ def test_a_flood_of_stalled_connections_costs_one_log_line_and_the_server_recove
 
 def test_a_client_that_pings_without_reading_is_dropped_and_the_others_go_on(live_server):
     # Before, every ping was answered into memory: one such client grew the server by 570 MB in 20 s.
-    with open_connection(live_server.port) as pinger:
-        key = base64.b64encode(os.urandom(16))
-        pinger.sendall(
-            b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        )
-        assert pinger.recv(4096).startswith(b"HTTP/1.1 101")
-        pinger.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    with open_raw_websocket(live_server.port) as pinger:
         ping = bytes([0x89, 0x80 | 125]) + b"\0\0\0\0" + b"p" * 125  # masked (key 0), 125-byte payload
         pinger.settimeout(1)
         dropped, sent_megabytes, deadline = False, 0, time.monotonic() + 120
@@ -163,21 +175,13 @@ def test_a_client_that_pings_without_reading_is_dropped_and_the_others_go_on(liv
             except (ConnectionResetError, BrokenPipeError):
                 dropped = True
         assert dropped, f"still connected after {sent_megabytes} MB of pings"
-    with connect(live_server.ws_url, open_timeout=10) as ws:
-        ws.send(json.dumps({"type": "reset", "data": {"seed": 5, "tokenizer_name": "qwen3"}}))
-        assert json.loads(ws.recv(timeout=30))["type"] == "observation"
+    assert_a_new_session_starts(live_server.ws_url)
 
 
 def test_a_client_that_sends_without_reading_is_held_back(live_server):
     # The server stops reading from a client that reads none of its replies, so what it holds
     # for that client stays bounded: the client's own sends block.
-    with open_connection(live_server.port) as flooder:
-        flooder.sendall(
-            b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Key: " + base64.b64encode(os.urandom(16)) + b"\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        )
-        assert flooder.recv(4096).startswith(b"HTTP/1.1 101")
-        flooder.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    with open_raw_websocket(live_server.port) as flooder:
         text = json.dumps({"type": "state"}).encode()
         frame = bytes([0x81, 0x80 | len(text)]) + b"\0\0\0\0" + text  # masked (key 0) text frame
         flooder.settimeout(3)
@@ -189,9 +193,7 @@ def test_a_client_that_sends_without_reading_is_held_back(live_server):
             except TimeoutError:
                 held_back = True
         assert held_back, f"the server read {sent:,} messages from a client that reads nothing"
-    with connect(live_server.ws_url, open_timeout=10) as ws:
-        ws.send(json.dumps({"type": "reset", "data": {"seed": 6, "tokenizer_name": "qwen3"}}))
-        assert json.loads(ws.recv(timeout=30))["type"] == "observation"
+    assert_a_new_session_starts(live_server.ws_url)
 
 
 class LimitedServerProcess(ServerProcess):
