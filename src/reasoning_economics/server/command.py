@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -84,8 +85,8 @@ def serve(
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from reasoning_economics.server.connections import descriptors_needed, raise_open_file_limit
 
-    raise_open_file_limit(descriptors_needed(settings.max_sessions))
-    if not _serve_until_stopped(app, settings, announce=lambda: _print_banner(console, settings, app)):
+    open_files = raise_open_file_limit(descriptors_needed(settings.max_sessions))
+    if not _serve_until_stopped(app, settings, announce=partial(_print_banner, console, settings, app, open_files)):
         raise typer.Exit(3)  # uvicorn logged why: the address is taken, say
 
 
@@ -131,10 +132,13 @@ def _build(*, allow_tokenizer: list[str], config: Path | None, trust_remote_code
     return settings, create_server_app(settings)
 
 
-def _print_banner(console, settings, app) -> None:
+def _print_banner(console, settings, app, open_files: float | None = None) -> None:
+    """What ``ree serve`` serves, and how; ``open_files`` is the process's open-file limit,
+    which the banner warns about when it is below what the sessions may need."""
     from rich.markup import escape
 
     from reasoning_economics import tokens
+    from reasoning_economics.server.connections import descriptors_needed
 
     env_config = app.state.env_config
     base = f"http://{settings.host}:{settings.port}"
@@ -155,21 +159,13 @@ def _print_banner(console, settings, app) -> None:
     console.print(f"  auth          {'Bearer token required (GET /health is open)' if settings.token else 'none'}")
     if settings.episode_log_path is not None:
         console.print(f"  episode log   {escape(str(settings.episode_log_path))}")
-    _warn_if_few_descriptors(console, settings.max_sessions)
+    needed = descriptors_needed(settings.max_sessions)
+    if open_files is not None and open_files < needed:
+        console.print(
+            f"[yellow]  warning: this process may open {open_files:,} files (its hard limit), fewer than the "
+            f"{needed:,} that {settings.max_sessions:,} sessions may need; raise the hard limit (ulimit -Hn) "
+            "or lower --max-sessions[/yellow]"
+        )
     if settings.token is None and not settings.is_loopback:
         console.print(f"[yellow]  warning: {escape(settings.host)} is reachable from the network and no --token is set[/yellow]")
 
-
-def _warn_if_few_descriptors(console, max_sessions: int) -> None:
-    import resource
-
-    from reasoning_economics.server.connections import descriptors_needed
-
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    needed = descriptors_needed(max_sessions)
-    if soft != resource.RLIM_INFINITY and soft < needed:
-        console.print(
-            f"[yellow]  warning: this process may open {soft:,} files (its hard limit), fewer than the "
-            f"{needed:,} that {max_sessions:,} sessions may need; raise the hard limit (ulimit -Hn) "
-            "or lower --max-sessions[/yellow]"
-        )

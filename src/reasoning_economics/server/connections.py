@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import resource
 import time
 from collections.abc import Callable
@@ -165,11 +166,13 @@ def descriptors_needed(sessions: int) -> int:
     return 2 * sessions + 256
 
 
-def raise_open_file_limit(needed: int) -> int:
+def raise_open_file_limit(needed: int) -> float:
     """Raise this process's soft open-file limit to ``needed`` if the hard limit allows (it is
-    never lowered), and return the soft limit now in force."""
+    never lowered), and return the soft limit now in force (``math.inf`` when unlimited)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY or soft >= needed:
+    if soft == resource.RLIM_INFINITY:
+        return math.inf
+    if soft >= needed:
         return soft
     target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
     if target <= soft:
