@@ -4,6 +4,7 @@ reasoning-gym scoring of the builtin problems, the cache and the async API."""
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import signal
 import threading
@@ -16,7 +17,7 @@ from reasoning_economics.errors import GradingError, GradingInputError
 from reasoning_economics.grading import extract_final_answer, last_boxed_content, split_thinking
 from reasoning_economics.grading.fast_path import decide
 from reasoning_economics.grading.reasoning_gym_check import plain_answer
-from reasoning_economics.grading.workers import TIMED_OUT, WorkerPool
+from reasoning_economics.grading.workers import DEADLINE_PASSED, TIMED_OUT, WorkerPool
 from reasoning_economics.problems import create_source
 
 
@@ -207,14 +208,14 @@ def _wait_for_new_worker(pool: WorkerPool, old: set[int], seconds: float = 60) -
 def test_a_hung_worker_is_killed_at_the_timeout_and_replaced(pool):
     (hung,) = pool.pids()
     os.kill(hung, signal.SIGSTOP)
-    assert pool.check("x^2+1", "(x+1)^2-2x", 1.0) == TIMED_OUT
+    assert pool.check("x^2+1", "(x+1)^2-2x", 1.0) == DEADLINE_PASSED
     assert hung not in pool.pids()
     _wait_for_new_worker(pool, {hung})
     assert pool.check("x^2+1", "(x+1)^2-2x", 30) is True
 
 
-# An answer math-verify cannot settle: its worker computes until math-verify's own timeout,
-# a third of the grading timeout (1 s for the 3 s used below), then answers False.
+# An answer math-verify cannot settle: its worker computes until it has used half the grading
+# timeout in CPU time (1.5 s for the 3 s used below), then answers TIMED_OUT.
 SLOW_ANSWER = "9^{9^{9^{9^{9}}}} - 2^{2^{2^{2^{2^{2^{2}}}}}}"
 
 
@@ -254,21 +255,93 @@ def _check_in_background(pool: WorkerPool, predicted: str, gold: str, timeout: f
     return caller, outcome
 
 
-def test_a_worker_still_grading_at_the_timeout_is_killed_and_the_verdict_is_timeout(pool):
-    # math-verify's own limit is a whole second at least, past this 0.5 s timeout: had the
-    # pool waited for it, the verdict would be False.
+def test_a_worker_past_its_cpu_seconds_answers_timeout_itself_and_stays(pool):
+    from reasoning_economics.bench.server_process import cpu_seconds
+
     (busy,) = pool.pids()
-    assert pool.check(SLOW_ANSWER, "5", 0.5) == TIMED_OUT
-    assert busy not in pool.pids()
-    _wait_for_new_worker(pool, {busy})
+    used = cpu_seconds(busy)
+    assert pool.check(SLOW_ANSWER, "5", 2.0) == TIMED_OUT
+    assert 0.9 <= cpu_seconds(busy) - used < 1.5  # half the timeout, in CPU seconds
+    assert pool.pids() == [busy] and pool.replaced == 0
     assert pool.check("x^2+1", "(x+1)^2-2x", 30) is True
+
+
+def test_a_worker_waiting_for_the_cpu_does_not_run_out_of_time(pool):
+    # math-verify's own limits count wall-clock seconds (signal.alarm), so a worker that waited
+    # for a core ran out of them on an easy answer and math-verify said False: stopped here for
+    # 1.5 s mid-grade, with a 3 s timeout, this correct answer was graded wrong. CPU seconds do
+    # not pass while it waits.
+    from reasoning_economics.bench.server_process import cpu_seconds
+
+    (worker,) = pool.pids()
+    expanded = "+".join(f"{math.comb(31, k)}x^{{{k}}}" for k in range(31, 0, -1)) + "+1"
+    caller, outcome = _check_in_background(pool, "(x+1)^{31}", expanded, 3)
+    used = cpu_seconds(worker)
+    while cpu_seconds(worker) == used and caller.is_alive():
+        time.sleep(0.005)
+    os.kill(worker, signal.SIGSTOP)
+    time.sleep(1.5)
+    os.kill(worker, signal.SIGCONT)
+    caller.join(30)
+    assert outcome == [True]
+
+
+def test_a_freed_worker_goes_to_the_account_that_used_the_workers_least(pool):
+    from reasoning_economics.grading.fair_share import charged_to
+
+    def check_as(account: str, predicted: str, finished: list[str]) -> threading.Thread:
+        def run():
+            with charged_to(account):
+                pool.check(predicted, "5", 2.0)
+            finished.append(f"{account}: {predicted[-2:]}")
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    finished: list[str] = []
+    check_as("tower", SLOW_ANSWER, finished).join(30)  # a CPU second charged to "tower"
+    running = check_as("tower", SLOW_ANSWER + "+1", finished)
+    time.sleep(0.3)
+    queued_first = check_as("tower", SLOW_ANSWER + "+2", finished)
+    time.sleep(0.3)
+    queued_second = check_as("plain", "2+3", finished)
+    for thread in (running, queued_first, queued_second):
+        thread.join(30)
+    # First come, first served would have graded the second tower before "2+3".
+    assert finished[1:] == ["tower: +1", "plain: +3", "tower: +2"]
+
+
+def test_a_verdict_given_at_the_wall_clock_deadline_is_not_cached():
+    # A worker stopped (as one starved of CPU is) is killed at the deadline and the verdict is
+    # "timeout"; sent again once the workers run, the same answer is graded.
+    from reasoning_economics.grading.workers import get_pool
+
+    get_pool().shutdown()  # earlier tests leave it killed workers that it has not noticed yet
+    pool = get_pool()
+    assert grading.grade("\\boxed{\\sqrt{9}}", "3", timeout=30).correct
+    deadline = time.monotonic() + 60
+    while pool.idle_count() < pool.size and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stopped = pool.pids()
+    assert len(stopped) == pool.size
+    for pid in stopped:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        first = grading.grade("\\boxed{x^2-1}", "(x-1)(x+1)", timeout=1.0)
+    finally:
+        for pid in set(stopped) & set(pool.pids()):  # the one that held the answer was killed
+            os.kill(pid, signal.SIGCONT)
+    assert (first.correct, first.reason) == (False, "timeout")
+    again = grading.grade("\\boxed{x^2-1}", "(x-1)(x+1)", timeout=30)
+    assert (again.correct, again.reason) == (True, "equivalent")
 
 
 def test_a_worker_killed_mid_grade_is_replaced_and_the_grade_retried(pool):
     caller, outcome = _check_in_background(pool, SLOW_ANSWER, "5", 3)
     (victim,) = _kill_when_grading(pool)
     caller.join(90)
-    assert outcome == [False]  # the retry ran to math-verify's timeout on a new worker
+    assert outcome == [TIMED_OUT]  # the retry ran to its CPU seconds on a new worker
     assert victim not in pool.pids() and pool.replaced == 1
 
 
@@ -311,7 +384,7 @@ def test_killing_every_worker_at_once_mid_grade_costs_the_answer_one_attempt():
             killed = _kill_when_grading(running, also=True)
             caller.join(90)
             assert len(killed) == 2
-            assert outcome == [False], outcome
+            assert outcome == [TIMED_OUT], outcome
     finally:
         running.shutdown()
 

@@ -5,6 +5,7 @@ and other sessions are served while one of them is stuck in a grade."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from websockets.sync.client import connect
@@ -132,3 +133,61 @@ def _has_reply(ws) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+def test_sessions_sending_towers_nonstop_do_not_hold_up_another_sessions_symbolic_answers(tmp_path):
+    # Three sessions keep a tower (a CPU second of a worker each) waiting for the one worker at
+    # all times. First come, first served, each of another session's symbolic answers waited
+    # behind all three (~3 s a step); handed out by least recent use, it waits at most for the
+    # tower being graded.
+    import threading
+
+    from reasoning_economics.bench.server_process import ServerProcess
+
+    problems = tmp_path / "symbolic.jsonl"
+    problems.write_text("".join(
+        json.dumps({"question": f"Expand $(x+{k})^2$.", "answer": f"x^2 + {2 * k}x + {k * k}", "type": "algebra"}) + "\n"
+        for k in range(1, 41)
+    ))  # fmt: skip
+    config = tmp_path / "env.toml"
+    config.write_text(f'dataset = "file:{problems}"\nnum_questions = 10\n')
+    args = ["--no-warm-up", "--config", str(config), "--grading-timeout", "2"]
+    graded = [0, 0, 0]
+    stop = threading.Event()
+
+    def send_towers(index: int, url: str) -> None:
+        with connect(url, open_timeout=30) as ws:
+            exchange(ws, {"type": "reset", "data": {"seed": index, "tokenizer_name": "qwen3", "total_budget": 10**7}})
+            for n in range(2, 10_000):
+                if stop.is_set():
+                    return
+                tower = f"\\boxed{{9^{{9^{{9^{{9^{{{n}}}}}}}}} - 2^{{2^{{2^{{2^{{{index + 2}}}}}}}}}}}"
+                reply = exchange(ws, {"type": "step", "data": {"response": tower}})
+                graded[index] += 1
+                if reply["data"]["done"]:
+                    exchange(ws, {"type": "reset", "data": {"seed": index, "tokenizer_name": "qwen3", "total_budget": 10**7}})
+
+    with ServerProcess(args, log_path=tmp_path / "serve.log", env={"REE_GRADING_WORKERS": "1"}) as server:
+        attackers = [threading.Thread(target=send_towers, args=(i, server.ws_url)) for i in range(3)]
+        for attacker in attackers:
+            attacker.start()
+        try:
+            deadline = time.monotonic() + 60
+            while min(graded) < 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert min(graded) >= 1, graded
+            with connect(server.ws_url, open_timeout=30) as other:
+                reply = exchange(other, {"type": "reset", "data": {"seed": 99, "tokenizer_name": "qwen3"}})
+                before = sum(graded)
+                while not reply["data"]["done"]:
+                    k = int(reply["data"]["observation"]["question"].split("(x+")[1].split(")")[0])
+                    reply = exchange(other, {"type": "step", "data": {"response": f"\\boxed{{(x+{k})^2}}"}})
+                    entry = reply["data"]["observation"]["history"][-1]
+                    assert (entry["was_correct"], entry["grade_reason"]) == (True, "equivalent"), entry
+                during = sum(graded) - before
+        finally:
+            stop.set()
+            for attacker in attackers:
+                attacker.join(60)
+    print(f"towers graded during the other session's episode: {during}")
+    assert during <= 10 + 2, f"{during} towers were graded during the other session's 10 steps"

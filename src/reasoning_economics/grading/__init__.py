@@ -1,6 +1,7 @@
 """Grading: final-answer extraction (``extraction``), cheap exact rules (``normalize``,
-``fast_path``), math-verify equivalence in supervised workers (``symbolic``, ``workers``)
-and reasoning-gym scoring (``reasoning_gym_check``). The API is in ``grader``."""
+``fast_path``), math-verify equivalence in supervised workers (``symbolic``, ``workers``,
+handed out fairly by ``fair_share``) and reasoning-gym scoring (``reasoning_gym_check``).
+The API is in ``grader``."""
 
 from reasoning_economics.grading.extraction import Extraction, extract_final_answer, last_boxed_content, split_thinking
 from reasoning_economics.grading.grader import (

@@ -16,7 +16,7 @@ from reasoning_economics.grading import fast_path, reasoning_gym_check
 from reasoning_economics.grading.cache import VerdictCache
 from reasoning_economics.grading.extraction import extract_final_answer, last_boxed_content, strip_delimiters
 from reasoning_economics.grading.normalize import latex_friendly
-from reasoning_economics.grading.workers import TIMED_OUT, get_pool
+from reasoning_economics.grading.workers import DEADLINE_PASSED, TIMED_OUT, get_pool
 
 if TYPE_CHECKING:
     from reasoning_economics.problems.record import Problem
@@ -78,6 +78,9 @@ def _decide_symbolic(answer: str, gold: str, timeout: float) -> tuple[bool, str]
     verdict = fast_path.decide(answer, gold)
     if verdict is None:
         outcome = get_pool().check(latex_friendly(answer), latex_friendly(gold), timeout)
+        if outcome == DEADLINE_PASSED:
+            # Not cached: a worker starved of CPU passes the deadline on easy answers too.
+            return False, REASON_TIMEOUT
         verdict = (False, REASON_TIMEOUT) if outcome == TIMED_OUT else (
             bool(outcome), REASON_EQUIVALENT if outcome else REASON_NOT_EQUIVALENT
         )

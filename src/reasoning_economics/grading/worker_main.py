@@ -1,18 +1,20 @@
 """Entry point of one grading worker process: ``python -m reasoning_economics.grading.worker_main R W``.
 
-Reads ``(predicted, gold, timeout)`` tuples from file descriptor R and, for each, writes
-:data:`STARTED` and then math-verify's verdict (a bool, or an ``"error: ..."`` string for a
-failed parse) to W, until R closes.
+Reads ``(predicted, gold, cpu_seconds)`` tuples from file descriptor R and, for each, writes
+:data:`STARTED` and then math-verify's verdict to W, until R closes: a bool, :data:`TIMED_OUT`
+when deciding took more than ``cpu_seconds`` of CPU time, or an ``"error: ..."`` string for a
+failed parse.
 """
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 from multiprocessing.connection import Connection
 from typing import Any
 
-from reasoning_economics.grading.workers import STARTED
+from reasoning_economics.grading.workers import STARTED, TIMED_OUT
 
 
 def _die_with_parent() -> None:
@@ -26,6 +28,8 @@ def _die_with_parent() -> None:
 def serve(requests: Connection, replies: Connection) -> None:
     from reasoning_economics.grading import symbolic
 
+    # Our CPU-time limit replaces math-verify's timeouts, which it warns about once per process.
+    logging.getLogger("math_verify").setLevel(logging.ERROR)
     symbolic.warm_up()
     replies.send("ready")
     while True:
@@ -35,10 +39,12 @@ def serve(requests: Connection, replies: Connection) -> None:
             return
         if message is None:
             return
-        predicted, gold, timeout = message
+        predicted, gold, cpu_seconds = message
         replies.send(STARTED)
         try:
-            reply: Any = symbolic.equivalent(predicted, gold, timeout)
+            reply: Any = symbolic.equivalent(predicted, gold, cpu_seconds)
+        except symbolic.CpuTimeExceeded:
+            reply = TIMED_OUT
         except Exception as error:  # a parse failure is a wrong answer, not a crash
             reply = f"error: {type(error).__name__}"
         replies.send(reply)

@@ -1,10 +1,11 @@
 """Supervised grading worker processes with a hard timeout.
 
-math-verify bounds its work with ``signal.alarm``, which only works in a process's main
-thread, and some inputs (exponent towers) spend minutes inside C code that no signal can
+A check is bounded by a CPU-time signal (see ``symbolic``), which only works in a process's
+main thread, and some inputs (exponent towers) spend minutes inside C code that no signal can
 interrupt. So each symbolic check runs in a worker process, and the caller waits at most
 ``timeout`` seconds: a worker that overruns is killed and replaced in the background, and
-the verdict is "timeout". A worker that dies on its own is replaced and the request is
+the verdict is "timeout". Idle workers go to waiting answers by least recent use of the
+account each is charged to (``fair_share``). A worker that dies on its own is replaced and the request is
 retried once on another worker; a second death raises :class:`GradingError`. A worker
 acknowledges each request before computing, so one that was already dying when it was
 handed the request (killed while idle) costs the answer no attempt. A worker that
@@ -22,21 +23,30 @@ from __future__ import annotations
 
 import atexit
 import logging
-import math
 import os
 import queue
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 from reasoning_economics.errors import ConfigError, GradingError
+from reasoning_economics.grading.fair_share import FairHandOut, current_account
 
 logger = logging.getLogger(__name__)
 
 TIMED_OUT = "timeout"
+"""The worker used its CPU seconds on the answer: a verdict about the answer."""
+DEADLINE_PASSED = "deadline"
+"""The worker had not answered by the wall-clock deadline and was killed: on a busy machine
+that can happen to any answer, so it says nothing certain about this one."""
+CPU_SHARE_OF_TIMEOUT = 0.5
+"""A worker stops deciding an answer after this share of the grading timeout in CPU seconds
+and answers :data:`TIMED_OUT`; the rest of the timeout, in wall-clock seconds, is for waiting on
+a busy machine before the worker is killed."""
 WORKER_START_SECONDS = 120.0
 RESTART_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 """Seconds to wait before each new attempt after a failed start; the last repeats."""
@@ -51,6 +61,8 @@ STARTED = "started"
 died of something other than that answer (killed while idle, say)."""
 MAX_LOST_BEFORE_START = 8
 """How many workers may die before taking one answer (a kill storm) before it is refused."""
+_LOST_BEFORE_START, _DIED_MID_GRADE = object(), object()
+"""Outcomes of one try on a worker that send the answer to another worker."""
 
 
 @dataclass
@@ -89,7 +101,7 @@ class WorkerPool:
 
     def __init__(self, size: int | None = None) -> None:
         self.size = size or default_worker_count()
-        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._idle: FairHandOut[_Worker] = FairHandOut()
         self._spawn_requests: queue.Queue[None] = queue.Queue()
         self._live: dict[int, _Worker] = {}
         self._lock = threading.Lock()
@@ -169,31 +181,36 @@ class WorkerPool:
         return list(self._live)
 
     def idle_count(self) -> int:
-        return self._idle.qsize()
+        return self._idle.idle_count()
 
     def _retire(self, worker: _Worker) -> None:
         self._live.pop(worker.pid, None)
         worker.kill()
         self._replace_in_background()
 
-    def _next_idle_worker(self, wait: float) -> _Worker:
+    def _next_idle_worker(self, wait: float, account: Hashable) -> _Worker:
         deadline = time.monotonic() + wait
-        while True:
-            if not self._live and self.failed_starts >= STARVED_AFTER_FAILED_STARTS:
-                raise GradingError(
-                    f"no grading worker is running: the last {self.failed_starts} starts failed "
-                    "(see the log); the pool keeps trying"
-                )
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise GradingError(f"no grading worker became free within {wait:.0f} s: the pool is saturated")
-            try:
-                return self._idle.get(timeout=min(remaining, STARVATION_CHECK_SECONDS))
-            except queue.Empty:
-                continue
+        ticket = self._idle.ticket(account)
+        try:
+            while True:
+                if not self._live and self.failed_starts >= STARVED_AFTER_FAILED_STARTS:
+                    raise GradingError(
+                        f"no grading worker is running: the last {self.failed_starts} starts failed "
+                        "(see the log); the pool keeps trying"
+                    )
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise GradingError(f"no grading worker became free within {wait:.0f} s: the pool is saturated")
+                worker = self._idle.wait(ticket, min(remaining, STARVATION_CHECK_SECONDS))
+                if worker is not None:
+                    return worker
+        except BaseException:
+            self._idle.cancel(ticket)
+            raise
 
     def check(self, predicted: str, gold: str, timeout: float) -> bool | str:
-        """math-verify's verdict on the pair, or ``TIMED_OUT``; raises GradingError on repeated crashes.
+        """math-verify's verdict on the pair, ``TIMED_OUT`` or ``DEADLINE_PASSED``; raises GradingError
+        on repeated crashes.
 
         Only a worker that dies after taking the request (it answers :data:`STARTED` first)
         counts against the answer. One that died before, killed while idle and not yet
@@ -203,58 +220,69 @@ class WorkerPool:
         if self._closed:
             raise GradingError("the grading pool is shut down")
         self.start()
-        inner_timeout = max(1, math.floor(timeout / 3))
+        cpu_seconds = timeout * CPU_SHARE_OF_TIMEOUT
+        account = current_account()
         deaths = lost_before_start = 0
         while deaths < 2:
             if lost_before_start > MAX_LOST_BEFORE_START:
                 raise GradingError(
                     f"{lost_before_start} grading workers died before taking this answer; it was not graded"
                 )
-            worker = self._next_idle_worker(WORKER_START_SECONDS + timeout)
-            deadline = time.monotonic() + timeout
+            worker = self._next_idle_worker(WORKER_START_SECONDS + timeout, account)
             if worker.process.poll() is not None:
                 logger.warning("grading worker %d had died while idle; replacing it", worker.pid)
                 self._retire(worker)
                 lost_before_start += 1
                 continue
+            started = time.monotonic()
             try:
-                worker.to_worker.send((predicted, gold, inner_timeout))
-                taken = worker.from_worker.poll(timeout) and worker.from_worker.recv()
-            except (EOFError, OSError):
-                logger.warning("grading worker %d died before taking the request; replacing it", worker.pid)
-                self._retire(worker)
+                outcome = self._attempt(worker, predicted, gold, cpu_seconds, timeout)
+            finally:
+                self._idle.charge(account, time.monotonic() - started)
+            if outcome is _LOST_BEFORE_START:
                 lost_before_start += 1
-                continue
-            if taken != STARTED:
-                logger.warning("grading worker %d did not take the request; replacing it", worker.pid)
-                self._retire(worker)
-                return TIMED_OUT
-            try:
-                if not worker.from_worker.poll(max(0.0, deadline - time.monotonic())):
-                    logger.warning("grading timed out after %.1f s; replacing worker %d", timeout, worker.pid)
-                    self._retire(worker)
-                    return TIMED_OUT
-                reply = worker.from_worker.recv()
-            except (EOFError, OSError):
+            elif outcome is _DIED_MID_GRADE:
                 deaths += 1
                 logger.warning("grading worker %d died mid-grade (attempt %d); replacing it", worker.pid, deaths)
-                self._retire(worker)
-                continue
-            self._idle.put(worker)
-            if isinstance(reply, str):
-                return False
-            return bool(reply)
+            else:
+                return outcome
         raise GradingError("grading workers died twice on this answer; it was not graded")
+
+    def _attempt(self, worker: _Worker, predicted: str, gold: str, cpu_seconds: float, timeout: float):
+        """One try of the pair on ``worker``: the verdict, ``TIMED_OUT``, or why it must be tried again."""
+        deadline = time.monotonic() + timeout
+        try:
+            worker.to_worker.send((predicted, gold, cpu_seconds))
+            taken = worker.from_worker.poll(max(0.0, deadline - time.monotonic())) and worker.from_worker.recv()
+        except (EOFError, OSError):
+            logger.warning("grading worker %d died before taking the request; replacing it", worker.pid)
+            self._retire(worker)
+            return _LOST_BEFORE_START
+        if taken != STARTED:
+            logger.warning("grading worker %d did not take the request; replacing it", worker.pid)
+            self._retire(worker)
+            return DEADLINE_PASSED
+        try:
+            if not worker.from_worker.poll(max(0.0, deadline - time.monotonic())):
+                logger.warning("grading timed out after %.1f s; replacing worker %d", timeout, worker.pid)
+                self._retire(worker)
+                return DEADLINE_PASSED
+            reply = worker.from_worker.recv()
+        except (EOFError, OSError):
+            self._retire(worker)
+            return _DIED_MID_GRADE
+        self._idle.put(worker)
+        if reply == TIMED_OUT:
+            return TIMED_OUT
+        if isinstance(reply, str):
+            return False
+        return bool(reply)
 
     def shutdown(self) -> None:
         with self._lock:
             self._closed = True
         self._spawn_requests.put(None)
-        while True:
-            try:
-                worker = self._idle.get_nowait()
-            except queue.Empty:
-                break
+        for worker in self._idle.take_idle():
             try:
                 worker.to_worker.send(None)
             except OSError:

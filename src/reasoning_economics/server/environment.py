@@ -8,12 +8,14 @@ operator's ``grading_timeout`` is the only one.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError
 
-from reasoning_economics.env import ReasonBudgetAction, ReasonBudgetEnvironment, ReasonBudgetObservation
+from reasoning_economics.env import EnvConfig, ReasonBudgetAction, ReasonBudgetEnvironment, ReasonBudgetObservation
 from reasoning_economics.errors import ConfigError, ResponseTooLargeError
+from reasoning_economics.grading.fair_share import charged_to
 
 
 class ResetParams(BaseModel):
@@ -56,8 +58,16 @@ def check_response_size(action: ReasonBudgetAction, limit: int) -> None:
         )
 
 
+_accounts = itertools.count(1)
+
+
 class ServedEnvironment(ReasonBudgetEnvironment):
     """:class:`ReasonBudgetEnvironment` with the checks a network-facing server needs."""
+
+    def __init__(self, config: EnvConfig | None = None, **overrides: Any) -> None:
+        super().__init__(config, **overrides)
+        # An int, not the environment itself: the usage table must not keep closed sessions alive.
+        self._grading_account = next(_accounts)
 
     def reset(  # type: ignore[override]
         self,
@@ -77,4 +87,7 @@ class ServedEnvironment(ReasonBudgetEnvironment):
         # timeout_s and other kwargs come from the client over HTTP; they are ignored on purpose.
         if isinstance(action, ReasonBudgetAction):
             check_response_size(action, self.config.max_response_chars)
-        return super().step(action)
+        # Each session is its own account, so one sending slow answers waits behind its own
+        # grades instead of every other session waiting behind them (grading/fair_share.py).
+        with charged_to(self._grading_account):
+            return super().step(action)
