@@ -20,7 +20,7 @@ class FakeClock:
 
 def test_usage_halves_every_half_life_and_adds_up():
     clock = FakeClock()
-    usage = WorkerUsage(half_life_s=30, clock=clock)
+    usage = WorkerUsage(half_life_s=30, new_account_s=0, clock=clock)
     usage.charge("a", 4.0)
     assert usage.of("a") == 4.0 and usage.of("never") == 0.0
     clock.now += 30
@@ -30,18 +30,30 @@ def test_usage_halves_every_half_life_and_adds_up():
     assert usage.of("a") == pytest.approx(0.75)
 
 
+def test_a_new_account_starts_with_some_use_that_decays_from_when_it_was_first_seen():
+    clock = FakeClock()
+    usage = WorkerUsage(half_life_s=30, new_account_s=1.0, clock=clock)
+    assert usage.of("new") == 1.0
+    clock.now += 30
+    assert usage.of("new") == pytest.approx(0.5) and usage.of("newer") == 1.0
+    usage.charge("new", 0.25)
+    assert usage.of("new") == pytest.approx(0.75)
+
+
 def test_accounts_used_up_long_ago_are_forgotten():
     clock = FakeClock()
     usage = WorkerUsage(half_life_s=1, clock=clock)
-    usage.charge("old", 1.0)
-    clock.now += 20  # 2**-20 of a second left
+    usage.charge("old", 1.0)  # 2 s with the new account's 1 s
+    clock.now += 20  # 2**-19 of a second left
     usage.charge("new", 1.0)
-    assert len(usage) == 1 and usage.of("new") == 1.0
+    assert len(usage) == 1 and usage.of("new") == 2.0
 
 
-def test_a_bad_half_life_is_refused():
+def test_bad_usage_settings_are_refused():
     with pytest.raises(ValueError, match="half_life_s"):
         WorkerUsage(half_life_s=0)
+    with pytest.raises(ValueError, match="new_account_s"):
+        WorkerUsage(new_account_s=-1)
 
 
 def test_an_idle_item_serves_a_ticket_at_once():
@@ -53,7 +65,7 @@ def test_an_idle_item_serves_a_ticket_at_once():
 
 
 def test_freed_items_go_to_the_least_used_account_then_first_come():
-    hand_out: FairHandOut[str] = FairHandOut()
+    hand_out: FairHandOut[str] = FairHandOut(WorkerUsage(new_account_s=0))
     hand_out.charge("heavy", 5.0)
     hand_out.charge("light", 0.5)
     heavy = hand_out.ticket("heavy")
@@ -64,6 +76,18 @@ def test_freed_items_go_to_the_least_used_account_then_first_come():
     for item in ("w1", "w2", "w3", "w4"):
         hand_out.put(item)
     assert [hand_out.wait(t, 0) for t in (fresh_1, fresh_2, light, heavy)] == ["w1", "w2", "w3", "w4"]
+
+
+def test_sessions_using_the_workers_lightly_go_ahead_of_new_ones():
+    # Else a client opening a new session for each slow answer would always go first.
+    clock = FakeClock()
+    hand_out: FairHandOut[str] = FairHandOut(WorkerUsage(half_life_s=30, clock=clock))
+    hand_out.charge("light", 0.01)
+    clock.now += 3  # 0.93 s of use now, the new account's 1 s included
+    new = hand_out.ticket("new")
+    light = hand_out.ticket("light")
+    hand_out.put("w1")
+    assert hand_out.wait(light, 0) == "w1" and hand_out.wait(new, 0) is None
 
 
 def test_a_cancelled_ticket_leaves_the_line():

@@ -5,6 +5,10 @@ session; in-process callers share one). When a worker comes free it goes to the 
 answer whose account has used the workers least lately, with worker-seconds decaying by
 half every :data:`USAGE_HALF_LIFE_S`. Accounts with equal use go first come, first served.
 
+A new account starts as if it had just used :data:`NEW_ACCOUNT_USAGE_S`. Otherwise a client
+could open a fresh session for each slow answer and always go first; this way sessions that
+have been using the workers lightly go ahead of new ones.
+
 Why not first come, first served for all: a session sending answers that take seconds to
 grade (exponent towers) keeps one in the queue at all times, so with 40 such sessions every
 other session's symbolic answer waited behind 40 of them (12 s per step p50, 68 s at worst,
@@ -27,6 +31,9 @@ from typing import Generic, TypeVar
 
 USAGE_HALF_LIFE_S = 30.0
 """Worker-seconds used this long ago count half."""
+NEW_ACCOUNT_USAGE_S = 1.0
+"""The worker-seconds an account is first seen with: more than a session answering plainly
+uses in a while (a symbolic grade takes milliseconds), less than one slow answer."""
 
 _account: ContextVar[Hashable] = ContextVar("grading_account", default=None)
 
@@ -49,36 +56,42 @@ def current_account() -> Hashable:
 
 
 class WorkerUsage:
-    """Recent worker-seconds per account, decaying by half every ``half_life_s`` seconds.
+    """Recent worker-seconds per account, decaying by half every ``half_life_s`` seconds; an
+    account is first seen with ``new_account_s``.
 
     Not thread-safe on its own: :class:`FairHandOut` calls it under its lock.
     """
 
-    def __init__(self, half_life_s: float = USAGE_HALF_LIFE_S, clock=time.monotonic) -> None:
+    def __init__(
+        self, half_life_s: float = USAGE_HALF_LIFE_S, new_account_s: float = NEW_ACCOUNT_USAGE_S, clock=time.monotonic
+    ) -> None:
         if half_life_s <= 0:
             raise ValueError(f"half_life_s must be positive, got {half_life_s}")
+        if new_account_s < 0:
+            raise ValueError(f"new_account_s must be >= 0, got {new_account_s}")
         self.half_life_s = half_life_s
+        self.new_account_s = new_account_s
         self._clock = clock
         self._used: dict[Hashable, tuple[float, float]] = {}  # account -> (seconds, as of)
         self._last_sweep = clock()
 
     def of(self, account: Hashable) -> float:
-        seconds, as_of = self._used.get(account, (0.0, 0.0))
-        if not seconds:
-            return 0.0
-        return seconds * 0.5 ** ((self._clock() - as_of) / self.half_life_s)
+        now = self._clock()
+        if account not in self._used:
+            self._sweep_now_and_then(now)
+            self._used[account] = (self.new_account_s, now)
+        seconds, as_of = self._used[account]
+        return seconds * 0.5 ** ((now - as_of) / self.half_life_s)
 
     def charge(self, account: Hashable, seconds: float) -> None:
-        now = self._clock()
-        self._used[account] = (self.of(account) + max(0.0, seconds), now)
-        if now - self._last_sweep > self.half_life_s:
-            self._sweep(now)
+        self._used[account] = (self.of(account) + max(0.0, seconds), self._clock())
 
-    def _sweep(self, now: float) -> None:
+    def _sweep_now_and_then(self, now: float) -> None:
         # Sessions come and go: forget accounts whose use has decayed to nothing.
-        self._last_sweep = now
-        for account in [a for a in self._used if self.of(a) < 1e-4]:
-            del self._used[account]
+        if now - self._last_sweep > self.half_life_s:
+            self._last_sweep = now
+            for account in [a for a in self._used if self.of(a) < 1e-4]:
+                del self._used[account]
 
     def __len__(self) -> int:
         return len(self._used)
@@ -102,7 +115,7 @@ class FairHandOut(Generic[Item]):
     """
 
     def __init__(self, usage: WorkerUsage | None = None) -> None:
-        self.usage = usage or WorkerUsage()
+        self.usage = usage if usage is not None else WorkerUsage()  # an empty one is falsy
         self._lock = threading.Lock()
         self._idle: deque[Item] = deque()
         self._line: list[Ticket[Item]] = []

@@ -43,10 +43,12 @@ TIMED_OUT = "timeout"
 DEADLINE_PASSED = "deadline"
 """The worker had not answered by the wall-clock deadline and was killed: on a busy machine
 that can happen to any answer, so it says nothing certain about this one."""
-CPU_SHARE_OF_TIMEOUT = 0.5
+CPU_SHARE_OF_TIMEOUT = 1 / 3
 """A worker stops deciding an answer after this share of the grading timeout in CPU seconds
 and answers :data:`TIMED_OUT`; the rest of the timeout, in wall-clock seconds, is for waiting on
-a busy machine before the worker is killed."""
+a busy machine before the worker is killed. A third gives towers of exponents the CPU second
+about what math-verify's own limits gave them (1 s per phase at the default 5 s), with room for a machine loaded
+three times over before a worker is killed (and a new one started, which costs more CPU)."""
 WORKER_START_SECONDS = 120.0
 RESTART_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 """Seconds to wait before each new attempt after a failed start; the last repeats."""
