@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 from websockets.sync.client import connect
@@ -21,10 +22,9 @@ def exchange(ws, message: dict) -> dict:
     return json.loads(ws.recv(timeout=120))
 
 
-@pytest.fixture(scope="module")
-def symbolic_config(tmp_path_factory):
-    """Problems graded by math-verify in the worker processes (not by reasoning-gym in-process)."""
-    directory = tmp_path_factory.mktemp("pathological")
+def write_symbolic_config(directory) -> Path:
+    """An env config file of problems graded by math-verify in the worker processes (not by
+    reasoning-gym in-process): "Expand $(x+k)^2$." for k = 1..40."""
     problems = directory / "symbolic.jsonl"
     problems.write_text("".join(
         json.dumps({"question": f"Expand $(x+{k})^2$.", "answer": f"x^2 + {2 * k}x + {k * k}", "type": "algebra"}) + "\n"
@@ -32,12 +32,22 @@ def symbolic_config(tmp_path_factory):
     ))  # fmt: skip
     config = directory / "env.toml"
     config.write_text(f'dataset = "file:{problems}"\nnum_questions = 10\n')
-    return load_env_config(config, grading_timeout=GRADING_TIMEOUT)
+    return config
+
+
+@pytest.fixture(scope="module")
+def symbolic_config(tmp_path_factory):
+    return load_env_config(write_symbolic_config(tmp_path_factory.mktemp("pathological")), grading_timeout=GRADING_TIMEOUT)
+
+
+def square_base(question: str) -> int:
+    """k in "Expand $(x+k)^2$."."""
+    return int(question.split("(x+")[1].split(")")[0])
 
 
 def expanded_square(question: str) -> str:
     """The gold answer of "Expand $(x+k)^2$.", worked out from the question."""
-    k = int(question.split("(x+")[1].split(")")[0])
+    k = square_base(question)
     return f"x^2 + {2 * k}x + {k * k}"
 
 
@@ -144,14 +154,7 @@ def test_sessions_sending_towers_nonstop_do_not_hold_up_another_sessions_symboli
 
     from reasoning_economics.bench.server_process import ServerProcess
 
-    problems = tmp_path / "symbolic.jsonl"
-    problems.write_text("".join(
-        json.dumps({"question": f"Expand $(x+{k})^2$.", "answer": f"x^2 + {2 * k}x + {k * k}", "type": "algebra"}) + "\n"
-        for k in range(1, 41)
-    ))  # fmt: skip
-    config = tmp_path / "env.toml"
-    config.write_text(f'dataset = "file:{problems}"\nnum_questions = 10\n')
-    args = ["--no-warm-up", "--config", str(config), "--grading-timeout", "2"]
+    args = ["--no-warm-up", "--config", str(write_symbolic_config(tmp_path)), "--grading-timeout", "2"]
     graded = [0, 0, 0]
     stop = threading.Event()
 
@@ -180,7 +183,7 @@ def test_sessions_sending_towers_nonstop_do_not_hold_up_another_sessions_symboli
                 reply = exchange(other, {"type": "reset", "data": {"seed": 99, "tokenizer_name": "qwen3"}})
                 before = sum(graded)
                 while not reply["data"]["done"]:
-                    k = int(reply["data"]["observation"]["question"].split("(x+")[1].split(")")[0])
+                    k = square_base(reply["data"]["observation"]["question"])
                     reply = exchange(other, {"type": "step", "data": {"response": f"\\boxed{{(x+{k})^2}}"}})
                     entry = reply["data"]["observation"]["history"][-1]
                     assert (entry["was_correct"], entry["grade_reason"]) == (True, "equivalent"), entry
