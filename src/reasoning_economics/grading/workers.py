@@ -1,16 +1,16 @@
 """Supervised grading worker processes with a hard timeout.
 
 A check is bounded by a CPU-time signal (see ``symbolic``), which only works in a process's
-main thread, and some inputs (exponent towers) spend minutes inside C code that no signal can
-interrupt. So each symbolic check runs in a worker process, and the caller waits at most
+main thread, and some inputs (exponent towers) spend minutes inside C code that no signal
+can interrupt. So each symbolic check runs in a worker process, and the caller waits at most
 ``timeout`` seconds: a worker that overruns is killed and replaced in the background, and
 the verdict is "timeout". Idle workers go to waiting answers by least recent use of the
-account each is charged to (``fair_share``). A worker that dies on its own is replaced and the request is
-retried once on another worker; a second death raises :class:`GradingError`. A worker
-acknowledges each request before computing, so one that was already dying when it was
-handed the request (killed while idle) costs the answer no attempt. A worker that
-fails to start (killed while starting, say) is started again, backing off, so the pool
-never shrinks for good.
+account each is charged to (``fair_share``). A worker that dies on its own is replaced and
+the request is retried once on another worker; a second death raises :class:`GradingError`.
+A worker acknowledges each request before computing, so one that was already dying when it
+was handed the request (killed while idle) costs the answer no attempt. A worker that fails
+to start (killed while starting, say) is started again, backing off, so the pool never
+shrinks for good.
 
 Workers are fresh interpreters (``python -m reasoning_economics.grading.worker_main``)
 talking over a pair of pipes: unlike multiprocessing's spawn they never re-import the
@@ -46,9 +46,10 @@ that can happen to any answer, so it says nothing certain about this one."""
 CPU_SHARE_OF_TIMEOUT = 1 / 3
 """A worker stops deciding an answer after this share of the grading timeout in CPU seconds
 and answers :data:`TIMED_OUT`; the rest of the timeout, in wall-clock seconds, is for waiting on
-a busy machine before the worker is killed. A third gives towers of exponents the CPU second
-about what math-verify's own limits gave them (1 s per phase at the default 5 s), with room for a machine loaded
-three times over before a worker is killed (and a new one started, which costs more CPU)."""
+a busy machine before the worker is killed. A third gives towers of exponents about the CPU
+time math-verify's own limits gave them (1 s per phase at the default 5 s), with room for a
+machine loaded three times over before a worker is killed (and a new one started, which
+costs more CPU)."""
 WORKER_START_SECONDS = 120.0
 RESTART_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 """Seconds to wait before each new attempt after a failed start; the last repeats."""
@@ -64,7 +65,7 @@ died of something other than that answer (killed while idle, say)."""
 MAX_LOST_BEFORE_START = 8
 """How many workers may die before taking one answer (a kill storm) before it is refused."""
 _LOST_BEFORE_START, _DIED_MID_GRADE = object(), object()
-"""Outcomes of one try on a worker that send the answer to another worker."""
+"""Outcomes of one try after which the answer goes to another worker."""
 
 
 @dataclass
@@ -251,7 +252,8 @@ class WorkerPool:
         raise GradingError("grading workers died twice on this answer; it was not graded")
 
     def _attempt(self, worker: _Worker, predicted: str, gold: str, cpu_seconds: float, timeout: float):
-        """One try of the pair on ``worker``: the verdict, ``TIMED_OUT``, or why it must be tried again."""
+        """One try of the pair on ``worker``: the verdict, ``TIMED_OUT``, ``DEADLINE_PASSED``, or why
+        it must be tried on another worker."""
         deadline = time.monotonic() + timeout
         try:
             worker.to_worker.send((predicted, gold, cpu_seconds))
