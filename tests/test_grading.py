@@ -4,11 +4,14 @@ reasoning-gym scoring of the builtin problems, the cache and the async API."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
+import re
 import signal
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -505,3 +508,43 @@ def test_a_bad_worker_count_is_a_config_error(monkeypatch, value):
     monkeypatch.setenv(WORKERS_ENV, value)
     with pytest.raises(ConfigError, match=WORKERS_ENV):
         default_worker_count()
+
+
+@pytest.mark.parametrize("value, megabytes", [("2048", 2048), (" 256 ", 256), ("", 1024)])
+def test_the_worker_memory_limit_comes_from_the_environment(monkeypatch, value, megabytes):
+    from reasoning_economics.grading.workers import WORKER_MEMORY_ENV, default_worker_memory_mb
+
+    monkeypatch.setenv(WORKER_MEMORY_ENV, value)
+    assert default_worker_memory_mb() == megabytes
+
+
+@pytest.mark.parametrize("value", ["lots", "100", "-1", "1.5e3"])
+def test_a_bad_worker_memory_limit_is_a_config_error(monkeypatch, value):
+    from reasoning_economics.errors import ConfigError
+    from reasoning_economics.grading.workers import WORKER_MEMORY_ENV, default_worker_memory_mb
+
+    monkeypatch.setenv(WORKER_MEMORY_ENV, value)
+    with pytest.raises(ConfigError, match=WORKER_MEMORY_ENV):
+        default_worker_memory_mb()
+
+
+def test_a_worker_cannot_grow_past_its_memory_limit():
+    # Unlimited, this answer grew a worker to ~320 MB in its 2 CPU seconds (1.3 GB in 10).
+    limited = WorkerPool(1, memory_mb=256)
+    try:
+        assert limited.check("1/2", "0.5", 30) is True
+        (worker,) = limited.pids()
+        limits = Path(f"/proc/{worker}/limits").read_text()
+        assert re.search(r"Max address space\s+268435456\s", limits), limits
+        caller, outcome = _check_in_background(limited, "(x+y+z+1)^{300}", "5", 6)
+        peak_kb = 0
+        while caller.is_alive():
+            with contextlib.suppress(FileNotFoundError):  # killed at the deadline
+                resident = re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{worker}/status").read_text())
+                peak_kb = max(peak_kb, int(resident.group(1)) if resident else 0)  # none once a zombie
+            time.sleep(0.01)
+        assert outcome and outcome[0] in (False, TIMED_OUT, DEADLINE_PASSED)
+        assert 100 * 1024 < peak_kb <= 256 * 1024
+        assert limited.check("x^2+1", "(x+1)^2-2x", 30) is True
+    finally:
+        limited.shutdown()

@@ -85,6 +85,8 @@ def test_ree_serve_explains_itself_and_rejects_bad_options_clearly(tmp_path):
     assert result.exit_code == 2 and "budget_ratio" in result.output
     result = runner.invoke(cli, ["serve"], env={"REE_GRADING_WORKERS": "many"})
     assert result.exit_code == 2 and "REE_GRADING_WORKERS" in result.output
+    result = runner.invoke(cli, ["serve"], env={"REE_GRADING_WORKER_MEMORY_MB": "64"})
+    assert result.exit_code == 2 and "REE_GRADING_WORKER_MEMORY_MB" in result.output
 
 
 def test_uvicorn_can_import_the_app_by_its_openenv_path(monkeypatch):

@@ -1,4 +1,7 @@
-"""Entry point of one grading worker process: ``python -m reasoning_economics.grading.worker_main R W``.
+"""Entry point of one grading worker process: ``python -m reasoning_economics.grading.worker_main R W MB``.
+
+Limits its address space to MB megabytes, so a hostile answer fails with MemoryError
+instead of taking the machine's memory.
 
 Reads ``(predicted, gold, cpu_seconds)`` tuples from file descriptor R and, for each, writes
 :data:`STARTED` and then math-verify's verdict to W, until R closes: a bool, :data:`TIMED_OUT`
@@ -23,6 +26,16 @@ def _die_with_parent() -> None:
 
         pr_set_pdeathsig = 1
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def _limit_memory(megabytes: int) -> None:
+    import resource
+
+    limit = megabytes * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
 def serve(requests: Connection, replies: Connection) -> None:
@@ -52,6 +65,7 @@ def serve(requests: Connection, replies: Connection) -> None:
 
 if __name__ == "__main__":
     _die_with_parent()
+    _limit_memory(int(sys.argv[3]))
     try:
         serve(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False))
     except (BrokenPipeError, EOFError, ConnectionResetError):

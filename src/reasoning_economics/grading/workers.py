@@ -59,6 +59,12 @@ instead of waiting: every waiting grade holds a server thread, and fast-path ste
 sessions would queue behind them."""
 STARVATION_CHECK_SECONDS = 0.25
 WORKERS_ENV = "REE_GRADING_WORKERS"
+WORKER_MEMORY_ENV = "REE_GRADING_WORKER_MEMORY_MB"
+DEFAULT_WORKER_MEMORY_MB = 1024
+"""Address space a worker may use. math-verify on a real answer stays near 100 MB; a hostile
+one such as ``(x+y+z+1)^{300}`` grew a worker to 1.3 GB in 10 CPU seconds (a 30 s timeout)
+and would go on, so more workers and longer timeouts could exhaust the machine's memory.
+Past the limit the check fails with MemoryError, which grades the answer wrong."""
 STARTED = "started"
 """A worker's reply on taking a request, before computing: one that dies before sending it
 died of something other than that answer (killed while idle, say)."""
@@ -89,21 +95,33 @@ class _Worker:
         self.from_worker.close()
 
 
+def _whole_number_from_env(name: str, what: str, minimum: int) -> int | None:
+    configured = os.environ.get(name, "").strip()
+    if not configured:
+        return None
+    if not configured.isdigit() or int(configured) < minimum:
+        raise ConfigError(f"{name} must be a whole number of {what}, at least {minimum}; got {configured!r}")
+    return int(configured)
+
+
 def default_worker_count() -> int:
     """``REE_GRADING_WORKERS`` if set, else 2 to 4 workers depending on the cores."""
-    configured = os.environ.get(WORKERS_ENV, "").strip()
-    if configured:
-        if not configured.isdigit() or int(configured) < 1:
-            raise ConfigError(f"{WORKERS_ENV} must be a whole number of workers, at least 1; got {configured!r}")
-        return int(configured)
-    return max(2, min(4, os.cpu_count() or 2))
+    configured = _whole_number_from_env(WORKERS_ENV, "workers", 1)
+    return configured if configured is not None else max(2, min(4, os.cpu_count() or 2))
+
+
+def default_worker_memory_mb() -> int:
+    """``REE_GRADING_WORKER_MEMORY_MB`` if set, else :data:`DEFAULT_WORKER_MEMORY_MB`."""
+    configured = _whole_number_from_env(WORKER_MEMORY_ENV, "megabytes", 256)
+    return configured if configured is not None else DEFAULT_WORKER_MEMORY_MB
 
 
 class WorkerPool:
     """A fixed number of grading workers shared by every thread of the process."""
 
-    def __init__(self, size: int | None = None) -> None:
+    def __init__(self, size: int | None = None, memory_mb: int | None = None) -> None:
         self.size = size or default_worker_count()
+        self.memory_mb = memory_mb or default_worker_memory_mb()
         self._idle: FairHandOut[_Worker] = FairHandOut()
         self._spawn_requests: queue.Queue[None] = queue.Queue()
         self._live: dict[int, _Worker] = {}
@@ -119,7 +137,10 @@ class WorkerPool:
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
         process = subprocess.Popen(
-            [sys.executable, "-m", "reasoning_economics.grading.worker_main", str(request_read), str(reply_write)],
+            [
+                sys.executable, "-m", "reasoning_economics.grading.worker_main",
+                str(request_read), str(reply_write), str(self.memory_mb),
+            ],  # fmt: skip
             pass_fds=(request_read, reply_write),
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # a terminal's Ctrl-C goes to the parent, which decides

@@ -114,11 +114,13 @@ def _serve_until_stopped(app, settings, announce) -> bool:
 
 def _build(*, allow_tokenizer: list[str], config: Path | None, trust_remote_code: bool, grading_timeout: float | None,
            max_message_bytes: int, **options):  # fmt: skip
-    from reasoning_economics.grading.workers import default_worker_count
+    from reasoning_economics.grading.workers import default_worker_count, default_worker_memory_mb
     from reasoning_economics.server.app import create_server_app
     from reasoning_economics.server.settings import ServerSettings, load_env_config
 
-    default_worker_count()  # a bad REE_GRADING_WORKERS is refused here, not at the first grade
+    # Bad worker settings are refused here, not at the first grade.
+    default_worker_count()
+    default_worker_memory_mb()
     env_config = load_env_config(config, grading_timeout=grading_timeout)
     allowed = tuple(dict.fromkeys([*(env_config.allowed_tokenizers or ()), *allow_tokenizer]))
     env_config = env_config.model_copy(
