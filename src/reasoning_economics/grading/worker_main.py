@@ -1,7 +1,7 @@
 """Entry point of one grading worker process: ``python -m reasoning_economics.grading.worker_main R W MB``.
 
-Limits its address space to MB megabytes, so a hostile answer fails with MemoryError
-instead of taking the machine's memory.
+On Linux, limits its address space to MB megabytes, so a hostile answer fails with
+MemoryError instead of taking the machine's memory.
 
 Reads ``(predicted, gold, cpu_seconds)`` tuples from file descriptor R and, for each, writes
 :data:`STARTED` and then math-verify's verdict to W, until R closes: a bool, :data:`TIMED_OUT`
@@ -29,6 +29,9 @@ def _die_with_parent() -> None:
 
 
 def _limit_memory(megabytes: int) -> None:
+    # Only Linux enforces RLIMIT_AS (macOS accepts some values and ignores them, refuses others).
+    if not sys.platform.startswith("linux"):
+        return
     import resource
 
     limit = megabytes * 1024 * 1024
