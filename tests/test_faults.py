@@ -22,8 +22,8 @@ from websockets.sync.client import connect
 from reasoning_economics.bench.server_process import ServerProcess, child_pids, cpu_seconds
 
 RECV_TIMEOUT = 60
-# An answer math-verify cannot settle quickly: grading runs until math-verify's own timeout
-# (a third of the grading timeout).
+# An answer math-verify cannot settle quickly: its worker computes until it has used a third of
+# the grading timeout in CPU seconds.
 SLOW_ANSWER = "\\boxed{9^{9^{9^{9^{9}}}} - 2^{2^{2^{2^{2^{2^{2}}}}}}}"
 
 
@@ -211,3 +211,32 @@ def test_a_server_restart_gives_connected_clients_a_clear_error_and_they_can_sta
             observation = reset(fresh)
             assert observation["data"]["observation"]["step_idx"] == 0
             assert step(fresh)["type"] == "observation"
+
+
+def test_stopping_the_server_ends_steps_waiting_on_grading_workers_at_once(tmp_path):
+    # Before, uvicorn's graceful shutdown waited 5 s for these steps, then cancelled them and
+    # logged a traceback for each; the episodes end with the process, so they now end at once.
+    server = ServerProcess(
+        ["--grading-timeout", "9", "--config", symbolic_problems_config(tmp_path)],
+        log_path=tmp_path / "serve.log",
+        env={"REE_GRADING_WORKERS": "1"},
+    ).start()
+    sessions = []
+    try:
+        for index in range(6):
+            ws = connect(server.ws_url, open_timeout=30)
+            sessions.append(ws)
+            reset(ws, seed=index)
+            ws.send(json.dumps({"type": "step", "data": {"response": SLOW_ANSWER.replace("9}}}}", f"{index + 2}}}}}}}")}}))
+        assert wait_until(lambda: any(cpu_growth(grading_worker_pids(server), 0.2).values()), 30)
+    finally:
+        server.stop()
+    for ws in sessions:
+        try:
+            reply = json.loads(ws.recv(timeout=RECV_TIMEOUT))
+            assert reply["type"] == "error" and reply["data"]["code"] == "GRADING_ERROR", reply
+        except ConnectionClosed as closed:
+            assert closed.rcvd is not None and closed.rcvd.code == 1012  # "service restart"
+        ws.close()
+    log = (tmp_path / "serve.log").read_text()
+    assert "graceful shutdown exceeded" not in log and "Traceback" not in log, log[-3000:]

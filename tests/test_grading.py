@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from reasoning_economics import grading
+from reasoning_economics.bench.server_process import cpu_seconds
 from reasoning_economics.errors import GradingError, GradingInputError
 from reasoning_economics.grading import extract_final_answer, last_boxed_content, split_thinking
 from reasoning_economics.grading.fast_path import decide
@@ -227,8 +228,6 @@ def _kill_when_grading(pool: WorkerPool, spared: set[int] = frozenset(), also: b
     between two looks 20 ms apart), and with ``also`` every other ready worker just before
     it; return the killed pids, that one last. Ready workers are idle until handed a
     request, so the one computing is mid-grade."""
-    from reasoning_economics.bench.server_process import cpu_seconds
-
     deadline = time.monotonic() + 60
     seen: dict[int, float] = {}
     while time.monotonic() < deadline:
@@ -242,6 +241,13 @@ def _kill_when_grading(pool: WorkerPool, spared: set[int] = frozenset(), also: b
             seen[pid] = used
         time.sleep(0.02)
     raise AssertionError("no worker took the grade")
+
+
+def _wait_until_computing(worker: int, caller: threading.Thread | None = None) -> None:
+    """Return once ``worker``'s CPU time grows (or ``caller`` has finished)."""
+    used = cpu_seconds(worker)
+    while cpu_seconds(worker) == used and (caller is None or caller.is_alive()):
+        time.sleep(0.005)
 
 
 def _check_in_background(pool: WorkerPool, predicted: str, gold: str, timeout: float):
@@ -259,8 +265,6 @@ def _check_in_background(pool: WorkerPool, predicted: str, gold: str, timeout: f
 
 
 def test_a_worker_past_its_cpu_seconds_answers_timeout_itself_and_stays(pool):
-    from reasoning_economics.bench.server_process import cpu_seconds
-
     (busy,) = pool.pids()
     used = cpu_seconds(busy)
     assert pool.check(SLOW_ANSWER, "5", 3.0) == TIMED_OUT
@@ -274,14 +278,10 @@ def test_a_worker_waiting_for_the_cpu_does_not_run_out_of_time(pool):
     # for a core ran out of them on an easy answer and math-verify said False: stopped here for
     # 1.5 s mid-grade, with a 3 s timeout, this correct answer was graded wrong. CPU seconds do
     # not pass while it waits.
-    from reasoning_economics.bench.server_process import cpu_seconds
-
     (worker,) = pool.pids()
     expanded = "+".join(f"{math.comb(31, k)}x^{{{k}}}" for k in range(31, 0, -1)) + "+1"
     caller, outcome = _check_in_background(pool, "(x+1)^{31}", expanded, 3)
-    used = cpu_seconds(worker)
-    while cpu_seconds(worker) == used and caller.is_alive():
-        time.sleep(0.005)
+    _wait_until_computing(worker, caller)
     os.kill(worker, signal.SIGSTOP)
     time.sleep(1.5)
     os.kill(worker, signal.SIGCONT)
@@ -313,6 +313,24 @@ def test_a_freed_worker_goes_to_the_account_that_used_the_workers_least(pool):
         thread.join(30)
     # First come, first served would have graded the second tower before "2+3".
     assert finished[1:] == ["tower: +1", "plain: +3", "tower: +2"]
+
+
+def test_shutting_the_pool_down_ends_the_grades_running_and_waiting():
+    running_pool = WorkerPool(1)
+    assert running_pool.check("1/2", "0.5", 30) is True
+    (worker,) = running_pool.pids()
+    running, running_outcome = _check_in_background(running_pool, SLOW_ANSWER, "5", 30)
+    _wait_until_computing(worker)
+    waiting, waiting_outcome = _check_in_background(running_pool, SLOW_ANSWER + "+1", "5", 30)
+    time.sleep(0.3)
+    running_pool.shutdown()
+    for caller in (running, waiting):
+        caller.join(30)
+    # Before, the first ran to its 10 CPU seconds and the second then took the worker.
+    for outcome in (running_outcome, waiting_outcome):
+        assert len(outcome) == 1 and isinstance(outcome[0], GradingError), outcome
+        assert "shut down" in str(outcome[0])
+    assert not Path(f"/proc/{worker}").exists() or "zombie" in Path(f"/proc/{worker}/status").read_text()
 
 
 def test_a_verdict_given_at_the_wall_clock_deadline_is_not_cached():

@@ -217,6 +217,8 @@ class WorkerPool:
         ticket = self._idle.ticket(account)
         try:
             while True:
+                if self._closed:
+                    raise GradingError("the grading pool is shut down")
                 if not self._live and self.failed_starts >= STARVED_AFTER_FAILED_STARTS:
                     raise GradingError(
                         f"no grading worker is running: the last {self.failed_starts} starts failed "
@@ -266,6 +268,8 @@ class WorkerPool:
             if outcome is _LOST_BEFORE_START:
                 lost_before_start += 1
             elif outcome is _DIED_MID_GRADE:
+                if self._closed:
+                    raise GradingError("the grading pool is shut down")
                 deaths += 1
                 logger.warning("grading worker %d died mid-grade (attempt %d); replacing it", worker.pid, deaths)
             else:
@@ -304,6 +308,8 @@ class WorkerPool:
         return bool(reply)
 
     def shutdown(self) -> None:
+        """Stop every worker. Grades waiting for one, or being computed, raise GradingError
+        within :data:`STARVATION_CHECK_SECONDS` instead of running on."""
         with self._lock:
             self._closed = True
         self._spawn_requests.put(None)
@@ -314,10 +320,22 @@ class WorkerPool:
                 pass
             self._live.pop(worker.pid, None)
             worker.kill()
+        for worker in list(self._live.values()):
+            # Busy: its caller sees the pipe close, retires it and finds the pool shut down.
+            if worker.process.poll() is None:
+                worker.process.kill()
 
 
 _pool: WorkerPool | None = None
 _pool_lock = threading.Lock()
+
+
+def shutdown_pool() -> None:
+    """Shut the process-wide pool down, if one was started (``ree serve`` does as it stops)."""
+    with _pool_lock:
+        pool = _pool
+    if pool is not None:
+        pool.shutdown()
 
 
 def get_pool() -> WorkerPool:

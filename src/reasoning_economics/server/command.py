@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 from pathlib import Path
 
@@ -103,6 +104,15 @@ def _serve_until_stopped(app, settings, announce) -> bool:
             await super().startup(sockets)
             if self.started:
                 announce()
+
+        async def shutdown(self, sockets=None) -> None:
+            # Episodes end with the process, so a grade still waiting or running is of no use
+            # to anyone: stop the workers first, and those steps end at once with GRADING_ERROR
+            # instead of holding the graceful shutdown until uvicorn cancels them (a traceback each).
+            from reasoning_economics.grading.workers import shutdown_pool
+
+            await asyncio.to_thread(shutdown_pool)
+            await super().shutdown(sockets)
 
     server = AnnouncingServer(uvicorn.Config(app, host=settings.host, port=settings.port, **uvicorn_options(settings)))
     try:
