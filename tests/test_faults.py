@@ -80,29 +80,14 @@ def idle_grading_workers(server: ServerProcess) -> list[int]:
     return pids
 
 
-def symbolic_problems_config(directory) -> str:
-    """An EnvConfig file whose problems are all graded by math-verify in the worker processes
-    (the built-in reasoning-gym problems are scored in-process and never reach a worker)."""
-    problems = directory / "symbolic.jsonl"
-    problems.write_text(
-        "".join(
-            json.dumps({"question": f"Expand $(x+{k})^2$.", "answer": f"x^2 + {2 * k}x + {k * k}", "type": "algebra"}) + "\n"
-            for k in range(1, 31)
-        )
-    )
-    config = directory / "env.toml"
-    config.write_text(f'dataset = "file:{problems}"\nnum_questions = 5\n')
-    return str(config)
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, symbolic_problems_config):
     # One server for the worker-kill and vanished-client tests (each leaves it healthy with
     # its only session free): a child ``ree serve`` takes seconds to import and start.
     directory = tmp_path_factory.mktemp("faults")
     with ServerProcess(
         ["--max-sessions", "1", "--session-timeout", "2", "--grading-timeout", "9",
-         "--config", symbolic_problems_config(directory)],
+         "--config", str(symbolic_problems_config(directory, questions=5))],
         log_path=directory / "serve.log",
     ) as running:
         yield running
@@ -213,11 +198,11 @@ def test_a_server_restart_gives_connected_clients_a_clear_error_and_they_can_sta
             assert step(fresh)["type"] == "observation"
 
 
-def test_stopping_the_server_ends_steps_waiting_on_grading_workers_at_once(tmp_path):
+def test_stopping_the_server_ends_steps_waiting_on_grading_workers_at_once(tmp_path, symbolic_problems_config):
     # Before, uvicorn's graceful shutdown waited 5 s for these steps, then cancelled them and
     # logged a traceback for each; the episodes end with the process, so they now end at once.
     server = ServerProcess(
-        ["--grading-timeout", "9", "--config", symbolic_problems_config(tmp_path)],
+        ["--grading-timeout", "9", "--config", str(symbolic_problems_config(tmp_path))],
         log_path=tmp_path / "serve.log",
         env={"REE_GRADING_WORKERS": "1"},
     ).start()

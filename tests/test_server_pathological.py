@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 from websockets.sync.client import connect
@@ -22,22 +21,10 @@ def exchange(ws, message: dict) -> dict:
     return json.loads(ws.recv(timeout=120))
 
 
-def write_symbolic_config(directory) -> Path:
-    """An env config file of problems graded by math-verify in the worker processes (not by
-    reasoning-gym in-process): "Expand $(x+k)^2$." for k = 1..40."""
-    problems = directory / "symbolic.jsonl"
-    problems.write_text("".join(
-        json.dumps({"question": f"Expand $(x+{k})^2$.", "answer": f"x^2 + {2 * k}x + {k * k}", "type": "algebra"}) + "\n"
-        for k in range(1, 41)
-    ))  # fmt: skip
-    config = directory / "env.toml"
-    config.write_text(f'dataset = "file:{problems}"\nnum_questions = 10\n')
-    return config
-
-
 @pytest.fixture(scope="module")
-def symbolic_config(tmp_path_factory):
-    return load_env_config(write_symbolic_config(tmp_path_factory.mktemp("pathological")), grading_timeout=GRADING_TIMEOUT)
+def symbolic_config(tmp_path_factory, symbolic_problems_config):
+    config = symbolic_problems_config(tmp_path_factory.mktemp("pathological"))
+    return load_env_config(config, grading_timeout=GRADING_TIMEOUT)
 
 
 def square_base(question: str) -> int:
@@ -145,7 +132,9 @@ def _has_reply(ws) -> bool:
     return True
 
 
-def test_sessions_sending_towers_nonstop_do_not_hold_up_another_sessions_symbolic_answers(tmp_path):
+def test_sessions_sending_towers_nonstop_do_not_hold_up_another_sessions_symbolic_answers(
+    tmp_path, symbolic_problems_config
+):
     # Three sessions keep a tower (a CPU second of a worker each) waiting for the one worker at
     # all times. First come, first served, each of another session's symbolic answers waited
     # behind all three (~3 s a step); handed out by least recent use, it waits at most for the
@@ -154,7 +143,7 @@ def test_sessions_sending_towers_nonstop_do_not_hold_up_another_sessions_symboli
 
     from reasoning_economics.bench.server_process import ServerProcess
 
-    args = ["--no-warm-up", "--config", str(write_symbolic_config(tmp_path)), "--grading-timeout", "2"]
+    args = ["--no-warm-up", "--config", str(symbolic_problems_config(tmp_path)), "--grading-timeout", "2"]
     graded = [0, 0, 0]
     stop = threading.Event()
 
