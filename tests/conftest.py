@@ -9,14 +9,12 @@ starts servers with other settings (token, capacity, timeout, log directory) for
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -114,21 +112,10 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
-def write_symbolic_problems_config(directory: Path, questions: int = 10) -> Path:
-    """An EnvConfig file of ``questions``-question episodes whose problems, "Expand $(x+k)^2$."
-    for k = 1..40, are all graded by math-verify in the worker processes (the built-in
-    reasoning-gym problems are scored in-process and never reach a worker)."""
-    problems = directory / "symbolic.jsonl"
-    problems.write_text("".join(
-        json.dumps({"question": f"Expand $(x+{k})^2$.", "answer": f"x^2 + {2 * k}x + {k * k}", "type": "algebra"}) + "\n"
-        for k in range(1, 41)
-    ))  # fmt: skip
-    config = directory / "env.toml"
-    config.write_text(f'dataset = "file:{problems}"\nnum_questions = {questions}\n')
-    return config
-
-
 @pytest.fixture(scope="session")
 def symbolic_problems_config():
-    """:func:`write_symbolic_problems_config`, for tests and fixtures of any scope."""
+    """Writes an EnvConfig file whose problems only a math-verify worker grades, for tests and
+    fixtures of any scope (:func:`reasoning_economics.bench.symbolic_problems.write_symbolic_problems_config`)."""
+    from reasoning_economics.bench.symbolic_problems import write_symbolic_problems_config
+
     return write_symbolic_problems_config

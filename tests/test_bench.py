@@ -367,3 +367,22 @@ def test_error_text_in_the_tables_and_notes_is_printed_as_written():
     text = output.getvalue()
     for written in ("ws://127.0.0.1:1/[ws]", "KeyError: [bold]", "errors, e.g. [/x] closed", "CPU [x86]"):
         assert written in text
+
+
+def test_the_grading_under_attack_script_times_a_worker_graded_episode_during_an_attack(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "grading_under_attack.py"
+    output = tmp_path / "attack.json"
+    run = subprocess.run(
+        [sys.executable, str(script), "--attackers", "3", "--warm-up", "2", "--questions", "3", "--json", str(output)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    result = json.loads(output.read_text())
+    assert result["attackers"] == 3 and len(result["steps"]) == 3 and result["all_correct"]
+    assert {step["reason"] for step in result["steps"]} == {"equivalent"}  # each decided by a worker
+    assert result["towers_graded_in_warm_up"] >= 1 and result["step_max_s"] >= result["step_p50_s"] > 0
+    assert "measured episode" in run.stdout

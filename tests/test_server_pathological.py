@@ -10,6 +10,7 @@ import time
 import pytest
 from websockets.sync.client import connect
 
+from reasoning_economics.bench.symbolic_problems import square_base, unexpanded_answer
 from reasoning_economics.server.settings import load_env_config
 
 GRADING_TIMEOUT = 3.0
@@ -25,11 +26,6 @@ def exchange(ws, message: dict) -> dict:
 def symbolic_config(tmp_path_factory, symbolic_problems_config):
     config = symbolic_problems_config(tmp_path_factory.mktemp("pathological"))
     return load_env_config(config, grading_timeout=GRADING_TIMEOUT)
-
-
-def square_base(question: str) -> int:
-    """k in "Expand $(x+k)^2$."."""
-    return int(question.split("(x+")[1].split(")")[0])
 
 
 def expanded_square(question: str) -> str:
@@ -153,7 +149,8 @@ def test_sessions_sending_towers_nonstop_do_not_hold_up_another_sessions_symboli
             for n in range(2, 10_000):
                 if stop.is_set():
                     return
-                tower = f"\\boxed{{9^{{9^{{9^{{9^{{{n}}}}}}}}} - 2^{{2^{{2^{{2^{{{index + 2}}}}}}}}}}}"
+                # Unique, and computed on for the whole CPU budget (see benchmarks/grading_under_attack.py).
+                tower = f"\\boxed{{9^{{9^{{9^{{9^{{{index + 1000 * n}}}}}}}}} - 2^{{2^{{2^{{2^{{2}}}}}}}}}}"
                 reply = exchange(ws, {"type": "step", "data": {"response": tower}})
                 graded[index] += 1
                 if reply["data"]["done"]:
@@ -172,8 +169,8 @@ def test_sessions_sending_towers_nonstop_do_not_hold_up_another_sessions_symboli
                 reply = exchange(other, {"type": "reset", "data": {"seed": 99, "tokenizer_name": "qwen3"}})
                 before = sum(graded)
                 while not reply["data"]["done"]:
-                    k = square_base(reply["data"]["observation"]["question"])
-                    reply = exchange(other, {"type": "step", "data": {"response": f"\\boxed{{(x+{k})^2}}"}})
+                    answer = unexpanded_answer(reply["data"]["observation"]["question"])
+                    reply = exchange(other, {"type": "step", "data": {"response": answer}})
                     entry = reply["data"]["observation"]["history"][-1]
                     assert (entry["was_correct"], entry["grade_reason"]) == (True, "equivalent"), entry
                 during = sum(graded) - before
