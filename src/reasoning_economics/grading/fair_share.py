@@ -11,8 +11,8 @@ have been using the workers lightly go ahead of new ones.
 
 Why not first come, first served for all: a session sending answers that take seconds to
 grade (exponent towers) keeps one in the queue at all times, so with 40 such sessions every
-other session's symbolic answer waited behind 40 of them (12 s per step p50, 68 s at worst,
-with two workers). Least-recent-use puts it behind at most the grades already running,
+other session's symbolic answer waited behind 40 of them (17.8 s per step p50, 85 s at worst,
+with two workers: the table in docs/deployment.md). Least-recent-use puts it behind at most the grades already running,
 and it is work-conserving: no worker idles while an answer waits.
 """
 
