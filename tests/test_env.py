@@ -131,6 +131,17 @@ def test_grading_response_is_graded_while_the_full_response_is_charged():
     assert obs.history[0]["tokens_counted"] == QWEN.count(full)
 
 
+def test_a_null_grading_response_grades_the_response_like_an_absent_one():
+    # Clients write metadata={"grading_response": visible_or_None}; None once failed the step
+    # with "response must be a str, got NoneType".
+    for metadata in ({"grading_response": None}, {"grading_response": None, "tokenizer_name": None}, {}):
+        env = ReasonBudgetEnvironment(num_questions=2)
+        env.reset(seed=5, total_budget=1000)
+        obs = env.step({"response": f"\\boxed{{{env.problems[0].answer}}}", "metadata": metadata})
+        assert obs.history[0]["was_correct"] is True, metadata
+        assert obs.step_idx == 1
+
+
 def test_step_tokenizer_name_counts_with_that_tokenizer():
     env = ReasonBudgetEnvironment(num_questions=2)
     env.reset(seed=6, total_budget=1000)

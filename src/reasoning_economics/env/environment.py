@@ -198,7 +198,9 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
         started = time.perf_counter()
         tokens_counted = counter.count(action.response)
         counted = time.perf_counter()
-        graded_text = action.metadata.get("grading_response", action.response)
+        # A null grading_response means none, as a null tokenizer_name does: grade the response.
+        grading_response = action.metadata.get("grading_response")
+        graded_text = action.response if grading_response is None else grading_response
         verdict = grading.grade_problem(graded_text, problem, timeout=timeout_s or self.config.grading_timeout)
         finished = time.perf_counter()
         # Nothing above mutated the episode; everything below cannot fail.
