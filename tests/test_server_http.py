@@ -53,6 +53,23 @@ def test_http_reset_works_and_environment_errors_are_typed_4xx_not_500(live_serv
         for path in ("/reset", "/step"):
             infinite = http.post(path, content=b'{"seed": 1e400}', headers={"content-type": "application/json"})
             assert infinite.status_code == 422 and infinite.json()["code"] == "VALIDATION_ERROR", infinite.text
+        # OpenEnv's /step validates the action itself and put pydantic's errors, inputs
+        # included, in its 422: inf or NaN there became a 500, and a long input came back whole.
+        for action in (b'{"response": 1e400}', b'{"response": NaN}', b'{"response": ["' + b"x" * 100_000 + b'"]}'):
+            bad_action = http.post("/step", content=b'{"action": ' + action + b"}", headers={"content-type": "application/json"})
+            assert bad_action.status_code == 422, bad_action.text
+            assert bad_action.json() == {
+                "detail": [{"loc": ["response"], "msg": "Input should be a valid string", "type": "string_type"}],
+                "code": "VALIDATION_ERROR",
+            }
+        # Bodies the JSON parser gives up on are a typed 400, not FastAPI's bare "error parsing the body".
+        too_deep = http.post("/reset", content=b"[" * 100_000, headers={"content-type": "application/json"})
+        assert too_deep.status_code == 400
+        assert too_deep.json() == {"detail": "invalid JSON: nested too deeply", "code": "INVALID_JSON"}
+        too_long = http.post("/reset", content=b'{"seed": ' + b"1" * 5000 + b"}", headers={"content-type": "application/json"})
+        assert too_long.status_code == 400 and too_long.json()["code"] == "INVALID_JSON"
+        assert "4300 digits" in too_long.json()["detail"]
+        assert http.get("/no-such-route").json() == {"detail": "Not Found"}
         # OpenEnv's Task API routes would answer 501 here: they are not served.
         assert http.get("/reasoning_economics/splits").status_code == 404
         mcp = http.post("/mcp", json={})

@@ -10,7 +10,8 @@ OpenEnv client expects. What we change, and why:
   each session with a step in flight, instead of an executor per session (1,024 idle
   sessions must stay cheap);
 - environment errors on the stateless HTTP routes become 4xx JSON with a ``code`` instead
-  of a 500 (``/step`` and ``/state`` over HTTP have no episode: use ``/ws``);
+  of a 500 (``/step`` and ``/state`` over HTTP have no episode: use ``/ws``), and so do
+  invalid bodies and actions, whose errors never echo the input;
 - ``POST /reset`` keeps ``done`` and ``reward`` inside the observation too, as ``/ws`` does;
 - OpenEnv's Task API routes are removed: this environment is no TaskProvider, and they
   would answer 501;
@@ -35,10 +36,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Body, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from openenv.core.env_server import create_app
 from openenv.core.env_server.types import ResetRequest, ResetResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reasoning_economics.env import EnvConfig, ReasonBudgetAction, ReasonBudgetObservation, ReasonBudgetState
 from reasoning_economics.errors import (
@@ -58,7 +61,13 @@ from reasoning_economics.server.connections import (
 )
 from reasoning_economics.server.environment import ServedEnvironment
 from reasoning_economics.server.episode_log import EpisodeLog
-from reasoning_economics.server.protocol import observation_payload
+from reasoning_economics.server.protocol import (
+    INVALID_JSON,
+    MAX_ERROR_TEXT,
+    VALIDATION_ERROR,
+    error_entries,
+    observation_payload,
+)
 from reasoning_economics.server.sessions import WebSocketSessions
 from reasoning_economics.server.settings import ServerSettings, load_env_config
 
@@ -137,11 +146,20 @@ def create_server_app(settings: ServerSettings | None = None) -> FastAPI:
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         # FastAPI's own handler echoes each bad input back, and an input such as 1e400 (inf)
         # cannot be written as JSON: it became a 500. Report where and why, never the input.
-        errors = [
-            {"loc": [str(part) for part in error.get("loc", ())], "msg": str(error.get("msg", "")), "type": str(error.get("type", ""))}
-            for error in exc.errors()[:20]
-        ]
-        return JSONResponse({"detail": errors, "code": "VALIDATION_ERROR"}, status_code=422)
+        return JSONResponse({"detail": error_entries(exc.errors()), "code": VALIDATION_ERROR}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 422 and isinstance(exc.detail, list):
+            # OpenEnv's /step puts pydantic's errors, inputs included, in the detail: an
+            # action with 1e400 in it became a 500 as above.
+            return JSONResponse({"detail": error_entries(exc.detail), "code": VALIDATION_ERROR}, status_code=422)
+        if exc.status_code == 400 and isinstance(exc.__cause__, (RecursionError, ValueError)):
+            # FastAPI's "There was an error parsing the body": JSON nested too deeply, or an
+            # integer of more than 4,300 digits, which Python refuses to convert.
+            reason = "nested too deeply" if isinstance(exc.__cause__, RecursionError) else str(exc.__cause__)
+            return JSONResponse({"detail": f"invalid JSON: {reason}"[:MAX_ERROR_TEXT], "code": INVALID_JSON}, status_code=400)
+        return await http_exception_handler(request, exc)
 
     async def start_up() -> None:
         loop = asyncio.get_running_loop()

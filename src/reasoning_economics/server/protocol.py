@@ -18,6 +18,8 @@ Error codes: the protocol's own (below) and the ``code`` of every
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
+from itertools import islice
 from typing import Any
 
 import pydantic_core
@@ -59,12 +61,22 @@ def error_reply(code: str, message: str, **details: Any) -> str:
     return encode({"type": "error", "data": data})
 
 
-def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
-    """Pydantic errors without the offending input (it may be megabytes long)."""
+def error_entries(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Pydantic's error entries as ``loc``, ``msg`` and ``type`` only, at most
+    ``MAX_VALIDATION_ERRORS`` of them: never the offending input, which may be megabytes
+    long or a number JSON cannot write (``1e400`` parses as inf)."""
     return [
-        {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
-        for error in exc.errors(include_url=False, include_input=False, include_context=False)[:MAX_VALIDATION_ERRORS]
+        {
+            "loc": [part if isinstance(part, (int, str)) else str(part) for part in error.get("loc", ())],
+            "msg": str(error.get("msg", "")),
+            "type": str(error.get("type", "")),
+        }
+        for error in islice(errors, MAX_VALIDATION_ERRORS)
     ]
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    return error_entries(exc.errors(include_url=False, include_input=False, include_context=False))
 
 
 def validation_error(exc: ValidationError, what: str) -> ProtocolError:
