@@ -8,6 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
@@ -74,6 +76,27 @@ def test_http_reset_works_and_environment_errors_are_typed_4xx_not_500(live_serv
         assert http.get("/reasoning_economics/splits").status_code == 404
         mcp = http.post("/mcp", json={})
         assert mcp.status_code == 200 and mcp.json()["jsonrpc"] == "2.0"
+
+
+# JSON texts as a hostile client writes them: NaN and Infinity tokens, huge integers, wrong types.
+hostile_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.integers(min_value=10**30) | st.floats() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(
+        st.sampled_from(["seed", "total_budget", "tokenizer_name", "episode_id", "response", "metadata",
+                         "grading_response", "action", "timeout_s", "x"]), children, max_size=4),
+    max_leaves=10,
+)  # fmt: skip
+hostile_bodies = st.one_of(hostile_values, hostile_values.map(lambda action: {"action": action})).map(json.dumps)
+
+
+@given(route=st.sampled_from(["/reset", "/step"]), body=hostile_bodies)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], database=None)
+def test_random_json_bodies_get_a_typed_answer_never_a_5xx(live_server, route, body):
+    response = httpx.post(live_server.base_url + route, content=body.encode(), headers={"content-type": "application/json"}, timeout=60)
+    assert response.status_code < 500, (route, body, response.text)
+    if response.status_code >= 400:
+        answer = response.json()
+        assert isinstance(answer["code"], str) and answer["code"].isupper(), (route, body, answer)
 
 
 def test_http_bodies_over_the_message_limit_get_413_and_nothing_reaches_the_environment(start_server):
