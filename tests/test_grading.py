@@ -46,7 +46,19 @@ def test_last_boxed_content_reads_nested_braces(text, expected):
     [
         ("Work... The answer is 42.", "42", "answer_phrase"),
         ("Final Answer: The final answer is $\\frac{3}{4}$. I hope it is correct.", "\\frac{3}{4}", "answer_phrase"),
-        ("**Answer:** 12 apples", "12 apples", "answer_phrase"),
+        ("**Answer:** 12 apples", "12", "answer_phrase"),
+        ("The answer is 5, since 5*5 = 25.", "5", "answer_phrase"),
+        ("The answer is 12 (not 13).", "12", "answer_phrase"),
+        ("The answer is -3, i.e. minus three.", "-3", "answer_phrase"),
+        ("The answer is 2 and 3", "2 and 3", "answer_phrase"),
+        ("The answer is 4 sqrt(2)", "4 sqrt(2)", "answer_phrase"),
+        # A closing phrase that states no value overrides no box.
+        ("\\boxed{4}\n\nI hope this answer is helpful!", "4", "boxed"),
+        ("So the result is \\boxed{4}. The answer is correct.", "4", "boxed"),
+        ("Answer: 4.\nCheck: 2 + 2 = 4, so the answer is consistent", "4", "answer_phrase"),
+        ("\\boxed{3}, or rather, Final answer: B", "B", "answer_phrase"),
+        ("The answer is yes.", "yes", "answer_phrase"),
+        ("<think>The answer is 4</think>", "4", "answer_phrase"),
         ("<answer>17</answer>", "17", "answer_tag"),
         ("<answer>so \\boxed{8}</answer> trailing \\boxed{9}", "8", "answer_tag"),
         ("<think>maybe \\boxed{3}</think>The answer is 4", "4", "answer_phrase"),
@@ -167,6 +179,20 @@ def test_plain_answer_rewrites_latex_for_reasoning_gym():
     assert plain_answer("x = -2", "x = -2") == "x = -2"
     assert plain_answer("1{,}250", "1250") == "1250"
     assert plain_answer("\\text{12}.", "12") == "12"
+    assert plain_answer("-15.00", "-15") == "-15"
+    assert plain_answer("1,250.0", "1250") == "1250"
+    assert plain_answer("13.0", "13.0") == "13.0"  # only an integer gold makes "13.0" read as 13
+    assert plain_answer("13.5", "13") == "13.5"
+
+
+def test_builtin_integer_answers_written_with_zero_decimals_are_correct_for_every_scorer():
+    # basic_arithmetic, simple_equations, gcd and lcm compared "13.0" with "13" as strings.
+    source = create_source("builtin")
+    for problem_type in ("basic_arithmetic", "simple_equations", "gcd", "lcm", "chain_sum", "products"):
+        problem = source.problem(problem_type, 0, 7)
+        assert grading.grade_problem(f"\\boxed{{{problem.answer}.0}}", problem).correct, problem
+        assert grading.grade_problem(f"The answer is {problem.answer}.00", problem).correct, problem
+        assert not grading.grade_problem(f"\\boxed{{{problem.answer}.5}}", problem).correct, problem
 
 
 def test_async_grading_leaves_the_event_loop_free():

@@ -6,29 +6,35 @@ when no final answer follows it):
 
 1. the last ``<answer>…</answer>`` block (a box inside it wins over its plain text);
 2. of the last ``\\boxed{…}`` / ``\\fbox{…}`` (nested braces; ``\\boxed 5`` too) and the last
-   "The answer is X" / "Final Answer: X" / "Answer: X" / "#### X" phrase, the one that comes
-   later: a closing statement overrides the boxes of intermediate steps. A phrase followed by
-   a sentence ("The largest $n$ is 34.") gives the last number or formula of that sentence;
+   "The answer is X" / "Final Answer: X" / "Answer: X" / "#### X" phrase that states a value,
+   the one that comes later: a closing statement overrides the boxes of intermediate steps,
+   but "I hope this answer is helpful!" states no value and overrides nothing. A phrase
+   followed by a sentence ("The largest $n$ is 34.") gives the last number or formula of that
+   sentence; a number followed by a word or an aside ("12 dollars", "5, since 5*5 = 25")
+   gives that number. With no box, a phrase stating only words ("The answer is yes") counts;
 3. with no anchor: a short bare response is the answer as a whole (unless it is a word and a
    formula, "Answer $9$"); otherwise the last ``$…$``-style math block or plain number,
    whichever comes last.
 
-An empty final box is an answer: the empty string, which grades as wrong. Every scan is
-linear in the length of the text, so a hostile 10 MB response costs milliseconds.
+When the answer is found only in the thinking, the ``<think>`` tags are not part of it. An
+empty final box is an answer: the empty string, which grades as wrong. Every scan is linear in
+the length of the text, so a hostile 10 MB response costs milliseconds.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
+from collections import deque
 from dataclasses import dataclass
 
 THINK_END = "</think>"
 THINK_START = "<think>"
 
-# How many of the last \boxed occurrences are tried before giving up: unbalanced hostile
-# boxes must not turn the scan quadratic.
+# How many of the last \boxed occurrences, and of the last answer phrases, are tried before
+# giving up: hostile repetitions must not turn the scan quadratic.
 MAX_BOX_ATTEMPTS = 8
+MAX_PHRASE_ATTEMPTS = 8
 BARE_ANSWER_MAX_CHARS = 500
 MAX_WRAPPER_LAYERS = 8
 
@@ -49,6 +55,16 @@ _MATH_DELIMITER = re.compile(r"(?<!\\)\$\$|(?<!\\)\$|\\\(|\\\)|\\\[|\\\]")
 _CLOSER_OF = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?:/\d+)?%?")
 _SENTENCE_END = re.compile(r"\.(?=\s+[A-Za-z])|\.\s*$")
+# What may follow a number that is the whole answer: a word ("dollars"), an abbreviation
+# ("i.e."), or an aside in parentheses. Not "and"/"or" (a list: "2 and 3") and not a factor
+# ("4 sqrt(2)", "2 pi", "3 times 4").
+_ASIDE_AFTER_NUMBER = re.compile(
+    r",?\s*\(|,?\s+(?!(?:and|or|pi|sqrt|sin|cos|tan|log|ln|exp|times|cdot|over|plus|minus)\b)"
+    r"(?:[A-Za-z]{2,}|[A-Za-z]\.[A-Za-z])"
+)
+# An answer states a value when it holds a digit, LaTeX or an operator, or is one letter (a
+# variable or a choice, "(B)"): "helpful!", "correct" and "above" state none.
+_STATES_A_VALUE = re.compile(r"[\d\\^_=+*/√π∞]|^\(?[A-Za-z]\)?$")
 
 
 @dataclass(frozen=True)
@@ -203,15 +219,30 @@ def _last_math_or_number(text: str) -> str | None:
     return None
 
 
-def _last_phrase(text: str) -> re.Match[str] | None:
+def _last_phrases(text: str) -> list[re.Match[str]]:
+    """The last ``MAX_PHRASE_ATTEMPTS`` answer phrases of ``text``, in order."""
     # Matching lower-cased text without IGNORECASE is ~6x faster; positions stay valid only
     # when lower-casing keeps the length (some non-ASCII letters grow), else match as is.
     lowered = text.lower()
     pattern, subject = (_ANSWER_PHRASE_LOWER, lowered) if len(lowered) == len(text) else (_ANSWER_PHRASE, text)
-    last = None
-    for last in pattern.finditer(subject):
-        pass
-    return last
+    return list(deque(pattern.finditer(subject), maxlen=MAX_PHRASE_ATTEMPTS))
+
+
+def _stated_answer(text: str, after: int | None) -> str | None:
+    """The answer of the last phrase after position ``after`` (a box's start) that states a
+    value. With no box (``after`` None), a phrase stating only words counts too, failing one
+    that states a value: "The answer is yes."."""
+    in_words = None
+    for phrase in reversed(_last_phrases(text)):
+        if after is not None and phrase.start() <= after:
+            break
+        answer = _phrase_answer(text, phrase)
+        if answer is None:
+            continue
+        if _STATES_A_VALUE.search(answer):
+            return answer
+        in_words = in_words or answer
+    return in_words if after is None else None
 
 
 def _phrase_answer(text: str, phrase: re.Match[str]) -> str | None:
@@ -232,6 +263,9 @@ def _phrase_answer(text: str, phrase: re.Match[str]) -> str | None:
         line = line[: sentence_end.start()]
     if is_prose(line):
         return _last_math_or_number(line)
+    number = _NUMBER.match(line)
+    if number is not None and _ASIDE_AFTER_NUMBER.match(line, number.end() - number.group(0).endswith(",")):
+        return number.group(0).rstrip(",")
     return strip_delimiters(line) or None
 
 
@@ -254,16 +288,13 @@ def _extract_from(segment: str) -> Extraction | None:
         boxed = last_boxed_content(tagged)
         if boxed is not None:
             return Extraction(boxed, "answer_tag")
-        phrase = _last_phrase(tagged)
-        inner = (_phrase_answer(tagged, phrase) if phrase else None) or strip_delimiters(tagged)
+        inner = _stated_answer(tagged, None) or strip_delimiters(tagged)
         return Extraction(inner, "answer_tag")
     box = _last_box(segment)
-    phrase = _last_phrase(segment)
     # The later anchor wins: a closing "Final Answer: X" overrides boxes of intermediate steps.
-    if phrase is not None and (box is None or phrase.start() > box[0]):
-        stated = _phrase_answer(segment, phrase)
-        if stated is not None:
-            return Extraction(stated, "answer_phrase")
+    stated = _stated_answer(segment, None if box is None else box[0])
+    if stated is not None:
+        return Extraction(stated, "answer_phrase")
     if box is not None:
         return Extraction(box[1], "boxed")
     bare = _unanchored_answer(segment)
@@ -279,4 +310,7 @@ def extract_final_answer(text: str) -> Extraction | None:
         found = _extract_from(visible)
         if found is not None:
             return found
-    return _extract_from(text) if visible != text else None
+    if visible == text:
+        return None
+    # Newlines for the tags: "<think>The answer is 4</think>" states "4", not "4</think>".
+    return _extract_from(text.replace(THINK_START, "\n").replace(THINK_END, "\n"))

@@ -3,7 +3,7 @@
 Only a score of exactly 1.0 counts as correct: the scorers give partial credit (a wrong
 answer that contains the gold one scores above 0). The scorer sees the extracted answer
 after light LaTeX-to-plain rewriting (``\\frac{3}{4}`` -> ``3/4``, ``x = 5`` -> ``5``,
-``1,000`` -> ``1000``) because reasoning-gym expects plain text and a model writes LaTeX.
+``1,000`` -> ``1000``, ``13.0`` -> ``13`` for an integer gold) because reasoning-gym expects plain text and a model writes LaTeX.
 The scorers read numbers with ``float``/``Decimal``/``complex`` on strings, never ``eval``,
 so they run in the caller's process.
 """
@@ -20,6 +20,8 @@ from reasoning_economics.grading.normalize import MINUS_SIGNS as _MINUS_SIGNS, u
 _LATEX_FRACTION = re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}")
 _ASSIGNMENT = re.compile(r"^[A-Za-z]\s*=\s*(?=\S)")
 _GROUPED_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_INTEGER = re.compile(r"-?\d+")
+_INTEGER_WITH_ZERO_DECIMALS = re.compile(r"(-?\d+)\.0+")
 
 
 @lru_cache(maxsize=None)
@@ -41,6 +43,10 @@ def plain_answer(answer: str, gold: str) -> str:
         text = text.replace(",", "")
     if "=" not in gold:
         text = _ASSIGNMENT.sub("", text)
+    whole = _INTEGER_WITH_ZERO_DECIMALS.fullmatch(text)
+    if whole is not None and _INTEGER.fullmatch(gold.strip()):
+        # Some scorers compare integer answers as strings, so "13.0" would miss "13".
+        text = whole.group(1)
     return text
 
 
