@@ -87,6 +87,10 @@ def test_ree_serve_explains_itself_and_rejects_bad_options_clearly(tmp_path):
     assert result.exit_code == 2 and "REE_GRADING_WORKERS" in result.output
     result = runner.invoke(cli, ["serve"], env={"REE_GRADING_WORKER_MEMORY_MB": "64"})
     assert result.exit_code == 2 and "REE_GRADING_WORKER_MEMORY_MB" in result.output
+    for size in ("inf", "0", "nan"):  # inf once ended in an OverflowError traceback
+        result = runner.invoke(cli, ["serve", "--max-message-mb", size])
+        assert result.exit_code == 2 and "--max-message-mb" in result.output and result.exception is not None
+        assert not isinstance(result.exception, OverflowError)
 
 
 def test_uvicorn_can_import_the_app_by_its_openenv_path(monkeypatch):

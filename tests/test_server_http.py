@@ -76,6 +76,45 @@ def test_http_reset_works_and_environment_errors_are_typed_4xx_not_500(live_serv
         assert http.get("/reasoning_economics/splits").status_code == 404
         mcp = http.post("/mcp", json={})
         assert mcp.status_code == 200 and mcp.json()["jsonrpc"] == "2.0"
+        # Body fields named like the handlers' own parameters once collided with them (500s).
+        for name in ("self", "func"):
+            reset_self = http.post("/reset", json={"seed": 1, name: 1})
+            assert reset_self.status_code == 422 and reset_self.json()["code"] == "CONFIG_ERROR", reset_self.text
+            step_self = http.post("/step", json={"action": {"response": "1"}, name: 1})
+            assert step_self.status_code == 409 and step_self.json()["code"] == "EPISODE_NOT_STARTED", step_self.text
+
+
+def test_mcp_answers_json_rpc_errors_and_creates_no_sessions(start_server):
+    # OpenEnv's /mcp built an environment per openenv/session/create, outside --max-sessions and
+    # --session-timeout and never freed, and answered 500 to a list session_id or a surrogate id.
+    server = start_server(max_sessions=2)
+    with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        for body in (
+            b'{"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"session_id": {"a": 1}}}',
+            b'{"jsonrpc": "2.0", "id": 1, "method": "openenv/session/close", "params": {"session_id": ["a"]}}',
+            b'{"jsonrpc": "2.0", "id": "\\ud800", "method": "tools/list"}',
+            b'{"jsonrpc": "2.0", "id": 7, "method": "tools/list", "params": {"session_id": "\\ud800"}}',
+            b"[]", b"not json", b"[" * 100_000,
+        ):  # fmt: skip
+            answer = http.post("/mcp", content=body, headers={"content-type": "application/json"})
+            assert answer.status_code == 200, (body[:80], answer.text)
+            assert answer.json()["jsonrpc"] == "2.0" and answer.json()["error"]["code"] in (-32601, -32700)
+            assert answer.json()["id"] in (None, 1, 7)
+        for index in range(5):
+            created = http.post("/mcp", json={"jsonrpc": "2.0", "id": index, "method": "openenv/session/create"})
+            assert created.json() == {"jsonrpc": "2.0", "id": index, "error": {
+                "code": -32601, "message": "this environment exposes no MCP tools; use reset/step/state"}}  # fmt: skip
+    # Both WebSocket slots are still free, and OpenEnv's WebSocket /mcp is not served.
+    sessions = [connect(server.ws_url, open_timeout=30) for _ in range(2)]
+    try:
+        for ws in sessions:
+            ws.send(json.dumps({"type": "reset", "data": {"seed": 1}}))
+            assert json.loads(ws.recv(timeout=30))["type"] == "observation"
+    finally:
+        for ws in sessions:
+            ws.close()
+    with pytest.raises(InvalidStatus):
+        connect(server.ws_url.replace("/ws", "/mcp"), open_timeout=30)
 
 
 # JSON texts as a hostile client writes them: NaN and Infinity tokens, huge integers, wrong types.

@@ -194,6 +194,15 @@ def test_binary_frames_and_mcp_messages_get_typed_replies(live_server):
         reply = exchange(ws, {"type": "mcp", "data": {"jsonrpc": "2.0", "id": 5, "method": "tools/list"}})
         assert reply == {"type": "mcp", "data": {"jsonrpc": "2.0", "id": 5, "error": {
             "code": -32601, "message": "this environment exposes no MCP tools; use reset/step/state"}}}  # fmt: skip
+        # An id JSON-RPC does not allow, or one that cannot be written back, is answered as null.
+        for request_id in ({"a": 1}, "\ud800", True):
+            reply = exchange(ws, {"type": "mcp", "data": {"jsonrpc": "2.0", "id": request_id, "method": "tools/list"}})
+            assert reply["type"] == "mcp" and reply["data"]["id"] is None and reply["data"]["error"]["code"] == -32601
+        # Reset arguments named like the method's own parameters once collided with them (INTERNAL_ERROR).
+        before = exchange(ws, {"type": "state"})
+        for name in ("self", "func", "kwargs"):
+            assert error_code(exchange(ws, {"type": "reset", "data": {"seed": 1, name: 1}})) == "CONFIG_ERROR"
+        assert exchange(ws, {"type": "state"}) == before
         assert exchange(ws, {"type": "reset", "data": {"seed": 1}})["type"] == "observation"
 
 

@@ -15,6 +15,8 @@ OpenEnv client expects. What we change, and why:
 - ``POST /reset`` keeps ``done`` and ``reward`` inside the observation too, as ``/ws`` does;
 - OpenEnv's Task API routes are removed: this environment is no TaskProvider, and they
   would answer 501;
+- ``POST /mcp`` answers "no MCP tools" without creating anything, and OpenEnv's WebSocket
+  ``/mcp`` is removed: its sessions escaped ``--max-sessions`` and ``--session-timeout``;
 - HTTP request bodies are limited as WebSocket messages are (:mod:`.body_limit`);
 - with a token, :class:`~.auth.BearerTokenMiddleware` guards everything but ``/health``;
 - :mod:`.connections` closes connections that stall before sending a complete request, drops
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -59,13 +62,15 @@ from reasoning_economics.server.connections import (
     http_protocol_with_deadline,
     install_calm_accept_errors,
 )
-from reasoning_economics.server.environment import ServedEnvironment
+from reasoning_economics.server.environment import ServedEnvironment, check_reset_params
 from reasoning_economics.server.episode_log import EpisodeLog
 from reasoning_economics.server.protocol import (
     INVALID_JSON,
     MAX_ERROR_TEXT,
+    MCP_PARSE_ERROR,
     VALIDATION_ERROR,
     error_entries,
+    mcp_error,
     observation_payload,
 )
 from reasoning_economics.server.sessions import WebSocketSessions
@@ -120,7 +125,8 @@ def create_server_app(settings: ServerSettings | None = None) -> FastAPI:
         state_cls=ReasonBudgetState,
     )
     app.title = "reasoning-economics: shared-token-budget math environment (OpenEnv)"
-    _drop_routes(app, websocket_paths={"/ws"}, http_paths={"/reset"}, tags={"Task API"})
+    _drop_routes(app, websocket_paths={"/ws", "/mcp"}, http_paths={"/reset", "/mcp"}, tags={"Task API"})
+    _add_http_mcp(app)
 
     executor = ThreadPoolExecutor(max_workers=settings.step_thread_count, thread_name_prefix="ree-step")
     _add_http_reset(app, make_env, executor)
@@ -223,12 +229,37 @@ def _add_http_reset(app: FastAPI, make_env: Any, executor: ThreadPoolExecutor) -
         def fresh_reset() -> Any:  # in the pool: building and resetting may wait on locks and files
             env = make_env()
             try:
-                return env.reset(**kwargs)
+                # Checked before the call: a key such as "self" would collide with its parameters.
+                return env.reset(**check_reset_params(kwargs))
             finally:
                 env.close()
 
         observation = await asyncio.get_running_loop().run_in_executor(executor, fresh_reset)
         return ResetResponse(**observation_payload(observation))
+
+
+def _add_http_mcp(app: FastAPI) -> None:
+    """``POST /mcp`` answering every JSON-RPC request with "no MCP tools", creating nothing.
+
+    OpenEnv's own ``/mcp`` routes built an environment per ``openenv/session/create`` in a
+    table of their own, outside ``--max-sessions`` and ``--session-timeout`` and never freed,
+    and answered 500 to a list as ``session_id`` or a lone surrogate as ``id``. This
+    environment has no tools, so nothing is lost; ``openenv validate`` only needs a JSON-RPC
+    answer here. MCP messages on ``/ws`` get the same answer.
+    """
+
+    @app.post(
+        "/mcp",
+        tags=["MCP"],
+        summary="MCP JSON-RPC (no tools)",
+        description="Every request gets a JSON-RPC error: this environment exposes no MCP tools; use /ws.",
+    )
+    async def mcp(request: Request) -> JSONResponse:
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, RecursionError):
+            return JSONResponse(mcp_error(None, MCP_PARSE_ERROR, "Parse error"))
+        return JSONResponse(mcp_error(body.get("id") if isinstance(body, dict) else None))
 
 
 def _drop_routes(app: FastAPI, *, websocket_paths: set[str], http_paths: set[str], tags: set[str]) -> None:

@@ -51,7 +51,7 @@ def serve(
         None, "--grading-timeout", min=0.001, help="Wall-clock limit per grade, in seconds, after which the worker is killed (it stops deciding after a third of it in CPU seconds); by default the config's grading_timeout, 5."
     ),
     max_message_mb: float = typer.Option(
-        16.0, "--max-message-mb", min=0.001, help="Larger WebSocket messages get MESSAGE_TOO_LARGE without being parsed; larger HTTP request bodies get 413."
+        16.0, "--max-message-mb", min=0.001, max=4096.0, help="Larger WebSocket messages get MESSAGE_TOO_LARGE without being parsed; larger HTTP request bodies get 413."
     ),
     warm_up: bool = typer.Option(True, "--warm-up/--no-warm-up", help="Run one step at start so the first client does not pay."),
 ) -> None:

@@ -82,9 +82,11 @@ class ServedEnvironment(ReasonBudgetEnvironment):
         return super().reset(**params)
 
     def step(  # type: ignore[override]
-        self, action: ReasonBudgetAction | dict[str, Any], timeout_s: float | None = None, **kwargs: Any
+        self, action: ReasonBudgetAction | dict[str, Any], timeout_s: float | None = None
     ) -> ReasonBudgetObservation:
-        # timeout_s and other kwargs come from the client over HTTP; they are ignored on purpose.
+        # timeout_s comes from the client over HTTP and is ignored on purpose. No **kwargs:
+        # OpenEnv's /step passes every other field of the body as a keyword to a method taking
+        # them, and one named "self" or "func" collided with its own parameters (a 500).
         if isinstance(action, ReasonBudgetAction):
             check_response_size(action, self.config.max_response_chars)
         # Each session is its own account, so one sending slow answers waits behind its own

@@ -25,6 +25,8 @@ from typing import Any
 import pydantic_core
 from pydantic import ValidationError
 
+from reasoning_economics.errors import has_lone_surrogate
+
 INVALID_JSON = "INVALID_JSON"
 UNKNOWN_TYPE = "UNKNOWN_TYPE"
 VALIDATION_ERROR = "VALIDATION_ERROR"
@@ -137,3 +139,23 @@ def observation_reply(observation: Any, extra_metadata: dict[str, Any] | None = 
 
 def state_reply(state: Any) -> str:
     return encode({"type": "state", "data": state.model_dump()})
+
+
+MCP_NO_TOOLS = -32601
+MCP_PARSE_ERROR = -32700
+
+
+def mcp_error(request_id: Any, code: int = MCP_NO_TOOLS, message: str = "") -> dict[str, Any]:
+    """A JSON-RPC error answer to an MCP request: this environment has no MCP tools.
+
+    The request's ``id`` is echoed only when JSON-RPC allows it and it can be written back
+    (an int, or a string of valid text up to 255 characters); otherwise the answer's id is null.
+    """
+    valid_id = (isinstance(request_id, int) and not isinstance(request_id, bool)) or (
+        isinstance(request_id, str) and len(request_id) <= 255 and not has_lone_surrogate(request_id)
+    )
+    return {
+        "jsonrpc": "2.0",
+        "id": request_id if valid_id else None,
+        "error": {"code": code, "message": message or "this environment exposes no MCP tools; use reset/step/state"},
+    }

@@ -32,7 +32,7 @@ from pydantic import ValidationError
 from reasoning_economics.env import ReasonBudgetAction
 from reasoning_economics.errors import ReasoningEconomicsError
 from reasoning_economics.server import protocol
-from reasoning_economics.server.environment import ServedEnvironment, check_response_size
+from reasoning_economics.server.environment import ServedEnvironment, check_reset_params, check_response_size
 from reasoning_economics.server.episode_log import EpisodeLog, EpisodeRecorder
 
 logger = logging.getLogger(__name__)
@@ -181,7 +181,9 @@ class WebSocketSessions:
             logger.error("session %s: could not log its abandoned episode: %s", session.session_id, error)
 
     async def _reset(self, session: _Session, message: dict[str, Any]) -> str:
-        data = _validate(WSResetMessage, message, "reset message").data
+        # Checked before the call: a key such as "self" would otherwise collide with the
+        # method's own parameters (a TypeError, reported as INTERNAL_ERROR).
+        data = check_reset_params(_validate(WSResetMessage, message, "reset message").data)
         # Built before the reset replaces the episode, logged only once the reset succeeded:
         # a refused reset leaves the old episode to go on.
         abandoned = self._unlogged_episode(session)
@@ -223,14 +225,5 @@ def _validate(model: Any, data: Any, what: str) -> Any:
 
 def _mcp_unsupported(message: dict[str, Any]) -> str:
     data = message.get("data")
-    request_id = data.get("id") if isinstance(data, dict) and isinstance(data.get("id"), (int, str)) else None
-    return protocol.encode(
-        {
-            "type": "mcp",
-            "data": {
-                "jsonrpc": "2.0",
-                "id": request_id,
-                "error": {"code": -32601, "message": "this environment exposes no MCP tools; use reset/step/state"},
-            },
-        }
-    )
+    request_id = data.get("id") if isinstance(data, dict) else None
+    return protocol.encode({"type": "mcp", "data": protocol.mcp_error(request_id)})
