@@ -252,11 +252,22 @@ def test_step_and_state_before_reset():
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"num_questions": 0}, {"budget_ratio": -1}, {"min_tokens": 900, "max_tokens": 800}, {"no_such_field": 1}],
+    [{"num_questions": 0}, {"budget_ratio": -1}, {"min_tokens": 900, "max_tokens": 800}, {"no_such_field": 1},
+     # An infinite weight made a step's reward NaN (inf x 0); a huge max_tokens an absurd budget.
+     {"beta": float("inf")}, {"gamma": float("inf")}, {"lambda_ep": float("inf")},
+     {"soft_overspend_penalty": float("inf")}, {"max_tokens": 10**30}],
 )
 def test_config_validation(overrides):
     with pytest.raises(ValueError):
         EnvConfig(**overrides)
+    # The same overrides on top of a config are refused too: a misspelled one once vanished.
+    with pytest.raises(ValueError):
+        ReasonBudgetEnvironment(EnvConfig(num_questions=3), **overrides)
+
+
+def test_overrides_on_top_of_a_config_replace_its_values():
+    env = ReasonBudgetEnvironment(EnvConfig(num_questions=3, gamma=0.2), hard_cap_mode=False, num_questions=5)
+    assert (env.config.num_questions, env.config.hard_cap_mode, env.config.gamma) == (5, False, 0.2)
 
 
 def test_config_budget_default_ratio_is_four():

@@ -15,12 +15,13 @@ class EnvConfig(BaseModel):
     constants are those of methods.md §1.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # No inf: an infinite reward weight times a zero term is NaN, returned as a reward.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
     num_questions: int = Field(10, ge=1, le=1000, description="Questions per episode (N).")
     budget_ratio: float = Field(4.0, gt=0, le=1000, description="B = budget_ratio x question tokens.")
     min_tokens: int = Field(10, ge=0, description="Hard mode ends the episode when fewer remain.")
-    max_tokens: int = Field(800, ge=1, description="Upper token estimate per answer (config budget).")
+    max_tokens: int = Field(800, ge=1, le=1_000_000, description="Upper token estimate per answer (config budget).")
     max_tokens_per_step: int = Field(2048, ge=1, le=1_000_000, description="Generation limit per step.")
     hard_cap_mode: bool = Field(True, description="Hard: clip to remaining budget and stop early.")
     soft_allow_negative_budget: bool = Field(True, description="Soft: remaining budget may go below 0.")

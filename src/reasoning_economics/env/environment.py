@@ -99,8 +99,8 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
         if config is None:
             config = EnvConfig(**overrides)
         elif overrides:
-            config = config.model_copy(update=overrides)
-            config = EnvConfig.model_validate(config.model_dump())
+            # Not model_copy(update=...): it validates nothing, and a misspelled override vanished.
+            config = EnvConfig.model_validate({**config.model_dump(), **overrides})
         self.config = config
         self._source = create_source(config.dataset, **config.dataset_config)
         self._episode: _Episode | None = None
