@@ -83,6 +83,18 @@ def test_split_thinking_separates_the_visible_answer():
     assert split_thinking("x[END]y", end_marker="[END]") == ("x", "y")
 
 
+def test_what_follows_an_anchor_is_read_only_so_far():
+    # Each of the last eight unclosed boxes (or phrases) was read to the end of the text: about
+    # a second for a hostile megabyte (benchmarks/hostile_extraction.py measures it).
+    from reasoning_economics.grading.extraction import MAX_ANCHOR_SCAN_CHARS, UNANCHORED_TAIL_CHARS
+
+    assert last_boxed_content("\\boxed{" + "1" * (MAX_ANCHOR_SCAN_CHARS - 2) + "}") == "1" * (MAX_ANCHOR_SCAN_CHARS - 2)
+    assert last_boxed_content("\\boxed{" + "1" * MAX_ANCHOR_SCAN_CHARS + "}") is None  # as if unclosed
+    # With no anchor, the last number is looked for in the text's last lines only.
+    assert extract_final_answer("7\n" + "and so on " * (UNANCHORED_TAIL_CHARS // 10 + 10)) is None
+    assert extract_final_answer("7\n" + "and so on " * 100).answer == "7"
+
+
 def test_extraction_of_a_long_hostile_text_stays_linear():
     hostile = "\\boxed{" * 200_000 + "answer is " * 100_000 + "1"
     found = extract_final_answer(hostile)
@@ -521,8 +533,11 @@ def test_formula_after_a_word_and_matrix_bracket_styles(response, gold, correct)
         ". " * 500_000,
         "$" * 1_000_000,
         "$$" * 500_000,
+        "\\boxed{" * 8 + "a" * 1_000_000,
+        "answer is " * 8 + "$" * 1_000_000,
     ],
-    ids=["unclosed-parens", "unclosed-brackets", "answer-spaces", "answer-stars", "mixed-delimiters", "full-stops", "dollars", "double-dollars"],
+    ids=["unclosed-parens", "unclosed-brackets", "answer-spaces", "answer-stars", "mixed-delimiters", "full-stops",
+         "dollars", "double-dollars", "open-boxes", "phrases-then-dollars"],
 )
 def test_extraction_of_unclosed_delimiters_and_long_runs_is_not_quadratic(hostile):
     assert grading.grade(hostile, "1").correct is False

@@ -18,7 +18,10 @@ when no final answer follows it):
 
 When the answer is found only in the thinking, the ``<think>`` tags are not part of it. An
 empty final box is an answer: the empty string, which grades as wrong. Every scan is linear in
-the length of the text, so a hostile 10 MB response costs milliseconds.
+the length of the text, and what follows an anchor is read for ``MAX_ANCHOR_SCAN_CHARS`` at
+most, so the most costly hostile megabyte found (eight phrases, then a million ``$``) takes
+~50 ms, against ~15 ms for a megabyte of plain words (2-core EPYC;
+``benchmarks/hostile_extraction.py``).
 """
 
 from __future__ import annotations
@@ -35,10 +38,17 @@ THINK_START = "<think>"
 # giving up: hostile repetitions must not turn the scan quadratic.
 MAX_BOX_ATTEMPTS = 8
 MAX_PHRASE_ATTEMPTS = 8
+# How far past a box's opening brace, or an answer phrase, the answer is looked for. No answer
+# is that long (the grader refuses those over 2,000 characters), and reading each anchor to the
+# end of a hostile megabyte cost a second or more.
+MAX_ANCHOR_SCAN_CHARS = 10_000
+# With no anchor, the answer is looked for in this much of the text's end.
+UNANCHORED_TAIL_CHARS = 20_000
 BARE_ANSWER_MAX_CHARS = 500
 MAX_WRAPPER_LAYERS = 8
 
 _BOX_START = re.compile(r"\\(?:boxed|fbox)\b\s*")
+_BRACE_OR_ESCAPE = re.compile(r"\\.|[{}]", re.DOTALL)
 # Each alternative reads a whitespace/bold run with one unambiguous loop, so a run of spaces
 # with no colon after it fails in linear time (two adjacent \s* made it quadratic).
 _ANSWER_PHRASE = re.compile(
@@ -94,22 +104,19 @@ def split_thinking(text: str, end_marker: str = THINK_END) -> tuple[str, str]:
 
 
 def _balanced_group(text: str, open_at: int) -> str | None:
-    """Content of the ``{...}`` group opening at ``open_at``; escaped braces do not count."""
+    """Content of the ``{...}`` group opening at ``open_at``; escaped braces do not count.
+
+    None when the group does not close within ``MAX_ANCHOR_SCAN_CHARS``.
+    """
     depth = 0
-    i = open_at
-    n = len(text)
-    while i < n:
-        char = text[i]
-        if char == "\\":
-            i += 2
-            continue
+    for token in _BRACE_OR_ESCAPE.finditer(text, open_at, open_at + MAX_ANCHOR_SCAN_CHARS):
+        char = token.group()
         if char == "{":
             depth += 1
         elif char == "}":
             depth -= 1
             if depth == 0:
-                return text[open_at + 1 : i]
-        i += 1
+                return text[open_at + 1 : token.start()]
     return None
 
 
@@ -246,7 +253,7 @@ def _stated_answer(text: str, after: int | None) -> str | None:
 
 
 def _phrase_answer(text: str, phrase: re.Match[str]) -> str | None:
-    rest = text[phrase.end():]
+    rest = text[phrase.end() : phrase.end() + MAX_ANCHOR_SCAN_CHARS]
     opening = rest.lstrip()
     blocks = math_blocks(opening)
     if blocks and blocks[0][0] == 0:  # "Answer: $$ 9 $$" (a display may span lines)
@@ -279,7 +286,17 @@ def _unanchored_answer(text: str) -> str | None:
             return _last_math_or_number(bare) or bare
         return bare
     # "Answer $9$" is a word and a formula, not a bare answer: take the formula.
-    return _last_math_or_number(text)
+    return _last_math_or_number(_tail(text))
+
+
+def _tail(text: str) -> str:
+    """The last ``UNANCHORED_TAIL_CHARS`` of ``text``, from a line's start where one falls in
+    them, so that the cut splits no inline ``$…$``."""
+    if len(text) <= UNANCHORED_TAIL_CHARS:
+        return text
+    start = len(text) - UNANCHORED_TAIL_CHARS
+    line_start = text.find("\n", start)
+    return text[line_start + 1 :] if line_start >= 0 else text[start:]
 
 
 def _extract_from(segment: str) -> Extraction | None:

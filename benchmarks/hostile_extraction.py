@@ -1,0 +1,67 @@
+#!/usr/bin/env python
+"""Time final-answer extraction on hostile one-megabyte responses.
+
+Extraction runs in the server process (only math-verify runs in workers), so what a hostile
+response costs here is CPU every other session shares. Each shape is a response of about
+1,000,000 characters, the default ``max_response_chars``. Usage::
+
+    python benchmarks/hostile_extraction.py            # best of 3 per shape
+    python benchmarks/hostile_extraction.py --repeat 5 --json benchmarks/results/hostile-extraction.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+SIZE = 1_000_000
+
+
+def shapes() -> dict[str, str]:
+    """Hostile responses of about ``SIZE`` characters, by name."""
+    return {
+        "plain words": ("a " * SIZE)[:SIZE],
+        "8 unclosed boxes, then letters": ("\\boxed{" * 8 + "a" * SIZE)[:SIZE],
+        "8 unclosed boxes, then braces": ("\\boxed{" * 8 + "{" * SIZE)[:SIZE],
+        "8 unclosed boxes, then backslashes": ("\\boxed{" * 8 + "\\x" * SIZE)[:SIZE],
+        "9,000 unclosed boxes": ("\\boxed{" + "a" * 100) * 9_000,
+        "dollars": "$" * SIZE,
+        "a phrase, then dollars": "answer is " + "$" * SIZE,
+        "8 phrases, then dollars": "answer is " * 8 + "$" * SIZE,
+        "phrases and dollars": ("answer is " + "$" * 1_000) * 990,
+        "unclosed \\( after phrases": "answer is \\(" * 83_000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per shape; the best is reported (default 3)")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+
+    from reasoning_economics.bench.machine import describe_machine
+    from reasoning_economics.grading.extraction import extract_final_answer
+
+    results = {}
+    for name, text in shapes().items():
+        best = min(_seconds(extract_final_answer, text) for _ in range(args.repeat))
+        results[name] = {"chars": len(text), "best_ms": round(best * 1000, 1)}
+        print(f"{name:36s} {len(text):>9,} chars  {best * 1000:8.1f} ms")
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"machine": describe_machine(), "repeat": args.repeat, "shapes": results}, indent=2))
+        print(f"wrote {args.json}")
+
+
+def _seconds(function, text: str) -> float:
+    started = time.perf_counter()
+    function(text)
+    return time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    main()
