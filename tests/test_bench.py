@@ -386,3 +386,21 @@ def test_the_grading_under_attack_script_times_a_worker_graded_episode_during_an
     assert {step["reason"] for step in result["steps"]} == {"equivalent"}  # each decided by a worker
     assert result["towers_graded_in_warm_up"] >= 1 and result["step_max_s"] >= result["step_p50_s"] > 0
     assert "measured episode" in run.stdout
+
+
+def test_the_hostile_extraction_script_times_every_shape(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "hostile_extraction.py"
+    output = tmp_path / "hostile.json"
+    run = subprocess.run([sys.executable, str(script), "--repeat", "1", "--json", str(output)],
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    result = json.loads(output.read_text())
+    assert len(result["shapes"]) == 10 and result["machine"]["usable_cores"] >= 1
+    assert all(900_000 < shape["chars"] <= 1_000_080 and shape["best_ms"] > 0 for shape in result["shapes"].values())
+    assert "8 unclosed boxes, then letters" in run.stdout
+    refused = subprocess.run([sys.executable, str(script), "--repeat", "0"], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "--repeat" in refused.stderr
