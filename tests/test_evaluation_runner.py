@@ -9,6 +9,7 @@ problems the sampler gives each seed and the runner's documented request seeds
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -310,3 +311,55 @@ def test_soft_budget_charges_everything_and_counts_overspend(tmp_path):
     (unit,) = read_results(tmp_path / "run")
     assert [s["overspend_tokens"] for s in unit["steps"]] == [0, 0, 50, 150]
     assert [s["step_token_limit"] for s in unit["steps"]] == [192, 192, 192, 192]
+
+
+def test_cli_out_that_cannot_be_a_run_directory_is_a_clear_error(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    cases = [(afile, "exists and is not a directory"), (afile / "sub", "a folder on its path is a file")]
+    if Path("/proc/self").is_dir():  # procfs accepts no new folders, even from root
+        cases.append((Path("/proc/ree-run"), "cannot create the directory"))
+    for out, message in cases:
+        result = CliRunner().invoke(app, ["eval", "--policy", "uniform", "--episodes", "1", "--out", str(out)])
+        assert result.exit_code == 2, result.output
+        assert f"error: --out {str(out)!r}" in result.output and message in result.output
+        assert isinstance(result.exception, SystemExit), result.exception  # no OSError escaped
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--questions", "1001"], "questions must be at most 1,000, got 1001"),
+        (["--max-tokens-per-step", "2000000"], "max_tokens_per_step must be at most 1,000,000, got 2000000"),
+        (["--dataset", "file:{empty}"], "is empty: it holds no rows"),
+        (["--mode", "problem", "--dataset", "file:{empty}"], "is empty: it holds no rows"),
+    ],
+)
+def test_cli_settings_the_environment_refuses_fail_before_the_run_directory(args, message, tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    out = tmp_path / "run"
+    args = [a.format(empty=empty) for a in args]
+    result = CliRunner().invoke(app, ["eval", "--policy", "uniform", "--episodes", "1", "--out", str(out), *args])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: ") and message in result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert not out.exists()  # nothing left behind to trip a later run without --resume
+
+
+def test_eval_limits_are_the_environments():
+    # EvalConfig checks the environment's bounds itself (so it can fail early); they must agree.
+    from pydantic import ValidationError
+
+    from reasoning_economics.env import EnvConfig
+    from reasoning_economics.evaluation.config import MAX_QUESTIONS, MAX_TOKENS_PER_STEP
+
+    EnvConfig(num_questions=MAX_QUESTIONS, max_tokens_per_step=MAX_TOKENS_PER_STEP)
+    EvalConfig(questions=MAX_QUESTIONS, max_tokens_per_step=MAX_TOKENS_PER_STEP)
+    for field, eval_field, limit in (
+        ("num_questions", "questions", MAX_QUESTIONS), ("max_tokens_per_step", "max_tokens_per_step", MAX_TOKENS_PER_STEP)
+    ):
+        with pytest.raises(ValidationError):
+            EnvConfig(**{field: limit + 1})
+        with pytest.raises(ConfigError, match=f"{eval_field} must be at most"):
+            EvalConfig(**{eval_field: limit + 1})

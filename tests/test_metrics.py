@@ -59,7 +59,8 @@ def test_token_stats_mean_median_and_nearest_rank_p90():
     stats = metrics.token_stats([30, 10, 100, 40, 20])
     assert stats == {"count": 5, "mean": 40.0, "median": 30.0, "p90": 100.0, "min": 10.0, "max": 100.0}
     assert metrics.token_stats([1, 2, 3, 4])["median"] == 2.5
-    assert metrics.token_stats([])["count"] == 0
+    # No answers: no statistic (a 0 would read as answers that cost nothing)
+    assert metrics.token_stats([]) == {"count": 0, "mean": None, "median": None, "p90": None, "min": None, "max": None}
 
 
 def test_ranks_share_ties_and_spearman_by_hand():
@@ -88,6 +89,13 @@ def test_compare_to_baseline_reports_reduction_and_points():
     assert result["token_reduction_pct"] == pytest.approx(30.0)
     assert result["accuracy_change_points"] == pytest.approx(-2.0)
     assert metrics.compare_to_baseline(0.5, 10, 0.5, 0)["token_reduction_pct"] is None
+    # a baseline (or run) without answers has no accuracy or tokens: nothing is compared
+    assert metrics.compare_to_baseline(0.75, 120.0, None, None) == {
+        "token_reduction_pct": None, "accuracy_change_points": None
+    }
+    assert metrics.compare_to_baseline(None, None, 0.8, 100.0) == {
+        "token_reduction_pct": None, "accuracy_change_points": None
+    }
 
 
 def test_accuracy_by_length_bins_by_hand():

@@ -84,6 +84,17 @@ def test_baseline_comparison_reports_reduction_and_points():
     assert versus["accuracy_change_points"] == pytest.approx(100 * (2 / 6 - 0.5))
 
 
+@pytest.mark.parametrize("mode", ["episode", "problem", "anytime"])
+def test_a_run_without_answers_has_no_accuracy_or_tokens(mode):
+    # An empty results.jsonl (a run killed before its first unit): unknown, not 0.000 and 0.0 tokens.
+    s = summarize([], {"mode": mode, "name": "empty"})
+    assert (s["units"], s["answers"], s["accuracy"]) == (0, 0, None)
+    assert s["tokens_per_question"] == {"count": 0, "mean": None, "median": None, "p90": None, "min": None, "max": None}
+    # Used as a baseline it compares nothing, instead of "+33 points against 0".
+    versus = with_baseline(summarize(EPISODES, {"mode": "episode"}), s)["vs_baseline"]
+    assert versus == {"baseline": "empty", "token_reduction_pct": None, "accuracy_change_points": None}
+
+
 def _sample(correct, tokens):
     return {"correct": correct, "tokens": tokens, "thinking_tokens": tokens, "response": "x", "extracted": None,
             "finish_reason": "stop"}

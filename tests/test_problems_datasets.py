@@ -297,6 +297,31 @@ def test_user_file_read_errors(tmp_path):
         create_source("file", path=str(broken), difficulty=2)
 
 
+@pytest.mark.parametrize("name, content", [("empty.jsonl", b""), ("blank.jsonl", b"\n  \n"), ("empty.json", b""),
+                                           ("empty.parquet", b"")])
+def test_an_empty_file_is_a_format_error_naming_it(name, content, tmp_path):
+    # datasets fails on these with a bare StopIteration, ValueError or ArrowInvalid.
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(DatasetFormatError, match=f"{name}' is empty: it holds no rows"):
+        create_source("file", path=str(path), cache_dir=str(tmp_path / "c"))
+    with pytest.raises(DatasetFormatError, match=f"{name}' is empty"):
+        create_source("metamathqa", path=str(path), cache_dir=str(tmp_path / "c"))
+
+
+def test_a_folder_of_empty_files_is_a_format_error(tmp_path):
+    folder = tmp_path / "parts"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.jsonl").write_text("")
+    (folder / "sub" / "b.jsonl").write_text("\n")
+    with pytest.raises(DatasetFormatError, match="every data file in the folder is empty"):
+        create_source("file", path=str(folder), cache_dir=str(tmp_path / "c"))
+    # one empty part among full ones is fine: the rows are the full parts' rows
+    (folder / "sub" / "b.jsonl").write_text(json.dumps({"question": "What is 1 + 1?", "answer": "2"}) + "\n")
+    (problem,) = sample_episode(create_source("file", path=str(folder), cache_dir=str(tmp_path / "c")), 1, seed=0)
+    assert problem.answer == "2"
+
+
 # ---------------------------------------------------------------- champ
 def test_champ_numeric_subset():
     problems = load_champ_problems()

@@ -133,3 +133,43 @@ def test_run_names_that_look_like_markup_are_printed_as_written(tmp_path):
     assert result.exit_code == 0, result.output
     header = next(line for line in result.output.splitlines() if "metric" in line)
     assert "exp[bold]" in header and "exp[v2]" in header
+
+
+def test_report_out_that_cannot_be_a_directory_is_a_clear_error(runs, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    for out, message in (
+        (afile, "exists and is not a directory"),
+        (afile / "sub", "a folder on its path is a file"),
+    ):
+        result = CliRunner().invoke(app, ["report", str(runs / "short"), "--out", str(out)])
+        assert result.exit_code == 2, result.output
+        assert f"error: --out {str(out)!r}" in result.output and message in result.output
+        assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+    assert afile.read_text() == "not a folder"
+
+
+def test_an_empty_run_has_no_numbers_and_as_baseline_compares_nothing(runs, tmp_path):
+    # A run killed before its first episode: results.jsonl exists and is empty.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "results.jsonl").write_text("")
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(
+        app, ["report", str(runs / "short"), str(empty), "--baseline", str(empty), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output  # the report stands; the baseline is only warned about
+    assert "warning: baseline 'empty' has no answers" in result.output.replace("\n", " ")
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
+            for line in result.output.splitlines() if line.count("│") == 4}
+    assert rows["answers"] == ["9", "0"]
+    assert rows["accuracy [95% CI]"][1] == "-" and rows["tokens / question (mean)"] == ["40.0", "-"]
+    assert rows["vs baseline: accuracy"] == ["-", "-"] and rows["vs baseline: tokens"] == ["-", "-"]
+    comparison = json.loads((out / "summary.json").read_text())
+    assert comparison["runs"]["empty"]["accuracy"] is None
+    assert comparison["runs"]["empty"]["tokens_per_question"]["mean"] is None
+    assert comparison["runs"]["short"]["vs_baseline"] == {
+        "baseline": "empty", "token_reduction_pct": None, "accuracy_change_points": None
+    }
+    assert len(comparison["warnings"]) == 1 and "'empty' has no answers" in comparison["warnings"][0]
+    assert "Warning: baseline &#x27;empty&#x27; has no answers" in (out / "report.html").read_text()

@@ -279,6 +279,32 @@ def test_cli_resolves_file_flags_and_set(tmp_path):
     assert bad.exit_code == 2 and "num_generations must be >= 2" in bad.output
 
 
+TRAIN_CLI = """
+import sys
+from typer.testing import CliRunner
+from reasoning_economics.cli import app
+result = CliRunner().invoke(app, ["train", "--steps", "1", *sys.argv[1:]])
+print(result.exit_code, isinstance(result.exception, SystemExit), "torch" in sys.modules)
+print(result.output, end="")
+"""
+
+
+def test_cli_output_dir_that_cannot_be_a_directory_fails_before_any_model_work(tmp_path):
+    # In a fresh process, so that "torch was never imported" shows the check came first.
+    import subprocess
+    import sys
+
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    for out, message in ((afile, "exists and is not a directory"), (afile / "run", f"{str(afile)!r} is a file")):
+        done = subprocess.run(
+            [sys.executable, "-c", TRAIN_CLI, "-o", str(out)], capture_output=True, text=True, timeout=120
+        )
+        status, output = done.stdout.split("\n", 1)
+        assert status == "2 True False", done.stdout + done.stderr
+        assert output.startswith(f"error: output_dir {str(out)!r}") and message in output
+
+
 # --------------------------------------------------------------------------- backends
 
 

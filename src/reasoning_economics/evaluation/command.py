@@ -138,6 +138,8 @@ def report_command(
         comparison, report_path = write_report(runs, target, baseline=baseline)
     except ReasoningEconomicsError as exc:
         _fail(str(exc))
+    for warning in comparison["warnings"]:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     console = Console()
     console.print(rich_table(comparison))
     console.print(f"summary: {target / 'summary.json'}", markup=False)

@@ -10,6 +10,11 @@ from reasoning_economics.errors import ConfigError
 
 MODES = ("episode", "problem", "anytime")
 
+# The environment's own limits (EnvConfig.num_questions and .max_tokens_per_step), checked here
+# so that a value past them fails before the policy loads and the run directory is made.
+MAX_QUESTIONS = 1000
+MAX_TOKENS_PER_STEP = 1_000_000
+
 
 @dataclass(frozen=True)
 class EvalConfig:
@@ -78,6 +83,9 @@ class EvalConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+        for name, limit in (("questions", MAX_QUESTIONS), ("max_tokens_per_step", MAX_TOKENS_PER_STEP)):
+            if getattr(self, name) > limit:
+                raise ConfigError(f"{name} must be at most {limit:,}, got {getattr(self, name)!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
         if self.budget is not None and (isinstance(self.budget, bool) or not isinstance(self.budget, int) or self.budget < 1):

@@ -108,14 +108,15 @@ def mean_pass_at_k(samples: Sequence[tuple[int, int]], k: int) -> float:
     return math.fsum(pass_at_k(n, c, k) for n, c in samples) / len(samples)
 
 
-def token_stats(values: Sequence[float]) -> dict[str, float | int]:
-    """``count``, ``mean``, ``median``, ``p90``, ``min`` and ``max`` of token counts (zeros when empty).
+def token_stats(values: Sequence[float]) -> dict[str, float | int | None]:
+    """``count``, ``mean``, ``median``, ``p90``, ``min`` and ``max`` of token counts.
 
     p90 is the nearest-rank 90th percentile (the smallest value with at least 90% of the
-    values at or below it)."""
+    values at or below it). With no values every statistic but ``count`` is None: a 0 would
+    read as answers that cost nothing, and a baseline compared against it would be made up."""
     data = sorted(float(v) for v in values)
     if not data:
-        return {"count": 0, "mean": 0.0, "median": 0.0, "p90": 0.0, "min": 0.0, "max": 0.0}
+        return {"count": 0, "mean": None, "median": None, "p90": None, "min": None, "max": None}
     rank = max(1, math.ceil(0.9 * len(data)))
     return {
         "count": len(data),
@@ -184,18 +185,26 @@ def accuracy_per_1k_tokens(correct: int, tokens: float) -> float | None:
 
 
 def compare_to_baseline(
-    accuracy: float, tokens_per_question: float, baseline_accuracy: float, baseline_tokens_per_question: float
+    accuracy: float | None,
+    tokens_per_question: float | None,
+    baseline_accuracy: float | None,
+    baseline_tokens_per_question: float | None,
 ) -> dict[str, float | None]:
     """How a run compares to a baseline run, the way the efficient-reasoning papers report it.
 
     - ``token_reduction_pct``: ``100 * (base - run) / base`` of mean tokens per question
       (positive when the run is shorter; None when the baseline spent nothing);
     - ``accuracy_change_points``: ``100 * (accuracy - baseline_accuracy)``.
+
+    A None input (a run without answers has no accuracy or tokens) makes its measure None.
     """
     reduction = None
-    if baseline_tokens_per_question > 0:
+    if tokens_per_question is not None and baseline_tokens_per_question:
         reduction = 100.0 * (baseline_tokens_per_question - tokens_per_question) / baseline_tokens_per_question
-    return {"token_reduction_pct": reduction, "accuracy_change_points": 100.0 * (accuracy - baseline_accuracy)}
+    change = None
+    if accuracy is not None and baseline_accuracy is not None:
+        change = 100.0 * (accuracy - baseline_accuracy)
+    return {"token_reduction_pct": reduction, "accuracy_change_points": change}
 
 
 def accuracy_by_length_bins(

@@ -23,9 +23,10 @@ from reasoning_economics.evaluation.results import (
     REPORT_NAME,
     RESULTS_NAME,
     SUMMARY_NAME,
+    make_output_dir,
     read_results,
     read_run_config,
-    write_json,
+    write_output_json,
 )
 from reasoning_economics.evaluation.summary import summarize, with_baseline
 from reasoning_economics.training.logs import TRAIN_LOG_NAME
@@ -85,10 +86,19 @@ def compare(runs: Sequence[RunData], baseline: RunData | None = None) -> dict[st
         for run in runs
         if run.summary and run.summary.get("accuracy") and run.summary.get("answers")
     }
+    warnings = []
+    if baseline is not None and baseline.summary is not None and not baseline.summary["answers"]:
+        # Not an error: the other runs' numbers stand, and a baseline still running its first
+        # episode (or killed before it) gets answers later; but its comparisons show "-".
+        warnings.append(
+            f"baseline {baseline.name!r} has no answers yet, so the runs cannot be compared with it "
+            "(an interrupted run continues with its ree eval command plus --resume)"
+        )
     return {
         "runs": summaries,
         "baseline": baseline.name if baseline else None,
         "pareto_frontier": pareto_frontier(points) if points else [],
+        "warnings": warnings,
     }
 
 
@@ -184,6 +194,7 @@ table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}th,td{border:1px 
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
 figure{margin:1rem 0}figcaption{font-size:.85rem;color:#555}img{max-width:100%;border:1px solid #eee}
 pre{background:#f7f7f7;padding:.5rem;overflow-x:auto;font-size:.8rem}.note{color:#555;font-size:.85rem}
+.warning{color:#8a5300;background:#fff4e0;padding:.25rem .5rem}
 """
 
 
@@ -259,6 +270,7 @@ def render_html(runs: Sequence[RunData], comparison: dict[str, Any]) -> str:
         f"{len(runs)} run(s): {html.escape(', '.join(r.name for r in runs))}."
         + (f" Baseline: {html.escape(comparison['baseline'])}." if comparison.get("baseline") else "")
         + "</p>",
+        *(f"<p class='warning'>Warning: {html.escape(text)}</p>" for text in comparison.get("warnings", [])),
         "<h2>Summary</h2>",
         _html_table(header, rows),
         "<p class='note'>Accuracy counts unanswered questions as wrong (episode mode). Tokens are counted "
@@ -341,12 +353,15 @@ def write_report(
         if baseline_run.summary is None:
             raise ConfigError(f"baseline {str(baseline)!r} has no evaluation results")
     comparison = compare(runs, baseline_run)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_output_dir(out_dir)
     if len(runs) == 1 and runs[0].summary is not None:
-        write_json(out / SUMMARY_NAME, runs[0].summary)
+        write_output_json(out / SUMMARY_NAME, runs[0].summary)
     else:
-        write_json(out / SUMMARY_NAME, comparison)
+        write_output_json(out / SUMMARY_NAME, comparison)
     report_path = out / REPORT_NAME
-    report_path.write_text(render_html(runs, comparison), encoding="utf-8")
+    page = render_html(runs, comparison)
+    try:
+        report_path.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"--out {str(out)!r}: cannot write {REPORT_NAME} ({exc.strerror or exc})") from exc
     return comparison, report_path

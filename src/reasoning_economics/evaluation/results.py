@@ -118,6 +118,32 @@ def write_json(path: str | Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+def make_output_dir(path: str | Path, option: str = "--out") -> Path:
+    """Create the directory ``path`` (and its parents); raise :class:`ConfigError` naming
+    ``option`` when it cannot be one: a file, a path under a file, a read-only or pseudo file
+    system (``/sys``, ``/proc``). An output location is typed by the user, so this is their
+    mistake to fix, not a crash."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{option} {str(path)!r} exists and is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except NotADirectoryError as exc:
+        raise ConfigError(f"{option} {str(path)!r}: a folder on its path is a file") from exc
+    except OSError as exc:
+        raise ConfigError(f"{option} {str(path)!r}: cannot create the directory ({exc.strerror or exc})") from exc
+    return path
+
+
+def write_output_json(path: Path, data: Any, option: str = "--out") -> None:
+    """:func:`write_json` into an output directory the user chose; a directory that exists but
+    cannot be written to (permissions, a read-only file system) raises :class:`ConfigError`."""
+    try:
+        write_json(path, data)
+    except OSError as exc:
+        raise ConfigError(f"{option} {str(path.parent)!r}: cannot write {path.name} ({exc.strerror or exc})") from exc
+
+
 def read_run_config(run_dir: str | Path) -> dict[str, Any]:
     """The ``run.json`` of a run directory ({} when it has none)."""
     path = Path(run_dir) / RUN_CONFIG_NAME
@@ -137,9 +163,7 @@ def prepare_run_dir(run_dir: str | Path, run_config: dict[str, Any], *, resume: 
     - With ``resume`` the stored ``run.json`` must describe the same run (the keys that
       decide what each unit computes); a different one is refused, naming the differences.
     """
-    run_dir = Path(run_dir)
-    if run_dir.exists() and not run_dir.is_dir():
-        raise ConfigError(f"--out {str(run_dir)!r} exists and is not a directory")
+    run_dir = make_output_dir(run_dir)
     stored = read_run_config(run_dir)
     has_results = (run_dir / RESULTS_NAME).is_file() and (run_dir / RESULTS_NAME).stat().st_size > 0
     if has_results and not resume:
@@ -155,7 +179,7 @@ def prepare_run_dir(run_dir: str | Path, run_config: dict[str, Any], *, resume: 
         if differences:
             detail = "; ".join(f"{k}: stored {a!r}, now {b!r}" for k, (a, b) in sorted(differences.items()))
             raise ConfigError(f"--resume: {run_dir} was made with other settings ({detail})")
-    write_json(run_dir / RUN_CONFIG_NAME, run_config)
+    write_output_json(run_dir / RUN_CONFIG_NAME, run_config)
     return repair_results(run_dir) if resume else []
 
 

@@ -75,8 +75,15 @@ def run_evaluation(
         }
         if config.mode == "anytime":
             run_config["anytime_budgets"] = mode.support(config)
+        source = None
         if config.server:
             _check_server(config)
+        else:
+            from reasoning_economics.problems import create_source
+
+            # Loaded before the run folder is made, so a missing, empty or malformed dataset
+            # leaves none behind (sources are cached: the environment reuses this one).
+            source = create_source(config.dataset)
         done = prepare_run_dir(out_dir, run_config, resume=resume)
         done_indices = {unit["index"] for unit in done}
         todo = [i for i in range(config.episodes) if i not in done_indices]
@@ -94,6 +101,7 @@ def run_evaluation(
                 emit=writer.append,
                 advance=lambda n: progress.advance(task, n),
                 add_total=lambda n: progress.update(task, total=progress.tasks[0].total + n) if n else None,
+                _source=source,
             )
             mode.run(context, todo)
         units = read_results(out_dir)

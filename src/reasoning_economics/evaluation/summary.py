@@ -160,12 +160,14 @@ def summarize(units: Sequence[dict[str, Any]], run_config: dict[str, Any] | None
     summary["by_difficulty"] = {tier: _group_summary(by_tier[tier]) for tier in _tier_order(list(by_tier))}
     by_type = metrics.group_values([s.problem_type for s in samples], list(samples))
     summary["by_problem_type"] = {name: _group_summary(group) for name, group in by_type.items()}
+    # No question asked (an empty results.jsonl): accuracy is unknown (None), not 0 of 0.
     if mode == "episode":
-        summary["accuracy"] = _episode_accuracy(units).to_dict()
+        accuracy = _episode_accuracy(units)
+        summary["accuracy"] = accuracy.to_dict() if accuracy.total else None
         summary["budget"] = budget_summary(units)
         summary["reward"] = reward_summary(units)
     elif mode == "problem":
-        summary["accuracy"] = overall["accuracy"]
+        summary["accuracy"] = overall["accuracy"] if samples else None
         summary.update(problem_mode_summary(units, samples))
     elif mode == "anytime":
         summary["anytime"] = anytime_summary(units)
@@ -283,7 +285,8 @@ def anytime_summary(units: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def with_baseline(summary: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
-    """``summary`` plus a ``vs_baseline`` entry: token reduction (%) and accuracy change (points)."""
+    """``summary`` plus a ``vs_baseline`` entry: token reduction (%) and accuracy change (points),
+    each None where either run lacks the measure (no answers)."""
     result = dict(summary)
     result["vs_baseline"] = {
         "baseline": baseline.get("run", {}).get("name"),
@@ -295,6 +298,6 @@ def with_baseline(summary: dict[str, Any], baseline: dict[str, Any]) -> dict[str
     return result
 
 
-def _accuracy_value(summary: dict[str, Any]) -> float:
+def _accuracy_value(summary: dict[str, Any]) -> float | None:
     accuracy = summary.get("accuracy")
-    return accuracy["value"] if accuracy else 0.0
+    return accuracy["value"] if accuracy else None

@@ -86,6 +86,9 @@ def _load_local(datasets: Any, path: Path, split: str, cache_dir: str | None):
     # nothing (or other files), so they are passed escaped.
     literal = glob.escape(str(path))
     if path.is_dir():
+        files = [file for file in path.rglob("*") if file.suffix.lower() in _BUILDERS]
+        if files and all(_is_blank(file) for file in files):
+            raise DatasetFormatError(f"{str(path)!r}: every data file in the folder is empty")
         if literal == str(path):
             return datasets.load_dataset(str(path), split=split, cache_dir=cache_dir)
         return datasets.load_dataset(_folder_builder(path), data_dir=literal, split=split, cache_dir=cache_dir)
@@ -94,11 +97,23 @@ def _load_local(datasets: Any, path: Path, split: str, cache_dir: str | None):
     builder = _BUILDERS.get(path.suffix.lower())
     if builder is None:
         raise DatasetFormatError(f"{str(path)!r}: unsupported file type; use one of {', '.join(_BUILDERS)}")
+    if _is_blank(path):
+        # datasets fails on an empty file with a bare StopIteration (json) or ArrowInvalid (parquet).
+        raise DatasetFormatError(f"{str(path)!r} is empty: it holds no rows")
     try:
         return datasets.load_dataset(builder, data_files=literal, split="train", cache_dir=cache_dir)
     except datasets.exceptions.DatasetGenerationError as exc:
         cause = exc.__cause__ or exc
         raise DatasetFormatError(f"{str(path)!r} cannot be read as {builder}: {cause}") from exc
+
+
+def _is_blank(file: Path) -> bool:
+    """Whether ``file`` holds nothing but whitespace (read only up to its first other byte)."""
+    with file.open("rb") as handle:
+        while chunk := handle.read(1 << 16):
+            if chunk.strip():
+                return False
+    return True
 
 
 def _folder_builder(folder: Path) -> str:

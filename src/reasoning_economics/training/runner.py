@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -57,6 +58,24 @@ def _use_cuda(config: TrainConfig) -> bool:
     return config.device != "cpu" and torch.cuda.is_available()
 
 
+def check_output_dir(output_dir: Path) -> None:
+    """Raise :class:`ConfigError` when ``output_dir`` cannot become the run directory: it is a
+    file, lies under a file, or its nearest existing folder is not writable.
+
+    Creates nothing, so a bad ``-o`` fails at once, before seconds of imports and model loading,
+    and a run that fails on another setting later leaves no empty folder behind.
+    """
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ConfigError(f"output_dir {str(output_dir)!r} exists and is not a directory")
+    existing = output_dir
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"output_dir {str(output_dir)!r}: {str(existing)!r} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"output_dir {str(output_dir)!r}: cannot create it in {str(existing)!r} (not writable)")
+
+
 def _resume_checkpoint(config: TrainConfig, output_dir: Path) -> str | None:
     if config.resume is False:
         return None
@@ -95,7 +114,10 @@ def build_trainer(config: TrainConfig) -> tuple[Any, Any]:
         require("vllm", "vllm")
         if not cuda:
             raise ConfigError("--use-vllm needs a GPU; on CPU, training generates with transformers")
-    output_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # /sys, /proc, a full or read-only disk: what check_output_dir cannot foresee
+        raise ConfigError(f"output_dir {str(output_dir)!r}: cannot create the directory ({exc.strerror or exc})") from exc
 
     policy = load_policy(config.model, trust_remote_code=config.trust_remote_code)
     recipe = build_recipe(config)
@@ -191,6 +213,7 @@ def build_trainer(config: TrainConfig) -> tuple[Any, Any]:
 def train(config: TrainConfig) -> TrainResult:
     """Run ``config`` to the end (resuming when asked) and save the final model; see the module docstring."""
     output_dir = Path(config.output_dir)
+    check_output_dir(output_dir)
     resume_from = _resume_checkpoint(config, output_dir)
     started = time.monotonic()
     trainer, rollout = build_trainer(config)
