@@ -6,6 +6,7 @@ import doctest
 
 import pytest
 
+from reasoning_economics.errors import RewardInputError
 from reasoning_economics.rewards import budget
 from reasoning_economics.rewards.budget import StepReward, episode_bonus, fair_share, step_reward
 
@@ -60,10 +61,15 @@ def test_episode_bonus_peaks_at_the_target_utilization():
         lambda: step_reward(correct=True, tokens_used=-1, total_budget=100, num_questions=1),
         lambda: episode_bonus(accuracy=1.5, spent=1, total_budget=10),
         lambda: episode_bonus(accuracy=0.5, spent=1, total_budget=0),
+        # NaN once came back as a NaN efficiency bonus.
+        lambda: step_reward(correct=True, tokens_used=float("nan"), total_budget=100, num_questions=1),
+        lambda: step_reward(correct=True, tokens_used=float("inf"), total_budget=100, num_questions=1),
+        lambda: step_reward(correct=True, tokens_used=1, overspend_tokens=float("nan"), total_budget=100, num_questions=1),
+        lambda: step_reward(correct=True, tokens_used=1, total_budget=float("nan"), num_questions=1),
     ],
 )
 def test_impossible_inputs_raise(call):
-    with pytest.raises(ValueError):
+    with pytest.raises(RewardInputError):  # a ValueError too, as docs/rewards.md states
         call()
 
 

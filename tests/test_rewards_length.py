@@ -45,6 +45,15 @@ def test_efficiency_reward_alpha_two_tenths():
     assert efficiency_reward([1, 1], [100, 300], alpha=0.2) == approx([0.9462117, 0.8537883], abs=1e-6)
 
 
+def test_numpy_correctness_flags_are_read_as_bools():
+    import numpy as np
+
+    flags = np.array([True, False, True])
+    assert efficiency_reward(flags, [100, 50, 300]) == efficiency_reward([True, False, True], [100, 50, 300])
+    with pytest.raises(RewardInputError):
+        efficiency_reward(np.array([0.5, 1.0]), [1, 2])
+
+
 def test_efficiency_reward_lone_correct_gets_one_minus_half_alpha():
     # one correct sample: std 0, z = 0, sigmoid 0.5 -> 1 - 0.2/2 = 0.9
     assert efficiency_reward([True, False, False], [500, 10, 20], alpha=0.2) == approx([0.9, 0.0, 0.0])

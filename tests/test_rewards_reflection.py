@@ -77,6 +77,17 @@ def test_self_reflection_keyword_set():
     assert count_reflections("rethink, so recheck", SELF_REFLECTION_KEYWORDS, window=5) == 2
 
 
+def test_keywords_as_one_string_or_text_not_a_string_are_refused():
+    from reasoning_economics.errors import RewardInputError
+
+    # tuple("wait") counted the letters: 'a b c' read as one chain of reflections.
+    with pytest.raises(RewardInputError, match="one string"):
+        count_reflections("a b c", keywords="wait")
+    assert count_reflections("wait, wait", keywords=("wait",)) == 1
+    with pytest.raises(RewardInputError, match="text must be a str"):
+        count_reflections(None)
+
+
 @given(st.lists(st.sampled_from(REA_RL_REFLECTION_KEYWORDS), max_size=20))
 def test_one_keyword_per_line_counts_each(words):
     assert count_reflections("\n".join(words)) == len(words)

@@ -20,6 +20,8 @@ def as_correctness(correct: Sequence[object], name: str = "correct") -> list[boo
     for i, value in enumerate(correct):
         if isinstance(value, bool):
             flags.append(value)
+        elif getattr(getattr(value, "dtype", None), "kind", None) == "b":  # numpy.bool_ is no Real
+            flags.append(bool(value))
         elif isinstance(value, Real) and value in (0, 1):
             flags.append(bool(value))
         else:

@@ -16,7 +16,10 @@ These are the only copies of the formulas: the environment calls them.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
+
+from reasoning_economics.errors import RewardInputError
 
 CORRECT_REWARD = 1.0
 WRONG_REWARD = -0.1
@@ -42,9 +45,9 @@ class StepReward(NamedTuple):
 def fair_share(total_budget: float, num_questions: int) -> float:
     """B / N, the tokens each question would get under an even split."""
     if num_questions <= 0:
-        raise ValueError(f"num_questions must be positive, got {num_questions}")
-    if total_budget <= 0:
-        raise ValueError(f"total_budget must be positive, got {total_budget}")
+        raise RewardInputError(f"num_questions must be positive, got {num_questions}")
+    if not total_budget > 0 or not math.isfinite(total_budget):
+        raise RewardInputError(f"total_budget must be a positive finite number, got {total_budget}")
     return total_budget / num_questions
 
 
@@ -76,8 +79,11 @@ def step_reward(
     >>> round(step_reward(correct=True, tokens_used=50, total_budget=1000, num_questions=10).total, 6)
     1.05
     """
-    if tokens_used < 0 or overspend_tokens < 0:
-        raise ValueError("token counts must be non-negative")
+    if not (tokens_used >= 0 and overspend_tokens >= 0) or not math.isfinite(tokens_used + overspend_tokens):
+        # "not >=" also refuses NaN, which would otherwise come back as a NaN reward.
+        raise RewardInputError(
+            f"token counts must be finite and non-negative, got tokens_used={tokens_used}, overspend_tokens={overspend_tokens}"
+        )
     fair = fair_share(total_budget, num_questions)
     ratio = tokens_used / fair
     return StepReward(
@@ -102,8 +108,8 @@ def episode_bonus(
     0.225
     """
     if total_budget <= 0:
-        raise ValueError(f"total_budget must be positive, got {total_budget}")
+        raise RewardInputError(f"total_budget must be positive, got {total_budget}")
     if not 0.0 <= accuracy <= 1.0:
-        raise ValueError(f"accuracy must be in [0, 1], got {accuracy}")
+        raise RewardInputError(f"accuracy must be in [0, 1], got {accuracy}")
     utilization = spent / total_budget
     return lambda_ep * accuracy * max(0.0, 1.0 - abs(utilization - target_utilization))

@@ -101,6 +101,10 @@ def count_reflections(
             :data:`SELF_REFLECTION_KEYWORDS` for understand-r1-zero's set.
         window: hits whose gap is at most ``window - 1`` characters, with no newline, chain.
     """
+    if not isinstance(text, str):
+        raise RewardInputError(f"text must be a str, got {type(text).__name__}")
+    if isinstance(keywords, str):  # tuple("wait") would count the letters w, a, i, t
+        raise RewardInputError(f"keywords must be a sequence of words, not one string: use ({keywords!r},)")
     words = REA_RL_REFLECTION_KEYWORDS if keywords is None else tuple(keywords)
     return len(reflection_pattern(words, window).findall(thinking_part(text)))
 
