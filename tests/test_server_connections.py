@@ -7,15 +7,20 @@ really exhausts it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
 import resource
 import socket
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from websockets.sync.client import connect
 
@@ -42,14 +47,33 @@ def closed_by_server_within(sock: socket.socket, seconds: float) -> bool:
         return True
 
 
+def upgrade_request(extra_headers: bytes = b"") -> bytes:
+    return (
+        b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: " + base64.b64encode(os.urandom(16)) + b"\r\nSec-WebSocket-Version: 13\r\n"
+        + extra_headers + b"\r\n"
+    )
+
+
+def read_until_closed(sock: socket.socket, seconds: float) -> bytes:
+    """All the server sends until it closes ``sock``; fails if it has not within ``seconds``."""
+    sock.settimeout(seconds)
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except TimeoutError:
+        raise AssertionError(f"still open after {seconds} s, having sent {data[:200]!r}") from None
+    except ConnectionResetError:
+        pass
+    return data
+
+
 def open_raw_websocket(port: int) -> socket.socket:
     """A WebSocket connection after its handshake, as a plain socket that reads little: a
     client that writes frames by hand and hardly reads the server's."""
     sock = open_connection(port)
-    sock.sendall(
-        b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Key: " + base64.b64encode(os.urandom(16)) + b"\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
+    sock.sendall(upgrade_request())
     assert sock.recv(4096).startswith(b"HTTP/1.1 101")
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     return sock
@@ -124,6 +148,92 @@ def test_websocket_sessions_outlive_the_request_deadline(strict_server):
         ws.send(json.dumps({"type": "step", "data": {"response": "\\boxed{1}"}}))
         reply = json.loads(ws.recv(timeout=30))
         assert reply["type"] == "observation" and reply["data"]["observation"]["step_idx"] == 1
+
+
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [
+        (b"Sec-WebSocket-Protocol: a\x7f\r\n", b"400"),  # h11 lets DEL through; websockets cannot parse it
+        (b"".join(b"X-Header-%d: 1\r\n" % i for i in range(200)), b"431"),  # websockets takes 128
+    ],
+    ids=["DEL in a header", "200 headers"],
+)
+def test_an_upgrade_request_that_websockets_refuses_is_answered_and_closed(live_server, header, status):
+    # Before, it got no answer and was never closed (the request deadline stopped at the
+    # upgrade): 300 of them held 300 descriptors for as long as the client kept them.
+    with open_connection(live_server.port) as refused:
+        refused.sendall(upgrade_request(header))
+        answer = read_until_closed(refused, 5)  # well within the live server's 10 s deadline
+    assert answer.startswith(b"HTTP/1.1 " + status), answer
+    assert_a_new_session_starts(live_server.ws_url)
+
+
+@contextmanager
+def server_slow_to_accept_websockets(request_timeout_s: float) -> Iterator[int]:
+    """``ree serve``'s application and uvicorn options on a loopback port (yielded), behind an
+    application that does not answer WebSocket handshakes (``ree serve``'s accepts at once)."""
+    import uvicorn
+
+    from reasoning_economics.server.app import create_server_app, uvicorn_options
+    from reasoning_economics.server.settings import ServerSettings
+
+    settings = ServerSettings.build(host="127.0.0.1", request_timeout_s=request_timeout_s, warm_up=False)
+    app = create_server_app(settings)
+
+    async def slow_to_accept(scope, receive, send):
+        if scope["type"] == "websocket":
+            while (await receive())["type"] != "websocket.disconnect":
+                pass
+            return
+        await app(scope, receive, send)
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(slow_to_accept, **uvicorn_options(settings)))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[listener])), daemon=True)
+    thread.start()
+    try:
+        started_by = time.monotonic() + 60
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < started_by, "the server did not start"
+            time.sleep(0.02)
+        yield listener.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def test_the_request_deadline_lasts_until_the_websocket_handshake_completes():
+    # Before, it stopped as soon as h11 handed the connection to the WebSocket protocol, before
+    # websockets had parsed the request or the application had accepted it.
+    with server_slow_to_accept_websockets(DEADLINE_S) as port, open_connection(port) as waiting:
+        waiting.sendall(upgrade_request())
+        assert not closed_by_server_within(waiting, DEADLINE_S / 2)
+        assert read_until_closed(waiting, 10) == b""
+
+
+def test_a_body_with_both_content_length_and_chunked_encoding_is_refused_unread(start_server):
+    # h11 reads such a body as chunked, whatever its Content-Length says, and the body limit
+    # trusted the Content-Length: a 300 MB body got through a 1 MB limit and cost 1 GB of memory.
+    server = start_server(max_message_bytes=4096, warm_up=False)
+    head = b"POST /reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    small = b'{"seed": 3}'
+    over_the_limit = b'{"seed": 3, "episode_id": "' + b"e" * 65536
+    whole_small_body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(small), small)
+    first_chunk_only = b"%x\r\n%s\r\n" % (len(over_the_limit), over_the_limit)  # a server reading it waits for more
+    for framing, body in (  # refused whatever the body's size, and without waiting for its end
+        (b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n", whole_small_body),
+        (b"Transfer-Encoding: chunked\r\nContent-Length: 2\r\n", first_chunk_only),
+    ):
+        with open_connection(server.port) as client:
+            client.sendall(head + framing + b"\r\n" + body)
+            answer = read_until_closed(client, 5)
+        head_lines = answer.split(b"\r\n\r\n", 1)[0].lower().split(b"\r\n")
+        assert head_lines[0] == b"http/1.1 400 bad request", answer
+        assert b"connection: close" in head_lines
+        assert b"Content-Length and Transfer-Encoding" in answer
+    with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        assert http.post("/reset", json={"seed": 3}).status_code == 200  # either header alone is fine
 
 
 def test_a_flood_of_stalled_connections_costs_one_log_line_and_the_server_recovers(tmp_path):

@@ -7,7 +7,8 @@ messages) now gets ``413`` with ``{"detail": ..., "code": "MESSAGE_TOO_LARGE"}``
 connection is closed; nothing reaches the application.
 
 A declared ``Content-Length`` is checked before any of the body is read. A chunked body,
-whose size is not declared, is read up to the limit and then handed on.
+whose size is not declared, is read up to the limit and then handed on. A request that sends
+both headers gets ``400`` and the connection is closed (see :func:`ambiguous_length`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ class BodySizeLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if ambiguous_length(scope):
+            await send_ambiguous_length(send)
             return
         declared = declared_length(scope)
         if declared is not None:
@@ -60,6 +64,33 @@ class BodySizeLimitMiddleware:
         headers.append((b"connection", b"close"))  # the rest of the body is not read
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def ambiguous_length(scope: Scope) -> bool:
+    """Whether the request declares both a ``Content-Length`` and a ``Transfer-Encoding``.
+
+    h11 then reads the body as chunked (RFC 9112 6.3: Transfer-Encoding wins), so the declared
+    length says nothing of its size: trusting it let a 300 MB body through a 1 MB limit. Such a
+    request is refused rather than counted like any chunked body: RFC 9112 allows either, but
+    both headers are how a request is smuggled past a proxy that reads the other one, and the
+    RFC requires closing the connection after answering it, which uvicorn would not do for a
+    request the application answered. h11 refuses every Transfer-Encoding but ``chunked``
+    before the application sees it."""
+    names = {name for name, _ in scope.get("headers", ())}
+    return b"content-length" in names and b"transfer-encoding" in names
+
+
+async def send_ambiguous_length(send: Send) -> None:
+    """The 400 for :func:`ambiguous_length`, worded as uvicorn answers other framing errors
+    (conflicting ``Content-Length`` headers); the body is not read and the connection closes."""
+    body = b"Invalid HTTP request received: both Content-Length and Transfer-Encoding; send one."
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": 400, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def declared_length(scope: Scope) -> int | None:

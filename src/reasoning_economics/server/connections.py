@@ -6,9 +6,14 @@
   a file descriptor each for as long as it likes: a few thousand such connections, opened in
   a fraction of a second, used up every descriptor and locked every other client out. Each
   connection now has ``request_timeout_s`` to deliver a complete request (headers and body;
-  for ``/ws``, the upgrade request), counted again after each response on a kept-alive
-  connection. A connection that misses it is closed. A request being answered, however long
-  it takes, and an open WebSocket session are never cut by it.
+  for ``/ws``, the upgrade request, and the deadline lasts until the handshake completes),
+  counted again after each response on a kept-alive connection. A connection that misses it
+  is closed. A request being answered, however long it takes, and an open WebSocket session
+  are never cut by it.
+- **An upgrade request that websockets refuses is answered.** uvicorn neither answered nor
+  closed one (a DEL byte in a header value, over 128 headers, a header line over 8 KiB):
+  300 such requests held 300 descriptors for as long as the client liked. It now gets the
+  ``400``, ``414`` or ``431`` that websockets makes of it, and the connection is closed.
 - **A WebSocket peer that pings without reading is dropped.** uvicorn's WebSocket protocol
   holds back a client's messages until the application has read the previous one, and the
   application waits to send until the client reads (uvicorn 0.53 and later). Pings skip
@@ -35,6 +40,7 @@ import math
 import resource
 import time
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any, ClassVar
 
 import h11
@@ -101,9 +107,16 @@ def http_protocol_with_deadline(request_timeout: float) -> type[H11Protocol]:
             self._arm_deadline()
 
         def handle_websocket_upgrade(self, event: h11.Request) -> None:
-            # The session has its own idle timeout; the timer would also keep this object alive.
+            # Nothing else times a WebSocket connection out before its handshake completes
+            # (keepalive pings and the session's idle timeout start after it), so the deadline
+            # carries over to the WebSocket protocol; not kept here, as this timer would keep
+            # this object alive with it.
+            deadline = None if self._deadline is None else self._deadline.when()
             self._disarm_deadline()
             super().handle_websocket_upgrade(event)
+            websocket = self.transport.get_protocol()
+            if deadline is not None and isinstance(websocket, UnreadPingLimitProtocol):
+                websocket.complete_handshake_by(deadline, stalled.happened)
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm_deadline()
@@ -130,7 +143,9 @@ def http_protocol_with_deadline(request_timeout: float) -> type[H11Protocol]:
     return RequestDeadlineProtocol
 
 
-# For ``uvicorn reasoning_economics.server.app:app --http reasoning_economics.server.connections:DeadlineH11Protocol``.
+# For ``uvicorn reasoning_economics.server.app:app --http reasoning_economics.server.connections:DeadlineH11Protocol
+# --ws reasoning_economics.server.connections:UnreadPingLimitProtocol``: the deadline covers the
+# WebSocket handshake with that ``--ws`` only.
 DeadlineH11Protocol = http_protocol_with_deadline(DEFAULT_REQUEST_TIMEOUT_S)
 
 _unread_pongs = ThrottledWarning(
@@ -139,9 +154,48 @@ _unread_pongs = ThrottledWarning(
 
 
 class UnreadPingLimitProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's WebSocket protocol, dropping a peer that pings while reading nothing back."""
+    """uvicorn's WebSocket protocol, dropping a peer that pings while reading nothing back,
+    answering upgrade requests that websockets refuses, and holding the request deadline
+    until the handshake completes (see the module docstring)."""
 
     _pings_while_unread = 0
+    _handshake_deadline: asyncio.TimerHandle | None = None
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.handshake_exc is not None and not self.handshake_initiated:
+            self._refuse_handshake()
+
+    def _refuse_handshake(self) -> None:
+        # websockets refused the upgrade request before making a Request event of it. It then
+        # queues its answer (431 or 414; for a request it cannot parse, only the end of the
+        # stream) and emits no event, while uvicorn acts on events and ``parser_exc`` only: it
+        # wrote nothing and never closed the connection.
+        output = [chunk for chunk in self.conn.data_to_send() if chunk]  # b"": end of stream
+        if not output:
+            text = f"Failed to open a WebSocket connection: {self.conn.handshake_exc}.\n"
+            output = [self.conn.reject(HTTPStatus.BAD_REQUEST, text).serialize()]
+        self.handshake_complete = self.close_sent = True  # as uvicorn's own refusals: no 500 at shutdown
+        self.transport.write(b"".join(output))
+        self.transport.close()
+
+    def complete_handshake_by(self, when: float, missed: Callable[[], None]) -> None:
+        """Close the connection, and call ``missed``, if its handshake has not completed at
+        loop time ``when`` (the request deadline of the HTTP connection it was upgraded from)."""
+        if not self.handshake_complete and not self.transport.is_closing():
+            self._handshake_deadline = self.loop.call_at(when, self._handshake_deadline_passed, missed)
+
+    def _handshake_deadline_passed(self, missed: Callable[[], None]) -> None:
+        self._handshake_deadline = None
+        if not self.handshake_complete and not self.transport.is_closing():
+            missed()
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._handshake_deadline is not None:
+            self._handshake_deadline.cancel()
+            self._handshake_deadline = None
+        super().connection_lost(exc)
 
     def resume_writing(self) -> None:
         self._pings_while_unread = 0
