@@ -142,6 +142,20 @@ def test_a_null_grading_response_grades_the_response_like_an_absent_one():
         assert obs.step_idx == 1
 
 
+def test_a_step_cannot_count_with_another_tokenizer_than_its_episodes():
+    # Switching to a coarser vocabulary mid-episode spent about a third of the budget on digits.
+    env = ReasonBudgetEnvironment(num_questions=3)
+    env.reset(seed=6, tokenizer_name="qwen3", total_budget=1000)
+    before = _snapshot(env)
+    digits = "1234567890" * 20 + " \\boxed{0}"
+    with pytest.raises(InvalidActionError, match="not this episode's tokenizer 'qwen3'"):
+        env.step(ReasonBudgetAction(response=digits, metadata={"tokenizer_name": "o200k_base"}))
+    assert _snapshot(env) == before
+    # Another name of the same vocabulary is the same tokenizer.
+    obs = env.step(ReasonBudgetAction(response=digits, metadata={"tokenizer_name": "Qwen/Qwen3-0.6B"}))
+    assert obs.history[0]["tokens_counted"] == QWEN.count(digits)
+
+
 def test_step_tokenizer_name_counts_with_that_tokenizer():
     env = ReasonBudgetEnvironment(num_questions=2)
     env.reset(seed=6, total_budget=1000)

@@ -13,6 +13,7 @@ Contract:
   (client > tokenizer-native > config) and returns the first observation.
 - ``step(action)`` charges the response's tokens, grades the answer, returns the
   reward of that step (plus the episode bonus on the final step) and the next question.
+  ``action.metadata["tokenizer_name"]`` may only name the episode's tokenizer, when it has one.
 - Every rejected call raises a :class:`~reasoning_economics.errors.ReasoningEconomicsError`
   subclass before anything changes, so the episode can go on.
 """
@@ -190,11 +191,7 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
             )
         action = self._validate_action(action)
         problem = episode.problems[episode.step_idx]
-        step_tokenizer = action.metadata.get("tokenizer_name")
-        # Reference trainers name the tokenizer on every step: reuse the episode's counter
-        # when it is the same name instead of resolving it again.
-        same = step_tokenizer is None or step_tokenizer == episode.tokenizer_request
-        counter = episode.counter if same else self._counter(step_tokenizer)
+        counter = self._step_counter(episode, action.metadata.get("tokenizer_name"))
         started = time.perf_counter()
         tokens_counted = counter.count(action.response)
         counted = time.perf_counter()
@@ -205,6 +202,24 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
         finished = time.perf_counter()
         # Nothing above mutated the episode; everything below cannot fail.
         return self._apply(episode, problem, tokens_counted, verdict, counted - started, finished - counted)
+
+    def _step_counter(self, episode: _Episode, step_tokenizer: str | None) -> tokens.TokenCounter:
+        """The counter of a step naming ``step_tokenizer`` (None: the episode's own).
+
+        Reference trainers name the tokenizer on every step: the same name reuses the episode's
+        counter without resolving it again. When the episode has a named tokenizer, a step may
+        not count with another: the budget is in that tokenizer's tokens, and switching to a
+        coarser one (about a third of the tokens on digit-heavy text) spent less of it.
+        """
+        if step_tokenizer is None or step_tokenizer == episode.tokenizer_request:
+            return episode.counter
+        counter = self._counter(step_tokenizer)
+        if episode.tokenizer_request is not None and counter.name != episode.counter.name:
+            raise InvalidActionError(
+                f"metadata.tokenizer_name {step_tokenizer!r} is not this episode's tokenizer "
+                f"{episode.tokenizer_request!r}: its budget is counted in that one; reset to change it"
+            )
+        return counter
 
     def _apply(
         self,
