@@ -123,3 +123,21 @@ def test_records_that_failed_are_written_first_once_the_file_accepts_writes_agai
     assert read_lines(path) == [{"n": 1}, {"n": 2}, {"n": 3}]
     assert log.pending == 0 and log.records_written == 3
     log.close()
+
+
+def test_line_breaks_json_keeps_raw_are_escaped_so_each_record_stays_one_line(tmp_path):
+    # U+2028, U+2029 and U+0085 may stand raw in JSON strings, but str.splitlines() ends a line
+    # at each: an answer holding one split its record in two.
+    from reasoning_economics.evaluation.results import ResultsWriter, read_results
+
+    text = "a\u2028b\u2029c\x85d é"
+    log = EpisodeLog(tmp_path / "episodes.jsonl")
+    assert log.append({"response": text}) is None
+    log.close()
+    with ResultsWriter(tmp_path / "run") as writer:
+        writer.append({"index": 0, "response": text})
+    for path in (tmp_path / "episodes.jsonl", tmp_path / "run" / "results.jsonl"):
+        content = path.read_text(encoding="utf-8")
+        assert len(content.splitlines()) == 1 and "é" in content  # other non-ASCII text stays as is
+        assert json.loads(content)["response"] == text
+    assert read_results(tmp_path / "run") == [{"index": 0, "response": text}]

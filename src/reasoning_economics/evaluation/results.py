@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from reasoning_economics.errors import ConfigError, ResultsFileError
+from reasoning_economics.jsonl import json_line
 
 RESULTS_NAME = "results.jsonl"
 RUN_CONFIG_NAME = "run.json"
@@ -94,7 +95,7 @@ class ResultsWriter:
         self._handle = self.path.open("a", encoding="utf-8")
 
     def append(self, record: dict[str, Any]) -> None:
-        self._handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+        self._handle.write(json_line(record, sort_keys=True))
         self._handle.flush()
         os.fsync(self._handle.fileno())
 

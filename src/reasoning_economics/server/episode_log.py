@@ -12,7 +12,6 @@ and retried with the next one, and the client's final observation says the log f
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from reasoning_economics.errors import EpisodeLogError
+from reasoning_economics.jsonl import json_line
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class EpisodeLog:
 
         Returns None on success, else the error text (the record stays pending).
         """
-        line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+        line = json_line(record, separators=(",", ":")).encode("utf-8")
         with self._lock:
             self._pending.append(line)
             while len(self._pending) > MAX_PENDING_RECORDS:
