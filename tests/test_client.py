@@ -18,6 +18,7 @@ from reasoning_economics.errors import (
     ServerCapacityError,
     ServerConnectionError,
     ServerError,
+    SessionTimeoutError,
     TokenizerNotAllowedError,
 )
 
@@ -109,6 +110,56 @@ def test_capacity_a_server_going_away_and_coming_back(start_server):
         start_server(port=server.port, max_sessions=1, warm_up=False)  # the server comes back
         assert first.reset(seed=1).observation.step_idx == 0  # the same client starts anew
         assert first.step(ReasonBudgetAction(response="\\boxed{1}")).observation.step_idx == 1
+
+
+def test_an_idle_session_closed_by_the_server_is_a_session_timeout_on_every_call_until_reset(start_server):
+    import time
+
+    # The server sends SESSION_TIMEOUT, then closes. The client raised a plain connection error,
+    # and its next calls opened fresh sessions and failed with EPISODE_NOT_STARTED.
+    server = start_server(session_timeout_s=1, warm_up=False)
+    with ReasonBudgetClient(base_url=server.base_url) as client:
+        client.reset(seed=1)
+        time.sleep(2.0)
+        for call in (lambda: client.step(ReasonBudgetAction(response="\\boxed{1}")), client.state, client.state):
+            with pytest.raises(SessionTimeoutError, match="no message for 1 s"):
+                call()
+        assert server.app.state.sessions.active == 0  # those calls opened no session
+        assert client.reset(seed=1).observation.step_idx == 0
+        assert client.step(ReasonBudgetAction(response="\\boxed{1}")).observation.step_idx == 1
+
+
+def test_after_the_server_goes_away_every_call_says_so_until_reset(start_server):
+    server = start_server(warm_up=False)
+    with ReasonBudgetClient(base_url=server.base_url) as client:
+        client.reset(seed=1)
+        server.stop()
+        for _ in range(2):
+            with pytest.raises(ServerConnectionError, match="closed the connection.*episode is lost"):
+                client.step(ReasonBudgetAction(response="\\boxed{1}"))
+
+
+def test_replies_of_another_protocol_are_typed_errors():
+    import threading
+
+    from websockets.sync.server import serve
+
+    replies = iter(['<html>not json</html>', '[1, 2]', '{"type": "error", "data": "boom"}',
+                    '{"type": "observation", "data": {"observation": {"step_idx": "many"}, "done": false}}'])  # fmt: skip
+
+    def answer(ws):
+        for message in ws:
+            if '"reset"' in message:  # not the client's closing message
+                ws.send(next(replies))
+
+    with serve(answer, "127.0.0.1", 0) as stub:
+        threading.Thread(target=stub.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{stub.socket.getsockname()[1]}"
+        for expected in ("not JSON", "not an object", "boom", "invalid ReasonBudgetObservation"):
+            with ReasonBudgetClient(base_url=url) as client:
+                with pytest.raises(ServerError, match=expected):
+                    client.reset(seed=1)
+        stub.shutdown()
 
 
 def test_done_and_reward_are_read_from_an_openenv_payload_that_moved_them_out():

@@ -23,10 +23,13 @@ refuses the token or drops the connection raises :class:`ServerConnectionError`.
 from __future__ import annotations
 
 import asyncio
+import copy
+import json
 from typing import Any
 
 from openenv.core.client_types import StepResult
 from openenv.core.env_client import EnvClient
+from pydantic import ValidationError
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.protocol import State
 
@@ -51,8 +54,10 @@ def _error_classes() -> dict[str, type[errors.ReasoningEconomicsError]]:
     return found
 
 
-def error_from_reply(data: dict[str, Any]) -> errors.ReasoningEconomicsError:
+def error_from_reply(data: Any) -> errors.ReasoningEconomicsError:
     """The typed exception for a server's ``{"type": "error", "data": ...}`` payload."""
+    if not isinstance(data, dict):  # not ree serve's shape: keep what it said
+        data = {"message": f"the server reported an error: {str(data)[:300]}"}
     code = str(data.get("code") or "SERVER_ERROR")
     message = str(data.get("message") or "the server reported an error")
     details = {key: value for key, value in data.items() if key not in ("code", "message")}
@@ -89,6 +94,8 @@ class ReasonBudgetClient(EnvClient[ReasonBudgetAction, ReasonBudgetObservation, 
             all_headers["Authorization"] = f"Bearer {token}"
         kwargs.setdefault("message_timeout_s", 120.0)
         super().__init__(base_url=base_url, headers=all_headers or None, **kwargs)
+        # Why the connection ended, raised again by every call until reset() starts anew.
+        self._lost: errors.ReasoningEconomicsError | None = None
 
     # -- wire format ---------------------------------------------------------
     def _step_payload(self, action: ReasonBudgetAction) -> dict[str, Any]:
@@ -105,13 +112,25 @@ class ReasonBudgetClient(EnvClient[ReasonBudgetAction, ReasonBudgetObservation, 
         done = bool(payload.get("done", fields.get("done", False)))
         reward = payload.get("reward", fields.get("reward"))
         fields["done"], fields["reward"] = done, reward
-        observation = ReasonBudgetObservation.model_validate(
-            {key: value for key, value in fields.items() if key in _OBSERVATION_FIELDS}
+        observation = self._validated(
+            ReasonBudgetObservation, {key: value for key, value in fields.items() if key in _OBSERVATION_FIELDS}
         )
         return StepResult(observation=observation, reward=reward, done=done, metadata=payload.get("metadata"))
 
     def _parse_state(self, payload: dict[str, Any]) -> ReasonBudgetState:
-        return ReasonBudgetState.model_validate({k: v for k, v in payload.items() if k in _STATE_FIELDS})
+        return self._validated(ReasonBudgetState, {k: v for k, v in payload.items() if k in _STATE_FIELDS})
+
+    def _validated(self, model: Any, fields: dict[str, Any]) -> Any:
+        try:
+            return model.model_validate(fields)
+        except ValidationError as exc:
+            raise self._invalid_reply(f"an invalid {model.__name__}: {exc.error_count()} error(s), first: "
+                                      f"{exc.errors(include_url=False, include_input=False)[0]['msg']}") from exc
+
+    def _invalid_reply(self, what: str) -> errors.ServerError:
+        return errors.ServerError(
+            f"{self._ws_url} answered with {what}; is it a reasoning-economics (OpenEnv) server?", code="INVALID_REPLY"
+        )
 
     # -- errors ----------------------------------------------------------------
     async def _connect_async(self) -> "ReasonBudgetClient":
@@ -140,12 +159,16 @@ class ReasonBudgetClient(EnvClient[ReasonBudgetAction, ReasonBudgetObservation, 
         )
 
     async def _send_and_receive(self, message: dict[str, Any]) -> dict[str, Any]:
+        if message.get("type") == "reset":
+            self._lost = None
+        elif self._lost is not None:
+            # EnvClient would reconnect: the call would land in a fresh session, fail with
+            # EPISODE_NOT_STARTED and hold a session slot. Say again what happened instead.
+            raise copy.copy(self._lost)
         ws = self._ws
         if ws is not None and ws.state in (State.CLOSING, State.CLOSED) and message.get("type") != "reset":
-            # EnvClient would silently reconnect: a step would then land in a fresh session
-            # and fail with EPISODE_NOT_STARTED. Say what happened instead.
             self._ws = None
-            raise self._lost_connection(ws.close_code, ws.close_reason)
+            raise self._remember(await self._why_closed(ws))
         try:
             await self._send(message)
         except ConnectionClosed:
@@ -155,11 +178,33 @@ class ReasonBudgetClient(EnvClient[ReasonBudgetAction, ReasonBudgetObservation, 
         except ConnectionClosed as exc:
             self._ws = None
             close = exc.rcvd
-            raise self._lost_connection(close.code if close else None, close.reason if close else None) from exc
-        except asyncio.TimeoutError as exc:
-            raise errors.ServerConnectionError(
-                f"no reply from {self._ws_url} within {self._message_timeout:g} s; the connection was dropped"
+            raise self._remember(
+                self._lost_connection(close.code if close else None, close.reason if close else None)
             ) from exc
+        except asyncio.TimeoutError as exc:
+            raise self._remember(errors.ServerConnectionError(
+                f"no reply from {self._ws_url} within {self._message_timeout:g} s; the connection was dropped: "
+                "reset() opens a new connection and starts anew"
+            )) from exc  # fmt: skip
+        except ValueError as exc:  # json.loads: not a reply of this protocol
+            raise self._invalid_reply("text that is not JSON") from exc
+        if not isinstance(response, dict):
+            raise self._invalid_reply(f"JSON that is not an object ({type(response).__name__})")
         if response.get("type") == "error":
             raise error_from_reply(response.get("data") or {})
         return response
+
+    async def _why_closed(self, ws: Any) -> errors.ReasoningEconomicsError:
+        """Why the server closed ``ws`` between calls: the error it sent before closing, such
+        as SESSION_TIMEOUT for an idle session, or else the close code."""
+        try:
+            last = json.loads(await asyncio.wait_for(ws.recv(), timeout=1.0))
+        except (ConnectionClosed, asyncio.TimeoutError, ValueError):
+            last = None
+        if isinstance(last, dict) and last.get("type") == "error":
+            return error_from_reply(last.get("data") or {})
+        return self._lost_connection(ws.close_code, ws.close_reason)
+
+    def _remember(self, error: errors.ReasoningEconomicsError) -> errors.ReasoningEconomicsError:
+        self._lost = error
+        return error
