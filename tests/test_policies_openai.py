@@ -9,6 +9,7 @@ expected value below is worked out from the request alone.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -268,6 +269,11 @@ def test_zero_max_tokens_sends_nothing(server):
         ({"base_url": "ftp://x"}, "base_url"),
         ({"max_tokens_field": "tokens"}, "max_tokens_field"),
         ({"top_p": 0}, "top_p"),
+        ({"timeout": math.nan}, "timeout"),
+        ({"timeout": math.inf}, "timeout"),
+        ({"temperature": math.nan}, "temperature"),
+        ({"backoff": math.inf}, "backoff"),
+        ({"max_backoff": math.nan}, "max_backoff"),
     ],
 )
 def test_bad_options_are_config_errors(options, match):

@@ -179,6 +179,8 @@ def test_episode_covers_types_evenly_with_three_tiers(builtin):
         ({"types": []}, "must not be empty"),
         ({"types": "gcd"}, "list of type names"),
         ({"types": ["gcd", "gcd"]}, "twice"),
+        ({"types": [["gcd"]]}, "type names"),
+        ({"types": [{"name": "gcd"}]}, "type names"),
         ({"pool_seed": -1}, "pool_seed"),
         ({"pool_seed": True}, "pool_seed"),
         ({"warm_up": "yes"}, "warm_up must be true or false"),

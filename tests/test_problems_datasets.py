@@ -196,13 +196,13 @@ def test_user_jsonl_file(tmp_path):
     for problem_type in source.problem_types:
         seen.update(all_problems(source, problem_type))
     assert {pid: (p.answer, p.difficulty, p.problem_type) for pid, p in seen.items()} == {
-        "file/user_problems/1": ("42", 0.1, "arithmetic"),
-        "file/user_problems/2": ("4", 0.4, "algebra"),  # number -> string
-        "file/user_problems/3": ("\\frac{1}{2}", 0.2, "arithmetic"),
-        "file/user_problems/4": ("8", 0.5, "number_theory"),  # default difficulty
-        "file/user_problems/5": ("x^2 + 2x + 1", 1.0, "algebra"),
+        "file/arithmetic/1": ("42", 0.1, "arithmetic"),
+        "file/algebra/2": ("4", 0.4, "algebra"),  # number -> string
+        "file/arithmetic/3": ("\\frac{1}{2}", 0.2, "arithmetic"),
+        "file/number_theory/4": ("8", 0.5, "number_theory"),  # default difficulty
+        "file/algebra/5": ("x^2 + 2x + 1", 1.0, "algebra"),
     }
-    assert seen["file/user_problems/1"].question == f"What is 6 times 7?\n\n{BOXED_INSTRUCTION}"
+    assert seen["file/arithmetic/1"].question == f"What is 6 times 7?\n\n{BOXED_INSTRUCTION}"
 
 
 def test_names_with_glob_characters_are_read_as_written(tmp_path):
@@ -250,6 +250,7 @@ def test_user_parquet_with_problem_column_and_defaults(tmp_path):
     assert source.problem_types == ("quiz",)  # the file stem
     problems = sample_episode(source, 2, seed=0)
     assert sorted((p.answer, p.difficulty) for p in problems) == [("4", 0.25), ("6", 0.25)]
+    assert sorted(p.id for p in problems) == ["file/quiz/1", "file/quiz/2"]  # an untyped row's type is the stem
 
 
 def test_user_file_with_solution_uses_its_last_box(tmp_path):
@@ -295,6 +296,66 @@ def test_user_file_read_errors(tmp_path):
         create_source("file")
     with pytest.raises(ConfigError, match="difficulty must be a number"):
         create_source("file", path=str(broken), difficulty=2)
+
+
+def test_a_file_that_is_not_utf8_is_a_format_error_naming_it(tmp_path):
+    # pyarrow stores the bytes unchecked; reading the row failed later with a bare UnicodeDecodeError
+    latin1 = tmp_path / "latin1.jsonl"
+    latin1.write_bytes(b'{"question": "caf\xe9?", "answer": "1"}\n')
+    with pytest.raises(DatasetFormatError, match=r"latin1\.jsonl': column 'question' holds invalid data"):
+        create_source("file", path=str(latin1), cache_dir=str(tmp_path / "c"))
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    (folder / "good.jsonl").write_text(json.dumps({"question": "What is 1 + 1?", "answer": "2"}) + "\n")
+    latin1.rename(folder / "latin1.jsonl")
+    with pytest.raises(DatasetFormatError, match=r"parts/latin1\.jsonl': column 'question'"):
+        create_source("file", path=str(folder), cache_dir=str(tmp_path / "c"))
+    parquet = tmp_path / "latin1.parquet"  # a string column holding non-UTF-8 bytes
+    pq.write_table(pa.table({"question": pa.array([b"caf\xe9?"]).view(pa.string()), "answer": ["1"]}), parquet)
+    with pytest.raises(DatasetFormatError, match=r"latin1\.parquet': column 'question'"):
+        create_source("file", path=str(parquet), cache_dir=str(tmp_path / "c"))
+
+
+@pytest.mark.parametrize("folder_name", ["parts", "parts[1]"])
+def test_a_folder_with_an_unreadable_file_names_that_file(folder_name, tmp_path):
+    # datasets raised a bare DatasetGenerationError and only logged the file
+    folder = tmp_path / folder_name
+    folder.mkdir()
+    (folder / "good.jsonl").write_text(json.dumps({"question": "What is 1 + 1?", "answer": "2"}) + "\n")
+    (folder / "bad.jsonl").write_text("{broken\n")
+    with pytest.raises(DatasetFormatError, match=r"bad\.jsonl' cannot be read as json"):
+        create_source("file", path=str(folder), cache_dir=str(tmp_path / "c"))
+    (folder / "bad.jsonl").unlink()
+    (folder / "good.jsonl").unlink()
+    write_parquet([{"question": "What is 1 + 1?", "answer": "2"}], folder / "good.parquet")
+    (folder / "corrupt.parquet").write_bytes(b"PAR1 not parquet PAR1")
+    with pytest.raises(DatasetFormatError, match=r"corrupt\.parquet' cannot be read as parquet"):
+        create_source("file", path=str(folder), cache_dir=str(tmp_path / "c"))
+
+
+def test_a_binary_answer_column_is_a_format_error(tmp_path):
+    # str(b"1") is "b'1'": a gold answer no model answer can match
+    path = tmp_path / "binary.parquet"
+    pq.write_table(pa.table({"question": ["What is 0 + 1?", "What is 1 + 1?"], "answer": [b"1", b"2"]}), path)
+    with pytest.raises(DatasetFormatError, match=r"binary\.parquet row 1: 'answer' must be a non-empty string"):
+        create_source("file", path=str(path), cache_dir=str(tmp_path / "c"))
+    pq.write_table(pa.table({"question": ["Half of 1?"], "solution": [b"\\boxed{\\frac{1}{2}}"]}), path)
+    with pytest.raises(DatasetFormatError, match="row 1: 'solution' must be a string"):
+        create_source("file", path=str(path), cache_dir=str(tmp_path / "c"))
+
+
+def test_a_union_of_files_with_the_same_name_keeps_every_problem(tmp_path):
+    # ids were file/<stem>/<row>: both files gave file/x/1 and file/x/2, so the sampler saw two problems
+    for folder, problem_type, questions in [("a", "ta", ["What is 1 + 1?", "What is 2 + 2?"]),
+                                            ("b", "tb", ["What is 3 + 3?", "What is 4 + 4?"])]:
+        (tmp_path / folder).mkdir()
+        rows = [{"question": q, "answer": "0", "type": problem_type} for q in questions]
+        (tmp_path / folder / "x.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    source = create_source(f"file:{tmp_path / 'a' / 'x.jsonl'}+file:{tmp_path / 'b' / 'x.jsonl'}",
+                           file={"cache_dir": str(tmp_path / "c")})
+    problems = sample_episode(source, 4, seed=0)
+    assert sorted(p.id for p in problems) == ["file/ta/1", "file/ta/2", "file/tb/1", "file/tb/2"]
+    assert len({p.question for p in problems}) == 4
 
 
 @pytest.mark.parametrize("name, content", [("empty.jsonl", b""), ("blank.jsonl", b"\n  \n"), ("empty.json", b""),

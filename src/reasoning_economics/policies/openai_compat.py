@@ -31,6 +31,7 @@ prefill") and ignores the fields. OpenAI's own API does not continue assistant m
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import threading
@@ -71,8 +72,15 @@ class OpenAIConfig:
 
     def __post_init__(self) -> None:
         def number(name: str, value: Any, *, positive: bool) -> None:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (positive and value == 0):
-                raise ConfigError(f"{name} must be a number {'>' if positive else '>='} 0, got {value!r}")
+            # NaN passes a ``< 0`` test, and NaN or inf would reach httpx.Timeout or the request body
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value < 0
+                or (positive and value == 0)
+            ):
+                raise ConfigError(f"{name} must be a finite number {'>' if positive else '>='} 0, got {value!r}")
 
         def integer(name: str, value: Any, minimum: int) -> None:
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:

@@ -57,6 +57,10 @@ class BuiltinConfig:
         object.__setattr__(self, "types", tuple(self.types))
         if not self.types:
             raise ConfigError("builtin: types must not be empty")
+        # checked before the catalog lookup, which would hash a list and fail with a TypeError
+        not_names = [t for t in self.types if not isinstance(t, str)]
+        if not_names:
+            raise ConfigError(f"builtin: types must be type names (strings), got {not_names!r}")
         unknown = [t for t in self.types if t not in BUILTIN_TYPES_BY_NAME]
         if unknown:
             raise ConfigError(f"builtin: unknown type(s) {unknown}; known: {', '.join(BUILTIN_TYPES_BY_NAME)}")

@@ -6,7 +6,7 @@ Columns (rows count from 1 in error messages, so a JSONL row number is its line 
 column         required  meaning
 ============== ========= ===============================================================
 ``question``   yes [1]_  the question text (``problem`` is accepted instead)
-``answer``     yes [2]_  the gold final answer; numbers are turned into strings
+``answer``     yes [2]_  the gold final answer, a string or a number (turned into a string)
 ``solution``   no        a worked solution; used only without ``answer``: its last
                          ``\\boxed{...}`` is the gold answer
 ``type``       no        bucket for even mixing (default: option ``type``, else the file stem)
@@ -16,6 +16,10 @@ column         required  meaning
 .. [1] A file with both ``question`` and ``problem`` is rejected as ambiguous.
 .. [2] Or ``solution`` with a boxed answer in every row.
 
+A problem's id is ``file/<type>/<row>`` (``file/quiz/3`` for row 3 of an untyped
+``quiz.jsonl``). Parts of a union or mixture never share a type, so ids stay unique
+when two files have the same name (``file:a/x.jsonl+file:b/x.jsonl``).
+
 Every row is checked when the source is built; the first bad row raises
 :class:`~reasoning_economics.errors.DatasetFormatError` naming the row and column.
 Problems are graded with math-verify. Reading needs the ``data`` extra (``datasets``).
@@ -24,6 +28,7 @@ Problems are graded with math-verify. Reading needs the ``data`` extra (``datase
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,13 +84,17 @@ def _question_column(columns: list[str], where: str) -> str:
 def _gold(record: dict[str, Any], columns: list[str], where: str) -> str:
     if "answer" in columns:
         value = record["answer"]
-        text = "" if value is None or isinstance(value, (dict, list)) else str(value).strip()
+        # str() of anything else (bytes from a Parquet binary column, a list) is a repr no answer can match
+        text = str(value).strip() if isinstance(value, (str, numbers.Number)) else ""
         if not text:
             raise DatasetFormatError(f"{where}: 'answer' must be a non-empty string or number, got {value!r}")
         return text
     from reasoning_economics.grading.extraction import last_boxed_content
 
-    boxed = last_boxed_content(str(record["solution"] or ""))
+    solution = record["solution"]
+    if solution is not None and not isinstance(solution, str):
+        raise DatasetFormatError(f"{where}: 'solution' must be a string, got {solution!r}")
+    boxed = last_boxed_content(solution or "")
     if boxed is None or not boxed.strip():
         raise DatasetFormatError(f"{where}: no 'answer' column and no \\boxed{{...}} in 'solution'")
     return boxed.strip()
@@ -114,13 +123,16 @@ def read_problem_file(config: FileSourceConfig) -> list[Problem]:
         problem_type = record.get("type")
         if problem_type is None or not str(problem_type).strip():
             problem_type = default_type
+        problem_type = str(problem_type).strip()
         problems.append(
             Problem(
-                id=f"file/{path.stem}/{index + 1}",
+                # the type, not the file name: parts of a union have distinct types, so
+                # ids stay unique across a/x.jsonl + b/x.jsonl (an untyped row's type is the stem)
+                id=f"file/{problem_type}/{index + 1}",
                 question=ask_for_boxed(question),
                 answer=_gold(record, columns, where),
                 source="file",
-                problem_type=str(problem_type).strip(),
+                problem_type=problem_type,
                 difficulty=float(difficulty),
                 grader="math_verify",
             )

@@ -82,6 +82,8 @@ def load_table(
 
 
 def _load_local(datasets: Any, path: Path, split: str, cache_dir: str | None):
+    import pyarrow  # a dependency of datasets
+
     # datasets reads data_files and data_dir as glob patterns: a "[v2]" in a name would match
     # nothing (or other files), so they are passed escaped.
     literal = glob.escape(str(path))
@@ -89,9 +91,20 @@ def _load_local(datasets: Any, path: Path, split: str, cache_dir: str | None):
         files = [file for file in path.rglob("*") if file.suffix.lower() in _BUILDERS]
         if files and all(_is_blank(file) for file in files):
             raise DatasetFormatError(f"{str(path)!r}: every data file in the folder is empty")
-        if literal == str(path):
-            return datasets.load_dataset(str(path), split=split, cache_dir=cache_dir)
-        return datasets.load_dataset(_folder_builder(path), data_dir=literal, split=split, cache_dir=cache_dir)
+        builder = None if literal == str(path) else _folder_builder(path)
+        try:
+            if builder is None:
+                table = datasets.load_dataset(str(path), split=split, cache_dir=cache_dir)
+            else:
+                table = datasets.load_dataset(builder, data_dir=literal, split=split, cache_dir=cache_dir)
+            return _validated(pyarrow, table, repr(str(path)))
+        except (datasets.exceptions.DatasetGenerationError, pyarrow.ArrowInvalid, DatasetFormatError) as exc:
+            # datasets only logs which file failed; read alone, the bad file raises an error naming it
+            for file in sorted(files):
+                if not _is_blank(file):
+                    _load_local(datasets, file, split, cache_dir)
+            cause = exc.__cause__ or exc
+            raise DatasetFormatError(f"{str(path)!r}: the folder's data files cannot be read: {cause}") from exc
     if not path.is_file():
         raise DatasetUnavailableError(f"no such file or folder: {str(path)!r}")
     builder = _BUILDERS.get(path.suffix.lower())
@@ -101,10 +114,22 @@ def _load_local(datasets: Any, path: Path, split: str, cache_dir: str | None):
         # datasets fails on an empty file with a bare StopIteration (json) or ArrowInvalid (parquet).
         raise DatasetFormatError(f"{str(path)!r} is empty: it holds no rows")
     try:
-        return datasets.load_dataset(builder, data_files=literal, split="train", cache_dir=cache_dir)
-    except datasets.exceptions.DatasetGenerationError as exc:
+        table = datasets.load_dataset(builder, data_files=literal, split="train", cache_dir=cache_dir)
+    except (datasets.exceptions.DatasetGenerationError, pyarrow.ArrowInvalid) as exc:  # ArrowInvalid: corrupt Parquet
         cause = exc.__cause__ or exc
         raise DatasetFormatError(f"{str(path)!r} cannot be read as {builder}: {cause}") from exc
+    return _validated(pyarrow, table, repr(str(path)))
+
+
+def _validated(pyarrow: Any, table: Any, where: str) -> Any:
+    """``table``, once every column is checked: the JSON reader keeps non-UTF-8 bytes in string
+    columns unchecked, and reading such a row later fails with a bare UnicodeDecodeError."""
+    for name, column in zip(table.column_names, table.data.table.columns, strict=True):
+        try:
+            column.validate(full=True)
+        except pyarrow.ArrowInvalid as exc:
+            raise DatasetFormatError(f"{where}: column {name!r} holds invalid data (is it UTF-8 text?): {exc}") from exc
+    return table
 
 
 def _is_blank(file: Path) -> bool:
