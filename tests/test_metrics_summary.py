@@ -146,3 +146,22 @@ def test_anytime_summary_by_hand():
     assert anytime["by_difficulty"]["hard"]["accuracy"] == [0.0, 1.0]
     assert (s["accuracy"]["successes"], s["accuracy"]["total"]) == (1, 2)  # at the largest budget
     assert s["tokens_per_question"]["mean"] == pytest.approx((10 + 15 + 10 + 20) / 4)
+    # Tiers and types read accuracy at the largest budget too (they pooled every budget's cells).
+    assert s["by_difficulty"]["easy"]["accuracy"]["value"] == 0.0
+    assert s["by_difficulty"]["hard"]["accuracy"]["value"] == 1.0
+    assert (s["by_problem_type"]["gcd"]["accuracy"]["successes"], s["by_problem_type"]["gcd"]["accuracy"]["total"]) == (1, 2)
+
+
+def test_anytime_accuracy_counts_summaries_so_a_half_right_question_is_half_right():
+    # round(0.5 * 1) is 0: one question with one right summary of two read as accuracy 0.
+    summaries = [{"correct": True, "extracted": "3"}, {"correct": False, "extracted": "4"}]
+    unit = {
+        "index": 0, "mode": "anytime", "budgets": [10, 20],
+        "problems": [{"problem_type": "gcd", "difficulty": 0.1, "thinking": "a", "thinking_tokens": 15,
+                      "by_budget": [{"budget": b, "thinking_tokens": b, "score": 0.5, "summaries": summaries}
+                                    for b in (10, 20)]}],
+    }  # fmt: skip
+    s = summarize([unit], {"mode": "anytime"})
+    assert s["anytime"]["accuracy"] == [0.5, 0.5]
+    assert (s["accuracy"]["successes"], s["accuracy"]["total"], s["accuracy"]["value"]) == (1, 2, 0.5)
+    assert s["by_difficulty"]["easy"]["accuracy"]["value"] == 0.5

@@ -171,10 +171,26 @@ def summarize(units: Sequence[dict[str, Any]], run_config: dict[str, Any] | None
         summary.update(problem_mode_summary(units, samples))
     elif mode == "anytime":
         summary["anytime"] = anytime_summary(units)
-        final = summary["anytime"]["accuracy"][-1] if summary["anytime"]["accuracy"] else 0.0
-        n = summary["anytime"]["questions"]
-        summary["accuracy"] = metrics.wilson_interval(round(final * n), n).to_dict() if n else None
+        problems = [p for u in units for p in u["problems"]]
+        final = _accuracy_at_largest_budget(problems)
+        summary["accuracy"] = final.to_dict() if final.total else None
+        # Accuracy is read at the largest budget, per tier and type as overall; the other
+        # measures stay those of every (question, budget) answer sample.
+        for key, group_of in (("by_difficulty", lambda p: difficulty_tier(p["difficulty"])),
+                              ("by_problem_type", lambda p: p["problem_type"])):  # fmt: skip
+            groups = metrics.group_values([group_of(p) for p in problems], problems)
+            for name, group in groups.items():
+                summary[key][name]["accuracy"] = _accuracy_at_largest_budget(group).to_dict()
     return summary
+
+
+def _accuracy_at_largest_budget(problems: Sequence[dict[str, Any]]) -> metrics.Proportion:
+    """Anytime mode: the share of right summaries at the largest budget, the mean of the
+    questions' scores there (each question has as many summaries). Counting summaries, not
+    rounding the mean times the questions, keeps a half-right question at 0.5."""
+    last_cells = [p["by_budget"][-1] for p in problems if p["by_budget"]]
+    correct = sum(sum(1 for summary in cell["summaries"] if summary["correct"]) for cell in last_cells)
+    return metrics.wilson_interval(correct, sum(len(cell["summaries"]) for cell in last_cells))
 
 
 def _episode_accuracy(units: Sequence[dict[str, Any]]) -> metrics.Proportion:
