@@ -57,6 +57,13 @@ def test_config_toml(tmp_path):
         ({"learning_rate": "fast"}, "learning_rate must be a number"),
         ({"env": {"num_questions": 5}}, "top level"),
         ({"length_alpha": 1.5}, "length_alpha must be a number in"),
+        # These were accepted and failed only after the model loaded, or never.
+        ({"seed": 1.5}, "seed must be an integer >= 0"),
+        ({"top_k": 2.5}, "top_k must be an integer"),
+        ({"observation_feedback": "maybe"}, "observation_feedback must be true or false"),
+        ({"model": 5}, "model must be a non-empty string"),
+        ({"env": {"bogus": 1}}, r"invalid env settings: env\.bogus: Extra inputs are not permitted"),
+        ({"env": {"beta": -1}}, r"env\.beta: Input should be greater than or equal to 0"),
     ],
 )
 def test_config_rejects_bad_values(values, message):
@@ -277,6 +284,8 @@ def test_cli_resolves_file_flags_and_set(tmp_path):
     assert resolved["env"] == {"budget_ratio": 1}
     bad = CliRunner().invoke(app, ["train", "--print-config", "--set", "num_generations=1"])
     assert bad.exit_code == 2 and "num_generations must be >= 2" in bad.output
+    not_a_mapping = CliRunner().invoke(app, ["train", "--print-config", "--set", "env=[1]"])  # was a TypeError
+    assert not_a_mapping.exit_code == 2 and "must be a mapping of EnvConfig fields" in not_a_mapping.output
 
 
 TRAIN_CLI = """

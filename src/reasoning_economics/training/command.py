@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from reasoning_economics.errors import ReasoningEconomicsError
+from reasoning_economics.errors import ConfigError, ReasoningEconomicsError
 
 
 def train(
@@ -75,6 +75,8 @@ def train(
         for text in assignments:
             key, value = parse_assignment(text)
             if key == "env":
+                if not isinstance(value, dict):
+                    raise ConfigError(f"--set env=... must be a mapping of EnvConfig fields, got {value!r}")
                 overrides["env"] = {**overrides.get("env", {}), **value}
             else:
                 overrides[key] = value

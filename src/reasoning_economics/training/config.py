@@ -119,8 +119,14 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ConfigError(f"{name} must be an integer >= 1 or unset, got {value!r}")
-        if self.seed < 0:
-            raise ConfigError(f"seed must be >= 0, got {self.seed}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if isinstance(self.top_k, bool) or not isinstance(self.top_k, int):
+            raise ConfigError(f"top_k must be an integer, got {self.top_k!r}")
+        for flag in dataclasses.fields(self):
+            # A --set value is parsed from text: "maybe" is a string, not a switch.
+            if flag.type == "bool" and not isinstance(getattr(self, flag.name), bool):
+                raise ConfigError(f"{flag.name} must be true or false, got {getattr(self, flag.name)!r}")
         for name, low, high in (
             ("temperature", 0.0, 100.0),
             ("top_p", 0.0, 1.0),
@@ -153,8 +159,26 @@ class TrainConfig:
             raise ConfigError(f"env must be a mapping of EnvConfig fields, got {type(self.env).__name__}")
         if "num_questions" in self.env:
             raise ConfigError("set num_questions at the top level, not under env")
-        if not self.model or not self.recipe or not self.output_dir:
-            raise ConfigError("model, recipe and output_dir must be non-empty")
+        for name in ("model", "recipe", "output_dir"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ConfigError(f"{name} must be a non-empty string, got {getattr(self, name)!r}")
+        self._check_env()
+
+    def _check_env(self) -> None:
+        """The ``env`` settings checked as EnvConfig checks them, before any model is loaded
+        (a misspelled field failed only after it, as a pydantic traceback)."""
+        from pydantic import ValidationError
+
+        from reasoning_economics.env.config import EnvConfig
+
+        try:
+            EnvConfig(**{**self.env, "num_questions": self.num_questions})
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"env.{'.'.join(map(str, error['loc']))}: {error['msg']}"
+                for error in exc.errors(include_url=False, include_input=False)[:5]
+            )
+            raise ConfigError(f"invalid env settings: {problems}") from None
 
     # ------------------------------------------------------------------ I/O
     @classmethod
