@@ -62,7 +62,7 @@ from reasoning_economics.server.connections import (
     http_protocol_with_deadline,
     install_calm_accept_errors,
 )
-from reasoning_economics.server.environment import ServedEnvironment, check_reset_params
+from reasoning_economics.server.environment import ServedEnvironment
 from reasoning_economics.server.episode_log import EpisodeLog
 from reasoning_economics.server.protocol import (
     INVALID_JSON,
@@ -229,8 +229,7 @@ def _add_http_reset(app: FastAPI, make_env: Any, executor: ThreadPoolExecutor) -
         def fresh_reset() -> Any:  # in the pool: building and resetting may wait on locks and files
             env = make_env()
             try:
-                # Checked before the call: a key such as "self" would collide with its parameters.
-                return env.reset(**check_reset_params(kwargs))
+                return env.reset(**kwargs)
             finally:
                 env.close()
 

@@ -69,17 +69,10 @@ class ServedEnvironment(ReasonBudgetEnvironment):
         # An int, not the environment itself: the usage table must not keep closed sessions alive.
         self._grading_account = next(_accounts)
 
-    def reset(  # type: ignore[override]
-        self,
-        seed: Any = None,
-        episode_id: Any = None,
-        tokenizer_name: Any = None,
-        total_budget: Any = None,
-        **kwargs: Any,
-    ) -> ReasonBudgetObservation:
-        given = {"seed": seed, "episode_id": episode_id, "tokenizer_name": tokenizer_name, "total_budget": total_budget}
-        params = check_reset_params({**{k: v for k, v in given.items() if v is not None}, **kwargs})
-        return super().reset(**params)
+    def reset(self, /, **params: Any) -> ReasonBudgetObservation:  # type: ignore[override]
+        # Every argument is a client's key, checked here. "self" is positional-only so that a
+        # key named "self" is an unknown argument too, not a collision (a TypeError, a 500).
+        return super().reset(**check_reset_params(params))
 
     def step(  # type: ignore[override]
         self, action: ReasonBudgetAction | dict[str, Any], timeout_s: float | None = None

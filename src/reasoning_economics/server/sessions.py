@@ -32,7 +32,7 @@ from pydantic import ValidationError
 from reasoning_economics.env import ReasonBudgetAction
 from reasoning_economics.errors import ReasoningEconomicsError
 from reasoning_economics.server import protocol
-from reasoning_economics.server.environment import ServedEnvironment, check_reset_params, check_response_size
+from reasoning_economics.server.environment import ServedEnvironment, check_response_size
 from reasoning_economics.server.episode_log import EpisodeLog, EpisodeRecorder
 
 logger = logging.getLogger(__name__)
@@ -181,9 +181,7 @@ class WebSocketSessions:
             logger.error("session %s: could not log its abandoned episode: %s", session.session_id, error)
 
     async def _reset(self, session: _Session, message: dict[str, Any]) -> str:
-        # Checked before the call: a key such as "self" would otherwise collide with the
-        # method's own parameters (a TypeError, reported as INTERNAL_ERROR).
-        data = check_reset_params(_validate(WSResetMessage, message, "reset message").data)
+        data = _validate(WSResetMessage, message, "reset message").data
         # Built before the reset replaces the episode, logged only once the reset succeeded:
         # a refused reset leaves the old episode to go on.
         abandoned = self._unlogged_episode(session)
