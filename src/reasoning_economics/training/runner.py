@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from reasoning_economics.errors import ConfigError, require
+from reasoning_economics.evaluation.results import make_output_dir
 from reasoning_economics.training.config import TrainConfig
 from reasoning_economics.training.logs import TRAIN_LOG_NAME, make_jsonl_callback, read_training_log
 
@@ -114,10 +115,8 @@ def build_trainer(config: TrainConfig) -> tuple[Any, Any]:
         require("vllm", "vllm")
         if not cuda:
             raise ConfigError("--use-vllm needs a GPU; on CPU, training generates with transformers")
-    try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:  # /sys, /proc, a full or read-only disk: what check_output_dir cannot foresee
-        raise ConfigError(f"output_dir {str(output_dir)!r}: cannot create the directory ({exc.strerror or exc})") from exc
+    # /sys, /proc, a full or read-only disk: what check_output_dir cannot foresee.
+    make_output_dir(output_dir, option="output_dir")
 
     policy = load_policy(config.model, trust_remote_code=config.trust_remote_code)
     recipe = build_recipe(config)
