@@ -27,6 +27,7 @@ from reasoning_economics.evaluation.results import (
     read_results,
     read_run_config,
     write_output_json,
+    writing_output,
 )
 from reasoning_economics.evaluation.summary import summarize, with_baseline
 from reasoning_economics.training.logs import TRAIN_LOG_NAME
@@ -360,8 +361,6 @@ def write_report(
         write_output_json(out / SUMMARY_NAME, comparison)
     report_path = out / REPORT_NAME
     page = render_html(runs, comparison)
-    try:
+    with writing_output(report_path):
         report_path.write_text(page, encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"--out {str(out)!r}: cannot write {REPORT_NAME} ({exc.strerror or exc})") from exc
     return comparison, report_path

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -136,13 +138,20 @@ def make_output_dir(path: str | Path, option: str = "--out") -> Path:
     return path
 
 
-def write_output_json(path: Path, data: Any, option: str = "--out") -> None:
-    """:func:`write_json` into an output directory the user chose; a directory that exists but
-    cannot be written to (permissions, a read-only file system) raises :class:`ConfigError`."""
+@contextmanager
+def writing_output(path: Path, option: str = "--out") -> Iterator[None]:
+    """Write ``path`` in an output directory the user chose inside this block: one that exists
+    but cannot be written to (permissions, a read-only file system) raises :class:`ConfigError`."""
     try:
-        write_json(path, data)
+        yield
     except OSError as exc:
         raise ConfigError(f"{option} {str(path.parent)!r}: cannot write {path.name} ({exc.strerror or exc})") from exc
+
+
+def write_output_json(path: Path, data: Any, option: str = "--out") -> None:
+    """:func:`write_json` into an output directory the user chose (see :func:`writing_output`)."""
+    with writing_output(path, option):
+        write_json(path, data)
 
 
 def read_run_config(run_dir: str | Path) -> dict[str, Any]:
