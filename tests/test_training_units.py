@@ -333,3 +333,46 @@ def test_use_vllm_without_vllm_is_a_missing_extra_error(tmp_path):
     with pytest.raises(MissingExtraError, match=r"reasoning-economics\[vllm\]"):
         build_trainer(config)
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--recipe", "bogus"], "unknown recipe 'bogus'"),
+        (["--recipe", "anytime", "--set", "anytime_prior=bogus"], "unknown budget prior 'bogus'"),
+        (["--recipe", "episode", "--advantage", "brpo"], "the brpo advantage needs the anytime recipe"),
+        (["--advantage", "gae"], "advantage must be one of grpo, rloo, reward_to_go, brpo"),
+    ],
+)
+def test_cli_recipe_errors_come_before_any_model_work(tmp_path, args, message):
+    # Each was found only after TRL's import and the model load (about 30 s on this machine).
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", TRAIN_CLI, "-o", str(tmp_path / "run"), *args], capture_output=True, text=True, timeout=120
+    )
+    status, output = done.stdout.split("\n", 1)
+    assert status == "2 True False", done.stdout + done.stderr
+    assert output.startswith("error: ") and message in output
+    assert not (tmp_path / "run").exists()
+
+
+def test_recipe_knobs_the_recipe_does_not_read_are_reported(tmp_path):
+    from typer.testing import CliRunner
+
+    from reasoning_economics.cli import app
+    from reasoning_economics.training.recipes import RECIPE_SETTINGS, RECIPES, ignored_settings
+
+    assert set(RECIPE_SETTINGS) == set(RECIPES)
+    assert ignored_settings(TrainConfig(recipe="episode", anytime_prior="linear", num_questions=5)) == ["anytime_prior"]
+    assert ignored_settings(TrainConfig(recipe="length", num_questions=5, length_alpha=0.2)) == ["num_questions"]
+    assert ignored_settings(TrainConfig(recipe="anytime", anytime_prior="linear", summary_tokens=50)) == []
+    # Values equal to the defaults say nothing about intent.
+    assert ignored_settings(TrainConfig(recipe="reflection", anytime_prior="uniform")) == []
+
+    afile = tmp_path / "afile"
+    afile.write_text("")  # an unusable -o stops the run right after the warnings are printed
+    result = CliRunner().invoke(app, ["train", "--recipe", "length", "--set", "reflection_weight=0.5", "-o", str(afile)])
+    assert result.exit_code == 2
+    assert "warning: reflection_weight=0.5 is ignored: recipe 'length' does not read it" in result.output

@@ -87,8 +87,11 @@ def train(
 
             typer.echo(json.dumps(config.to_dict(), indent=2, sort_keys=True))
             return
+        from reasoning_economics.training.recipes import ignored_settings
         from reasoning_economics.training.runner import train as run_training
 
+        for name in ignored_settings(config):
+            typer.echo(f"warning: {name}={getattr(config, name)!r} is ignored: recipe {config.recipe!r} does not read it", err=True)
         result = run_training(config)
     except ReasoningEconomicsError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -30,6 +30,7 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 VLLM_MODES = ("colocate", "server")
 SCALE_REWARDS = ("group", "batch", "none")
 LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo", "luspo", "vespo")
+ADVANTAGE_ESTIMATORS = ("grpo", "rloo", "reward_to_go", "brpo")
 
 
 @dataclass
@@ -155,6 +156,11 @@ class TrainConfig:
         ):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+        if self.advantage is not None and self.advantage not in ADVANTAGE_ESTIMATORS:
+            raise ConfigError(
+                f"advantage must be one of {', '.join(ADVANTAGE_ESTIMATORS)} or unset (the recipe's); "
+                f"got {self.advantage!r}"
+            )
         if not isinstance(self.env, dict):
             raise ConfigError(f"env must be a mapping of EnvConfig fields, got {type(self.env).__name__}")
         if "num_questions" in self.env:

@@ -13,16 +13,19 @@
 =============  ================================================================================
 
 Each recipe is a function ``config -> RecipeSetup``, registered by name in
-:data:`RECIPES`, like reasoning-gym's ``create_dataset(name)``.
+:data:`RECIPES`, like reasoning-gym's ``create_dataset(name)``. :data:`RECIPE_SETTINGS` names
+the recipe knobs each one reads, so that a knob the chosen recipe ignores is reported
+(:func:`ignored_settings`) instead of silently doing nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from reasoning_economics.errors import ConfigError, UnknownNameError
+from reasoning_economics.errors import ConfigError, RewardInputError, UnknownNameError
 from reasoning_economics.training.config import TrainConfig
 from reasoning_economics.training.field_rewards import (
     GroupVerdictReward,
@@ -115,16 +118,48 @@ RECIPES: dict[str, Callable[[TrainConfig], RecipeSetup]] = {
 }
 
 
+RECIPE_SETTINGS: dict[str, tuple[str, ...]] = {
+    "episode": ("num_questions", "reflection_weight"),
+    "length": ("length_alpha",),
+    "reflection": ("revisions_per_group", "revision_answer_tokens"),
+    "anytime": (
+        "anytime_num_budgets", "anytime_max_budget", "anytime_prior", "summaries_per_budget", "summary_tokens",
+    ),
+}  # fmt: skip
+"""The ``TrainConfig`` fields only some recipes read, by the recipe that reads them."""
+
+
+def ignored_settings(config: TrainConfig) -> list[str]:
+    """The recipe knobs ``config`` sets away from their defaults that its recipe does not read.
+
+    Not an error: one settings file may serve several recipes. But a knob that silently does
+    nothing (``anytime_prior`` under the episode recipe) deserves a warning.
+    """
+    read = set(RECIPE_SETTINGS.get(config.recipe, ()))
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    return [
+        name
+        for recipe, names in RECIPE_SETTINGS.items()
+        if recipe != config.recipe
+        for name in names
+        if name not in read and getattr(config, name) != defaults[name]
+    ]
+
+
 def build_recipe(config: TrainConfig) -> RecipeSetup:
     """The setup of ``config.recipe``.
 
     Raises:
         UnknownNameError: no recipe has that name.
-        ConfigError: the chosen advantage needs fields this recipe's rollout does not produce.
+        ConfigError: the chosen advantage needs fields this recipe's rollout does not produce,
+            or a recipe knob has a value the recipe refuses (an unknown ``anytime_prior``).
     """
     if config.recipe not in RECIPES:
         raise UnknownNameError(f"unknown recipe {config.recipe!r}; known: {', '.join(RECIPES)}")
-    setup = RECIPES[config.recipe](config)
+    try:
+        setup = RECIPES[config.recipe](config)
+    except RewardInputError as exc:
+        raise ConfigError(f"recipe {config.recipe}: {exc}") from None
     if setup.advantage == "brpo" and config.recipe != "anytime":
         raise ConfigError("the brpo advantage needs the anytime recipe's budget scores")
     return setup

@@ -95,6 +95,11 @@ def _resume_checkpoint(config: TrainConfig, output_dir: Path) -> str | None:
 
 def build_trainer(config: TrainConfig) -> tuple[Any, Any]:
     """The ``EnvGRPOTrainer`` and the episode rollout for ``config`` (nothing trained yet)."""
+    from reasoning_economics.training.recipes import build_recipe
+
+    # The recipe is checked before anything slow (TRL's import, the model): a bad recipe
+    # setting then fails in a second instead of after the model has loaded.
+    recipe = build_recipe(config)
     require("trl", "train")
     require("datasets", "train")
     from trl import GRPOConfig
@@ -102,11 +107,9 @@ def build_trainer(config: TrainConfig) -> tuple[Any, Any]:
     from reasoning_economics.env import SYSTEM_PROMPT, EnvConfig
     from reasoning_economics.training.episodes import EpisodeOptions
     from reasoning_economics.training.models import load_policy, lora_config
-    from reasoning_economics.training.recipes import build_recipe
     from reasoning_economics.training.rollout import EpisodeRollout, episode_dataset
     from reasoning_economics.training.sessions import SessionPool, session_factory
     from reasoning_economics.training.trainer import EnvGRPOTrainer
-
     output_dir = Path(config.output_dir)
     cuda = _use_cuda(config)
     precision = _precision(config, cuda)
@@ -119,7 +122,6 @@ def build_trainer(config: TrainConfig) -> tuple[Any, Any]:
     make_output_dir(output_dir, option="output_dir")
 
     policy = load_policy(config.model, trust_remote_code=config.trust_remote_code)
-    recipe = build_recipe(config)
 
     counting_name = config.env_tokenizer or policy.counting_name
     if counting_name is None and config.env_url is None:

@@ -31,10 +31,9 @@ from trl import GRPOTrainer
 
 from reasoning_economics.errors import ConfigError
 from reasoning_economics.training import credit
+from reasoning_economics.training.config import ADVANTAGE_ESTIMATORS
 
 logger = logging.getLogger(__name__)
-
-ADVANTAGE_ESTIMATORS = ("grpo", "rloo", "reward_to_go", "brpo")
 
 EPISODE_METRICS = {
     "episode/return": "episode_return",
