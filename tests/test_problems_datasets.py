@@ -344,6 +344,21 @@ def test_a_binary_answer_column_is_a_format_error(tmp_path):
         create_source("file", path=str(path), cache_dir=str(tmp_path / "c"))
 
 
+def test_boolean_and_non_finite_answers_are_format_errors_and_numbers_are_golds(tmp_path):
+    # str(True) is "True" and str(nan) is "nan": golds no model answer should match, once silently
+    path = tmp_path / "yesno.jsonl"
+    path.write_text(json.dumps({"question": "Is 2 prime?", "answer": True}) + "\n")
+    with pytest.raises(DatasetFormatError, match=r"yesno\.jsonl row 1: 'answer' must be a non-empty string or finite number, got True"):
+        create_source("file", path=str(path), cache_dir=str(tmp_path / "c"))
+    path = tmp_path / "floats.parquet"
+    pq.write_table(pa.table({"question": ["Half of 5?", "1/0?"], "answer": [2.5, float("inf")]}), path)
+    with pytest.raises(DatasetFormatError, match=r"floats\.parquet row 2: .* got inf"):
+        create_source("file", path=str(path), cache_dir=str(tmp_path / "c"))
+    pq.write_table(pa.table({"question": ["Half of 5?", "Twice 3?"], "answer": [2.5, 6.0]}), path)
+    golds = sorted(p.answer for p in sample_episode(create_source("file", path=str(path), cache_dir=str(tmp_path / "c")), 2, seed=0))
+    assert golds == ["2.5", "6.0"]
+
+
 def test_a_union_of_files_with_the_same_name_keeps_every_problem(tmp_path):
     # ids were file/<stem>/<row>: both files gave file/x/1 and file/x/2, so the sampler saw two problems
     for folder, problem_type, questions in [("a", "ta", ["What is 1 + 1?", "What is 2 + 2?"]),

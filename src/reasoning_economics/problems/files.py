@@ -6,7 +6,7 @@ Columns (rows count from 1 in error messages, so a JSONL row number is its line 
 column         required  meaning
 ============== ========= ===============================================================
 ``question``   yes [1]_  the question text (``problem`` is accepted instead)
-``answer``     yes [2]_  the gold final answer, a string or a number (turned into a string)
+``answer``     yes [2]_  the gold final answer, a string or a finite number (turned into a string; not a boolean)
 ``solution``   no        a worked solution; used only without ``answer``: its last
                          ``\\boxed{...}`` is the gold answer
 ``type``       no        bucket for even mixing (default: option ``type``, else the file stem)
@@ -84,10 +84,14 @@ def _question_column(columns: list[str], where: str) -> str:
 def _gold(record: dict[str, Any], columns: list[str], where: str) -> str:
     if "answer" in columns:
         value = record["answer"]
-        # str() of anything else (bytes from a Parquet binary column, a list) is a repr no answer can match
-        text = str(value).strip() if isinstance(value, (str, numbers.Number)) else ""
+        # str() of anything else (bytes from a Parquet binary column, a list) is a repr no answer
+        # can match; so is a boolean's "True", and a non-finite float's "nan" no answer should match.
+        usable = isinstance(value, str) or (
+            isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+        )
+        text = str(value).strip() if usable else ""
         if not text:
-            raise DatasetFormatError(f"{where}: 'answer' must be a non-empty string or number, got {value!r}")
+            raise DatasetFormatError(f"{where}: 'answer' must be a non-empty string or finite number, got {value!r}")
         return text
     from reasoning_economics.grading.extraction import last_boxed_content
 
