@@ -61,6 +61,10 @@ def test_episode_bonus_peaks_at_the_target_utilization():
         lambda: step_reward(correct=True, tokens_used=-1, total_budget=100, num_questions=1),
         lambda: episode_bonus(accuracy=1.5, spent=1, total_budget=10),
         lambda: episode_bonus(accuracy=0.5, spent=1, total_budget=0),
+        # NaN spent or budget once came back as a bonus of 0.
+        lambda: episode_bonus(accuracy=1.0, spent=float("nan"), total_budget=1000),
+        lambda: episode_bonus(accuracy=1.0, spent=900, total_budget=float("nan")),
+        lambda: episode_bonus(accuracy=1.0, spent=-100, total_budget=1000),
         # NaN once came back as a NaN efficiency bonus.
         lambda: step_reward(correct=True, tokens_used=float("nan"), total_budget=100, num_questions=1),
         lambda: step_reward(correct=True, tokens_used=float("inf"), total_budget=100, num_questions=1),

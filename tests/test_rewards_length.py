@@ -149,6 +149,23 @@ def test_shorter_better_by_hand():
     assert shorter_better_reward([], []) == []
 
 
+# --- ties and one-sided groups ---------------------------------------------------------
+
+
+def test_tied_lengths_share_a_reward_and_one_sided_groups():
+    # efficiency, correct lengths 100, 100, 300 (the wrong 100 is left out): mean 500/3 = 166.667,
+    # population std sqrt((2*66.667^2 + 133.333^2)/3) = sqrt(8888.9) = 94.281, z = -1/sqrt2, +sqrt2;
+    # sigmoid(-0.70711) = 0.330238, sigmoid(1.41421) = 0.804429 -> 0.9669762, 0.9195570
+    rewards = efficiency_reward([1, 1, 0, 1], [100, 100, 100, 300])
+    assert rewards == approx([0.9669762, 0.9669762, 0.0, 0.9195570], abs=1e-6)
+    # Kimi with ties at L_min: both get 0.5, the longest (wrong) min(0, -0.5)
+    assert kimi_length_reward([1, 1, 0], [100, 100, 300]) == approx([0.5, 0.5, -0.5])
+    # Kimi all wrong: lambda = 0.5, 0, -0.5 -> only the negative part survives
+    assert kimi_length_reward([0, 0, 0], [100, 200, 300]) == approx([0.0, 0.0, -0.5])
+    # ShorterBetter all right with a tie at SOL = 300: 2, 2, 2 - 0.001*200 = 1.8
+    assert shorter_better_reward([1, 1, 1], [300, 300, 500]) == approx([2.0, 2.0, 1.8])
+
+
 # --- bad input ---------------------------------------------------------------------------
 
 

@@ -120,6 +120,49 @@ def test_reflection_reward_counts_thinking_tokens_with_the_tokenizer():
     assert tau(["q"], [text]) == approx([10.0 / QWEN.count(thinking)])
 
 
+def test_thinking_parsed_out_of_a_conversational_completion_is_counted():
+    # TRL parses completions with the tokenizer's response template when it has one (always with
+    # tools): Qwen3's moves the thinking to "reasoning_content", LFM2.5's to "thinking". Reading
+    # only "content" counted the reflections of the answer (none here) instead of the thinking.
+    thinking = "Wait, is it 5?\nBut " + "x " * 1000
+    # qwen3 tokens: Wait , ' is' ' it' ' ' 5 '?\n' But = 8, then ' x' x 1000 and a trailing ' ': 1009.
+    # Two reflections (the newline breaks the chain): 225.09 * 2 / 1009 = 450.18 / 1009 = 0.4461645
+    assert QWEN.count(thinking) == 1009
+    for field in ("reasoning_content", "thinking"):
+        completion = [{"role": "assistant", field: thinking, "content": "\\boxed{4}"}]
+        assert completion_text(completion) == f"<think>{thinking}</think>\\boxed{{4}}"
+        assert reflection_reward(["q"], [completion]) == approx([0.4461645], abs=1e-6), field
+    # the thinking goes back before the configured end marker, so grading still reads only the answer
+    completion = [{"role": "assistant", "reasoning_content": "\\boxed{4}", "content": "\\boxed{5}"}]
+    marked = make_reward_func("correctness", end_marker="<|end_think|>")
+    assert marked(["q"], [completion], answer=["4"]) == [0.0]
+    assert correctness_reward(["q"], [completion], answer=["5"]) == [1.0]
+
+
+def test_tool_results_in_a_multi_turn_completion_are_not_the_policys_text():
+    # TRL appends tool results as "tool" messages; the tool's boxed 4 is not the policy's answer,
+    # and an assistant turn that only calls a tool may carry content None.
+    completion = [
+        {"role": "assistant", "content": None, "tool_calls": [{"type": "function", "function": {"name": "calc"}}]},
+        {"role": "tool", "name": "calc", "content": "\\boxed{4}"},
+        {"role": "assistant", "content": "Done."},
+    ]
+    assert completion_text(completion) == "Done."
+    assert correctness_reward(["q"], [completion], answer=["4"]) == [0.0]
+
+
+def test_reflection_reward_reads_thinking_up_to_the_configured_end_marker():
+    # thinking "Wait, " + "x " * 600 is 603 qwen3 tokens (Wait , then 600 ' x' and a trailing ' ')
+    # with 1 reflection: 225.09 / 603 = 0.3732836. The answer's two "but"s are not thinking; with
+    # the default "</think>" split the whole text was thinking: 3 reflections over more tokens.
+    thinking = "Wait, " + "x " * 600
+    text = thinking + "<|end_think|>But\nbut \\boxed{4}"
+    assert QWEN.count(thinking) == 603
+    reward = make_reward_func("reflection", end_marker="<|end_think|>")
+    assert reward(["q"], [text]) == approx([0.3732836], abs=1e-6)
+    assert count_reflections(text, end="<|end_think|>") == 1
+
+
 def test_adapters_are_named_and_picklable():
     reward = make_reward_func("efficiency", alpha=0.2, eos_token_ids=[EOS])
     assert reward.__name__ == "efficiency_reward"

@@ -107,8 +107,11 @@ def episode_bonus(
     >>> episode_bonus(accuracy=0.5, spent=800, total_budget=1000)
     0.225
     """
-    if total_budget <= 0:
-        raise RewardInputError(f"total_budget must be positive, got {total_budget}")
+    if not total_budget > 0 or not math.isfinite(total_budget):
+        raise RewardInputError(f"total_budget must be a positive finite number, got {total_budget}")
+    if not spent >= 0 or not math.isfinite(spent):
+        # NaN fell through max(0, 1 - |NaN - 0.9|) as a silent bonus of 0.
+        raise RewardInputError(f"spent must be a finite number of tokens >= 0, got {spent}")
     if not 0.0 <= accuracy <= 1.0:
         raise RewardInputError(f"accuracy must be in [0, 1], got {accuracy}")
     utilization = spent / total_budget

@@ -92,6 +92,9 @@ def count_reflections(
     text: str,
     keywords: Sequence[str] | None = None,
     window: int = REFLECTION_WINDOW,
+    *,
+    start: str = THINK_START,
+    end: str = THINK_END,
 ) -> int:
     """Number of reflections in the thinking part of ``text``, counted as REA-RL does.
 
@@ -100,13 +103,14 @@ def count_reflections(
         keywords: words to count; default :data:`REA_RL_REFLECTION_KEYWORDS`. Use
             :data:`SELF_REFLECTION_KEYWORDS` for understand-r1-zero's set.
         window: hits whose gap is at most ``window - 1`` characters, with no newline, chain.
+        start, end: the model's thinking tags (see :func:`thinking_part`).
     """
     if not isinstance(text, str):
         raise RewardInputError(f"text must be a str, got {type(text).__name__}")
     if isinstance(keywords, str):  # tuple("wait") would count the letters w, a, i, t
         raise RewardInputError(f"keywords must be a sequence of words, not one string: use ({keywords!r},)")
     words = REA_RL_REFLECTION_KEYWORDS if keywords is None else tuple(keywords)
-    return len(reflection_pattern(words, window).findall(thinking_part(text)))
+    return len(reflection_pattern(words, window).findall(thinking_part(text, start, end)))
 
 
 def reflection_reward(n_reflections: int, thinking_tokens: int, tau: float = REFLECTION_TAU) -> float:

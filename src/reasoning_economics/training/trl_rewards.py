@@ -42,8 +42,16 @@ DEFAULT_ANSWER_COLUMN = "answer"
 DEFAULT_TARGET_COLUMN = "n_target"
 
 
+REASONING_FIELDS = ("reasoning_content", "thinking")
+"""Message fields in which a parsed assistant turn carries its thinking. TRL parses completions
+with the tokenizer's response template when it has one (a Qwen3 template moves the text between
+``<think>`` and ``</think>`` to ``reasoning_content``; LFM2.5's names it ``thinking``)."""
+
+
 def message_text(content: Any) -> str:
     """Text of one chat message's content: a string, or a list of parts whose text parts are joined."""
+    if content is None:  # OpenAI-style assistant turns that only call tools carry content None
+        return ""
     if isinstance(content, str):
         return content
     if isinstance(content, Sequence):
@@ -51,13 +59,31 @@ def message_text(content: Any) -> str:
     raise RewardInputError(f"message content must be a string or a list of parts, got {type(content).__name__}")
 
 
-def completion_text(completion: Completion) -> str:
-    """The generated text of a TRL completion: the string itself, or the joined content of a
-    conversational completion's messages (TRL gives one assistant message)."""
+def _assistant_text(message: Mapping[str, Any], end_marker: str) -> str:
+    text = message_text(message.get("content"))
+    for name in REASONING_FIELDS:
+        thinking = message.get(name)
+        if isinstance(thinking, str) and thinking:
+            # Put the thinking back between its tags: the reflection reward counts in it, and
+            # grading must still see only what follows the end marker.
+            return reflection_rewards.THINK_START + thinking + end_marker + text
+    return text
+
+
+def completion_text(completion: Completion, end_marker: str = reflection_rewards.THINK_END) -> str:
+    """The generated text of a TRL completion: the string itself, or the policy's turns of a
+    conversational completion joined, each with its parsed thinking (``reasoning_content`` or
+    ``thinking``) restored between ``<think>`` and ``end_marker`` before its content. Tool
+    results (TRL appends them as ``"tool"`` messages in multi-turn rollouts) are not the
+    policy's text and are left out."""
     if isinstance(completion, str):
         return completion
     if isinstance(completion, Sequence):
-        return "".join(message_text(m.get("content", "")) for m in completion if isinstance(m, Mapping))
+        return "".join(
+            _assistant_text(m, end_marker)
+            for m in completion
+            if isinstance(m, Mapping) and m.get("role", "assistant") == "assistant"
+        )
     raise RewardInputError(f"a completion must be a string or a list of messages, got {type(completion).__name__}")
 
 
@@ -70,7 +96,7 @@ def _prompt_key(prompt: Any) -> Any:
     if isinstance(prompt, str):
         return prompt
     if isinstance(prompt, Sequence):
-        return tuple((m.get("role"), completion_text([m])) for m in prompt if isinstance(m, Mapping))
+        return tuple((m.get("role"), message_text(m.get("content"))) for m in prompt if isinstance(m, Mapping))
     return repr(prompt)
 
 
@@ -182,10 +208,11 @@ def _rea_length(batch: _Batch, idx: list[int], **_: Any) -> list[float]:
 def _reflection(batch: _Batch, idx: list[int], **options: Any) -> list[float]:
     tau = options.get("tau", reflection_rewards.REFLECTION_TAU)
     keywords = options.get("keywords")
+    end = batch.spec.end_marker  # the same split grading uses, so no answer text counts as thinking
     rewards = []
     for i in idx:
-        thinking = reflection_rewards.thinking_part(batch.texts[i])
-        n = reflection_rewards.count_reflections(batch.texts[i], keywords)
+        thinking = reflection_rewards.thinking_part(batch.texts[i], end=end)
+        n = reflection_rewards.count_reflections(batch.texts[i], keywords, end=end)
         rewards.append(reflection_rewards.reflection_reward(n, batch.spec.counter.count(thinking), tau))
     return rewards
 
@@ -260,7 +287,7 @@ class TRLReward:
             raise RewardInputError(f"got {len(prompts)} prompts for {len(completions)} completions")
         if completion_ids is not None and len(completion_ids) != len(completions):
             raise RewardInputError(f"got {len(completion_ids)} completion_ids for {len(completions)} completions")
-        batch = _Batch([completion_text(c) for c in completions], completion_ids, kwargs, self)
+        batch = _Batch([completion_text(c, self.end_marker) for c in completions], completion_ids, kwargs, self)
         golds = batch.golds if self.method != "reflection" else None
         rewards = [0.0] * len(completions)
         compute = METHODS[self.method].compute
