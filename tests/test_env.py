@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -118,6 +119,20 @@ def test_budget_resolution_priority():
     configured = ReasonBudgetEnvironment(num_questions=5, tokenizer_name="llama3").reset(seed=4)
     assert configured.metadata["budget_source"] == "tokenizer_native"
     assert configured.metadata["tokenizer_name"] == "llama3"
+
+
+@pytest.mark.parametrize(
+    ("budget", "shown"),
+    [(10**400, "an integer of over 30 digits"), (-(10**4000), "an integer of over 30 digits"),
+     (float("nan"), "nan"), (float("inf"), "inf"), (0, "0"), (5e-324, "5e-324"), (10**8 + 0.5, "100000000.5")],
+)
+def test_an_out_of_range_budget_is_a_config_error_and_the_episode_is_kept(budget, shown):
+    # An integer of over 308 digits raised OverflowError (math.isfinite cannot make it a float).
+    env = ReasonBudgetEnvironment(num_questions=2)
+    before = env.reset(seed=1, total_budget=500)
+    with pytest.raises(ConfigError, match=rf"total_budget must be between 1 and 100000000, got {re.escape(shown)}$"):
+        env.reset(seed=2, total_budget=budget)
+    assert env.state.episode_id == before.episode_id and env.state.total_budget == 500
 
 
 def test_grading_response_is_graded_while_the_full_response_is_charged():

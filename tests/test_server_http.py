@@ -84,6 +84,15 @@ def test_http_reset_works_and_environment_errors_are_typed_4xx_not_500(live_serv
             assert step_self.status_code == 409 and step_self.json()["code"] == "EPISODE_NOT_STARTED", step_self.text
 
 
+def test_a_total_budget_no_float_can_hold_is_a_typed_422(live_server):
+    # JSON integers may have 4,300 digits; the budget check compared one with floats and the
+    # OverflowError became a 500.
+    for budget in (10**309, -(10**4000)):
+        answer = httpx.post(live_server.base_url + "/reset", json={"seed": 1, "total_budget": budget}, timeout=30)
+        assert answer.status_code == 422 and answer.json()["code"] == "CONFIG_ERROR", answer.text
+        assert "total_budget" in answer.json()["detail"]
+
+
 def test_mcp_answers_json_rpc_errors_and_creates_no_sessions(start_server):
     # OpenEnv's /mcp built an environment per openenv/session/create, outside --max-sessions and
     # --session-timeout and never freed, and answered 500 to a list session_id or a surrogate id.

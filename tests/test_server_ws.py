@@ -156,6 +156,8 @@ def test_concurrent_sessions_are_isolated_and_same_seeds_give_same_questions(liv
         ({"type": "reset", "data": {"seed": -1}}, "CONFIG_ERROR"),
         ({"type": "reset", "data": {"total_budget": True}}, "CONFIG_ERROR"),
         ({"type": "reset", "data": {"total_budget": 0}}, "CONFIG_ERROR"),
+        ({"type": "reset", "data": {"total_budget": 10**400}}, "CONFIG_ERROR"),  # was INTERNAL_ERROR: no float holds it
+        ({"type": "reset", "data": {"total_budget": -(10**4000)}}, "CONFIG_ERROR"),
         ({"type": "reset", "data": {"temperature": 0.7}}, "CONFIG_ERROR"),
         ({"type": "reset", "data": {"tokenizer_name": "someone/private-model"}}, "TOKENIZER_NOT_ALLOWED"),
         ({"type": "state", "data": {"x": 1}}, "VALIDATION_ERROR"),

@@ -21,7 +21,6 @@ Contract:
 from __future__ import annotations
 
 import logging
-import math
 import secrets
 import time
 import uuid
@@ -157,10 +156,12 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
         if total_budget is not None:
             if isinstance(total_budget, bool) or not isinstance(total_budget, (int, float)):
                 raise ConfigError(f"total_budget must be a number, got {type(total_budget).__name__}")
-            if not math.isfinite(total_budget) or not 1 <= total_budget <= self.config.max_total_budget:
-                raise ConfigError(
-                    f"total_budget must be between 1 and {self.config.max_total_budget}, got {total_budget}"
-                )
+            # Plain comparisons refuse NaN and inf too; math.isfinite raised OverflowError on an
+            # integer of over 308 digits, which JSON carries (a 500 on the server's /reset).
+            if not 1 <= total_budget <= self.config.max_total_budget:
+                huge = isinstance(total_budget, int) and abs(total_budget) >= 10**30
+                shown = "an integer of over 30 digits" if huge else total_budget
+                raise ConfigError(f"total_budget must be between 1 and {self.config.max_total_budget}, got {shown}")
             return int(round(total_budget)), "client"
         if tokenizer is not None:
             question_tokens = sum(counter.count_batch([p.question for p in problems]))
