@@ -162,6 +162,42 @@ def test_replies_of_another_protocol_are_typed_errors():
         stub.shutdown()
 
 
+@pytest.mark.parametrize(
+    ("call", "reply", "expected"),
+    [
+        ("reset", '{"type": "observation", "data": "not an object"}', "data is not an object"),
+        ("reset", '{"type": "observation", "data": null}', "data is not an object"),
+        ("reset", '{"type": "observation", "data": {"observation": [1, 2]}}', "without an observation object"),
+        ("reset", '{"type": "observation", "data": {"observation": "ab"}}', "without an observation object"),
+        ("reset", '{"type": "observation"}', "data is not an object"),
+        ("reset", '{"type": "state", "data": {"total_budget": 5}}', "type 'state' to a 'reset' message"),
+        ("reset", '{"data": {"observation": {}}}', "without a type"),
+        ("reset", "[" * 100_000 + "]" * 100_000, "not JSON"),
+        ("state", '{"type": "state", "data": [1]}', "data is not an object"),
+        ("state", '{"type": "observation", "data": {"observation": {}}}', "type 'observation' to a 'state' message"),
+    ],
+)  # fmt: skip
+def test_replies_of_the_wrong_shape_are_typed_errors_not_crashes_or_empty_results(call, reply, expected):
+    # Before: AttributeError, TypeError, ValueError or RecursionError, or, for a reply of another
+    # type or without data, an empty observation with done False that a trainer would step on.
+    import threading
+
+    from websockets.sync.server import serve
+
+    def answer(ws):
+        for message in ws:
+            if '"close"' not in message:
+                ws.send(reply)
+
+    with serve(answer, "127.0.0.1", 0) as stub:
+        threading.Thread(target=stub.serve_forever, daemon=True).start()
+        with ReasonBudgetClient(base_url=f"http://127.0.0.1:{stub.socket.getsockname()[1]}") as client:
+            with pytest.raises(ServerError, match=expected) as raised:
+                client.reset(seed=1) if call == "reset" else client.state()
+        assert raised.value.code == "INVALID_REPLY"
+        stub.shutdown()
+
+
 def test_done_and_reward_are_read_from_an_openenv_payload_that_moved_them_out():
     # What OpenEnv's serializer (and so the reference server) sends: no done/reward inside.
     payload = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import os
 import resource
 import socket
@@ -342,3 +343,102 @@ def test_ree_serve_raises_a_low_open_file_limit_and_warns_when_it_cannot(tmp_pat
     assert hard_now == hard and soft_now == min(2304, hard)
     warned = "fewer than the 2,304 that 1,024 sessions may need" in log_path.read_text()
     assert warned == (hard < 2304)
+
+
+def fill_the_servers_buffers(sock: socket.socket, request: bytes) -> None:
+    """Send ``request`` over and over without reading a byte back, until the server stops
+    reading too (its answers fill the socket buffers and its own write buffer), or drops us."""
+    sock.settimeout(3)
+    for _ in range(100_000):
+        try:
+            sock.sendall(request * 100)
+        except (TimeoutError, ConnectionResetError, BrokenPipeError):
+            return
+    raise AssertionError("the server kept reading from a client that reads nothing")
+
+
+def wait_until(condition, seconds: float) -> bool:
+    give_up_at = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > give_up_at:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_an_http_client_that_stops_reading_its_responses_is_dropped(strict_server):
+    # Before, a response waiting to be written was never timed out (the request deadline waits
+    # for requests, and closing waits for the client to read): pipelining requests and reading
+    # nothing held the connection, and its descriptor, for as long as the client liked.
+    connections = strict_server.server.server_state.connections
+    with open_connection(strict_server.port) as reader_of_nothing:
+        reader_of_nothing.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        fill_the_servers_buffers(reader_of_nothing, b"GET /openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert wait_until(lambda: not connections, 30), "the connection is still open"
+    assert httpx.get(strict_server.base_url + "/health", timeout=10).status_code == 200
+
+
+@contextmanager
+def serving(settings: dict, **uvicorn_overrides) -> Iterator[tuple[int, object]]:
+    """``ree serve``'s application on a loopback port, with ``uvicorn_overrides`` on top of its
+    uvicorn options; yields the port and the application."""
+    import uvicorn
+
+    from reasoning_economics.server.app import create_server_app, uvicorn_options
+    from reasoning_economics.server.settings import ServerSettings
+
+    config = ServerSettings.build(host="127.0.0.1", **settings)
+    app = create_server_app(config)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, **{**uvicorn_options(config), **uvicorn_overrides}))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[listener])), daemon=True)
+    thread.start()
+    try:
+        started_by = time.monotonic() + 60
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < started_by, "the server did not start"
+            time.sleep(0.02)
+        yield listener.getsockname()[1], app
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def test_a_websocket_client_that_stops_reading_loses_its_session_and_its_slot(tmp_path):
+    # Before, the session waited for ever to write its reply: --session-timeout runs only while
+    # a session waits for a message, so with --max-sessions 1 one client that sent messages and
+    # read nothing locked every other client out for as long as it stayed connected.
+    settings = {"max_sessions": 1, "warm_up": False, "log_dir": tmp_path}
+    with serving(settings, ws_ping_timeout=0.5) as (port, app), open_raw_websocket(port) as reader_of_nothing:
+        reset = json.dumps({"type": "reset", "data": {"seed": 5, "tokenizer_name": "qwen3"}}).encode()
+        step = json.dumps({"type": "step", "data": {"response": "\\boxed{1}"}}).encode()
+        state = json.dumps({"type": "state"}).encode()
+        reader_of_nothing.sendall(b"".join(bytes([0x81, 0x80 | len(m)]) + b"\0\0\0\0" + m for m in (reset, step)))
+        fill_the_servers_buffers(reader_of_nothing, bytes([0x81, 0x80 | len(state)]) + b"\0\0\0\0" + state)
+        assert wait_until(lambda: app.state.sessions.active == 0, 30), "the session still holds its slot"
+        assert_a_new_session_starts(f"ws://127.0.0.1:{port}/ws")
+    # Its answered step is logged, as for a client that vanished.
+    (record,) = [json.loads(line) for line in (tmp_path / "episodes.jsonl").read_text().splitlines()]
+    assert record["termination_reason"] == "abandoned" and len(record["steps"]) == 1
+
+
+def test_text_frames_of_invalid_utf8_are_closed_with_1007_and_logged_without_a_traceback_each(live_server):
+    # Before, uvicorn logged each at ERROR with a traceback: 490 KB of log a second from one client.
+    records: list[logging.LogRecord] = []
+    keep = logging.Handler()
+    keep.emit = records.append
+    loggers = [logging.getLogger(name) for name in ("uvicorn.error", "reasoning_economics.server.connections")]
+    for logger in loggers:
+        logger.addHandler(keep)
+    try:
+        for _ in range(30):
+            with open_raw_websocket(live_server.port) as sender:
+                sender.sendall(bytes([0x81, 0x80 | 1]) + b"\0\0\0\0" + b"\xff")  # masked text frame, one byte
+                assert read_until_closed(sender, 10) == b"\x88\x02\x03\xef"  # close 1007
+    finally:
+        for logger in loggers:
+            logger.removeHandler(keep)
+    assert not [record for record in records if record.exc_info or record.levelno >= logging.ERROR]
+    assert len(records) <= 1  # the summed warning, unless one was logged less than 10 s ago
+    assert_a_new_session_starts(live_server.ws_url)

@@ -40,6 +40,8 @@ __all__ = ["ReasonBudgetClient", "ReasonBudgetAction", "ReasonBudgetObservation"
 
 _OBSERVATION_FIELDS = frozenset(ReasonBudgetObservation.model_fields)
 _STATE_FIELDS = frozenset(ReasonBudgetState.model_fields)
+# What an OpenEnv server (ree serve and the reference alike) answers to each message.
+_REPLY_TYPES = {"reset": "observation", "step": "observation", "state": "state"}
 
 
 def _error_classes() -> dict[str, type[errors.ReasoningEconomicsError]]:
@@ -186,20 +188,39 @@ class ReasonBudgetClient(EnvClient[ReasonBudgetAction, ReasonBudgetObservation, 
                 f"no reply from {self._ws_url} within {self._message_timeout:g} s; the connection was dropped: "
                 "reset() opens a new connection and starts anew"
             )) from exc  # fmt: skip
-        except ValueError as exc:  # json.loads: not a reply of this protocol
+        except (ValueError, RecursionError) as exc:  # json.loads: not a reply of this protocol
             raise self._invalid_reply("text that is not JSON") from exc
         if not isinstance(response, dict):
             raise self._invalid_reply(f"JSON that is not an object ({type(response).__name__})")
         if response.get("type") == "error":
             raise error_from_reply(response.get("data") or {})
+        self._check_reply_shape(message.get("type"), response)
         return response
+
+    def _check_reply_shape(self, sent: Any, response: dict[str, Any]) -> None:
+        """Raise INVALID_REPLY unless ``response`` has the type and the object payload an
+        OpenEnv server answers ``sent`` with: parsing anything else either crashed
+        (AttributeError, TypeError) or, for another type or a missing payload, gave an empty
+        observation with ``done`` False, on which a trainer's loop would go on forever."""
+        expected = _REPLY_TYPES.get(sent) if isinstance(sent, str) else None
+        if expected is None:
+            return
+        kind = response.get("type")
+        if kind != expected:
+            shown = f"of type {kind[:50]!r}" if isinstance(kind, str) else "without a type"
+            raise self._invalid_reply(f"a reply {shown} to a {sent!r} message (expected {expected!r})")
+        data = response.get("data")
+        if not isinstance(data, dict):
+            raise self._invalid_reply(f"an {expected!r} reply whose data is not an object ({type(data).__name__})")
+        if expected == "observation" and not isinstance(data.get("observation"), dict):
+            raise self._invalid_reply("an 'observation' reply without an observation object")
 
     async def _why_closed(self, ws: Any) -> errors.ReasoningEconomicsError:
         """Why the server closed ``ws`` between calls: the error it sent before closing, such
         as SESSION_TIMEOUT for an idle session, or else the close code."""
         try:
             last = json.loads(await asyncio.wait_for(ws.recv(), timeout=1.0))
-        except (ConnectionClosed, asyncio.TimeoutError, ValueError):
+        except (ConnectionClosed, asyncio.TimeoutError, ValueError, RecursionError):
             last = None
         if isinstance(last, dict) and last.get("type") == "error":
             return error_from_reply(last.get("data") or {})

@@ -61,6 +61,7 @@ from reasoning_economics.server.connections import (
     UnreadPingLimitProtocol,
     http_protocol_with_deadline,
     install_calm_accept_errors,
+    install_calm_client_error_logs,
 )
 from reasoning_economics.server.environment import ServedEnvironment
 from reasoning_economics.server.episode_log import EpisodeLog
@@ -170,6 +171,7 @@ def create_server_app(settings: ServerSettings | None = None) -> FastAPI:
     async def start_up() -> None:
         loop = asyncio.get_running_loop()
         install_calm_accept_errors(loop)
+        install_calm_client_error_logs()
         if settings.warm_up:
             await loop.run_in_executor(executor, _warm_up, make_env, env_config)
         _calm_garbage_collector()

@@ -25,7 +25,8 @@ def serve(
         DEFAULT_REQUEST_TIMEOUT_S, "--request-timeout", min=0.001,
         help=(
             "Seconds a connection has to deliver a complete HTTP request or WebSocket upgrade (again after "
-            "each response) before it is closed, so stalled clients cannot hold connections. Open sessions are not affected."
+            "each response) before it is closed, so stalled clients cannot hold connections; also how long an HTTP client may "
+            "leave a response unread once the buffers are full. Open sessions are not affected."
         ),
     ),
     token: str = typer.Option(

@@ -14,6 +14,17 @@
   closed one (a DEL byte in a header value, over 128 headers, a header line over 8 KiB):
   300 such requests held 300 descriptors for as long as the client liked. It now gets the
   ``400``, ``414`` or ``431`` that websockets makes of it, and the connection is closed.
+- **A peer that stops reading is dropped.** Once the transport has paused writing (the
+  client left over 64 KiB of answers unread, on top of the kernel's buffers), nothing ever
+  timed the connection out: an HTTP response or WebSocket reply waiting to be written is not
+  a request being awaited, the idle timeout only runs while the session waits for a message,
+  and uvicorn's ``transport.close()`` waits for the buffer to drain, which it never does. A
+  client that pipelined requests (or sent WebSocket messages) and read nothing held its
+  connection, and on ``/ws`` its session slot, for as long as it liked: with
+  ``--max-sessions 1`` one such client locked every other one out, whatever
+  ``--session-timeout`` said. A connection whose writing stays paused for
+  ``request_timeout_s`` (HTTP) or the keepalive's ``ws_ping_timeout`` (WebSocket: as long as
+  a peer may leave a ping unanswered) is aborted, and its session ends as if it had vanished.
 - **A WebSocket peer that pings without reading is dropped.** uvicorn's WebSocket protocol
   holds back a client's messages until the application has read the previous one, and the
   application waits to send until the client reads (uvicorn 0.53 and later). Pings skip
@@ -26,6 +37,11 @@
   of 1,024 open files, which the default ``--max-sessions`` alone uses up. ``ree serve`` (and
   ``ree bench``'s load client) raise the soft limit to what they need when the hard limit
   allows (:func:`raise_open_file_limit`), and say so when it does not.
+- **A calm log when clients send invalid UTF-8.** uvicorn logs each text frame of invalid
+  UTF-8 (a client's mistake, answered with close code 1007) at ERROR with a traceback: one
+  client opening connections that each send one such byte wrote 490 KB of log a second.
+  Those are summed into one warning every ``LOG_INTERVAL_S``
+  (:func:`install_calm_client_error_logs`).
 - **A calm log when the process is out of file descriptors.** On ``EMFILE`` asyncio logs one
   traceback per attempt to accept a waiting connection, thousands a second under such a
   flood (335 MB of log in a minute here), and schedules as many retries. Those messages are
@@ -59,6 +75,10 @@ OUT_OF_DESCRIPTORS = "socket.accept() out of system resource"  # asyncio's messa
 WAITING_FOR_REQUEST = (h11.IDLE, h11.SEND_BODY)
 
 
+DEFAULT_WRITE_STALL_S = 120.0
+"""How long a WebSocket peer may leave the server's writing paused when keepalive is off."""
+
+
 class ThrottledWarning:
     """A warning logged at most once per ``interval_s``, saying how often it happened meanwhile.
 
@@ -80,6 +100,45 @@ class ThrottledWarning:
             self.unreported, self.last_logged = 0, now
 
 
+_stalled_readers = ThrottledWarning(
+    "dropped connections that left the server's answers unread too long (clients that stopped reading)"
+)
+
+
+class WriteStallLimit:
+    """Aborts the connection when its transport stays paused for writing ``write_stall_limit_s()`` seconds.
+
+    Mixed into the protocols below, ahead of uvicorn's: ``pause_writing`` and
+    ``resume_writing`` are asyncio's flow-control callbacks. ``abort`` rather than ``close``,
+    since ``close`` would wait for the peer to read what is buffered."""
+
+    transport: Any
+    loop: asyncio.AbstractEventLoop
+    _write_stall: asyncio.TimerHandle | None = None
+
+    def write_stall_limit_s(self) -> float:
+        raise NotImplementedError
+
+    def pause_writing(self) -> None:
+        super().pause_writing()  # type: ignore[misc]
+        if self._write_stall is None:
+            self._write_stall = self.loop.call_later(self.write_stall_limit_s(), self._write_stalled)
+
+    def resume_writing(self) -> None:
+        self._disarm_write_stall()
+        super().resume_writing()  # type: ignore[misc]
+
+    def _disarm_write_stall(self) -> None:
+        if self._write_stall is not None:
+            self._write_stall.cancel()
+            self._write_stall = None
+
+    def _write_stalled(self) -> None:
+        self._write_stall = None
+        _stalled_readers.happened()
+        self.transport.abort()
+
+
 def http_protocol_with_deadline(request_timeout: float) -> type[H11Protocol]:
     """uvicorn's h11 protocol, closing connections that do not deliver a complete request in time.
 
@@ -94,9 +153,12 @@ def http_protocol_with_deadline(request_timeout: float) -> type[H11Protocol]:
         "(slow or stalled clients; ree serve --request-timeout sets the limit)"
     )
 
-    class RequestDeadlineProtocol(H11Protocol):
+    class RequestDeadlineProtocol(WriteStallLimit, H11Protocol):
         request_timeout_s: ClassVar[float] = request_timeout
         _deadline: asyncio.TimerHandle | None = None
+
+        def write_stall_limit_s(self) -> float:
+            return self.request_timeout_s
 
         def connection_made(self, transport: Any) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -113,6 +175,7 @@ def http_protocol_with_deadline(request_timeout: float) -> type[H11Protocol]:
             # this object alive with it.
             deadline = None if self._deadline is None else self._deadline.when()
             self._disarm_deadline()
+            self._disarm_write_stall()
             super().handle_websocket_upgrade(event)
             websocket = self.transport.get_protocol()
             if deadline is not None and isinstance(websocket, UnreadPingLimitProtocol):
@@ -120,6 +183,7 @@ def http_protocol_with_deadline(request_timeout: float) -> type[H11Protocol]:
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm_deadline()
+            self._disarm_write_stall()
             super().connection_lost(exc)
 
         def _arm_deadline(self) -> None:
@@ -153,13 +217,16 @@ _unread_pongs = ThrottledWarning(
 )
 
 
-class UnreadPingLimitProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's WebSocket protocol, dropping a peer that pings while reading nothing back,
-    answering upgrade requests that websockets refuses, and holding the request deadline
-    until the handshake completes (see the module docstring)."""
+class UnreadPingLimitProtocol(WriteStallLimit, WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol, dropping a peer that pings while reading nothing back or
+    stops reading altogether, answering upgrade requests that websockets refuses, and holding
+    the request deadline until the handshake completes (see the module docstring)."""
 
     _pings_while_unread = 0
     _handshake_deadline: asyncio.TimerHandle | None = None
+
+    def write_stall_limit_s(self) -> float:
+        return self.ping_timeout or DEFAULT_WRITE_STALL_S
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
@@ -195,6 +262,7 @@ class UnreadPingLimitProtocol(WebSocketsSansIOProtocol):
         if self._handshake_deadline is not None:
             self._handshake_deadline.cancel()
             self._handshake_deadline = None
+        self._disarm_write_stall()
         super().connection_lost(exc)
 
     def resume_writing(self) -> None:
@@ -237,6 +305,33 @@ def raise_open_file_limit(needed: int) -> float:
         logger.warning("could not raise the open-file limit from %d to %d: %s", soft, target, exc)
         return soft
     return target
+
+
+UVICORN_INVALID_UTF8 = "Invalid UTF-8 sequence received from client."  # uvicorn's message, with a traceback
+
+
+class _ClientErrorsSummed(logging.Filter):
+    """Drops uvicorn's per-frame invalid UTF-8 records, counting them in a throttled warning."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.invalid_utf8 = ThrottledWarning("closed WebSocket connections that sent text of invalid UTF-8 (code 1007)")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == UVICORN_INVALID_UTF8:
+            self.invalid_utf8.happened()
+            return False
+        return True
+
+
+_client_errors_summed = _ClientErrorsSummed()
+
+
+def install_calm_client_error_logs() -> None:
+    """Sum up uvicorn's log records of clients' invalid UTF-8 (once per process, however many servers)."""
+    uvicorn_errors = logging.getLogger("uvicorn.error")
+    if _client_errors_summed not in uvicorn_errors.filters:
+        uvicorn_errors.addFilter(_client_errors_summed)
 
 
 def install_calm_accept_errors(loop: asyncio.AbstractEventLoop) -> None:

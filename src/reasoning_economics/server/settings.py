@@ -42,7 +42,8 @@ class ServerSettings(BaseModel):
         gt=0,
         description=(
             "A connection that has not delivered a complete HTTP request (or WebSocket upgrade) "
-            "this long after opening, or after its last response, is closed."
+            "this long after opening, or after its last response, is closed; so is one that leaves "
+            "a response unread this long once the server's buffers for it are full."
         ),
     )
     token: str | None = Field(None, description="Bearer token every request must carry (None: no auth).")
