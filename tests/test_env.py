@@ -135,6 +135,16 @@ def test_an_out_of_range_budget_is_a_config_error_and_the_episode_is_kept(budget
     assert env.state.episode_id == before.episode_id and env.state.total_budget == 500
 
 
+def test_the_config_budget_fallback_is_announced_once_per_environment(caplog):
+    # Once per reset before: a served client resetting without a budget wrote a line per episode.
+    env = ReasonBudgetEnvironment(num_questions=2)
+    with caplog.at_level("WARNING", logger="reasoning_economics.env.environment"):
+        for seed in range(5):
+            assert env.reset(seed=seed).metadata["budget_source"] == "config"
+        ReasonBudgetEnvironment(num_questions=2).reset(seed=0)
+    assert [r.getMessage()[:47] for r in caplog.records] == ["no total_budget or tokenizer_name given: using "] * 2
+
+
 def test_grading_response_is_graded_while_the_full_response_is_charged():
     env = ReasonBudgetEnvironment(num_questions=2)
     env.reset(seed=5, total_budget=1000)

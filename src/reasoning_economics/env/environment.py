@@ -104,6 +104,7 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
         self.config = config
         self._source = create_source(config.dataset, **config.dataset_config)
         self._episode: _Episode | None = None
+        self._warned_config_budget = False
 
     # ------------------------------------------------------------------ reset
     def reset(
@@ -166,11 +167,15 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
         if tokenizer is not None:
             question_tokens = sum(counter.count_batch([p.question for p in problems]))
             return max(1, int(round(self.config.budget_ratio * question_tokens))), "tokenizer_native"
-        logger.warning(
-            "no total_budget or tokenizer_name given: using the config budget %d "
-            "(budget_ratio x N x (min_tokens + max_tokens) / 2)",
-            self.config.config_budget,
-        )
+        if not self._warned_config_budget:
+            # Once per environment: a served session's client that resets without either would
+            # otherwise write a log line per episode.
+            self._warned_config_budget = True
+            logger.warning(
+                "no total_budget or tokenizer_name given: using the config budget %d "
+                "(budget_ratio x N x (min_tokens + max_tokens) / 2)",
+                self.config.config_budget,
+            )
         return max(1, self.config.config_budget), "config"
 
     def _counter(self, name: str | None) -> tokens.TokenCounter:
