@@ -10,6 +10,7 @@ import json
 import math
 import random
 import re
+from pathlib import Path
 
 import pytest
 
@@ -316,6 +317,29 @@ def test_bench_command_refuses_a_server_it_cannot_load(args, message):
     result = CliRunner().invoke(app, ["bench", "--quick", *args])
     assert result.exit_code == 2
     assert message in " ".join(result.output.replace("│", " ").split())  # rich wraps the message in a box
+
+
+def test_an_output_file_that_cannot_be_written_is_refused_before_anything_is_measured(tmp_path):
+    # Before, the run went through every section, then ended in a FileNotFoundError traceback.
+    from typer.testing import CliRunner
+
+    from reasoning_economics.cli import app
+
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    for output, message in [
+        (afile / "bench.json", f"--output {str(afile)!r} exists and is not a directory"),
+        (tmp_path, f"--output {str(tmp_path)!r} is a directory; name a JSON file"),
+        (Path("/proc/bench.json"), "--output '/proc': cannot write bench.json.tmp"),
+    ]:
+        result = CliRunner().invoke(app, ["bench", "--quick", "--only", "tokens", "-o", str(output)])
+        shown = " ".join(result.output.replace("│", " ").split())  # rich wraps the message in a box
+        assert result.exit_code == 2 and message in shown, shown
+        assert "Bare cost" not in shown  # nothing was measured
+    written = tmp_path / "new" / "bench.json"
+    result = CliRunner().invoke(app, ["bench", "--quick", "--only", "tokens", "-o", str(written)])
+    assert result.exit_code == 0 and json.loads(written.read_text())["sections"]["tokens"]
+    assert sorted(p.name for p in written.parent.iterdir()) == ["bench.json"]  # no probe left behind
 
 
 def test_a_server_url_nothing_answers_fails_the_section_at_once():

@@ -31,14 +31,17 @@ def bench(
 ) -> None:
     """Benchmark token counting, grading, the in-process environment and `ree serve` over WebSocket.
 
-    Prints tables, checks the targets of issue 7 and writes JSON describing the machine.
-    Loops are bounded in count and time, and the server listens on 127.0.0.1 only.
+    Prints tables, checks the performance targets (docs/performance.md) and writes JSON
+    describing the machine. Loops are bounded in count and time, and the server listens on
+    127.0.0.1 only.
     """
     from rich.console import Console
 
     from reasoning_economics.bench.config import SECTIONS, BenchConfig
     from reasoning_economics.bench.report import write_json
     from reasoning_economics.bench.suite import run_suite
+    from reasoning_economics.errors import ConfigError
+    from reasoning_economics.evaluation.results import writing_output
 
     sections = tuple(only) if only else SECTIONS
     if server_url is not None and "websocket" not in sections:
@@ -47,6 +50,11 @@ def bench(
     try:
         config = BenchConfig.quick(sections=sections, **target) if quick else BenchConfig.full(sections=sections, **target)
     except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    path = output or Path("benchmarks/results") / f"bench-{config.mode}.json"
+    try:
+        check_output_file(path)
+    except ConfigError as exc:
         raise typer.BadParameter(str(exc)) from exc
     console = Console()
     if not console.is_terminal:  # piped output: room for the wide WebSocket table
@@ -59,8 +67,28 @@ def bench(
         ]
     )  # fmt: skip
     payload = run_suite(config, console, command=command)
-    path = write_json(output or Path("benchmarks/results") / f"bench-{config.mode}.json", payload)
+    try:
+        with writing_output(path, "--output"):
+            write_json(path, payload)
+    except ConfigError as exc:  # the disk filled up or the folder changed during the run
+        console.print(f"ree bench: {exc}", style="red", markup=False)
+        raise typer.Exit(2) from exc
     console.print(f"wrote {path}", markup=False)
     if payload["failed_sections"]:
         console.print(f"[red]failed sections: {', '.join(payload['failed_sections'])}[/]")
         raise typer.Exit(1)
+
+
+def check_output_file(path: Path) -> None:
+    """Raise :class:`ConfigError` unless the JSON file ``path`` can be written, creating its
+    folder: checked before the run, so that minutes of measuring are not lost to a typo."""
+    from reasoning_economics.errors import ConfigError
+    from reasoning_economics.evaluation.results import make_output_dir, writing_output
+
+    if path.is_dir():
+        raise ConfigError(f"--output {str(path)!r} is a directory; name a JSON file")
+    make_output_dir(path.parent, "--output")
+    probe = path.with_suffix(path.suffix + ".tmp")  # the name write_json writes first
+    with writing_output(probe, "--output"):
+        probe.touch()
+        probe.unlink()

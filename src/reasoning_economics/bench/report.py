@@ -31,7 +31,7 @@ def render(console: Console, sections: list[SectionResult], machine: dict[str, A
             console.print(f"  [yellow]note:[/] {escape(note)}")
     targets = [target for section in sections for target in section.targets]
     if targets:
-        table = Table(title="Targets (issue 7)", title_justify="left")
+        table = Table(title="Targets (docs/performance.md)", title_justify="left")
         for column in ("target", "measured", "goal", "met"):
             table.add_column(column, justify="left" if column == "target" else "right")
         for target in targets:
