@@ -8,12 +8,14 @@
 
 - :mod:`~reasoning_economics.evaluation.runner`: the run loop (batched, resumable);
 - :mod:`~reasoning_economics.evaluation.modes`: ``episode``, ``problem`` and ``anytime``;
-- :mod:`~reasoning_economics.evaluation.results`: ``run.json`` and ``results.jsonl``;
+- :mod:`~reasoning_economics.evaluation.results`: ``run.json`` and ``results.jsonl``, whose units
+  :mod:`~reasoning_economics.evaluation.records` checks;
 - :mod:`~reasoning_economics.evaluation.metrics` and
   :mod:`~reasoning_economics.evaluation.behaviour`: the metrics, as pure functions;
 - :mod:`~reasoning_economics.evaluation.summary`: ``summary.json`` from the results;
 - :mod:`~reasoning_economics.evaluation.plots` and :mod:`~reasoning_economics.evaluation.report`:
-  figures, the terminal table and ``report.html``.
+  figures, the terminal table and ``report.html``;
+- :mod:`~reasoning_economics.evaluation.text`: untrusted text made safe to show.
 
 Heavy dependencies (the environment, models, matplotlib) load only when used.
 """

@@ -18,6 +18,7 @@ from typing import Any
 from reasoning_economics.errors import require
 from reasoning_economics.evaluation import metrics
 from reasoning_economics.evaluation.summary import TIERS
+from reasoning_economics.evaluation.text import visible
 
 
 @dataclass
@@ -52,6 +53,40 @@ def _png(figure: Any) -> bytes:
 
 ACCURACY_LIMITS = (-0.02, 1.02)
 
+LABEL_CHARS = 40
+"""Longest run name drawn in a figure; longer ones keep their start and end around an ellipsis."""
+
+INSIDE_LEGEND_ENTRIES = 8
+"""A legend with more entries goes beside the axes (in columns), not over the data."""
+
+
+def label(name: str) -> str:
+    """A run name as figure text: drawn as written, never read as markup, and short enough.
+
+    Names are folder names, which may hold anything: matplotlib reads text between two ``$``
+    as TeX math (``$x$`` lost its dollars; ``$\\frac{$`` raised at draw time and took the
+    whole report with it), and control characters have no glyph.
+    """
+    text = visible(str(name))
+    if len(text) > LABEL_CHARS:
+        half = (LABEL_CHARS - 1) // 2
+        text = text[:half] + "…" + text[-(LABEL_CHARS - 1 - half):]
+    # An escaped dollar is a literal one, and "\\$" stays a backslash then a dollar.
+    return text.replace("$", "\\$")
+
+
+def _legend(figure: Any, ax: Any) -> None:
+    """The legend of ``ax``: inside it for a few entries, else beside the figure's axes in
+    columns of at most 20, the figure widened by their width so the axes keep theirs."""
+    handles, labels = ax.get_legend_handles_labels()
+    if len(handles) <= INSIDE_LEGEND_ENTRIES:
+        ax.legend(fontsize="small")
+        return
+    ncols = math.ceil(len(handles) / 20)
+    figure.legend(handles, labels, loc="outside right upper", fontsize="x-small", ncols=ncols)
+    longest = max(len(text) for text in labels)
+    figure.set_size_inches(figure.get_figwidth() + ncols * (0.35 + 0.045 * longest), figure.get_figheight())
+
 
 def _finish(
     figure: Any,
@@ -71,7 +106,7 @@ def _finish(
     if ylim is not None:
         ax.set_ylim(*ylim)
     ax.grid(alpha=0.3, axis=grid_axis)
-    ax.legend(fontsize="small")
+    _legend(figure, ax)
     return _png(figure)
 
 
@@ -94,9 +129,9 @@ def accuracy_vs_tokens(runs: Sequence[RunData]) -> bytes | None:
         ax.errorbar(
             [tokens], [accuracy["value"]],
             yerr=[[accuracy["value"] - accuracy["low"]], [accuracy["high"] - accuracy["value"]]],
-            fmt="o", capsize=4, label=run.name,
+            fmt="o", capsize=4, label=label(run.name),
         )
-        ax.annotate(run.name, (tokens, accuracy["value"]), textcoords="offset points", xytext=(6, 6), fontsize=8)
+        ax.annotate(label(run.name), (tokens, accuracy["value"]), textcoords="offset points", xytext=(6, 6), fontsize=8)
     frontier = metrics.pareto_frontier(points)
     if len(frontier) > 1:
         ax.plot([points[n][0] for n in frontier], [points[n][1] for n in frontier], "k--", lw=1, label="Pareto frontier")
@@ -119,7 +154,7 @@ def tokens_by_difficulty(runs: Sequence[RunData]) -> bytes | None:
         groups = [run.summary["by_difficulty"].get(t) for t in tiers]
         means = [g["tokens"]["mean"] if g else 0.0 for g in groups]
         medians = [g["tokens"]["median"] if g else math.nan for g in groups]
-        ax.bar(xs, means, width=width, label=run.name)
+        ax.bar(xs, means, width=width, label=label(run.name))
         ax.plot(xs, medians, "k_", markersize=12)
     ax.set_xticks(range(len(tiers)), tiers)
     return _finish(
@@ -154,7 +189,7 @@ def budget_pacing(runs: Sequence[RunData]) -> bytes | None:
     longest = max(len(curve) for _, curve in curves)
     ax.plot(range(longest), [1 - k / (longest - 1) for k in range(longest)], "k:", lw=1, label="even pacing")
     for name, curve in curves:
-        ax.plot(range(len(curve)), curve, marker="o", markersize=3, label=name)
+        ax.plot(range(len(curve)), curve, marker="o", markersize=3, label=label(name))
     # Soft mode may overspend: the share then goes below 0, and the axis follows it.
     lowest = min(0.0, *(min(curve) for _, curve in curves))
     return _finish(
@@ -172,7 +207,7 @@ def anytime_curve(runs: Sequence[RunData]) -> bytes | None:
     for run in runs:
         anytime = run.summary["anytime"]
         ax.plot(anytime["budgets"], anytime["accuracy"], marker="o",
-                label=f"{run.name} (score {anytime['anytime_score']:.3f})")
+                label=f"{label(run.name)} (score {anytime['anytime_score']:.3f})")
     return _finish(
         figure, ax, title="Anytime accuracy", xlabel="thinking budget (tokens)", ylabel="accuracy", ylim=ACCURACY_LIMITS
     )
@@ -200,7 +235,7 @@ def reflection_by_difficulty(runs: Sequence[RunData]) -> bytes | None:
                 group = run.summary["by_difficulty"].get(tier)
                 values.append((group["reflection"][key] or 0.0) if group else 0.0)
             highest = max(highest, *values)
-            ax.bar(xs, values, width=width, label=run.name)
+            ax.bar(xs, values, width=width, label=label(run.name))
         ax.set_xticks(range(len(tiers)), tiers)
         ax.set_ylabel("per 1k thinking tokens")
         ax.set_title(title)
@@ -209,7 +244,7 @@ def reflection_by_difficulty(runs: Sequence[RunData]) -> bytes | None:
         xs = [i + (k - (len(runs) - 1) / 2) * width for i in range(len(patterns))]
         values = [run.summary["patterns_per_1k"][name] or 0.0 for name in patterns]
         highest = max(highest, *values)
-        axes[2].bar(xs, values, width=width, label=run.name)
+        axes[2].bar(xs, values, width=width, label=label(run.name))
     axes[2].set_xticks(range(len(patterns)), patterns)
     axes[2].set_title("reasoning patterns (all answers)")
     for ax in axes:
@@ -217,7 +252,7 @@ def reflection_by_difficulty(runs: Sequence[RunData]) -> bytes | None:
         ax.grid(alpha=0.3, axis="y")
         if highest == 0:
             ax.text(0.5, 0.5, "no keyword found", transform=ax.transAxes, ha="center", color="0.4")
-    axes[0].legend(fontsize="small")
+    _legend(figure, axes[0])
     return _png(figure)
 
 
@@ -232,7 +267,7 @@ def reward_distribution(runs: Sequence[RunData]) -> bytes | None:
     high = max(max(values) for _, values in data)
     bins = 20 if high > low else 1
     for name, values in data:
-        ax.hist(values, bins=bins, range=(low, high) if high > low else (low - 0.5, high + 0.5), alpha=0.5, label=name)
+        ax.hist(values, bins=bins, range=(low, high) if high > low else (low - 0.5, high + 0.5), alpha=0.5, label=label(name))
     return _finish(figure, ax, title="Reward distribution", xlabel="episode return", ylabel="episodes")
 
 
@@ -244,9 +279,9 @@ def pass_at_k_curves(runs: Sequence[RunData]) -> bytes | None:
     figure, axes = _figure(width=10, ncols=2)
     for run in runs:
         ks = sorted(int(k) for k in run.summary["pass_at_k"])
-        axes[0].plot(ks, [run.summary["pass_at_k"][str(k)] for k in ks], marker="o", label=run.name)
+        axes[0].plot(ks, [run.summary["pass_at_k"][str(k)] for k in ks], marker="o", label=label(run.name))
         bins = run.summary.get("accuracy_by_length") or []
-        axes[1].plot([b["mean_tokens"] for b in bins], [b["accuracy"] for b in bins], marker="o", label=run.name)
+        axes[1].plot([b["mean_tokens"] for b in bins], [b["accuracy"] for b in bins], marker="o", label=label(run.name))
     axes[0].set_xscale("log", base=2)
     axes[0].set_xlabel("k")
     axes[0].set_ylabel("pass@k")
@@ -257,7 +292,7 @@ def pass_at_k_curves(runs: Sequence[RunData]) -> bytes | None:
     for ax in axes:
         ax.set_ylim(*ACCURACY_LIMITS)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize="small")
+    _legend(figure, axes[0])
     return _png(figure)
 
 
@@ -268,7 +303,7 @@ def training_curves(runs: Sequence[RunData]) -> bytes | None:
         return None
     from reasoning_economics.training.logs import plot_training_curves
 
-    return plot_training_curves([run.training_log for run in trained], labels=[run.name for run in trained])
+    return plot_training_curves([run.training_log for run in trained], labels=[label(run.name) for run in trained])
 
 
 FIGURES = (

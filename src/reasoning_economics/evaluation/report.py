@@ -16,20 +16,23 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from reasoning_economics.errors import ConfigError
+from reasoning_economics.errors import ConfigError, ResultsFileError
 from reasoning_economics.evaluation import plots
 from reasoning_economics.evaluation.plots import RunData
 from reasoning_economics.evaluation.results import (
+    IDENTITY_KEYS,
     REPORT_NAME,
     RESULTS_NAME,
+    RUN_CONFIG_NAME,
     SUMMARY_NAME,
     make_output_dir,
-    read_results,
     read_run_config,
+    read_units,
     write_output_json,
     writing_output,
 )
 from reasoning_economics.evaluation.summary import summarize, with_baseline
+from reasoning_economics.evaluation.text import visible
 from reasoning_economics.training.logs import TRAIN_LOG_NAME
 
 
@@ -45,8 +48,15 @@ def load_run(path: str | Path, name: str | None = None) -> RunData:
             f"{path} holds neither evaluation results ({RESULTS_NAME}, from ree eval) nor a training log "
             f"({TRAIN_LOG_NAME}, from ree train)"
         )
-    units = read_results(path) if has_results else []
+    units = read_units(path) if has_results else []
     run_config = read_run_config(path)
+    stated_mode = run_config.get("mode")
+    if units and stated_mode is not None and units[0].get("mode", "episode") != stated_mode:
+        # The summary reads every unit as run.json's mode says: a KeyError deep inside otherwise.
+        raise ResultsFileError(
+            f"{path / RESULTS_NAME} holds {units[0].get('mode', 'episode')!r} units, but {RUN_CONFIG_NAME} "
+            f"says mode {stated_mode!r}"
+        )
     run_name = name or path.resolve().name
     run_config["name"] = run_name
     summary = summarize(units, run_config) if has_results else None
@@ -95,12 +105,41 @@ def compare(runs: Sequence[RunData], baseline: RunData | None = None) -> dict[st
             f"baseline {baseline.name!r} has no answers yet, so the runs cannot be compared with it "
             "(an interrupted run continues with its ree eval command plus --resume)"
         )
+    if baseline is not None and baseline.summary is not None:
+        warnings.extend(_setting_warnings(runs, baseline))
     return {
         "runs": summaries,
         "baseline": baseline.name if baseline else None,
         "pareto_frontier": pareto_frontier(points) if points else [],
         "warnings": warnings,
     }
+
+
+COMPARED_SETTINGS = tuple(sorted(IDENTITY_KEYS - {"policy", "policy_options"}))
+"""Settings a run and its baseline should share: the policy is what is compared, and any of
+these changes what the numbers mean (another tokenizer counts other tokens, another seed or
+dataset asks other questions, another budget or limit lets answers run longer)."""
+
+
+def _setting_warnings(runs: Sequence[RunData], baseline: RunData) -> list[str]:
+    base = (baseline.summary or {}).get("run") or {}
+    warnings = []
+    for run in runs:
+        if run is baseline or run.summary is None:
+            continue
+        config = run.summary.get("run") or {}
+        # A key only one side has (an older run.json, another mode's option) says nothing.
+        differences = [
+            f"{key} {config[key]!r} vs {base[key]!r}"
+            for key in COMPARED_SETTINGS
+            if key in config and key in base and config[key] != base[key]
+        ]
+        if differences:
+            warnings.append(
+                f"run {run.name!r} and baseline {baseline.name!r} differ in {'; '.join(differences)}, "
+                "so its comparison with the baseline measures more than the policy"
+            )
+    return warnings
 
 
 # ----------------------------------------------------------------------------- table
@@ -175,14 +214,15 @@ def rich_table(comparison: dict[str, Any]) -> Any:
     from rich.markup import escape
     from rich.table import Table
 
-    # Run names are folder names, which may hold "[...]" that rich would read as markup.
+    # Run names are folder names, which may hold "[...]" that rich would read as markup, and
+    # escape sequences rich passes to the terminal as they are (colours, a new window title).
     header, rows = table_rows(comparison)
     table = Table(title="reasoning-economics evaluation")
-    table.add_column(escape(header[0]), no_wrap=True)
+    table.add_column(escape(visible(header[0])), no_wrap=True)
     for column in header[1:]:
-        table.add_column(escape(column), overflow="fold", justify="right")
+        table.add_column(escape(visible(column)), overflow="fold", justify="right")
     for row in rows:
-        table.add_row(*(escape(str(cell)) for cell in row))
+        table.add_row(*(escape(visible(str(cell))) for cell in row))
     return table
 
 
@@ -349,7 +389,15 @@ def write_report(
         base_path = Path(baseline).resolve()
         baseline_run = next((run for run in runs if run.path.resolve() == base_path), None)
         if baseline_run is None:
-            baseline_run = load_run(baseline, name=f"{base_path.name} (baseline)")
+            # Runs are keyed by name in the comparison: a run folder already called "x (baseline)"
+            # took the baseline's column, so parents are added until the name is free.
+            taken = {run.name for run in runs}
+            depth = 1
+            name = f"{base_path.name} (baseline)"
+            while name in taken and depth < len(base_path.parts):
+                depth += 1
+                name = f"{'/'.join(base_path.parts[-depth:])} (baseline)"
+            baseline_run = load_run(baseline, name=name)
             runs = [baseline_run, *runs]
         if baseline_run.summary is None:
             raise ConfigError(f"baseline {str(baseline)!r} has no evaluation results")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from reasoning_economics.errors import ConfigError, ResultsFileError
+from reasoning_economics.evaluation.records import short, unit_problem
 from reasoning_economics.jsonl import json_line
 
 RESULTS_NAME = "results.jsonl"
@@ -26,58 +27,116 @@ SUMMARY_NAME = "summary.json"
 REPORT_NAME = "report.html"
 
 
-def read_results(run_dir: str | Path) -> list[dict[str, Any]]:
+def read_results(run_dir: str | Path, *, check: bool = False) -> list[dict[str, Any]]:
     """The finished units of a run, sorted by ``index``.
 
     A partial last line (the process was killed while writing it) is ignored. Any other
-    unreadable line, or two lines for one index, raises :class:`ResultsFileError`.
+    unreadable line, a record without a non-negative integer ``index``, NaN or Infinity, or
+    two lines for one index, raises :class:`ResultsFileError`. With ``check``, so does a unit
+    other than one a mode writes (:mod:`~reasoning_economics.evaluation.records`), or units of
+    different modes.
     """
     path = Path(run_dir) / RESULTS_NAME
     if not path.is_file():
         return []
-    records, _ = _parse(path)
+    records, _ = _parse(path, check)
     return records
 
 
-def _parse(path: Path) -> tuple[list[dict[str, Any]], int]:
+def read_units(run_dir: str | Path) -> list[dict[str, Any]]:
+    """:func:`read_results` with ``check``: the units a summary and a report can be made of."""
+    return read_results(run_dir, check=True)
+
+
+def _parse(path: Path, check: bool) -> tuple[list[dict[str, Any]], int]:
     """(records, byte length of the complete lines)."""
-    data = path.read_bytes()
+    with path.open("rb") as handle:
+        # Line by line: the whole file as bytes (and again as its lines) beside the records
+        # once took more memory than the records themselves.
+        return _parse_lines(path, handle, check)
+
+
+def _parse_lines(path: Path, lines: Iterator[bytes], check: bool) -> tuple[list[dict[str, Any]], int]:
     records: dict[int, dict[str, Any]] = {}
     good_bytes = 0
-    lines = data.split(b"\n")
+    first: tuple[int, dict[str, Any]] | None = None
     for number, raw in enumerate(lines, start=1):
-        is_last = number == len(lines)
+        # Only the last line of a file can lack its newline.
+        is_last = not raw.endswith(b"\n")
+        raw = raw[:-1] if not is_last else raw
         if not raw.strip():
             if not is_last:
                 good_bytes += len(raw) + 1
             continue
         try:
-            record = json.loads(raw)
-            index = record["index"]
-            if isinstance(index, bool) or not isinstance(index, int):
-                raise TypeError("index is not an int")
-        except (ValueError, KeyError, TypeError) as exc:
-            if is_last:  # written partly when the run was killed: the unit runs again
+            record = json.loads(raw, parse_constant=_refuse_constant)
+        except _NonFiniteNumber as exc:
+            raise ResultsFileError(f"{path}:{number} is not a result record ({exc})") from exc
+        except ValueError as exc:
+            # A record is an object, so a cut one never parses: only the last line can be
+            # one, written partly when the run was killed; its unit runs again.
+            if is_last:
                 break
             raise ResultsFileError(f"{path}:{number} is not a result record ({exc})") from exc
+        # A complete record with wrong contents is not a partial write, even on the last line:
+        # the summary would fail on it (or count it) far from the line that caused it.
+        problem = _index_problem(record)
+        if check and problem is None:
+            problem = unit_problem(record) or (_mismatch(record, *first) if first else None)
+        if problem is not None:
+            raise ResultsFileError(f"{path}:{number} is not a result record ({problem})")
+        if first is None:
+            first = (number, record)
         if is_last:
             # A complete JSON object without its newline: keep it, it was fully written.
             good_bytes += len(raw)
         else:
             good_bytes += len(raw) + 1
+        index = record["index"]
         if index in records:
             raise ResultsFileError(f"{path}:{number} repeats unit {index}")
         records[index] = record
     return [records[i] for i in sorted(records)], good_bytes
 
 
+def _mismatch(record: dict[str, Any], first_number: int, first: dict[str, Any]) -> str | None:
+    """How ``record`` differs from the file's first unit where all units must agree: the
+    summary reads every unit in one mode, and anytime units on one budget support."""
+    mode, first_mode = record.get("mode", "episode"), first.get("mode", "episode")
+    if mode != first_mode:
+        return f"mode {mode!r}, but line {first_number} has {first_mode!r}"
+    if mode == "anytime" and record["budgets"] != first["budgets"]:
+        return f"budgets {record['budgets']}, but line {first_number} has {first['budgets']}"
+    return None
+
+
+class _NonFiniteNumber(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> Any:
+    # Python writes and reads NaN and Infinity, strict JSON has neither: a NaN token count
+    # would turn every mean into NaN and summary.json into a file other tools refuse.
+    raise _NonFiniteNumber(f"{name} is not a number JSON allows")
+
+
+def _index_problem(record: Any) -> str | None:
+    if not isinstance(record, dict):
+        return "not an object"
+    index = record.get("index")
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        return f"index is not a count: {short(index)}"
+    return None
+
+
 def repair_results(run_dir: str | Path) -> list[dict[str, Any]]:
     """Cut a partial last line off ``results.jsonl`` (so appends start on a fresh line) and
-    return the finished units."""
+    return the finished units, checked as :func:`read_units` does (before a resumed run
+    spends its time, not in its summary after)."""
     path = Path(run_dir) / RESULTS_NAME
     if not path.is_file():
         return []
-    records, good_bytes = _parse(path)
+    records, good_bytes = _parse(path, check=True)
     size = path.stat().st_size
     if good_bytes < size:
         with path.open("r+b") as handle:
@@ -160,9 +219,12 @@ def read_run_config(run_dir: str | Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        config = json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
     except ValueError as exc:
         raise ResultsFileError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(config, dict):
+        raise ResultsFileError(f"{path} is not a JSON object of settings: {short(config)}")
+    return config
 
 
 def prepare_run_dir(run_dir: str | Path, run_config: dict[str, Any], *, resume: bool) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ from reasoning_economics.evaluation.results import (
     SUMMARY_NAME,
     ResultsWriter,
     prepare_run_dir,
-    read_results,
+    read_units,
     write_json,
 )
 from reasoning_economics.evaluation.summary import summarize
@@ -104,7 +104,7 @@ def run_evaluation(
                 _source=source,
             )
             mode.run(context, todo)
-        units = read_results(out_dir)
+        units = read_units(out_dir)
         run_config["wall_seconds_last_session"] = round(time.monotonic() - started, 3)
         summary = summarize(units, run_config)
         write_json(out_dir / SUMMARY_NAME, summary)

@@ -7,13 +7,14 @@ at once: one ``policy.generate`` call per round, one request per live question.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from reasoning_economics.errors import PolicyError
+from reasoning_economics.errors import PolicyError, has_lone_surrogate
 from reasoning_economics.evaluation.config import EvalConfig
 from reasoning_economics.grading.extraction import THINK_END, THINK_START, split_thinking
 from reasoning_economics.policies.base import GenerationRequest, GenerationResult, Policy
@@ -110,7 +111,7 @@ class RunContext:
             raise PolicyError(
                 f"policy {getattr(self.policy, 'name', '?')!r} returned {len(results)} results for {len(requests)} requests"
             )
-        return results
+        return [_valid_text(result) for result in results]
 
     def grade(self, text: str, problem: Problem) -> Any:
         from reasoning_economics import grading
@@ -120,6 +121,22 @@ class RunContext:
     def thinking_tokens(self, split: ThinkingSplit, total: int) -> int:
         """Tokens of the thinking part: ``total`` when the whole response is thinking."""
         return self.counter.count(split.thinking) if split.has_tags else total
+
+
+def _valid_text(result: GenerationResult) -> GenerationResult:
+    """``result`` with each lone UTF-16 surrogate of its text replaced by U+FFFD.
+
+    An endpoint's JSON may hold an escape like "\\ud800" alone, which decodes to a lone
+    surrogate: no valid text, so the environment refuses the step, the tokenizer the call and
+    UTF-8 the results line, and one such answer ended the whole run. Model output is data to
+    record and grade; the replacement character keeps the answer and marks where it was broken.
+    """
+    text = result.text
+    if not isinstance(text, str) or not has_lone_surrogate(text):
+        return result
+    # A pair split into two code points is valid UTF-16, so it comes back whole.
+    repaired = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return dataclasses.replace(result, text=repaired)
 
 
 def parallel_map(function: Callable[[T], R], items: Sequence[T], workers: int = 8) -> list[R]:
