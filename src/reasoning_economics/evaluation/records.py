@@ -29,15 +29,18 @@ class _Question(_Record):
     gold: str | None = None
 
 
-class EpisodeStep(_Question):
+class _Answer(_Record):
     response: str
     extracted: str | None = None
     finish_reason: str | None = None
-    tokens_counted: Count
     thinking_tokens: Count
+    correct: bool
+
+
+class EpisodeStep(_Question, _Answer):
+    tokens_counted: Count
     tokens_used: Number
     remaining_before: Number
-    correct: bool
     reward: Number
 
 
@@ -57,13 +60,8 @@ class EpisodeUnit(_Record):
         return self
 
 
-class ProblemSample(_Record):
-    response: str
-    extracted: str | None = None
-    finish_reason: str | None = None
+class ProblemSample(_Answer):
     tokens: Count
-    thinking_tokens: Count
-    correct: bool
 
 
 class ProblemQuestion(_Question):
