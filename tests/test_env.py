@@ -135,14 +135,21 @@ def test_an_out_of_range_budget_is_a_config_error_and_the_episode_is_kept(budget
     assert env.state.episode_id == before.episode_id and env.state.total_budget == 500
 
 
-def test_the_config_budget_fallback_is_announced_once_per_environment(caplog):
-    # Once per reset before: a served client resetting without a budget wrote a line per episode.
-    env = ReasonBudgetEnvironment(num_questions=2)
+def test_the_config_budget_fallback_is_announced_once_per_budget(caplog, monkeypatch):
+    # Once per reset before: clients of a server resetting without a budget wrote a line each.
+    from reasoning_economics.env import environment
+
+    monkeypatch.setattr(environment, "_ANNOUNCED_CONFIG_BUDGETS", set())  # whatever other tests announced
     with caplog.at_level("WARNING", logger="reasoning_economics.env.environment"):
+        env = ReasonBudgetEnvironment(num_questions=2)
         for seed in range(5):
             assert env.reset(seed=seed).metadata["budget_source"] == "config"
-        ReasonBudgetEnvironment(num_questions=2).reset(seed=0)
-    assert [r.getMessage()[:47] for r in caplog.records] == ["no total_budget or tokenizer_name given: using "] * 2
+        ReasonBudgetEnvironment(num_questions=2).reset(seed=0)  # as each HTTP /reset does
+        ReasonBudgetEnvironment(num_questions=3).reset(seed=0)  # another budget: said once more
+    assert [r.getMessage().split(" (")[0] for r in caplog.records] == [
+        "no total_budget or tokenizer_name given: using the config budget 3240",  # 4 x 2 x (10 + 800) / 2
+        "no total_budget or tokenizer_name given: using the config budget 4860",
+    ]
 
 
 def test_grading_response_is_graded_while_the_full_response_is_charged():

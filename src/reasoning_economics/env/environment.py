@@ -47,6 +47,7 @@ from reasoning_economics.problems import Problem, create_source, sample_episode
 from reasoning_economics.rewards.budget import episode_bonus, step_reward
 
 logger = logging.getLogger(__name__)
+_ANNOUNCED_CONFIG_BUDGETS: set[int] = set()
 
 RESET_KWARGS = ("seed", "episode_id", "tokenizer_name", "total_budget")
 ACTION_METADATA_KEYS = ("tokenizer_name", "grading_response")
@@ -104,7 +105,6 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
         self.config = config
         self._source = create_source(config.dataset, **config.dataset_config)
         self._episode: _Episode | None = None
-        self._warned_config_budget = False
 
     # ------------------------------------------------------------------ reset
     def reset(
@@ -167,10 +167,10 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
         if tokenizer is not None:
             question_tokens = sum(counter.count_batch([p.question for p in problems]))
             return max(1, int(round(self.config.budget_ratio * question_tokens))), "tokenizer_native"
-        if not self._warned_config_budget:
-            # Once per environment: a served session's client that resets without either would
-            # otherwise write a log line per episode.
-            self._warned_config_budget = True
+        if self.config.config_budget not in _ANNOUNCED_CONFIG_BUDGETS:
+            # Once per process and budget: clients of a server that reset without either (each
+            # HTTP /reset builds a fresh environment) would otherwise write a log line each.
+            _ANNOUNCED_CONFIG_BUDGETS.add(self.config.config_budget)
             logger.warning(
                 "no total_budget or tokenizer_name given: using the config budget %d "
                 "(budget_ratio x N x (min_tokens + max_tokens) / 2)",
