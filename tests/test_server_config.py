@@ -76,7 +76,7 @@ def test_the_uvicorn_app_reads_its_settings_from_ree_environment_variables(tmp_p
 def test_ree_serve_explains_itself_and_rejects_bad_options_clearly(tmp_path):
     runner = CliRunner()
     help_text = runner.invoke(cli, ["serve", "--help"], env={"COLUMNS": "240"}).output
-    for option in ("--host", "--port", "--max-sessions", "--session-timeout", "--token", "--config", "--log-dir",
+    for option in ("--host", "--port", "--max-sessions", "--session-timeout", "--max-http-resets", "--token", "--config", "--log-dir",
                    "--allow-tokenizer", "--trust-remote-code", "--grading-timeout", "REE_TOKEN"):  # fmt: skip
         assert option in help_text
     bad = tmp_path / "bad.toml"
@@ -161,7 +161,8 @@ def test_the_banner_prints_paths_and_specs_as_written(tmp_path):
     config = tmp_path / "env.toml"
     config.write_text(f'dataset = "file:{problems}"\nnum_questions = 1\n')
     settings, app = _build(
-        host="127.0.0.1", port=8001, max_sessions=4, session_timeout=60, request_timeout=10, token=None, config=config,
+        host="127.0.0.1", port=8001, max_sessions=4, session_timeout=60, request_timeout=10, max_http_resets=4,
+        token=None, config=config,
         log_dir=folder / "logs", allow_tokenizer=["my[org]/tok"], trust_remote_code=False, grading_timeout=None,
         max_message_bytes=1 << 20, warm_up=False,
     )  # fmt: skip

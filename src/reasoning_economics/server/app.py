@@ -12,7 +12,10 @@ OpenEnv client expects. What we change, and why:
 - environment errors on the stateless HTTP routes become 4xx JSON with a ``code`` instead
   of a 500 (``/step`` and ``/state`` over HTTP have no episode: use ``/ws``), and so do
   invalid bodies and actions, whose errors never echo the input;
-- ``POST /reset`` keeps ``done`` and ``reward`` inside the observation too, as ``/ws`` does;
+- ``POST /reset`` keeps ``done`` and ``reward`` inside the observation too, as ``/ws`` does,
+  and at most ``max_http_resets`` are worked on at once (more get 503 ``CAPACITY_REACHED``):
+  they are not sessions, yet run on the sessions' thread pool, and 500 at once kept a
+  session's ``state`` waiting seconds for the event loop;
 - OpenEnv's Task API routes are removed: this environment is no TaskProvider, and they
   would answer 501;
 - ``POST /mcp`` answers "no MCP tools" without creating anything, and OpenEnv's WebSocket
@@ -66,6 +69,7 @@ from reasoning_economics.server.connections import (
 from reasoning_economics.server.environment import ServedEnvironment
 from reasoning_economics.server.episode_log import EpisodeLog
 from reasoning_economics.server.protocol import (
+    CAPACITY_REACHED,
     INVALID_JSON,
     MAX_ERROR_TEXT,
     MCP_PARSE_ERROR,
@@ -130,7 +134,7 @@ def create_server_app(settings: ServerSettings | None = None) -> FastAPI:
     _add_http_mcp(app)
 
     executor = ThreadPoolExecutor(max_workers=settings.step_thread_count, thread_name_prefix="ree-step")
-    _add_http_reset(app, make_env, executor)
+    http_resets = _add_http_reset(app, make_env, executor, settings.max_http_resets)
     sessions = WebSocketSessions(
         make_env,
         max_sessions=settings.max_sessions,
@@ -143,6 +147,7 @@ def create_server_app(settings: ServerSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.env_config = env_config
     app.state.sessions = sessions
+    app.state.http_resets = http_resets
     app.state.episode_log = episode_log
 
     @app.exception_handler(ReasoningEconomicsError)
@@ -209,9 +214,25 @@ def uvicorn_options(settings: ServerSettings) -> dict[str, Any]:
     }
 
 
-def _add_http_reset(app: FastAPI, make_env: Any, executor: ThreadPoolExecutor) -> None:
+class HttpResets:
+    """How many stateless ``POST /reset`` calls are being worked on, and how many were refused."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_flight = 0
+        self.refused = 0
+
+
+def _add_http_reset(app: FastAPI, make_env: Any, executor: ThreadPoolExecutor, limit: int) -> HttpResets:
     """OpenEnv's stateless ``POST /reset`` (a fresh environment per request), with the
-    observation serialized as on ``/ws``."""
+    observation serialized as on ``/ws``, and at most ``limit`` worked on at once.
+
+    Each reset draws an episode of problems (about 1 ms once the problem pools are built, 10 ms
+    before) on the sessions' thread pool. Unbounded, 500 concurrent ones started hundreds of
+    threads that all wanted the GIL, and the event loop that serves every session waited
+    behind them: another session's ``state`` took 2-4 s. Over the limit a request is refused
+    at once, before any work, rather than queued: a queue would only move the wait."""
+    resets = HttpResets(limit)
 
     @app.post(
         "/reset",
@@ -220,12 +241,23 @@ def _add_http_reset(app: FastAPI, make_env: Any, executor: ThreadPoolExecutor) -
         summary="Reset the environment",
         description=(
             "Start an episode on a fresh environment and return its first observation. Accepts "
-            "seed, episode_id, tokenizer_name and total_budget. HTTP is stateless: play episodes on /ws."
+            "seed, episode_id, tokenizer_name and total_budget. HTTP is stateless: play episodes on /ws. "
+            f"At most {limit} are worked on at once; more get 503 with code CAPACITY_REACHED."
         ),
+        responses={503: {"description": "CAPACITY_REACHED: too many HTTP resets at once; retry later"}},
     )
-    async def reset(request: ResetRequest = Body(default_factory=ResetRequest)) -> ResetResponse:
-        import asyncio
-
+    async def reset(request: ResetRequest = Body(default_factory=ResetRequest)) -> Any:
+        if resets.in_flight >= resets.limit:  # one event loop: no lock between the check and the count
+            resets.refused += 1
+            return JSONResponse(
+                {
+                    "detail": f"the server is working on its maximum of {resets.limit} HTTP resets; retry later "
+                    "(episodes are played on /ws)",
+                    "code": CAPACITY_REACHED,
+                },
+                status_code=503,
+                headers={"Retry-After": "1"},
+            )
         kwargs = request.model_dump(exclude_unset=True)
 
         def fresh_reset() -> Any:  # in the pool: building and resetting may wait on locks and files
@@ -235,8 +267,14 @@ def _add_http_reset(app: FastAPI, make_env: Any, executor: ThreadPoolExecutor) -
             finally:
                 env.close()
 
-        observation = await asyncio.get_running_loop().run_in_executor(executor, fresh_reset)
+        resets.in_flight += 1
+        try:
+            observation = await asyncio.get_running_loop().run_in_executor(executor, fresh_reset)
+        finally:
+            resets.in_flight -= 1
         return ResetResponse(**observation_payload(observation))
+
+    return resets
 
 
 def _add_http_mcp(app: FastAPI) -> None:
@@ -320,7 +358,7 @@ def _warm_up(make_env: Any, env_config: EnvConfig) -> None:
 def settings_from_environ(environ: dict[str, str] | None = None) -> ServerSettings:
     """Settings for ``uvicorn reasoning_economics.server.app:app``: ``REE_TOKEN``, ``REE_CONFIG``
     (an EnvConfig file), ``REE_LOG_DIR``, ``REE_MAX_SESSIONS``, ``REE_SESSION_TIMEOUT``,
-    ``REE_ALLOW_TOKENIZERS`` (comma-separated)."""
+    ``REE_MAX_HTTP_RESETS``, ``REE_ALLOW_TOKENIZERS`` (comma-separated)."""
     environ = dict(os.environ if environ is None else environ)
     allowed = tuple(name.strip() for name in environ.get("REE_ALLOW_TOKENIZERS", "").split(",") if name.strip())
     config_path = environ.get("REE_CONFIG")
@@ -335,6 +373,8 @@ def settings_from_environ(environ: dict[str, str] | None = None) -> ServerSettin
         values["max_sessions"] = environ["REE_MAX_SESSIONS"]
     if environ.get("REE_SESSION_TIMEOUT"):
         values["session_timeout_s"] = environ["REE_SESSION_TIMEOUT"]
+    if environ.get("REE_MAX_HTTP_RESETS"):
+        values["max_http_resets"] = environ["REE_MAX_HTTP_RESETS"]
     return ServerSettings.build(**values)
 
 

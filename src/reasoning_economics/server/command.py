@@ -8,7 +8,12 @@ from pathlib import Path
 
 import typer
 
-from reasoning_economics.server import DEFAULT_MAX_SESSIONS, DEFAULT_REQUEST_TIMEOUT_S, DEFAULT_SESSION_TIMEOUT_S
+from reasoning_economics.server import (
+    DEFAULT_MAX_HTTP_RESETS,
+    DEFAULT_MAX_SESSIONS,
+    DEFAULT_REQUEST_TIMEOUT_S,
+    DEFAULT_SESSION_TIMEOUT_S,
+)
 
 
 def serve(
@@ -26,7 +31,15 @@ def serve(
         help=(
             "Seconds a connection has to deliver a complete HTTP request or WebSocket upgrade (again after "
             "each response) before it is closed, so stalled clients cannot hold connections; also how long an HTTP client may "
-            "leave a response unread once the buffers are full. Open sessions are not affected."
+            "leave a response unread once the buffers are full, and how long a connection being closed waits for its "
+            "client to read the rest before it is aborted. Open sessions are not affected."
+        ),
+    ),
+    max_http_resets: int = typer.Option(
+        DEFAULT_MAX_HTTP_RESETS, "--max-http-resets", min=1, max=4096,
+        help=(
+            "Most stateless HTTP POST /reset calls worked on at once; more get 503 CAPACITY_REACHED (Retry-After: 1). "
+            "They share the thread pool of the WebSocket sessions, which this keeps responsive under a flood."
         ),
     ),
     token: str = typer.Option(
@@ -75,7 +88,7 @@ def serve(
     try:
         settings, app = _build(
             host=host, port=port, max_sessions=max_sessions, session_timeout=session_timeout,
-            request_timeout=request_timeout, token=token,
+            request_timeout=request_timeout, max_http_resets=max_http_resets, token=token,
             config=config, log_dir=log_dir, allow_tokenizer=allow_tokenizer or [],
             trust_remote_code=trust_remote_code, grading_timeout=grading_timeout,
             max_message_bytes=int(max_message_mb * 1024 * 1024), warm_up=warm_up,
@@ -139,7 +152,8 @@ def _build(*, allow_tokenizer: list[str], config: Path | None, trust_remote_code
     )
     settings = ServerSettings.build(
         host=options["host"], port=options["port"], max_sessions=options["max_sessions"],
-        session_timeout_s=options["session_timeout"], request_timeout_s=options["request_timeout"], token=options["token"], log_dir=options["log_dir"],
+        session_timeout_s=options["session_timeout"], request_timeout_s=options["request_timeout"],
+        max_http_resets=options["max_http_resets"], token=options["token"], log_dir=options["log_dir"],
         max_message_bytes=max_message_bytes, warm_up=options["warm_up"], env_config=env_config,
     )  # fmt: skip
     return settings, create_server_app(settings)
@@ -167,7 +181,8 @@ def _print_banner(console, settings, app, open_files: float | None = None) -> No
     console.print(f"  tokenizers    built-in {', '.join(tokens.available_tokenizers())}; allowed extra: {allowed}")
     console.print(
         f"  sessions      at most {settings.max_sessions}, closed after {settings.session_timeout_s:g} s of silence; "
-        f"requests must arrive within {settings.request_timeout_s:g} s"
+        f"requests must arrive within {settings.request_timeout_s:g} s; "
+        f"at most {settings.max_http_resets} HTTP /reset at once"
     )
     console.print(f"  auth          {'Bearer token required (GET /health is open)' if settings.token else 'none'}")
     if settings.episode_log_path is not None:

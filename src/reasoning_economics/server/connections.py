@@ -25,6 +25,16 @@
   ``--session-timeout`` said. A connection whose writing stays paused for
   ``request_timeout_s`` (HTTP) or the keepalive's ``ws_ping_timeout`` (WebSocket: as long as
   a peer may leave a ping unanswered) is aborted, and its session ends as if it had vanished.
+- **A close that the peer does not take is aborted.** Below those 64 KiB the transport never
+  pauses, but whenever uvicorn (or the app) gives a connection up it calls
+  ``transport.close()``, which waits for the buffer to drain: the request deadline, uvicorn's
+  keep-alive timer, the close handshake's timer after ``SESSION_TIMEOUT``, a keepalive ping
+  timeout. A peer that read nothing and kept its receive window shut held the descriptor
+  for ever that way. Each close now gives the peer ``request_timeout_s`` to take the rest
+  (and, on ``/ws``, as long to answer the close frame, uvicorn's ``close_timeout``), then
+  aborts (:class:`CloseWithinGrace`). When uvicorn closes a WebSocket connection on its
+  own (a keepalive ping timeout, a protocol error), the application's next send is a
+  disconnect instead of uvicorn's ``RuntimeError``, which was logged with a traceback.
 - **A WebSocket peer that pings without reading is dropped.** uvicorn's WebSocket protocol
   holds back a client's messages until the application has read the previous one, and the
   application waits to send until the client reads (uvicorn 0.53 and later). Pings skip
@@ -61,6 +71,7 @@ from typing import Any, ClassVar
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from reasoning_economics.server import DEFAULT_REQUEST_TIMEOUT_S
@@ -139,6 +150,68 @@ class WriteStallLimit:
         self.transport.abort()
 
 
+class _TransportClosedWithinGrace:
+    """An asyncio transport whose ``close()`` turns into ``abort()`` after ``grace_s`` seconds.
+
+    asyncio's ``close()`` waits until the peer has taken everything buffered, which a peer
+    that never reads never does. A proxy rather than a hook in each protocol, since uvicorn
+    calls ``transport.close()`` from a dozen places; everything but ``close`` is the transport's.
+    """
+
+    def __init__(self, transport: Any, loop: asyncio.AbstractEventLoop, grace_s: float) -> None:
+        self._transport = transport
+        self._loop = loop
+        self.grace_s = grace_s
+        self._abort_timer: asyncio.TimerHandle | None = None
+        self._lost = False
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._transport, name)
+        if callable(value):
+            setattr(self, name, value)  # write() and friends skip __getattr__ from now on
+        return value
+
+    def close(self) -> None:
+        self._transport.close()
+        if self._abort_timer is None and not self._lost:
+            self._abort_timer = self._loop.call_later(self.grace_s, self._unread_at_close)
+
+    def connection_lost(self) -> None:
+        """The protocol saw the connection end: nothing to abort (uvicorn closes again after this)."""
+        self._lost = True
+        if self._abort_timer is not None:
+            self._abort_timer.cancel()
+            self._abort_timer = None
+
+    def _unread_at_close(self) -> None:
+        self._abort_timer = None
+        _stalled_readers.happened()
+        self._transport.abort()
+
+
+class CloseWithinGrace:
+    """Gives the connection's transport a ``close()`` that aborts after ``close_grace_s()``.
+
+    Mixed into the protocols below, ahead of uvicorn's. A WebSocket protocol upgraded from
+    an HTTP one is handed the HTTP protocol's proxy, and keeps it with its grace."""
+
+    transport: Any
+    loop: asyncio.AbstractEventLoop
+
+    def close_grace_s(self) -> float:
+        raise NotImplementedError
+
+    def connection_made(self, transport: Any) -> None:
+        if not isinstance(transport, _TransportClosedWithinGrace):
+            transport = _TransportClosedWithinGrace(transport, self.loop, self.close_grace_s())
+        super().connection_made(transport)  # type: ignore[misc]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if isinstance(self.transport, _TransportClosedWithinGrace):
+            self.transport.connection_lost()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+
 def http_protocol_with_deadline(request_timeout: float) -> type[H11Protocol]:
     """uvicorn's h11 protocol, closing connections that do not deliver a complete request in time.
 
@@ -153,11 +226,14 @@ def http_protocol_with_deadline(request_timeout: float) -> type[H11Protocol]:
         "(slow or stalled clients; ree serve --request-timeout sets the limit)"
     )
 
-    class RequestDeadlineProtocol(WriteStallLimit, H11Protocol):
+    class RequestDeadlineProtocol(CloseWithinGrace, WriteStallLimit, H11Protocol):
         request_timeout_s: ClassVar[float] = request_timeout
         _deadline: asyncio.TimerHandle | None = None
 
         def write_stall_limit_s(self) -> float:
+            return self.request_timeout_s
+
+        def close_grace_s(self) -> float:
             return self.request_timeout_s
 
         def connection_made(self, transport: Any) -> None:  # type: ignore[override]
@@ -217,16 +293,40 @@ _unread_pongs = ThrottledWarning(
 )
 
 
-class UnreadPingLimitProtocol(WriteStallLimit, WebSocketsSansIOProtocol):
+class UnreadPingLimitProtocol(CloseWithinGrace, WriteStallLimit, WebSocketsSansIOProtocol):
     """uvicorn's WebSocket protocol, dropping a peer that pings while reading nothing back or
-    stops reading altogether, answering upgrade requests that websockets refuses, and holding
-    the request deadline until the handshake completes (see the module docstring)."""
+    stops reading altogether, aborting a close the peer does not take, answering upgrade
+    requests that websockets refuses, and holding the request deadline until the handshake
+    completes (see the module docstring)."""
 
     _pings_while_unread = 0
     _handshake_deadline: asyncio.TimerHandle | None = None
+    _app_sent_close = False
 
     def write_stall_limit_s(self) -> float:
         return self.ping_timeout or DEFAULT_WRITE_STALL_S
+
+    def close_grace_s(self) -> float:
+        return DEFAULT_REQUEST_TIMEOUT_S  # not upgraded from our HTTP protocol: no --request-timeout to go by
+
+    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        # uvicorn's close handshake waits 10 s for the peer's close frame, then closes; one
+        # grace for both keeps a dropped connection's lifetime to what --request-timeout says.
+        self.close_timeout = self.transport.grace_s
+
+    async def send(self, message: Any) -> None:
+        kind = message["type"]
+        if kind in ("websocket.send", "websocket.close") and self.close_sent and not self._app_sent_close:
+            if self.initial_response is None and self.handshake_complete:
+                # uvicorn closed the connection itself (keepalive ping timeout, protocol error)
+                # without telling the application, then answers its next send with a
+                # RuntimeError ("Unexpected ASGI message ... after sending 'websocket.close'"),
+                # logged with a traceback. For the application the client is gone.
+                raise ClientDisconnected()
+        if kind == "websocket.close":
+            self._app_sent_close = True
+        await super().send(message)
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from reasoning_economics.config_files import read_config_file
 from reasoning_economics.errors import ConfigError
 from reasoning_economics.server import (
+    DEFAULT_MAX_HTTP_RESETS,
     DEFAULT_MAX_MESSAGE_BYTES,
     DEFAULT_MAX_SESSIONS,
     DEFAULT_REQUEST_TIMEOUT_S,
@@ -43,7 +44,17 @@ class ServerSettings(BaseModel):
         description=(
             "A connection that has not delivered a complete HTTP request (or WebSocket upgrade) "
             "this long after opening, or after its last response, is closed; so is one that leaves "
-            "a response unread this long once the server's buffers for it are full."
+            "a response unread this long once the server's buffers for it are full, or that has not "
+            "taken what was left this long after the server closed it."
+        ),
+    )
+    max_http_resets: int = Field(
+        DEFAULT_MAX_HTTP_RESETS,
+        ge=1,
+        le=MAX_STEP_THREADS,
+        description=(
+            "Stateless HTTP /reset calls being worked on at once; more get 503 CAPACITY_REACHED. They "
+            "run on the sessions' thread pool, and hundreds at once starved the WebSocket sessions."
         ),
     )
     token: str | None = Field(None, description="Bearer token every request must carry (None: no auth).")
