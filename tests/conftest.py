@@ -13,7 +13,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,8 +50,19 @@ class LiveServer:
         self.thread.join(timeout=30)
 
 
-def start_live_server(port: int = 0, **settings: Any) -> LiveServer:
-    """Start the application of ``ServerSettings(**settings)`` on ``port`` (0: a free loopback port)."""
+def start_live_server(
+    port: int = 0,
+    *,
+    uvicorn_overrides: dict[str, Any] | None = None,
+    wrap_app: Callable[[Any], Any] | None = None,
+    **settings: Any,
+) -> LiveServer:
+    """Start the application of ``ServerSettings(**settings)`` on ``port`` (0: a free loopback port).
+
+    ``uvicorn_overrides`` go on top of ``ree serve``'s uvicorn options (a shorter keepalive);
+    ``wrap_app(app)`` is served in place of the application (one that misbehaves in front of it),
+    while ``LiveServer.app`` stays the application itself.
+    """
     import uvicorn
 
     from reasoning_economics.server.app import create_server_app, uvicorn_options
@@ -64,7 +75,8 @@ def start_live_server(port: int = 0, **settings: Any) -> LiveServer:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((LOOPBACK, port))
     port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(config)))
+    served = app if wrap_app is None else wrap_app(app)
+    server = uvicorn.Server(uvicorn.Config(served, **{**uvicorn_options(config), **(uvicorn_overrides or {})}))
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[listener])), daemon=True)
     thread.start()
     deadline = time.monotonic() + 120
@@ -88,8 +100,8 @@ def start_server() -> Iterator[Any]:
     """``start_server(**settings)`` starts a server with other settings; all stop after the test."""
     started: list[LiveServer] = []
 
-    def start(port: int = 0, **settings: Any) -> LiveServer:
-        running = start_live_server(port, **settings)
+    def start(port: int = 0, **options: Any) -> LiveServer:
+        running = start_live_server(port, **options)
         started.append(running)
         return running
 

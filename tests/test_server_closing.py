@@ -9,18 +9,15 @@ to tens of KB instead of megabytes on loopback) and read nothing.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import logging
 import os
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
 
 HIGH_WATER = 64 * 1024  # asyncio's default: above it the transport pauses writing
 LEFT_UNREAD = 16_000
@@ -81,33 +78,6 @@ def leave_answers_unread(sock: socket.socket, message: bytes, connections) -> No
 
 
 @contextmanager
-def serving(settings: dict, **uvicorn_overrides) -> Iterator[tuple[int, object, object]]:
-    """``ree serve``'s application on a loopback port, with ``uvicorn_overrides`` on top of its
-    uvicorn options; yields the port, the application and the uvicorn server."""
-    import uvicorn
-
-    from reasoning_economics.server.app import create_server_app, uvicorn_options
-    from reasoning_economics.server.settings import ServerSettings
-
-    config = ServerSettings.build(host="127.0.0.1", warm_up=False, **settings)
-    app = create_server_app(config)
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, **{**uvicorn_options(config), **uvicorn_overrides}))
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[listener])), daemon=True)
-    thread.start()
-    try:
-        started_by = time.monotonic() + 60
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < started_by, "the server did not start"
-            time.sleep(0.02)
-        yield listener.getsockname()[1], app, server
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-
-
-@contextmanager
 def log_records() -> Iterator[list[logging.LogRecord]]:
     records: list[logging.LogRecord] = []
     keep = logging.Handler()
@@ -122,39 +92,41 @@ def log_records() -> Iterator[list[logging.LogRecord]]:
             logger.removeHandler(keep)
 
 
-def test_a_websocket_session_that_times_out_unread_is_aborted_after_its_close(tmp_path):
+def test_a_websocket_session_that_times_out_unread_is_aborted_after_its_close(start_server):
     # Before, SESSION_TIMEOUT's close frame waited 10 s for the client's answer, and uvicorn's
     # close() then for the client to read: the descriptor was held for ever.
-    with serving({"request_timeout_s": 0.5, "session_timeout_s": 0.5}) as (port, app, server):
-        connections = server.server_state.connections
-        with open_websocket(port) as sock:
-            leave_answers_unread(sock, STATE_FRAME, connections)
-            assert wait_until(lambda: app.state.sessions.active == 0, 30)
-            assert wait_until(lambda: not connections, 30), f"still held, {unwritten(connections)} bytes unwritten"
+    running = start_server(request_timeout_s=0.5, session_timeout_s=0.5, warm_up=False)
+    connections = running.server.server_state.connections
+    with open_websocket(running.port) as sock:
+        leave_answers_unread(sock, STATE_FRAME, connections)
+        assert wait_until(lambda: running.sessions.active == 0, 30)
+        assert wait_until(lambda: not connections, 30), f"still held, {unwritten(connections)} bytes unwritten"
 
 
-def test_an_http_connection_closed_with_responses_unread_is_aborted():
+def test_an_http_connection_closed_with_responses_unread_is_aborted(start_server):
     # Before, the request deadline's close() (as uvicorn's keep-alive timer's) waited for the
     # client to read its pipelined responses, for ever.
-    with serving({"request_timeout_s": 0.5}) as (port, app, server):
-        connections = server.server_state.connections
-        with reader_of_nothing(port) as sock:
-            leave_answers_unread(sock, HEALTH_REQUEST, connections)
-            assert wait_until(lambda: not connections, 30), f"still held, {unwritten(connections)} bytes unwritten"
+    running = start_server(request_timeout_s=0.5, warm_up=False)
+    connections = running.server.server_state.connections
+    with reader_of_nothing(running.port) as sock:
+        leave_answers_unread(sock, HEALTH_REQUEST, connections)
+        assert wait_until(lambda: not connections, 30), f"still held, {unwritten(connections)} bytes unwritten"
 
 
-def test_a_session_whose_keepalive_timed_out_ends_without_a_traceback():
+def test_a_session_whose_keepalive_timed_out_ends_without_a_traceback(start_server):
     # uvicorn's keepalive timeout closes the connection without telling the application; its
     # close waits on the unread buffer, so the session is still there when its idle timeout
     # sends SESSION_TIMEOUT. Before, uvicorn answered that send with a RuntimeError, logged
     # as "Exception in ASGI application" with a traceback. (The grace, --request-timeout,
     # outlasts the session timeout here, so the send does come while the close is pending.)
-    settings = {"request_timeout_s": 30, "session_timeout_s": 3}
+    running = start_server(
+        request_timeout_s=30, session_timeout_s=3, warm_up=False,
+        uvicorn_overrides={"ws_ping_interval": 1.5, "ws_ping_timeout": 0.5},
+    )  # fmt: skip
     # Records are kept from after uvicorn's start, which sets up its loggers anew.
-    with serving(settings, ws_ping_interval=1.5, ws_ping_timeout=0.5) as (port, app, server), log_records() as records:
-        with open_websocket(port) as sock:
-            leave_answers_unread(sock, STATE_FRAME, server.server_state.connections)
-            assert wait_until(lambda: app.state.sessions.timed_out == 1, 30)
-            assert wait_until(lambda: app.state.sessions.active == 0, 30)
+    with log_records() as records, open_websocket(running.port) as sock:
+        leave_answers_unread(sock, STATE_FRAME, running.server.server_state.connections)
+        assert wait_until(lambda: running.sessions.timed_out == 1, 30)
+        assert wait_until(lambda: running.sessions.active == 0, 30)
     problems = [record for record in records if record.exc_info or record.levelno >= logging.ERROR]
     assert not problems, [record.getMessage() for record in problems]

@@ -7,7 +7,6 @@ really exhausts it.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import logging
@@ -15,10 +14,7 @@ import os
 import resource
 import socket
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -169,17 +165,9 @@ def test_an_upgrade_request_that_websockets_refuses_is_answered_and_closed(live_
     assert_a_new_session_starts(live_server.ws_url)
 
 
-@contextmanager
-def server_slow_to_accept_websockets(request_timeout_s: float) -> Iterator[int]:
-    """``ree serve``'s application and uvicorn options on a loopback port (yielded), behind an
-    application that does not answer WebSocket handshakes (``ree serve``'s accepts at once)."""
-    import uvicorn
-
-    from reasoning_economics.server.app import create_server_app, uvicorn_options
-    from reasoning_economics.server.settings import ServerSettings
-
-    settings = ServerSettings.build(host="127.0.0.1", request_timeout_s=request_timeout_s, warm_up=False)
-    app = create_server_app(settings)
+def slow_to_accept_websockets(app):
+    """An application that does not answer WebSocket handshakes (``ree serve``'s accepts at once)
+    in front of ``app``, which answers everything else."""
 
     async def slow_to_accept(scope, receive, send):
         if scope["type"] == "websocket":
@@ -188,26 +176,14 @@ def server_slow_to_accept_websockets(request_timeout_s: float) -> Iterator[int]:
             return
         await app(scope, receive, send)
 
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(slow_to_accept, **uvicorn_options(settings)))
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[listener])), daemon=True)
-    thread.start()
-    try:
-        started_by = time.monotonic() + 60
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < started_by, "the server did not start"
-            time.sleep(0.02)
-        yield listener.getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    return slow_to_accept
 
 
-def test_the_request_deadline_lasts_until_the_websocket_handshake_completes():
+def test_the_request_deadline_lasts_until_the_websocket_handshake_completes(start_server):
     # Before, it stopped as soon as h11 handed the connection to the WebSocket protocol, before
     # websockets had parsed the request or the application had accepted it.
-    with server_slow_to_accept_websockets(DEADLINE_S) as port, open_connection(port) as waiting:
+    running = start_server(request_timeout_s=DEADLINE_S, warm_up=False, wrap_app=slow_to_accept_websockets)
+    with open_connection(running.port) as waiting:
         waiting.sendall(upgrade_request())
         assert not closed_by_server_within(waiting, DEADLINE_S / 2)
         assert read_until_closed(waiting, 10) == b""
@@ -378,46 +354,19 @@ def test_an_http_client_that_stops_reading_its_responses_is_dropped(strict_serve
     assert httpx.get(strict_server.base_url + "/health", timeout=10).status_code == 200
 
 
-@contextmanager
-def serving(settings: dict, **uvicorn_overrides) -> Iterator[tuple[int, object]]:
-    """``ree serve``'s application on a loopback port, with ``uvicorn_overrides`` on top of its
-    uvicorn options; yields the port and the application."""
-    import uvicorn
-
-    from reasoning_economics.server.app import create_server_app, uvicorn_options
-    from reasoning_economics.server.settings import ServerSettings
-
-    config = ServerSettings.build(host="127.0.0.1", **settings)
-    app = create_server_app(config)
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, **{**uvicorn_options(config), **uvicorn_overrides}))
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[listener])), daemon=True)
-    thread.start()
-    try:
-        started_by = time.monotonic() + 60
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < started_by, "the server did not start"
-            time.sleep(0.02)
-        yield listener.getsockname()[1], app
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-
-
-def test_a_websocket_client_that_stops_reading_loses_its_session_and_its_slot(tmp_path):
+def test_a_websocket_client_that_stops_reading_loses_its_session_and_its_slot(start_server, tmp_path):
     # Before, the session waited for ever to write its reply: --session-timeout runs only while
     # a session waits for a message, so with --max-sessions 1 one client that sent messages and
     # read nothing locked every other client out for as long as it stayed connected.
-    settings = {"max_sessions": 1, "warm_up": False, "log_dir": tmp_path}
-    with serving(settings, ws_ping_timeout=0.5) as (port, app), open_raw_websocket(port) as reader_of_nothing:
+    running = start_server(max_sessions=1, warm_up=False, log_dir=tmp_path, uvicorn_overrides={"ws_ping_timeout": 0.5})
+    with open_raw_websocket(running.port) as reader_of_nothing:
         reset = json.dumps({"type": "reset", "data": {"seed": 5, "tokenizer_name": "qwen3"}}).encode()
         step = json.dumps({"type": "step", "data": {"response": "\\boxed{1}"}}).encode()
         state = json.dumps({"type": "state"}).encode()
         reader_of_nothing.sendall(b"".join(bytes([0x81, 0x80 | len(m)]) + b"\0\0\0\0" + m for m in (reset, step)))
         fill_the_servers_buffers(reader_of_nothing, bytes([0x81, 0x80 | len(state)]) + b"\0\0\0\0" + state)
-        assert wait_until(lambda: app.state.sessions.active == 0, 30), "the session still holds its slot"
-        assert_a_new_session_starts(f"ws://127.0.0.1:{port}/ws")
+        assert wait_until(lambda: running.sessions.active == 0, 30), "the session still holds its slot"
+        assert_a_new_session_starts(running.ws_url)
     # Its answered step is logged, as for a client that vanished.
     (record,) = [json.loads(line) for line in (tmp_path / "episodes.jsonl").read_text().splitlines()]
     assert record["termination_reason"] == "abandoned" and len(record["steps"]) == 1
