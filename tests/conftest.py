@@ -131,3 +131,19 @@ def symbolic_problems_config():
     from reasoning_economics.bench.symbolic_problems import write_symbolic_problems_config
 
     return write_symbolic_problems_config
+
+
+@pytest.fixture
+def wait_until() -> Callable[..., Any]:
+    """``wait_until(condition, seconds, interval=0.05)`` polls ``condition`` until it returns a
+    truthy value or ``seconds`` pass, and returns its last value."""
+
+    def poll(condition: Callable[[], Any], seconds: float, interval: float = 0.05) -> Any:
+        give_up_at = time.monotonic() + seconds
+        value = condition()
+        while not value and time.monotonic() < give_up_at:
+            time.sleep(interval)
+            value = condition()
+        return value
+
+    return poll

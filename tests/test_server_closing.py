@@ -23,15 +23,6 @@ HIGH_WATER = 64 * 1024  # asyncio's default: above it the transport pauses writi
 LEFT_UNREAD = 16_000
 
 
-def wait_until(condition, seconds: float) -> bool:
-    give_up_at = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > give_up_at:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def reader_of_nothing(port: int) -> socket.socket:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
@@ -92,7 +83,7 @@ def log_records() -> Iterator[list[logging.LogRecord]]:
             logger.removeHandler(keep)
 
 
-def test_a_websocket_session_that_times_out_unread_is_aborted_after_its_close(start_server):
+def test_a_websocket_session_that_times_out_unread_is_aborted_after_its_close(start_server, wait_until):
     # Before, SESSION_TIMEOUT's close frame waited 10 s for the client's answer, and uvicorn's
     # close() then for the client to read: the descriptor was held for ever.
     running = start_server(request_timeout_s=0.5, session_timeout_s=0.5, warm_up=False)
@@ -103,7 +94,7 @@ def test_a_websocket_session_that_times_out_unread_is_aborted_after_its_close(st
         assert wait_until(lambda: not connections, 30), f"still held, {unwritten(connections)} bytes unwritten"
 
 
-def test_an_http_connection_closed_with_responses_unread_is_aborted(start_server):
+def test_an_http_connection_closed_with_responses_unread_is_aborted(start_server, wait_until):
     # Before, the request deadline's close() (as uvicorn's keep-alive timer's) waited for the
     # client to read its pipelined responses, for ever.
     running = start_server(request_timeout_s=0.5, warm_up=False)
@@ -113,7 +104,7 @@ def test_an_http_connection_closed_with_responses_unread_is_aborted(start_server
         assert wait_until(lambda: not connections, 30), f"still held, {unwritten(connections)} bytes unwritten"
 
 
-def test_a_session_whose_keepalive_timed_out_ends_without_a_traceback(start_server):
+def test_a_session_whose_keepalive_timed_out_ends_without_a_traceback(start_server, wait_until):
     # uvicorn's keepalive timeout closes the connection without telling the application; its
     # close waits on the unread buffer, so the session is still there when its idle timeout
     # sends SESSION_TIMEOUT. Before, uvicorn answered that send with a RuntimeError, logged

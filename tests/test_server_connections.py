@@ -333,16 +333,7 @@ def fill_the_servers_buffers(sock: socket.socket, request: bytes) -> None:
     raise AssertionError("the server kept reading from a client that reads nothing")
 
 
-def wait_until(condition, seconds: float) -> bool:
-    give_up_at = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > give_up_at:
-            return False
-        time.sleep(0.05)
-    return True
-
-
-def test_an_http_client_that_stops_reading_its_responses_is_dropped(strict_server):
+def test_an_http_client_that_stops_reading_its_responses_is_dropped(strict_server, wait_until):
     # Before, a response waiting to be written was never timed out (the request deadline waits
     # for requests, and closing waits for the client to read): pipelining requests and reading
     # nothing held the connection, and its descriptor, for as long as the client liked.
@@ -354,7 +345,7 @@ def test_an_http_client_that_stops_reading_its_responses_is_dropped(strict_serve
     assert httpx.get(strict_server.base_url + "/health", timeout=10).status_code == 200
 
 
-def test_a_websocket_client_that_stops_reading_loses_its_session_and_its_slot(start_server, tmp_path):
+def test_a_websocket_client_that_stops_reading_loses_its_session_and_its_slot(start_server, tmp_path, wait_until):
     # Before, the session waited for ever to write its reply: --session-timeout runs only while
     # a session waits for a message, so with --max-sessions 1 one client that sent messages and
     # read nothing locked every other client out for as long as it stayed connected.

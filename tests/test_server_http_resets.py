@@ -8,22 +8,12 @@ in flight a reset is refused at once with 503 ``CAPACITY_REACHED``.
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
 
-def wait_until(condition, seconds: float) -> bool:
-    give_up_at = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > give_up_at:
-            return False
-        time.sleep(0.02)
-    return True
-
-
-def test_http_resets_beyond_the_limit_get_a_typed_503_and_the_slot_comes_back(start_server):
+def test_http_resets_beyond_the_limit_get_a_typed_503_and_the_slot_comes_back(start_server, wait_until):
     server = start_server(max_http_resets=1, step_threads=1, warm_up=False)
     resets = server.app.state.http_resets
     release = threading.Event()
