@@ -9,11 +9,13 @@ starts servers with other settings (token, capacity, timeout, log directory) for
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,3 +149,27 @@ def wait_until() -> Callable[..., Any]:
         return value
 
     return poll
+
+
+@pytest.fixture
+def log_records() -> Callable[..., Any]:
+    """``with log_records("uvicorn.error", ...) as records:`` keeps what those loggers emit.
+
+    caplog cannot: uvicorn's loggers do not propagate to the root. Enter it after the server
+    has started, since uvicorn's start sets its loggers up anew."""
+
+    @contextmanager
+    def keep(*names: str) -> Iterator[list[logging.LogRecord]]:
+        records: list[logging.LogRecord] = []
+        handler = logging.Handler()
+        handler.emit = records.append  # type: ignore[method-assign]
+        loggers = [logging.getLogger(name) for name in names]
+        for logger in loggers:
+            logger.addHandler(handler)
+        try:
+            yield records
+        finally:
+            for logger in loggers:
+                logger.removeHandler(handler)
+
+    return keep

@@ -42,16 +42,6 @@ def step(ws, text: str = "\\boxed{1}") -> dict:
     return exchange(ws, {"type": "step", "data": {"response": text}})
 
 
-def wait_until(predicate, seconds: float, interval: float = 0.2):
-    """Poll ``predicate`` until it returns a truthy value or ``seconds`` pass; return its last value."""
-    deadline = time.monotonic() + seconds
-    value = predicate()
-    while not value and time.monotonic() < deadline:
-        time.sleep(interval)
-        value = predicate()
-    return value
-
-
 def grading_worker_pids(server: ServerProcess) -> list[int]:
     """The server's grading workers: its child processes running the worker entry point."""
     pids = []
@@ -93,7 +83,7 @@ def server(tmp_path_factory, symbolic_problems_config):
         yield running
 
 
-def test_killing_every_grading_worker_mid_grade_retries_the_answer_and_the_server_goes_on(server):
+def test_killing_every_grading_worker_mid_grade_retries_the_answer_and_the_server_goes_on(server, wait_until):
     with connect(server.ws_url, open_timeout=30) as ws:
         reset(ws)
         assert step(ws)["type"] == "observation"  # the pool is up
@@ -115,7 +105,7 @@ def test_killing_every_grading_worker_mid_grade_retries_the_answer_and_the_serve
     assert server.healthy()
 
 
-def test_a_second_worker_death_on_one_answer_is_a_typed_error_that_changes_nothing(server):
+def test_a_second_worker_death_on_one_answer_is_a_typed_error_that_changes_nothing(server, wait_until):
     with connect(server.ws_url, open_timeout=30) as ws:
         reset(ws)
         assert step(ws)["type"] == "observation"
@@ -143,7 +133,7 @@ def test_a_second_worker_death_on_one_answer_is_a_typed_error_that_changes_nothi
     assert server.healthy()
 
 
-def test_a_vanished_client_is_reclaimed_after_the_session_timeout(server, tmp_path):
+def test_a_vanished_client_is_reclaimed_after_the_session_timeout(server, tmp_path, wait_until):
     # A client in another process opens the only session, steps once, then freezes:
     # its socket stays open but it never speaks again (a half-dead peer).
     script = tmp_path / "client.py"
@@ -198,7 +188,7 @@ def test_a_server_restart_gives_connected_clients_a_clear_error_and_they_can_sta
             assert step(fresh)["type"] == "observation"
 
 
-def test_stopping_the_server_ends_steps_waiting_on_grading_workers_at_once(tmp_path, symbolic_problems_config):
+def test_stopping_the_server_ends_steps_waiting_on_grading_workers_at_once(tmp_path, symbolic_problems_config, wait_until):
     # Before, uvicorn's graceful shutdown waited 5 s for these steps, then cancelled them and
     # logged a traceback for each; the episodes end with the process, so they now end at once.
     server = ServerProcess(

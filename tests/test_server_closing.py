@@ -15,8 +15,6 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 
 HIGH_WATER = 64 * 1024  # asyncio's default: above it the transport pauses writing
@@ -68,21 +66,6 @@ def leave_answers_unread(sock: socket.socket, message: bytes, connections) -> No
     assert 0 < now < HIGH_WATER, f"{now} bytes unwritten: not the case under test"
 
 
-@contextmanager
-def log_records() -> Iterator[list[logging.LogRecord]]:
-    records: list[logging.LogRecord] = []
-    keep = logging.Handler()
-    keep.emit = records.append
-    loggers = [logging.getLogger(name) for name in ("uvicorn.error", "reasoning_economics")]
-    for logger in loggers:
-        logger.addHandler(keep)
-    try:
-        yield records
-    finally:
-        for logger in loggers:
-            logger.removeHandler(keep)
-
-
 def test_a_websocket_session_that_times_out_unread_is_aborted_after_its_close(start_server, wait_until):
     # Before, SESSION_TIMEOUT's close frame waited 10 s for the client's answer, and uvicorn's
     # close() then for the client to read: the descriptor was held for ever.
@@ -104,7 +87,7 @@ def test_an_http_connection_closed_with_responses_unread_is_aborted(start_server
         assert wait_until(lambda: not connections, 30), f"still held, {unwritten(connections)} bytes unwritten"
 
 
-def test_a_session_whose_keepalive_timed_out_ends_without_a_traceback(start_server, wait_until):
+def test_a_session_whose_keepalive_timed_out_ends_without_a_traceback(start_server, wait_until, log_records):
     # uvicorn's keepalive timeout closes the connection without telling the application; its
     # close waits on the unread buffer, so the session is still there when its idle timeout
     # sends SESSION_TIMEOUT. Before, uvicorn answered that send with a RuntimeError, logged
@@ -115,7 +98,7 @@ def test_a_session_whose_keepalive_timed_out_ends_without_a_traceback(start_serv
         uvicorn_overrides={"ws_ping_interval": 1.5, "ws_ping_timeout": 0.5},
     )  # fmt: skip
     # Records are kept from after uvicorn's start, which sets up its loggers anew.
-    with log_records() as records, open_websocket(running.port) as sock:
+    with log_records("uvicorn.error", "reasoning_economics") as records, open_websocket(running.port) as sock:
         leave_answers_unread(sock, STATE_FRAME, running.server.server_state.connections)
         assert wait_until(lambda: running.sessions.timed_out == 1, 30)
         assert wait_until(lambda: running.sessions.active == 0, 30)

@@ -363,22 +363,13 @@ def test_a_websocket_client_that_stops_reading_loses_its_session_and_its_slot(st
     assert record["termination_reason"] == "abandoned" and len(record["steps"]) == 1
 
 
-def test_text_frames_of_invalid_utf8_are_closed_with_1007_and_logged_without_a_traceback_each(live_server):
+def test_text_frames_of_invalid_utf8_are_closed_with_1007_and_logged_without_a_traceback_each(live_server, log_records):
     # Before, uvicorn logged each at ERROR with a traceback: 490 KB of log a second from one client.
-    records: list[logging.LogRecord] = []
-    keep = logging.Handler()
-    keep.emit = records.append
-    loggers = [logging.getLogger(name) for name in ("uvicorn.error", "reasoning_economics.server.connections")]
-    for logger in loggers:
-        logger.addHandler(keep)
-    try:
+    with log_records("uvicorn.error", "reasoning_economics.server.connections") as records:
         for _ in range(30):
             with open_raw_websocket(live_server.port) as sender:
                 sender.sendall(bytes([0x81, 0x80 | 1]) + b"\0\0\0\0" + b"\xff")  # masked text frame, one byte
                 assert read_until_closed(sender, 10) == b"\x88\x02\x03\xef"  # close 1007
-    finally:
-        for logger in loggers:
-            logger.removeHandler(keep)
     assert not [record for record in records if record.exc_info or record.levelno >= logging.ERROR]
     assert len(records) <= 1  # the summed warning, unless one was logged less than 10 s ago
     assert_a_new_session_starts(live_server.ws_url)
