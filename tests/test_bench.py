@@ -269,13 +269,14 @@ def test_the_websocket_section_loads_a_server_started_elsewhere(tmp_path):
 
     from reasoning_economics.bench.context import BenchContext
     from reasoning_economics.bench.env_websocket import run
-    from reasoning_economics.bench.server_process import ServerProcess
+    from reasoning_economics.bench.server_process import ServerProcess, free_loopback_port
 
     class StockOpenEnvServer(ServerProcess):
         def command(self) -> list[str]:
             return [sys.executable, "-c", STOCK_OPENENV_SERVER, str(self.port)]
 
-    with StockOpenEnvServer(log_path=tmp_path / "stock.log", start_seconds=90) as server:
+    # It prints no banner naming the port it bound, so it gets one.
+    with StockOpenEnvServer(log_path=tmp_path / "stock.log", start_seconds=90, port=free_loopback_port()) as server:
         config = BenchConfig.quick(
             sections=("websocket",), concurrency=(1, 4), paced_sessions=(4,), paced_interval_s=0.5,
             ws_steps_per_level=24, ws_seconds_per_level=5.0, idle_sessions=40, workload_episodes=4,

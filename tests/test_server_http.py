@@ -21,6 +21,8 @@ REFERENCE_FIELDS = ("question", "remaining_budget", "questions_remaining", "step
 def test_health_metadata_and_schema_answer_as_openenv_clients_expect(live_server):
     with httpx.Client(base_url=live_server.base_url, timeout=30) as http:
         assert http.get("/health").json() == {"status": "healthy"}
+        probe = http.head("/health")  # uptime monitors probe with HEAD: it was 405
+        assert probe.status_code == 200 and probe.content == b""
         metadata = http.get("/metadata").json()
         assert metadata["name"] == "reasoning_economics" and "budget" in metadata["description"]
         schema = http.get("/schema").json()
@@ -189,6 +191,7 @@ def test_with_a_token_http_and_websocket_without_it_are_refused(start_server):
         assert http.post("/reset", json={}).status_code == 401
         assert http.get("/openapi.json").status_code == 401
         assert http.get("/health").status_code == 200  # probes stay open; it reveals nothing
+        assert http.head("/health").status_code == 200
         good = {"Authorization": "Bearer s3cret-token"}
         assert http.get("/metadata", headers=good).status_code == 200
         assert http.post("/reset", json={"seed": 1}, headers=good).status_code == 200

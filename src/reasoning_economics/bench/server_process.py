@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
+_BANNER_PORT = re.compile(rb"listening on  http://127\.0\.0\.1:(\d+)")
 
 
 class ServerStartError(RuntimeError):
@@ -62,7 +64,12 @@ def child_pids(pid: int) -> list[int]:
 
 
 class ServerProcess:
-    """``ree serve --host 127.0.0.1 --port <free port> <extra args>`` for the life of a ``with`` block."""
+    """``ree serve --host 127.0.0.1 --port <port> <extra args>`` for the life of a ``with`` block.
+
+    Without ``port`` the server binds port 0 and ``port`` becomes the one its banner names:
+    a port probed free beforehand could be taken by another process before the server binds it.
+    Started again, it binds the same port.
+    """
 
     def __init__(
         self,
@@ -73,7 +80,7 @@ class ServerProcess:
         port: int | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
-        self.port = port or free_loopback_port()
+        self.port = port or 0
         self.extra_args = list(extra_args)
         self.log_path = log_path
         self.start_seconds = start_seconds
@@ -103,17 +110,27 @@ class ServerProcess:
     def start(self) -> "ServerProcess":
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
+        log_start = log.tell()
         self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, env=self.env)
         log.close()
         deadline = time.monotonic() + self.start_seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise ServerStartError(f"ree serve exited with {self.process.returncode}:\n{self.log_tail()}")
-            if self.healthy():
+            if self.port == 0:
+                self.port = self._announced_port(log_start)
+            if self.port and self.healthy():
                 return self
             time.sleep(0.1)
         self.stop()
         raise ServerStartError(f"ree serve did not answer /health within {self.start_seconds} s:\n{self.log_tail()}")
+
+    def _announced_port(self, log_start: int) -> int:
+        """The port named by the banner written after ``log_start`` in the log, or 0 before it is."""
+        with self.log_path.open("rb") as log:
+            log.seek(log_start)
+            found = _BANNER_PORT.search(log.read())
+        return int(found.group(1)) if found else 0
 
     def healthy(self) -> bool:
         try:

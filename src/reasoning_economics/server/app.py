@@ -18,6 +18,8 @@ OpenEnv client expects. What we change, and why:
   session's ``state`` waiting seconds for the event loop;
 - OpenEnv's Task API routes are removed: this environment is no TaskProvider, and they
   would answer 501;
+- ``HEAD /health`` answers 200 as ``GET`` does, without a body: uptime monitors and some
+  load balancers probe with ``HEAD``, which FastAPI answers 405;
 - ``POST /mcp`` answers "no MCP tools" without creating anything, and OpenEnv's WebSocket
   ``/mcp`` is removed: its sessions escaped ``--max-sessions`` and ``--session-timeout``;
 - HTTP request bodies are limited as WebSocket messages are (:mod:`.body_limit`);
@@ -132,6 +134,7 @@ def create_server_app(settings: ServerSettings | None = None) -> FastAPI:
     app.title = "reasoning-economics: shared-token-budget math environment (OpenEnv)"
     _drop_routes(app, websocket_paths={"/ws", "/mcp"}, http_paths={"/reset", "/mcp"}, tags={"Task API"})
     _add_http_mcp(app)
+    _add_health_head(app)
 
     executor = ThreadPoolExecutor(max_workers=settings.step_thread_count, thread_name_prefix="ree-step")
     http_resets = _add_http_reset(app, make_env, executor, settings.max_http_resets)
@@ -299,6 +302,13 @@ def _add_http_mcp(app: FastAPI) -> None:
         except (ValueError, RecursionError):
             return JSONResponse(mcp_error(None, MCP_PARSE_ERROR, "Parse error"))
         return JSONResponse(mcp_error(body.get("id") if isinstance(body, dict) else None))
+
+
+def _add_health_head(app: FastAPI) -> None:
+    # FastAPI, unlike Starlette's own routes, does not answer HEAD for a GET route.
+    @app.head("/health", include_in_schema=False)
+    async def health_head() -> Response:
+        return Response(status_code=200, media_type="application/json")
 
 
 def _drop_routes(app: FastAPI, *, websocket_paths: set[str], http_paths: set[str], tags: set[str]) -> None:

@@ -18,7 +18,7 @@ from reasoning_economics.server import (
 
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind; 0.0.0.0 exposes the server to the network."),
-    port: int = typer.Option(8000, "--port", min=0, max=65535, help="TCP port."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="TCP port; 0 lets the system choose a free one, which the banner names."),
     max_sessions: int = typer.Option(
         DEFAULT_MAX_SESSIONS, "--max-sessions", min=1, help="Most concurrent WebSocket sessions; more get CAPACITY_REACHED."
     ),
@@ -117,7 +117,8 @@ def _serve_until_stopped(app, settings, announce) -> bool:
         async def startup(self, sockets=None) -> None:
             await super().startup(sockets)
             if self.started:
-                announce()
+                # With --port 0 the system chose the port: the banner names the one bound.
+                announce(port=self.servers[0].sockets[0].getsockname()[1])
 
         async def shutdown(self, sockets=None) -> None:
             # Episodes end with the process, so a grade still waiting or running is of no use
@@ -159,17 +160,18 @@ def _build(*, allow_tokenizer: list[str], config: Path | None, trust_remote_code
     return settings, create_server_app(settings)
 
 
-def _print_banner(console, settings, app, open_files: float | None = None) -> None:
-    """What ``ree serve`` serves, and how; ``open_files`` is the process's open-file limit,
-    which the banner warns about when it is below what the sessions may need."""
+def _print_banner(console, settings, app, open_files: float | None = None, *, port: int) -> None:
+    """What ``ree serve`` serves, and how, on the bound ``port``; ``open_files`` is the
+    process's open-file limit, which the banner warns about when it is below what the
+    sessions may need."""
     from rich.markup import escape
 
     from reasoning_economics import tokens
     from reasoning_economics.server.connections import descriptors_needed
 
     env_config = app.state.env_config
-    base = f"http://{settings.host}:{settings.port}"
-    ws = f"ws://{settings.host}:{settings.port}/ws"
+    base = f"http://{settings.host}:{port}"
+    ws = f"ws://{settings.host}:{port}/ws"
     allowed = escape(", ".join(env_config.allowed_tokenizers) or "none")
     console.print(f"  listening on  {escape(base)}   WebSocket sessions: {escape(ws)}")
     console.print("  endpoints     /ws  /health  /metadata  /schema  /reset  /step  /state  /mcp  /docs")
