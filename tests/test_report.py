@@ -149,6 +149,20 @@ def test_report_out_that_cannot_be_a_directory_is_a_clear_error(runs, tmp_path):
     assert afile.read_text() == "not a folder"
 
 
+def test_a_comparison_is_never_written_over_one_of_its_runs(runs, tmp_path):
+    short = runs / "short"
+    before = {name: (short / name).read_bytes() for name in ("summary.json", "report.html")}
+    for args in ([str(short), str(runs / "long")], [str(runs / "long"), "--baseline", str(short)]):
+        result = CliRunner().invoke(app, ["report", *args, "--out", str(short)])
+        assert result.exit_code == 2, result.output
+        assert f"--out {str(short)!r} is the run 'short" in result.output and "Traceback" not in result.output
+    assert {name: (short / name).read_bytes() for name in before} == before
+    # One run, written into itself, is its own summary again: ree eval does just that.
+    result = CliRunner().invoke(app, ["report", str(short), "--out", str(short)])
+    assert result.exit_code == 0, result.output
+    assert json.loads((short / "summary.json").read_text()) == json.loads(before["summary.json"])
+
+
 def test_an_empty_run_has_no_numbers_and_as_baseline_compares_nothing(runs, tmp_path):
     # A run killed before its first episode: results.jsonl exists and is empty.
     empty = tmp_path / "empty"

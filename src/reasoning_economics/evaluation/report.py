@@ -32,7 +32,7 @@ from reasoning_economics.evaluation.results import (
     writing_output,
 )
 from reasoning_economics.evaluation.summary import summarize, with_baseline
-from reasoning_economics.evaluation.text import visible
+from reasoning_economics.evaluation.text import html_text, visible
 from reasoning_economics.training.logs import TRAIN_LOG_NAME
 
 
@@ -240,8 +240,8 @@ pre{background:#f7f7f7;padding:.5rem;overflow-x:auto;font-size:.8rem}.note{color
 
 
 def _html_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    head = "".join(f"<th>{html_text(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html_text(c)}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -307,11 +307,11 @@ def render_html(runs: Sequence[RunData], comparison: dict[str, Any]) -> str:
         "<title>reasoning-economics report</title>",
         f"<style>{_STYLE}</style></head><body>",
         "<h1>reasoning-economics evaluation report</h1>",
-        f"<p class='note'>Generated {html.escape(time.strftime('%Y-%m-%d %H:%M:%S'))} for "
-        f"{len(runs)} run(s): {html.escape(', '.join(r.name for r in runs))}."
-        + (f" Baseline: {html.escape(comparison['baseline'])}." if comparison.get("baseline") else "")
+        f"<p class='note'>Generated {html_text(time.strftime('%Y-%m-%d %H:%M:%S'))} for "
+        f"{len(runs)} run(s): {html_text(', '.join(r.name for r in runs))}."
+        + (f" Baseline: {html_text(comparison['baseline'])}." if comparison.get("baseline") else "")
         + "</p>",
-        *(f"<p class='warning'>Warning: {html.escape(text)}</p>" for text in comparison.get("warnings", [])),
+        *(f"<p class='warning'>Warning: {html_text(text)}</p>" for text in comparison.get("warnings", [])),
         "<h2>Summary</h2>",
         _html_table(header, rows),
         "<p class='note'>Accuracy counts unanswered questions as wrong (episode mode). Tokens are counted "
@@ -321,7 +321,7 @@ def render_html(runs: Sequence[RunData], comparison: dict[str, Any]) -> str:
     ]
     if comparison.get("pareto_frontier"):
         parts.append(
-            "<p>Pareto frontier (accuracy vs tokens): " + html.escape(" → ".join(comparison["pareto_frontier"])) + "</p>"
+            "<p>Pareto frontier (accuracy vs tokens): " + html_text(" → ".join(comparison["pareto_frontier"])) + "</p>"
         )
     for key, title, function in plots.FIGURES:
         png = function(runs)
@@ -329,13 +329,13 @@ def render_html(runs: Sequence[RunData], comparison: dict[str, Any]) -> str:
             continue
         data = base64.b64encode(png).decode("ascii")
         parts.append(
-            f"<h2>{html.escape(title)}</h2><figure id='{key}'><img alt='{html.escape(title)}' "
-            f"src='data:image/png;base64,{data}'><figcaption>{html.escape((function.__doc__ or '').strip())}"
+            f"<h2>{html_text(title)}</h2><figure id='{key}'><img alt='{html_text(title)}' "
+            f"src='data:image/png;base64,{data}'><figcaption>{html_text((function.__doc__ or '').strip())}"
             "</figcaption></figure>"
         )
     for run in runs:
         summary = comparison["runs"].get(run.name) or {}
-        parts.append(f"<h2>Run {html.escape(run.name)}</h2>")
+        parts.append(f"<h2>Run {html_text(run.name)}</h2>")
         if "answers" in summary:
             parts.append("<h3>By difficulty</h3>" + _html_table(_BREAKDOWN_HEADER, _breakdown_rows(summary, "by_difficulty")))
             parts.append(
@@ -379,7 +379,8 @@ def write_report(
     """Read runs (and a baseline), write ``summary.json`` and ``report.html`` into ``out_dir``.
 
     With a single run (and no baseline) ``summary.json`` is that run's summary, as ``ree eval``
-    writes it; with several it is the comparison (:func:`compare`). Returns (comparison, html path).
+    writes it; with several it is the comparison (:func:`compare`), which may not be written
+    into one of the runs (ConfigError). Returns (comparison, html path).
     """
     if not run_paths:
         raise ConfigError("give at least one run directory")
@@ -401,9 +402,16 @@ def write_report(
             runs = [baseline_run, *runs]
         if baseline_run.summary is None:
             raise ConfigError(f"baseline {str(baseline)!r} has no evaluation results")
+    writes_comparison = not (len(runs) == 1 and runs[0].summary is not None)
+    overwritten = next((run for run in runs if run.path.resolve() == Path(out_dir).resolve()), None)
+    if writes_comparison and overwritten is not None:
+        raise ConfigError(
+            f"--out {str(out_dir)!r} is the run {overwritten.name!r}: the comparison would replace that run's "
+            f"{SUMMARY_NAME} and {REPORT_NAME}; write it into another directory"
+        )
     comparison = compare(runs, baseline_run)
     out = make_output_dir(out_dir)
-    if len(runs) == 1 and runs[0].summary is not None:
+    if not writes_comparison:
         write_output_json(out / SUMMARY_NAME, runs[0].summary)
     else:
         write_output_json(out / SUMMARY_NAME, comparison)
