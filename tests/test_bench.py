@@ -429,3 +429,28 @@ def test_the_hostile_extraction_script_times_every_shape(tmp_path):
     assert "8 unclosed boxes, then letters" in run.stdout
     refused = subprocess.run([sys.executable, str(script), "--repeat", "0"], capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "--repeat" in refused.stderr
+
+
+def test_the_http_reset_flood_script_refuses_resets_over_the_limit_and_times_a_session(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "http_reset_flood.py"
+    output = tmp_path / "flood.json"
+    run = subprocess.run(
+        [sys.executable, str(script), "--burst", "100", "--rounds", "1", "--interval", "0.002", "--json", str(output),
+         "--", "--max-http-resets", "1", "--no-warm-up"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    result = json.loads(output.read_text())
+    replies = result["replies"]
+    # Every reset got an answer: 200 while the one slot was free, 503 at once otherwise.
+    assert set(replies) <= {"200", "503"} and sum(replies.values()) == 100
+    assert replies.get("200", 0) >= 1 and replies.get("503", 0) >= 1
+    assert result["healthy_afterwards"] and result["server_args"] == ["--max-http-resets", "1", "--no-warm-up"]
+    state = result["state_during_flood_ms"]
+    assert state["count"] >= 1 and state["max"] >= state["p50"] > 0 and result["load"].startswith("100 resets")
+    refused = subprocess.run([sys.executable, str(script), "--rounds", "0"], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "--rounds" in refused.stderr
