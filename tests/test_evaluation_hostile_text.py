@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from reasoning_economics.cli import app
 from reasoning_economics.evaluation.results import read_results
-from reasoning_economics.evaluation.text import visible
+from reasoning_economics.text import visible
 
 pytest.importorskip("matplotlib")
 

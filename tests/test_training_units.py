@@ -212,6 +212,24 @@ def test_read_training_log_keeps_last_record_per_step_and_plots(tmp_path):
         read_training_log(log)
 
 
+def test_training_curves_draw_any_run_name_and_keep_many_legends_off_the_panels(tmp_path):
+    import io
+
+    from PIL import Image
+
+    log = tmp_path / "train_log.jsonl"
+    log.write_text(json.dumps(log_record(1, None, 1, {"reward": 0.5})) + "\n")
+
+    def size(png: bytes) -> tuple[int, int]:
+        return Image.open(io.BytesIO(png)).size
+
+    # Before, "$\\frac{$" raised matplotlib's ParseFatalException while drawing (read as TeX).
+    few = plot_training_curves([log, log], labels=["$\\frac{$", "esc\x1b[31m"])
+    assert size(few) == (1300, 700)  # 13 x 7 inches at 100 dpi: the legend sits in the first panel
+    many = plot_training_curves([log] * 10, labels=[f"run-{index}" for index in range(10)])
+    assert size(many)[0] > 1300 and size(many)[1] == 700  # widened for a legend beside the panels
+
+
 # --------------------------------------------------------------------------- chat formatting
 
 

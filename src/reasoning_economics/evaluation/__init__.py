@@ -15,7 +15,7 @@
 - :mod:`~reasoning_economics.evaluation.summary`: ``summary.json`` from the results;
 - :mod:`~reasoning_economics.evaluation.plots` and :mod:`~reasoning_economics.evaluation.report`:
   figures, the terminal table and ``report.html``;
-- :mod:`~reasoning_economics.evaluation.text`: untrusted text made safe to show.
+- :mod:`~reasoning_economics.text` (shared): untrusted text made safe to show.
 
 Heavy dependencies (the environment, models, matplotlib) load only when used.
 """

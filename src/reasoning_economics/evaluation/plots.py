@@ -18,7 +18,7 @@ from typing import Any
 from reasoning_economics.errors import require
 from reasoning_economics.evaluation import metrics
 from reasoning_economics.evaluation.summary import TIERS
-from reasoning_economics.evaluation.text import visible
+from reasoning_economics.plotting import label, place_legend
 
 
 @dataclass
@@ -53,41 +53,6 @@ def _png(figure: Any) -> bytes:
 
 ACCURACY_LIMITS = (-0.02, 1.02)
 
-LABEL_CHARS = 40
-"""Longest run name drawn in a figure; longer ones keep their start and end around an ellipsis."""
-
-INSIDE_LEGEND_ENTRIES = 8
-"""A legend with more entries goes beside the axes (in columns), not over the data."""
-
-
-def label(name: str) -> str:
-    """A run name as figure text: drawn as written, never read as markup, and short enough.
-
-    Names are folder names, which may hold anything: matplotlib reads text between two ``$``
-    as TeX math (``$x$`` lost its dollars; ``$\\frac{$`` raised at draw time and took the
-    whole report with it), and control characters have no glyph.
-    """
-    text = visible(str(name))
-    if len(text) > LABEL_CHARS:
-        half = (LABEL_CHARS - 1) // 2
-        text = text[:half] + "…" + text[-(LABEL_CHARS - 1 - half):]
-    # An escaped dollar is a literal one, and "\\$" stays a backslash then a dollar.
-    return text.replace("$", "\\$")
-
-
-def _legend(figure: Any, ax: Any) -> None:
-    """The legend of ``ax``: inside it for a few entries, else beside the figure's axes in
-    columns of at most 20, the figure widened by their width so the axes keep theirs."""
-    handles, labels = ax.get_legend_handles_labels()
-    if len(handles) <= INSIDE_LEGEND_ENTRIES:
-        ax.legend(fontsize="small")
-        return
-    ncols = math.ceil(len(handles) / 20)
-    figure.legend(handles, labels, loc="outside right upper", fontsize="x-small", ncols=ncols)
-    longest = max(len(text) for text in labels)
-    figure.set_size_inches(figure.get_figwidth() + ncols * (0.35 + 0.045 * longest), figure.get_figheight())
-
-
 def _finish(
     figure: Any,
     ax: Any,
@@ -106,7 +71,7 @@ def _finish(
     if ylim is not None:
         ax.set_ylim(*ylim)
     ax.grid(alpha=0.3, axis=grid_axis)
-    _legend(figure, ax)
+    place_legend(figure, ax)
     return _png(figure)
 
 
@@ -252,7 +217,7 @@ def reflection_by_difficulty(runs: Sequence[RunData]) -> bytes | None:
         ax.grid(alpha=0.3, axis="y")
         if highest == 0:
             ax.text(0.5, 0.5, "no keyword found", transform=ax.transAxes, ha="center", color="0.4")
-    _legend(figure, axes[0])
+    place_legend(figure, axes[0])
     return _png(figure)
 
 
@@ -292,7 +257,7 @@ def pass_at_k_curves(runs: Sequence[RunData]) -> bytes | None:
     for ax in axes:
         ax.set_ylim(*ACCURACY_LIMITS)
         ax.grid(alpha=0.3)
-    _legend(figure, axes[0])
+    place_legend(figure, axes[0])
     return _png(figure)
 
 
@@ -303,7 +268,7 @@ def training_curves(runs: Sequence[RunData]) -> bytes | None:
         return None
     from reasoning_economics.training.logs import plot_training_curves
 
-    return plot_training_curves([run.training_log for run in trained], labels=[label(run.name) for run in trained])
+    return plot_training_curves([run.training_log for run in trained], labels=[run.name for run in trained])
 
 
 FIGURES = (

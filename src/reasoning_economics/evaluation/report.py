@@ -32,7 +32,7 @@ from reasoning_economics.evaluation.results import (
     writing_output,
 )
 from reasoning_economics.evaluation.summary import summarize, with_baseline
-from reasoning_economics.evaluation.text import html_text, visible
+from reasoning_economics.text import html_text, visible
 from reasoning_economics.training.logs import TRAIN_LOG_NAME
 
 

@@ -116,16 +116,22 @@ def read_training_log(path: str | Path) -> list[dict[str, Any]]:
 
 def plot_training_curves(log_paths: str | Path | Sequence[str | Path], labels: Sequence[str] | None = None) -> bytes:
     """A PNG of the training curves (reward, accuracy, tokens per question, budget utilisation,
-    questions answered, loss) of one or more runs, one line per run; returns the PNG bytes."""
+    questions answered, loss) of one or more runs, one line per run; returns the PNG bytes.
+
+    Labels (by default each log's folder name) are drawn as written, never as TeX, cut to
+    40 characters; over 8 runs, the legend goes beside the panels instead of over the first."""
     paths = [log_paths] if isinstance(log_paths, (str, Path)) else list(log_paths)
     if not paths:
         raise ConfigError("plot_training_curves needs at least one log")
     if labels is not None and len(labels) != len(paths):
         raise ConfigError(f"got {len(labels)} labels for {len(paths)} logs")
     runs = [read_training_log(p) for p in paths]
-    names = list(labels) if labels is not None else [_run_name(p) for p in paths]
     require("matplotlib", "report")
     from matplotlib.figure import Figure
+
+    from reasoning_economics.plotting import label, place_legend
+
+    names = [label(name) for name in (labels if labels is not None else [_run_name(p) for p in paths])]
 
     figure = Figure(figsize=(13, 7), layout="constrained")
     axes = figure.subplots(2, 3).ravel()
@@ -137,7 +143,7 @@ def plot_training_curves(log_paths: str | Path | Sequence[str | Path], labels: S
         ax.set_title(title)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize="small")
+    place_legend(figure, axes[0])
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
     return buffer.getvalue()
