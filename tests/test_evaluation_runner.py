@@ -175,6 +175,11 @@ def test_resume_after_a_crash_neither_loses_nor_repeats_episodes(tmp_path):
     other = EvalConfig(policy=spec, episodes=5, questions=3, concurrency=1, seed=7)
     with pytest.raises(ConfigError, match="questions"):
         run_evaluation(other, crashed, resume=True, show_progress=False)
+    # without run.json nothing says which settings made the results: refused, and nothing written
+    (crashed / "run.json").unlink()
+    with pytest.raises(ConfigError, match="holds results but no run.json"):
+        run_evaluation(other, crashed, resume=True, show_progress=False)
+    assert not (crashed / "run.json").exists() and len(read_results(crashed)) == 5
 
 
 def test_concurrent_batched_episodes_give_the_same_results_as_one_at_a_time(tmp_path):

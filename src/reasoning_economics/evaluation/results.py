@@ -233,7 +233,8 @@ def prepare_run_dir(run_dir: str | Path, run_config: dict[str, Any], *, resume: 
     - A fresh directory (or one without results) gets ``run.json`` and starts empty.
     - An existing run without ``resume`` is refused, so nothing is overwritten.
     - With ``resume`` the stored ``run.json`` must describe the same run (the keys that
-      decide what each unit computes); a different one is refused, naming the differences.
+      decide what each unit computes); a different one is refused, naming the differences,
+      and so are results without a ``run.json``.
     """
     run_dir = make_output_dir(run_dir)
     stored = read_run_config(run_dir)
@@ -241,6 +242,12 @@ def prepare_run_dir(run_dir: str | Path, run_config: dict[str, Any], *, resume: 
     if has_results and not resume:
         raise ConfigError(
             f"{run_dir} already holds results; pass --resume to continue that run, or choose another --out"
+        )
+    if resume and has_results and not stored:
+        # Writing this run's run.json now would vouch for results nothing says it made.
+        raise ConfigError(
+            f"--resume: {run_dir} holds results but no {RUN_CONFIG_NAME}, so nothing tells which settings made "
+            "them; restore it, or choose another --out"
         )
     if resume and stored:
         differences = {
