@@ -16,7 +16,8 @@ import pytest
 
 from reasoning_economics import tokens
 from reasoning_economics.bench.config import BenchConfig
-from reasoning_economics.bench.report import document, write_json
+from reasoning_economics.bench.report import document
+from reasoning_economics.jsonl import write_json
 from reasoning_economics.bench.results import SectionResult, Target
 from reasoning_economics.bench.stats import LatencySummary, bounded, percentile
 from reasoning_economics.bench.workload import episode_scripts, realistic_response, wrong_answer

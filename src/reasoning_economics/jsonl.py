@@ -1,8 +1,11 @@
-"""One JSON Lines record as text: the one way the episode log and ``results.jsonl`` write lines."""
+"""JSON as the package writes it: one JSON Lines record as text (the episode log and
+``results.jsonl``), and whole JSON files (``summary.json``, ``run.json``, the benchmark's results)."""
 
 from __future__ import annotations
 
 import json
+import math
+from pathlib import Path
 from typing import Any
 
 # JSON lets these stand raw inside strings, but str.splitlines() and some editors end a line
@@ -14,3 +17,29 @@ _LINE_BREAKS_JSON_KEEPS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028",
 def json_line(record: Any, **dumps_options: Any) -> str:
     """``record`` as one line of JSON ending in a newline, non-ASCII text kept as it is."""
     return json.dumps(record, ensure_ascii=False, **dumps_options).translate(_LINE_BREAKS_JSON_KEEPS) + "\n"
+
+
+def write_json(path: str | Path, data: Any, *, sort_keys: bool = False) -> Path:
+    """Write ``data`` to ``path`` as indented JSON, atomically (a temporary file renamed over
+    it), so a crash never leaves half a file; returns the path.
+
+    JSON has no NaN or infinity: such a number becomes null, where ``json.dumps`` would write
+    a ``NaN`` token that strict readers (``jq``, browsers) refuse.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    text = json.dumps(_finite(data), indent=2, sort_keys=sort_keys, ensure_ascii=False, allow_nan=False, default=str)
+    temporary.write_text(text + "\n", encoding="utf-8")
+    temporary.replace(path)
+    return path
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value

@@ -38,7 +38,7 @@ def bench(
     from rich.console import Console
 
     from reasoning_economics.bench.config import SECTIONS, BenchConfig
-    from reasoning_economics.bench.report import write_json
+    from reasoning_economics.jsonl import write_json
     from reasoning_economics.bench.suite import run_suite
     from reasoning_economics.errors import ConfigError
     from reasoning_economics.evaluation.results import writing_output

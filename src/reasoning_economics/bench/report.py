@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -52,24 +50,3 @@ def document(
         "sections": {section.name: section.as_dict() for section in sections},
         "targets": [target.as_dict() for section in sections for target in section.targets],
     }
-
-
-def write_json(path: Path, payload: dict[str, Any]) -> Path:
-    """Write ``payload`` atomically (temp file + rename), so a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    text = json.dumps(_without_nan(payload), indent=2, allow_nan=False, default=str)
-    temporary.write_text(text + "\n")
-    temporary.replace(path)
-    return path
-
-
-def _without_nan(value: Any) -> Any:
-    """JSON has no NaN: an unmeasured number becomes null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _without_nan(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_without_nan(item) for item in value]
-    return value

@@ -19,7 +19,7 @@ from typing import Any
 
 from reasoning_economics.errors import ConfigError, ResultsFileError
 from reasoning_economics.evaluation.records import short, unit_problem
-from reasoning_economics.jsonl import json_line
+from reasoning_economics.jsonl import json_line, write_json
 
 RESULTS_NAME = "results.jsonl"
 RUN_CONFIG_NAME = "run.json"
@@ -171,15 +171,6 @@ class ResultsWriter:
         self.close()
 
 
-def write_json(path: str | Path, data: Any) -> None:
-    """Write JSON atomically: a temporary file renamed over the target."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def make_output_dir(path: str | Path, option: str = "--out") -> Path:
     """Create the directory ``path`` (and its parents); raise :class:`ConfigError` naming
     ``option`` when it cannot be one: a file, a path under a file, a read-only or pseudo file
@@ -210,7 +201,7 @@ def writing_output(path: Path, option: str = "--out") -> Iterator[None]:
 def write_output_json(path: Path, data: Any, option: str = "--out") -> None:
     """:func:`write_json` into an output directory the user chose (see :func:`writing_output`)."""
     with writing_output(path, option):
-        write_json(path, data)
+        write_json(path, data, sort_keys=True)
 
 
 def read_run_config(run_dir: str | Path) -> dict[str, Any]:

@@ -26,9 +26,9 @@ from reasoning_economics.evaluation.results import (
     ResultsWriter,
     prepare_run_dir,
     read_units,
-    write_json,
 )
 from reasoning_economics.evaluation.summary import summarize
+from reasoning_economics.jsonl import write_json
 from reasoning_economics.policies.base import Policy
 
 
@@ -107,7 +107,7 @@ def run_evaluation(
         units = read_units(out_dir)
         run_config["wall_seconds_last_session"] = round(time.monotonic() - started, 3)
         summary = summarize(units, run_config)
-        write_json(out_dir / SUMMARY_NAME, summary)
+        write_json(out_dir / SUMMARY_NAME, summary, sort_keys=True)
         return summary
     finally:
         if owns_policy:
