@@ -150,6 +150,15 @@ def test_invalid_names_raise_listing_what_is_available(bad):
         tokens.get_counter(bad)
 
 
+@pytest.mark.parametrize("name", ["x" * 300, "org/" + "y" * 256])
+def test_a_name_the_file_system_refuses_to_look_up_is_an_unknown_tokenizer(monkeypatch, name):
+    # A path component over 255 bytes: pathlib's is_dir() raised OSError (file name too long).
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(UnknownTokenizerError, match="qwen3"):
+        tokens.get_counter(name)
+    assert tokens.builtin_vocabulary_for(name) is None
+
+
 def test_unknown_hub_id_fails_with_a_clear_error_offline(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(UnknownTokenizerError, match="Available offline: qwen3") as info:

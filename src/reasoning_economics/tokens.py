@@ -147,13 +147,22 @@ def builtin_vocabulary_for(name: str) -> str | None:
     """
     if name in BUILTIN_VOCABULARIES:
         return name
-    if Path(name).is_dir():
+    if _is_directory(name):
         return None
     model = name.strip().lower().rsplit("/", 1)[-1]
     for pattern, vocabulary in ALIASES:
         if re.fullmatch(pattern, model):
             return vocabulary
     return None
+
+
+def _is_directory(name: str) -> bool:
+    # pathlib answers False for a missing path but raises for one the system refuses to look
+    # up (a component over 255 bytes: ENAMETOOLONG), which no tokenizer can be loaded from.
+    try:
+        return Path(name).is_dir()
+    except OSError:
+        return False
 
 
 _cache: dict[tuple[str, bool], TokenCounter] = {}

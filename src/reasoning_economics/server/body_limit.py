@@ -7,8 +7,11 @@ messages) now gets ``413`` with ``{"detail": ..., "code": "MESSAGE_TOO_LARGE"}``
 connection is closed; nothing reaches the application.
 
 A declared ``Content-Length`` is checked before any of the body is read. A chunked body,
-whose size is not declared, is read up to the limit and then handed on. A request that sends
-both headers gets ``400`` and the connection is closed (see :func:`ambiguous_length`).
+whose size is not declared, is read up to the limit and then handed on. So is a declared body
+of over ``MAX_JSON_VALUES`` bytes, which gets ``400`` ``INVALID_JSON`` unparsed when it holds
+more JSON values than that: parsing 16 MB of ``[{},{},...]`` held the event loop that serves
+every session for over a second. A request that sends both headers gets ``400`` and the
+connection is closed (see :func:`ambiguous_length`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from reasoning_economics.server.asgi import ASGIApp, Receive, Scope, Send, error_body
-from reasoning_economics.server.protocol import MESSAGE_TOO_LARGE
+from reasoning_economics.server.protocol import INVALID_JSON, MAX_JSON_VALUES, MESSAGE_TOO_LARGE, too_many_json_values
 
 
 class BodySizeLimitMiddleware:
@@ -37,9 +40,10 @@ class BodySizeLimitMiddleware:
         if declared is not None:
             if declared > self.max_bytes:
                 await self._refuse(send, f"request body has {declared:,} bytes")
-            else:
+                return
+            if declared <= MAX_JSON_VALUES:  # too short to hold too many JSON values
                 await self.app(scope, receive, send)
-            return
+                return
         messages: list[dict[str, Any]] = []
         size = 0
         while True:
@@ -54,6 +58,19 @@ class BodySizeLimitMiddleware:
             messages.append(message)
             if not message.get("more_body", False):
                 break
+        if size > MAX_JSON_VALUES and too_many_json_values(
+            b"".join(message.get("body", b"") for message in messages), MAX_JSON_VALUES
+        ):
+            # Parsing happens on the event loop that serves every session, and its cost is in
+            # the values, not the bytes (see protocol.MAX_JSON_VALUES). The body was read whole:
+            # the connection may go on.
+            body, headers = error_body(
+                INVALID_JSON,
+                f"invalid JSON: more than {MAX_JSON_VALUES:,} values; a request holds a few. Nothing was done.",
+            )
+            await send({"type": "http.response.start", "status": 400, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
         await self.app(scope, replay(messages, receive), send)
 
     async def _refuse(self, send: Send, what: str) -> None:

@@ -47,10 +47,11 @@
   of 1,024 open files, which the default ``--max-sessions`` alone uses up. ``ree serve`` (and
   ``ree bench``'s load client) raise the soft limit to what they need when the hard limit
   allows (:func:`raise_open_file_limit`), and say so when it does not.
-- **A calm log when clients send invalid UTF-8.** uvicorn logs each text frame of invalid
-  UTF-8 (a client's mistake, answered with close code 1007) at ERROR with a traceback: one
-  client opening connections that each send one such byte wrote 490 KB of log a second.
-  Those are summed into one warning every ``LOG_INTERVAL_S``
+- **A calm log when clients send invalid UTF-8 or invalid HTTP.** uvicorn logs each text
+  frame of invalid UTF-8 (a client's mistake, answered with close code 1007) at ERROR with a
+  traceback: one client opening connections that each send one such byte wrote 490 KB of log
+  a second. It logs each request that is not valid HTTP (answered 400) too: 47 KB a second
+  from one client. Both are summed into one warning every ``LOG_INTERVAL_S``
   (:func:`install_calm_client_error_logs`).
 - **A calm log when the process is out of file descriptors.** On ``EMFILE`` asyncio logs one
   traceback per attempt to accept a waiting connection, thousands a second under such a
@@ -256,6 +257,13 @@ def http_protocol_with_deadline(request_timeout: float) -> type[H11Protocol]:
             websocket = self.transport.get_protocol()
             if deadline is not None and isinstance(websocket, UnreadPingLimitProtocol):
                 websocket.complete_handshake_by(deadline, stalled.happened)
+            # uvicorn hands the WebSocket protocol the upgrade request only; what the client sent
+            # after it in the same read stays in h11's buffer. Frames sent along with the
+            # handshake (without waiting for the 101) were dropped: no reply, no close, and every
+            # later reply answered the wrong message. They go where a later read's bytes go.
+            early, _ = self.conn.trailing_data
+            if early and websocket is not self and not self.transport.is_closing():
+                websocket.data_received(early)
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm_deadline()
@@ -302,6 +310,7 @@ class UnreadPingLimitProtocol(CloseWithinGrace, WriteStallLimit, WebSocketsSansI
     _pings_while_unread = 0
     _handshake_deadline: asyncio.TimerHandle | None = None
     _app_sent_close = False
+    _before_handshake: bytearray | None = None
 
     def write_stall_limit_s(self) -> float:
         return self.ping_timeout or DEFAULT_WRITE_STALL_S
@@ -327,8 +336,26 @@ class UnreadPingLimitProtocol(CloseWithinGrace, WriteStallLimit, WebSocketsSansI
         if kind == "websocket.close":
             self._app_sent_close = True
         await super().send(message)
+        if kind == "websocket.accept" and self._before_handshake is not None and self.handshake_complete:
+            early, self._before_handshake = bytes(self._before_handshake), None
+            self.data_received(early)
+            if not self.read_paused and not self.transport.is_closing():
+                self.transport.resume_reading()
 
     def data_received(self, data: bytes) -> None:
+        if self.handshake_initiated and not self.handshake_complete:
+            # Frames a client sends without waiting for the 101 (RFC 6455 forbids it, some
+            # clients do it; see RequestDeadlineProtocol.handle_websocket_upgrade). websockets
+            # would parse them now, and uvicorn answer them before the handshake: a pong ahead
+            # of the 101, an AssertionError for a protocol error, an InvalidState traceback for
+            # invalid UTF-8. They wait, and reading with them, until the application accepts
+            # (at once; the request deadline bounds the wait), then are read as if just arrived.
+            # An upgrade the application refuses discards them with the connection.
+            if self._before_handshake is None:
+                self._before_handshake = bytearray()
+            self._before_handshake += data
+            self.transport.pause_reading()
+            return
         super().data_received(data)
         if self.conn.handshake_exc is not None and not self.handshake_initiated:
             self._refuse_handshake()
@@ -408,18 +435,24 @@ def raise_open_file_limit(needed: int) -> float:
 
 
 UVICORN_INVALID_UTF8 = "Invalid UTF-8 sequence received from client."  # uvicorn's message, with a traceback
+UVICORN_INVALID_HTTP = "Invalid HTTP request received."  # uvicorn's message, once per bad request
 
 
 class _ClientErrorsSummed(logging.Filter):
-    """Drops uvicorn's per-frame invalid UTF-8 records, counting them in a throttled warning."""
+    """Drops uvicorn's per-frame invalid UTF-8 and per-request invalid HTTP records, counting
+    them in throttled warnings."""
 
     def __init__(self) -> None:
         super().__init__()
         self.invalid_utf8 = ThrottledWarning("closed WebSocket connections that sent text of invalid UTF-8 (code 1007)")
+        self.invalid_http = ThrottledWarning("answered 400 to requests that are not valid HTTP/1.1")
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.msg == UVICORN_INVALID_UTF8:
             self.invalid_utf8.happened()
+            return False
+        if record.msg == UVICORN_INVALID_HTTP:
+            self.invalid_http.happened()
             return False
         return True
 
@@ -428,7 +461,8 @@ _client_errors_summed = _ClientErrorsSummed()
 
 
 def install_calm_client_error_logs() -> None:
-    """Sum up uvicorn's log records of clients' invalid UTF-8 (once per process, however many servers)."""
+    """Sum up uvicorn's log records of clients' invalid UTF-8 and invalid HTTP requests (once per
+    process, however many servers)."""
     uvicorn_errors = logging.getLogger("uvicorn.error")
     if _client_errors_summed not in uvicorn_errors.filters:
         uvicorn_errors.addFilter(_client_errors_summed)

@@ -39,6 +39,14 @@ INTERNAL_ERROR = "INTERNAL_ERROR"
 MESSAGE_TYPES = ("reset", "step", "state", "close", "mcp")
 MAX_ERROR_TEXT = 2000
 MAX_VALIDATION_ERRORS = 10
+MAX_JSON_VALUES = 100_000
+"""Most JSON values (strings, numbers, arrays, objects...) a message may hold; more is refused unparsed.
+
+The size limit bounds bytes, not what parsing them costs: 16 MB of ``[{},{},...]`` is 5.3
+million dicts, 1-1.5 s of the event loop that serves every session and about 400 MB while
+the message is handled (a step holds its metadata while it is graded). Six clients sending
+such steps in a loop kept another session's ``state`` waiting over 10 s and grew the server
+to 2.4 GB. A real message holds a dozen values, its size being in one or two strings."""
 
 
 class ProtocolError(Exception):
@@ -99,6 +107,12 @@ def parse_message(text: str, max_chars: int) -> tuple[str, dict[str, Any]]:
             f"message has {len(text):,} characters; this server accepts at most {max_chars:,}. "
             "Nothing was done; the session goes on.",
         )
+    if too_many_json_values(text, MAX_JSON_VALUES):
+        raise ProtocolError(
+            INVALID_JSON,
+            f"invalid JSON: more than {MAX_JSON_VALUES:,} values; a message holds a few, with long text in "
+            "strings. Nothing was done; the session goes on.",
+        )
     try:
         message = json.loads(text)
     except RecursionError:
@@ -116,6 +130,33 @@ def parse_message(text: str, max_chars: int) -> tuple[str, dict[str, Any]]:
             UNKNOWN_TYPE, f"unknown message type {shown!r}; expected one of: {', '.join(MESSAGE_TYPES[:4])}"
         )
     return kind, message
+
+
+def too_many_json_values(text: str | bytes, limit: int) -> bool:
+    """Whether the JSON ``text`` holds more than about ``limit`` values, found without parsing it.
+
+    Values number at most one more than the commas and opening brackets outside strings. The
+    common case is settled by counting them anywhere (a few ms for 16 MB, and not at all
+    below ``limit`` characters). Only when that count is over the limit are strings set
+    aside: escaped backslashes and quotes are dropped, so the quotes left delimit strings
+    (in valid JSON; invalid JSON fails to parse anyway, no later than its first stray byte).
+    """
+    if len(text) <= limit:
+        return False
+    if isinstance(text, bytes):
+        comma, square, curly, quote, backslashes, escaped_quote = b",", b"[", b"{", b'"', b"\\\\", b'\\"'
+    else:
+        comma, square, curly, quote, backslashes, escaped_quote = ",", "[", "{", '"', "\\\\", '\\"'
+
+    def structural(part: Any) -> int:
+        return part.count(comma) + part.count(square) + part.count(curly)
+
+    if structural(text) <= limit:
+        return False
+    plain = text.replace(backslashes, text[:0]).replace(escaped_quote, text[:0])
+    if plain.count(quote) > 2 * limit:  # each string is a value (or a key) of its own
+        return True
+    return sum(structural(outside) for outside in plain.split(quote)[::2]) > limit
 
 
 def observation_payload(observation: Any) -> dict[str, Any]:
