@@ -9,7 +9,11 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+from reasoning_economics.openenv_startup import defer_openenv_web_interface
+
 __version__ = "0.1.0"
+
+defer_openenv_web_interface()
 
 _LAZY = {
     "EnvConfig": "reasoning_economics.env.config",
