@@ -21,15 +21,12 @@ from websockets.sync.client import connect
 
 from reasoning_economics.bench.server_process import ServerProcess, child_pids, cpu_seconds
 
+from ws_messages import exchange
+
 RECV_TIMEOUT = 60
 # An answer math-verify cannot settle quickly: its worker computes until it has used a third of
 # the grading timeout in CPU seconds.
 SLOW_ANSWER = "\\boxed{9^{9^{9^{9^{9}}}} - 2^{2^{2^{2^{2^{2^{2}}}}}}}"
-
-
-def exchange(ws, message: dict) -> dict:
-    ws.send(json.dumps(message))
-    return json.loads(ws.recv(timeout=RECV_TIMEOUT))
 
 
 def reset(ws, seed: int = 1) -> dict:

@@ -15,23 +15,14 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from ws_messages import exchange, state_of
+
 RECV_TIMEOUT = 60
 
 
 @pytest.fixture(scope="module")
 def ws_url(live_server) -> str:
     return live_server.ws_url
-
-
-def exchange(ws, message) -> dict:
-    ws.send(message if isinstance(message, (str, bytes)) else json.dumps(message))
-    return json.loads(ws.recv(timeout=RECV_TIMEOUT))
-
-
-def state_of(ws) -> dict:
-    reply = exchange(ws, {"type": "state"})
-    assert reply["type"] == "state", reply
-    return reply["data"]
 
 
 def assert_typed_error(reply: dict) -> None:

@@ -18,10 +18,7 @@ from reasoning_economics.server.app import create_server_app
 from reasoning_economics.server.episode_log import EpisodeLog
 from reasoning_economics.server.settings import ServerSettings
 
-
-def exchange(ws, message: dict) -> dict:
-    ws.send(json.dumps(message))
-    return json.loads(ws.recv(timeout=60))
+from ws_messages import exchange
 
 
 def play(ws, seed: int, responses: list[str], budget: int = 100_000) -> dict:

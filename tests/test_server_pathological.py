@@ -13,13 +13,10 @@ from websockets.sync.client import connect
 from reasoning_economics.bench.symbolic_problems import square_base, unexpanded_answer
 from reasoning_economics.server.settings import load_env_config
 
+from ws_messages import exchange
+
 GRADING_TIMEOUT = 3.0
 TOWER = "\\boxed{9^{9^{9^{9^{9}}}} - 2^{2^{2^{2^{2^{2^{2}}}}}}}"
-
-
-def exchange(ws, message: dict) -> dict:
-    ws.send(json.dumps(message))
-    return json.loads(ws.recv(timeout=120))
 
 
 @pytest.fixture(scope="module")

@@ -21,19 +21,10 @@ from websockets.sync.client import connect
 
 from reasoning_economics.server.protocol import too_many_json_values
 
+from ws_messages import exchange, state_of
+
 RECV_TIMEOUT = 30
 LONG_NAME = "x" * 300  # one path component over NAME_MAX (255): os.stat raises ENAMETOOLONG
-
-
-def exchange(ws, message) -> dict:
-    ws.send(message if isinstance(message, (str, bytes)) else json.dumps(message))
-    return json.loads(ws.recv(timeout=RECV_TIMEOUT))
-
-
-def state_of(ws) -> dict:
-    reply = exchange(ws, {"type": "state"})
-    assert reply["type"] == "state", reply
-    return reply["data"]
 
 
 def no_tracebacks(records: list[logging.LogRecord]) -> list[logging.LogRecord]:

@@ -14,16 +14,13 @@ from websockets.sync.client import connect
 from reasoning_economics import tokens
 from reasoning_economics.env import EnvConfig, ReasonBudgetEnvironment
 
+from ws_messages import exchange
+
 RECV_TIMEOUT = 60
 REFERENCE_FIELDS = {
     "question": str, "remaining_budget": int, "questions_remaining": int, "step_idx": int,
     "budget_per_remaining": (int, float), "accuracy_so_far": (int, float), "history": list, "done": bool,
 }  # fmt: skip
-
-
-def exchange(ws, message) -> dict:
-    ws.send(message if isinstance(message, (str, bytes)) else json.dumps(message))
-    return json.loads(ws.recv(timeout=RECV_TIMEOUT))
 
 
 def error_code(reply: dict) -> str:
