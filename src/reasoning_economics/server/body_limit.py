@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reasoning_economics.server.asgi import ASGIApp, Receive, Scope, Send, error_body
+from reasoning_economics.server.asgi import ASGIApp, Receive, Scope, Send, send_error_response
 from reasoning_economics.server.protocol import INVALID_JSON, MAX_JSON_VALUES, MESSAGE_TOO_LARGE, too_many_json_values
 
 
@@ -64,23 +64,19 @@ class BodySizeLimitMiddleware:
             # Parsing happens on the event loop that serves every session, and its cost is in
             # the values, not the bytes (see protocol.MAX_JSON_VALUES). The body was read whole:
             # the connection may go on.
-            body, headers = error_body(
-                INVALID_JSON,
+            await send_error_response(
+                send, 400, INVALID_JSON,
                 f"invalid JSON: more than {MAX_JSON_VALUES:,} values; a request holds a few. Nothing was done.",
-            )
-            await send({"type": "http.response.start", "status": 400, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
+            )  # fmt: skip
             return
         await self.app(scope, replay(messages, receive), send)
 
     async def _refuse(self, send: Send, what: str) -> None:
-        body, headers = error_body(
-            MESSAGE_TOO_LARGE,
+        await send_error_response(
+            send, 413, MESSAGE_TOO_LARGE,
             f"{what}; this server accepts at most {self.max_bytes:,} (ree serve --max-message-mb). Nothing was done.",
-        )
-        headers.append((b"connection", b"close"))  # the rest of the body is not read
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+            [(b"connection", b"close")],  # the rest of the body is not read
+        )  # fmt: skip
 
 
 def ambiguous_length(scope: Scope) -> bool:
