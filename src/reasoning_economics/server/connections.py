@@ -91,6 +91,12 @@ DEFAULT_WRITE_STALL_S = 120.0
 """How long a WebSocket peer may leave the server's writing paused when keepalive is off."""
 
 
+def cancel_timer(timer: asyncio.TimerHandle | None) -> None:
+    """Cancel ``timer`` if there is one; returns None, for ``self._timer = cancel_timer(self._timer)``."""
+    if timer is not None:
+        timer.cancel()
+
+
 class ThrottledWarning:
     """A warning logged at most once per ``interval_s``, saying how often it happened meanwhile.
 
@@ -117,6 +123,12 @@ _stalled_readers = ThrottledWarning(
 )
 
 
+def abort_unread(transport: Any) -> None:
+    """Drop a connection whose peer left the server's answers unread too long, counting it in the log."""
+    _stalled_readers.happened()
+    transport.abort()
+
+
 class WriteStallLimit:
     """Aborts the connection when its transport stays paused for writing ``write_stall_limit_s()`` seconds.
 
@@ -141,14 +153,11 @@ class WriteStallLimit:
         super().resume_writing()  # type: ignore[misc]
 
     def _disarm_write_stall(self) -> None:
-        if self._write_stall is not None:
-            self._write_stall.cancel()
-            self._write_stall = None
+        self._write_stall = cancel_timer(self._write_stall)
 
     def _write_stalled(self) -> None:
         self._write_stall = None
-        _stalled_readers.happened()
-        self.transport.abort()
+        abort_unread(self.transport)
 
 
 class _TransportClosedWithinGrace:
@@ -180,14 +189,11 @@ class _TransportClosedWithinGrace:
     def connection_lost(self) -> None:
         """The protocol saw the connection end: nothing to abort (uvicorn closes again after this)."""
         self._lost = True
-        if self._abort_timer is not None:
-            self._abort_timer.cancel()
-            self._abort_timer = None
+        self._abort_timer = cancel_timer(self._abort_timer)
 
     def _unread_at_close(self) -> None:
         self._abort_timer = None
-        _stalled_readers.happened()
-        self._transport.abort()
+        abort_unread(self._transport)
 
 
 class CloseWithinGrace:
@@ -276,9 +282,7 @@ def http_protocol_with_deadline(request_timeout: float) -> type[H11Protocol]:
                 self._deadline = self.loop.call_later(self.request_timeout_s, self._deadline_passed)
 
         def _disarm_deadline(self) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
+            self._deadline = cancel_timer(self._deadline)
 
         def _deadline_passed(self) -> None:
             self._deadline = None
@@ -386,9 +390,7 @@ class UnreadPingLimitProtocol(CloseWithinGrace, WriteStallLimit, WebSocketsSansI
             self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._handshake_deadline is not None:
-            self._handshake_deadline.cancel()
-            self._handshake_deadline = None
+        self._handshake_deadline = cancel_timer(self._handshake_deadline)
         self._disarm_write_stall()
         super().connection_lost(exc)
 
