@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ReasoningEconomicsError(Exception):
     """Base class of every error this package raises on purpose."""
@@ -195,6 +197,20 @@ def describe(value: object, limit: int = 80) -> str:
     if isinstance(value, (bool, int, float)) or value is None:
         return repr(value) if not isinstance(value, int) or abs(value) < 10**limit else "a huge int"
     return f"a value of type {type(value).__name__}"
+
+
+def validation_problems(exc: Any, *, limit: int = 10, field_prefix: str = "", top_level: bool = False) -> str:
+    """A pydantic ``ValidationError`` as ``"field.path: message; ..."``, its first ``limit`` errors.
+
+    ``top_level`` names each error by its top-level field only (a union type's alternatives
+    would otherwise read as fields of their own); an error of the whole value is ``value``.
+    The values themselves are left out: they may be huge or hostile.
+    """
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False)[:limit]:
+        location = error["loc"][:1] if top_level else error["loc"]
+        problems.append(f"{field_prefix}{'.'.join(map(str, location)) or 'value'}: {error['msg']}")
+    return "; ".join(problems)
 
 
 def has_lone_surrogate(text: str) -> bool:

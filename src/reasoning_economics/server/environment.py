@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError
 
 from reasoning_economics.env import EnvConfig, ReasonBudgetAction, ReasonBudgetEnvironment, ReasonBudgetObservation
-from reasoning_economics.errors import ConfigError, ResponseTooLargeError
+from reasoning_economics.errors import ConfigError, ResponseTooLargeError, validation_problems
 from reasoning_economics.grading.fair_share import charged_to
 
 
@@ -34,12 +34,8 @@ def check_reset_params(params: dict[str, Any]) -> dict[str, Any]:
     try:
         return ResetParams.model_validate(params).model_dump(exclude_unset=True)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors(include_url=False, include_input=False)[:10]:
-            name = ".".join(str(part) for part in error["loc"][:1]) or "reset"
-            problems.append(f"{name}: {error['msg']}")
         raise ConfigError(
-            "invalid reset argument(s): " + "; ".join(problems)
+            "invalid reset argument(s): " + validation_problems(exc, top_level=True)
             + "; accepted: seed (int >= 0), episode_id (str), tokenizer_name (str), total_budget (number)"
         ) from exc
 

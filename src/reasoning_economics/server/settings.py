@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from reasoning_economics.config_files import read_config_file
-from reasoning_economics.errors import ConfigError
+from reasoning_economics.errors import ConfigError, validation_problems
 from reasoning_economics.server import (
     DEFAULT_MAX_HTTP_RESETS,
     DEFAULT_MAX_MESSAGE_BYTES,
@@ -114,7 +114,7 @@ class ServerSettings(BaseModel):
         try:
             return cls(**values)
         except ValidationError as exc:
-            raise ConfigError(_describe(exc, "server setting")) from exc
+            raise ConfigError(f"invalid server setting: {validation_problems(exc, limit=100)}") from exc
 
 
 def load_env_config(path: Path | None = None, **overrides: Any):
@@ -137,12 +137,5 @@ def load_env_config(path: Path | None = None, **overrides: Any):
         return EnvConfig(**values)
     except ValidationError as exc:
         where = f" in {path}" if path is not None else ""
-        raise ConfigError(_describe(exc, f"environment setting{where}")) from exc
+        raise ConfigError(f"invalid environment setting{where}: {validation_problems(exc, limit=100)}") from exc
 
-
-def _describe(exc: ValidationError, what: str) -> str:
-    parts = []
-    for error in exc.errors(include_url=False, include_input=False):
-        location = ".".join(str(part) for part in error["loc"]) or "value"
-        parts.append(f"{location}: {error['msg']}")
-    return f"invalid {what}: " + "; ".join(parts)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from reasoning_economics.config_files import read_config_file
-from reasoning_economics.errors import ConfigError
+from reasoning_economics.errors import ConfigError, validation_problems
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 VLLM_MODES = ("colocate", "server")
@@ -180,11 +180,7 @@ class TrainConfig:
         try:
             EnvConfig(**{**self.env, "num_questions": self.num_questions})
         except ValidationError as exc:
-            problems = "; ".join(
-                f"env.{'.'.join(map(str, error['loc']))}: {error['msg']}"
-                for error in exc.errors(include_url=False, include_input=False)[:5]
-            )
-            raise ConfigError(f"invalid env settings: {problems}") from None
+            raise ConfigError(f"invalid env settings: {validation_problems(exc, limit=5, field_prefix='env.')}") from None
 
     # ------------------------------------------------------------------ I/O
     @classmethod
