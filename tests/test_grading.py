@@ -185,6 +185,22 @@ def test_builtin_problems_are_scored_by_reasoning_gym_with_latex_answers():
     assert not wrong.correct and wrong.reason.startswith("reasoning_gym_score=")
 
 
+@pytest.mark.parametrize(
+    "answer", ["nan", "NaN", "-nan", "x = nan", "(nan)", "nanj", "nan+nanj", "NaN - NaNi", "sNaN", "inf", "-\\infty", "infj"]
+)
+def test_builtin_answers_naming_nan_or_infinity_are_wrong(answer):
+    # complex_arithmetic scores min(1, exp(-distance)); a NaN distance gave every such answer 1.0.
+    source = create_source("builtin")
+    for level in range(3):
+        problem = source.problem("complex_arithmetic", level, 4)
+        assert grading.grade_problem(f"\\boxed{{{problem.answer}}}", problem).correct
+        verdict = grading.grade_problem(f"\\boxed{{{answer}}}", problem)
+        assert not verdict.correct and verdict.reason == "reasoning_gym_score=0", (problem.answer, verdict)
+    for problem_type in ("basic_arithmetic", "simple_equations", "fraction_simplification", "polynomial_equations"):
+        problem = source.problem(problem_type, 2, 4)
+        assert not grading.grade_problem(f"\\boxed{{{answer}}}", problem).correct
+
+
 def test_plain_answer_rewrites_latex_for_reasoning_gym():
     assert plain_answer("\\frac{3}{4}", "3/4") == "3/4"
     assert plain_answer("x = -2", "-2") == "-2"

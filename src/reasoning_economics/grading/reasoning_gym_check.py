@@ -5,7 +5,10 @@ answer that contains the gold one scores above 0). The scorer sees the extracted
 after light LaTeX-to-plain rewriting (``\\frac{3}{4}`` -> ``3/4``, ``x = 5`` -> ``5``,
 ``1,000`` -> ``1000``, ``13.0`` -> ``13`` for an integer gold) because reasoning-gym expects plain text and a model writes LaTeX.
 The scorers read numbers with ``float``/``Decimal``/``complex`` on strings, never ``eval``,
-so they run in the caller's process.
+so they run in the caller's process. Those readers accept ``nan`` and ``inf``, and
+``complex_arithmetic`` scores ``min(1, exp(-distance))``: a NaN distance made ``\\boxed{nan}``
+a perfect answer to every one of its questions. An answer naming NaN or infinity scores 0
+unless the gold answer names one too.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ _ASSIGNMENT = re.compile(r"^[A-Za-z]\s*=\s*(?=\S)")
 _GROUPED_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _INTEGER = re.compile(r"-?\d+")
 _INTEGER_WITH_ZERO_DECIMALS = re.compile(r"(-?\d+)\.0+")
+# What float(), Decimal() and complex() read as NaN or infinity ("nan", "-Infinity", "nanj", "sNaN"),
+# and LaTeX's \infty.
+_NON_FINITE = re.compile(r"(?i)(?<![a-z])s?(?:nan|inf)")
 
 
 @lru_cache(maxsize=None)
@@ -52,4 +58,8 @@ def plain_answer(answer: str, gold: str) -> str:
 
 def score(answer: str, dataset: str, entry: dict[str, Any]) -> float:
     """reasoning-gym's score of ``answer`` for ``entry`` of ``dataset`` (1.0 is correct)."""
-    return float(_scorer(dataset)(plain_answer(answer, str(entry.get("answer", ""))), entry))
+    gold = str(entry.get("answer", ""))
+    text = plain_answer(answer, gold)
+    if _NON_FINITE.search(text) and not _NON_FINITE.search(gold):
+        return 0.0
+    return float(_scorer(dataset)(text, entry))
