@@ -47,12 +47,15 @@
   of 1,024 open files, which the default ``--max-sessions`` alone uses up. ``ree serve`` (and
   ``ree bench``'s load client) raise the soft limit to what they need when the hard limit
   allows (:func:`raise_open_file_limit`), and say so when it does not.
-- **A calm log when clients send invalid UTF-8 or invalid HTTP.** uvicorn logs each text
-  frame of invalid UTF-8 (a client's mistake, answered with close code 1007) at ERROR with a
-  traceback: one client opening connections that each send one such byte wrote 490 KB of log
-  a second. It logs each request that is not valid HTTP (answered 400) too: 47 KB a second
-  from one client. Both are summed into one warning every ``LOG_INTERVAL_S``
-  (:func:`install_calm_client_error_logs`).
+- **A calm log when clients send invalid UTF-8 or invalid HTTP, or are refused.** uvicorn logs
+  each text frame of invalid UTF-8 (a client's mistake, answered with close code 1007) at ERROR
+  with a traceback: one client opening connections that each send one such byte wrote 490 KB
+  of log a second. It logs each request that is not valid HTTP (answered 400) too: 47 KB a
+  second from one client, and each request asking to upgrade to h2c (answered as if it had
+  not asked): 90 KB a second. These are summed into one warning every ``LOG_INTERVAL_S``
+  (:func:`install_calm_client_error_logs`). A WebSocket handshake refused with an HTTP
+  answer (401 or 403 without the right token) no longer logs a spurious "ASGI callable
+  returned without completing handshake." error for each refused client.
 - **A calm log when the process is out of file descriptors.** On ``EMFILE`` asyncio logs one
   traceback per attempt to accept a waiting connection, thousands a second under such a
   flood (335 MB of log in a minute here), and schedules as many retries. Those messages are
@@ -340,6 +343,12 @@ class UnreadPingLimitProtocol(CloseWithinGrace, WriteStallLimit, WebSocketsSansI
         if kind == "websocket.close":
             self._app_sent_close = True
         await super().send(message)
+        if kind == "websocket.http.response.body" and self.close_sent:
+            # uvicorn sends a denial response (a 401 or 403 without the right token) but,
+            # unlike its own 403, leaves the handshake marked incomplete: when the application
+            # then returns it logs "ASGI callable returned without completing handshake." at
+            # ERROR, once per refused client (13,000 lines in 10 s from one unauthenticated client).
+            self.handshake_complete = True
         if kind == "websocket.accept" and self._before_handshake is not None and self.handshake_complete:
             early, self._before_handshake = bytes(self._before_handshake), None
             self.data_received(early)
@@ -438,16 +447,20 @@ def raise_open_file_limit(needed: int) -> float:
 
 UVICORN_INVALID_UTF8 = "Invalid UTF-8 sequence received from client."  # uvicorn's message, with a traceback
 UVICORN_INVALID_HTTP = "Invalid HTTP request received."  # uvicorn's message, once per bad request
+UVICORN_UNSUPPORTED_UPGRADE = "Unsupported upgrade request."  # uvicorn's message, once per request asking for h2c and kin
 
 
 class _ClientErrorsSummed(logging.Filter):
-    """Drops uvicorn's per-frame invalid UTF-8 and per-request invalid HTTP records, counting
-    them in throttled warnings."""
+    """Drops uvicorn's per-frame invalid UTF-8, per-request invalid HTTP and unsupported-upgrade
+    records, counting them in throttled warnings."""
 
     def __init__(self) -> None:
         super().__init__()
         self.invalid_utf8 = ThrottledWarning("closed WebSocket connections that sent text of invalid UTF-8 (code 1007)")
         self.invalid_http = ThrottledWarning("answered 400 to requests that are not valid HTTP/1.1")
+        self.unsupported_upgrade = ThrottledWarning(
+            "answered requests asking to upgrade to a protocol other than WebSocket (h2c and kin) without upgrading"
+        )
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.msg == UVICORN_INVALID_UTF8:
@@ -456,6 +469,9 @@ class _ClientErrorsSummed(logging.Filter):
         if record.msg == UVICORN_INVALID_HTTP:
             self.invalid_http.happened()
             return False
+        if record.msg == UVICORN_UNSUPPORTED_UPGRADE:
+            self.unsupported_upgrade.happened()
+            return False
         return True
 
 
@@ -463,8 +479,8 @@ _client_errors_summed = _ClientErrorsSummed()
 
 
 def install_calm_client_error_logs() -> None:
-    """Sum up uvicorn's log records of clients' invalid UTF-8 and invalid HTTP requests (once per
-    process, however many servers)."""
+    """Sum up uvicorn's log records of clients' invalid UTF-8, invalid HTTP requests and unsupported
+    upgrades (once per process, however many servers)."""
     uvicorn_errors = logging.getLogger("uvicorn.error")
     if _client_errors_summed not in uvicorn_errors.filters:
         uvicorn_errors.addFilter(_client_errors_summed)
