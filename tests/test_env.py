@@ -196,6 +196,28 @@ def test_step_tokenizer_name_counts_with_that_tokenizer():
     assert obs.history[0]["tokens_counted"] == tokens.get_counter("o200k_base").count(text)
 
 
+def test_without_a_tokenizer_at_reset_the_first_step_naming_one_pins_it():
+    # A client free to switch on every step counted each response with the cheapest vocabulary.
+    env = ReasonBudgetEnvironment(num_questions=4)
+    assert env.reset(seed=6, total_budget=5000).metadata["tokenizer_name"] == QWEN.name  # the default
+    digits = "1234567890" * 20 + " \\boxed{0}"
+    o200k = tokens.get_counter("o200k_base")
+    assert o200k.count(digits) != QWEN.count(digits)
+    obs = env.step(ReasonBudgetAction(response=digits, metadata={"tokenizer_name": "o200k_base"}))
+    assert obs.history[0]["tokens_counted"] == o200k.count(digits)
+    assert env.state.tokenizer_name == obs.metadata["tokenizer_name"] == o200k.name
+    before = _snapshot(env)
+    with pytest.raises(InvalidActionError, match="not this episode's tokenizer 'o200k_base'"):
+        env.step(ReasonBudgetAction(response=digits, metadata={"tokenizer_name": "qwen3"}))
+    assert _snapshot(env) == before
+    # A step naming none counts with the pinned one; the next reset starts free again.
+    obs = env.step(ReasonBudgetAction(response=digits))
+    assert obs.history[1]["tokens_counted"] == o200k.count(digits)
+    env.reset(seed=6, total_budget=5000)
+    obs = env.step(ReasonBudgetAction(response=digits, metadata={"tokenizer_name": "qwen3"}))
+    assert obs.history[0]["tokens_counted"] == QWEN.count(digits)
+
+
 def test_difficulty_is_revealed_only_after_the_answer():
     env = ReasonBudgetEnvironment(num_questions=3)
     obs = env.reset(seed=7, total_budget=3000)

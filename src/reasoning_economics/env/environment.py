@@ -13,7 +13,8 @@ Contract:
   (client > tokenizer-native > config) and returns the first observation.
 - ``step(action)`` charges the response's tokens, grades the answer, returns the
   reward of that step (plus the episode bonus on the final step) and the next question.
-  ``action.metadata["tokenizer_name"]`` may only name the episode's tokenizer, when it has one.
+  ``action.metadata["tokenizer_name"]`` may only name the episode's tokenizer: the one reset
+  named, else the first one a step named.
 - Every rejected call raises a :class:`~reasoning_economics.errors.ReasoningEconomicsError`
   subclass before anything changes, so the episode can go on.
 """
@@ -88,6 +89,11 @@ class _Episode:
     @property
     def remaining(self) -> int:
         return self.total_budget - self.spent
+
+    def pin_tokenizer(self, name: str, counter: tokens.TokenCounter) -> None:
+        """Count every later step of the episode with ``counter`` (a step named ``name``)."""
+        self.tokenizer_request, self.counter = name, counter
+        self.fixed_metadata["tokenizer_name"] = counter.name
 
 
 class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObservation, ReasonBudgetState]):
@@ -197,7 +203,8 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
             )
         action = self._validate_action(action)
         problem = episode.problems[episode.step_idx]
-        counter = self._step_counter(episode, action.metadata.get("tokenizer_name"))
+        step_tokenizer = action.metadata.get("tokenizer_name")
+        counter = self._step_counter(episode, step_tokenizer)
         started = time.perf_counter()
         tokens_counted = counter.count(action.response)
         counted = time.perf_counter()
@@ -207,20 +214,26 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
         verdict = grading.grade_problem(graded_text, problem, timeout=timeout_s or self.config.grading_timeout)
         finished = time.perf_counter()
         # Nothing above mutated the episode; everything below cannot fail.
+        if step_tokenizer is not None and episode.tokenizer_request is None:
+            episode.pin_tokenizer(step_tokenizer, counter)
         return self._apply(episode, problem, tokens_counted, verdict, counted - started, finished - counted)
 
     def _step_counter(self, episode: _Episode, step_tokenizer: str | None) -> tokens.TokenCounter:
         """The counter of a step naming ``step_tokenizer`` (None: the episode's own).
 
         Reference trainers name the tokenizer on every step: the same name reuses the episode's
-        counter without resolving it again. When the episode has a named tokenizer, a step may
-        not count with another: the budget is in that tokenizer's tokens, and switching to a
-        coarser one (about a third of the tokens on digit-heavy text) spent less of it.
+        counter without resolving it again. A step may not count with another tokenizer than the
+        one reset named or, when reset named none, the first one a step named (``step`` pins it):
+        switching to a coarser one (about a third of the tokens on digit-heavy text) spent less
+        of the budget, and a client free to switch on every step would count each response with
+        whichever vocabulary is cheapest for it.
         """
         if step_tokenizer is None or step_tokenizer == episode.tokenizer_request:
             return episode.counter
         counter = self._counter(step_tokenizer)
-        if episode.tokenizer_request is not None and counter.name != episode.counter.name:
+        if counter.name == episode.counter.name:
+            return episode.counter
+        if episode.tokenizer_request is not None:
             raise InvalidActionError(
                 f"metadata.tokenizer_name {step_tokenizer!r} is not this episode's tokenizer "
                 f"{episode.tokenizer_request!r}: its budget is counted in that one; reset to change it"
