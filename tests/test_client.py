@@ -139,6 +139,15 @@ def test_after_the_server_goes_away_every_call_says_so_until_reset(start_server)
                 client.step(ReasonBudgetAction(response="\\boxed{1}"))
 
 
+def test_a_lost_connection_says_what_its_close_code_means(start_server):
+    server = start_server(warm_up=False)
+    with ReasonBudgetClient(base_url=server.base_url) as client:
+        client.reset(seed=1)
+        server.stop()  # uvicorn closes open WebSockets with 1012, "service restart"
+        with pytest.raises(ServerConnectionError, match=r"code 1012: the server is restarting\)"):
+            client.step(ReasonBudgetAction(response="\\boxed{1}"))
+
+
 def test_replies_of_another_protocol_are_typed_errors():
     import threading
 

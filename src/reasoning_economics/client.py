@@ -40,6 +40,18 @@ __all__ = ["ReasonBudgetClient", "ReasonBudgetAction", "ReasonBudgetObservation"
 
 _OBSERVATION_FIELDS = frozenset(ReasonBudgetObservation.model_fields)
 _STATE_FIELDS = frozenset(ReasonBudgetState.model_fields)
+CLOSE_CODE_MEANINGS = {
+    1000: "a normal closure",
+    1001: "the server is going away, stopping or shutting down",
+    1006: "an abnormal closure: the server process stopped, or the network dropped the connection",
+    1008: "the server's policy refused the connection",
+    1009: "a message was too large for the server",
+    1011: "an internal error of the server",
+    1012: "the server is restarting",
+    1013: "the server is overloaded: try again later",
+}
+"""What the WebSocket close codes a server sends mean (RFC 6455 section 7.4 and the IANA
+registry): a bare number in an error told a user nothing of whether to wait or give up."""
 # What an OpenEnv server (ree serve and the reference alike) answers to each message.
 _REPLY_TYPES = {"reset": "observation", "step": "observation", "state": "state"}
 
@@ -154,10 +166,14 @@ class ReasonBudgetClient(EnvClient[ReasonBudgetAction, ReasonBudgetObservation, 
         return f"cannot connect to {self._ws_url}: {reason} (is `ree serve` running there?)"
 
     def _lost_connection(self, code: int | None, reason: str | None) -> errors.ServerConnectionError:
-        how = f"code {code}" + (f", {reason}" if reason else "") if code is not None else "no close frame"
+        if code is None:
+            how = f"no close frame: {CLOSE_CODE_MEANINGS[1006]}"
+        else:
+            meaning = CLOSE_CODE_MEANINGS.get(code)
+            how = f"code {code}" + (f": {meaning}" if meaning else "") + (f"; it said {reason!r}" if reason else "")
         return errors.ServerConnectionError(
-            f"the server at {self._ws_url} closed the connection ({how}); "
-            "the episode is lost: reset() opens a new connection and starts anew"
+            f"the server at {self._ws_url} closed the connection ({how}); the episode is lost "
+            "(a new reset() starts another on a new connection)"
         )
 
     async def _send_and_receive(self, message: dict[str, Any]) -> dict[str, Any]:
