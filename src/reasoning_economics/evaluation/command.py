@@ -58,7 +58,7 @@ def eval_command(
     """
     from rich.console import Console
 
-    from reasoning_economics.errors import ReasoningEconomicsError
+    from reasoning_economics.errors import GradingError, ReasoningEconomicsError, ServerConnectionError
     from reasoning_economics.evaluation.config import EvalConfig
     from reasoning_economics.evaluation.report import rich_table, write_report
     from reasoning_economics.evaluation.runner import run_evaluation
@@ -100,6 +100,10 @@ def eval_command(
                 fg=typer.colors.YELLOW, err=True,
             )
             raise typer.Exit(code=130) from None
+        except GradingError as exc:
+            _fail(f"{exc}\n{_how_to_continue(run_dir, 'once grading works again (see the errors above, or the server log)')}")
+        except ServerConnectionError as exc:
+            _fail(f"{exc}\n{_how_to_continue(run_dir, 'once the server is back')}")
         comparison, report_path = write_report([run_dir], run_dir)
     except ReasoningEconomicsError as exc:
         _fail(str(exc))
@@ -144,6 +148,18 @@ def report_command(
     console.print(rich_table(comparison))
     console.print(f"summary: {target / 'summary.json'}", markup=False)
     console.print(f"report:  {report_path}", markup=False)
+
+
+def _how_to_continue(run_dir: Path, when: str) -> str:
+    """The line that says how to pick up a run stopped by an error outside it."""
+    from reasoning_economics.evaluation.results import RESULTS_NAME, RUN_CONFIG_NAME
+
+    if not (run_dir / RUN_CONFIG_NAME).is_file():
+        return "nothing was written; run the command again " + when
+    return (
+        f"the run stopped: finished episodes are saved in {run_dir / RESULTS_NAME}; {when}, continue with "
+        f"the same command plus --resume --out {run_dir}"
+    )
 
 
 def _default_run_dir(policy: str, mode: str, seed: int) -> Path:

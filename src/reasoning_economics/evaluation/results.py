@@ -148,27 +148,57 @@ def repair_results(run_dir: str | Path) -> list[dict[str, Any]]:
 
 
 class ResultsWriter:
-    """Appends one unit per line; each line is on disk (fsync) before :meth:`append` returns."""
+    """Appends one unit per line; each line is on disk (fsync) before :meth:`append` returns.
+
+    A failed write (a full disk, a file-size limit) raises :class:`ConfigError` naming ``--out``
+    and how to go on, after cutting the partial line off, so the file stays whole for ``--resume``.
+    """
 
     def __init__(self, run_dir: str | Path) -> None:
         self.path = Path(run_dir) / RESULTS_NAME
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = self.path.open("a", encoding="utf-8")
+        with writing_output(self.path, hint=RESUME_AFTER_WRITE_FAILURE):
+            # Unbuffered: a buffered handle keeps the bytes a failed write could not place and
+            # tries them again on close, failing a second time far from the cause.
+            self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def append(self, record: dict[str, Any]) -> None:
-        self._handle.write(json_line(record, sort_keys=True))
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        if self._fd is None:
+            raise ValueError(f"{self.path} is closed")
+        data = json_line(record, sort_keys=True).encode("utf-8")
+        start = os.fstat(self._fd).st_size
+        with writing_output(self.path, hint=RESUME_AFTER_WRITE_FAILURE):
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(self._fd, view) :]
+                os.fsync(self._fd)
+            except OSError:
+                self._cut_back_to(start)
+                raise
+
+    def _cut_back_to(self, size: int) -> None:
+        try:
+            os.ftruncate(self._fd, size)  # type: ignore[arg-type]
+        except OSError:
+            # Not every file can be cut (a device such as /dev/full); repair_results drops a
+            # partial last line on --resume anyway, and the write's own error is the one to report.
+            pass
 
     def close(self) -> None:
-        if not self._handle.closed:
-            self._handle.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def __enter__(self) -> "ResultsWriter":
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+RESUME_AFTER_WRITE_FAILURE = "free space (or raise the file-size limit) and rerun with --resume"
+"""What to do when results.jsonl cannot be written: the units before are on disk."""
 
 
 def make_output_dir(path: str | Path, option: str = "--out") -> Path:
@@ -189,13 +219,15 @@ def make_output_dir(path: str | Path, option: str = "--out") -> Path:
 
 
 @contextmanager
-def writing_output(path: Path, option: str = "--out") -> Iterator[None]:
+def writing_output(path: Path, option: str = "--out", *, hint: str | None = None) -> Iterator[None]:
     """Write ``path`` in an output directory the user chose inside this block: one that exists
-    but cannot be written to (permissions, a read-only file system) raises :class:`ConfigError`."""
+    but cannot be written to (permissions, a read-only file system, a full disk) raises
+    :class:`ConfigError`, ending with ``hint`` when given."""
     try:
         yield
     except OSError as exc:
-        raise ConfigError(f"{option} {str(path.parent)!r}: cannot write {path.name} ({exc.strerror or exc})") from exc
+        message = f"{option} {str(path.parent)!r}: cannot write {path.name} ({exc.strerror or exc})"
+        raise ConfigError(f"{message}; {hint}" if hint else message) from exc
 
 
 def write_output_json(path: Path, data: Any, option: str = "--out") -> None:
@@ -223,9 +255,11 @@ def prepare_run_dir(run_dir: str | Path, run_config: dict[str, Any], *, resume: 
 
     - A fresh directory (or one without results) gets ``run.json`` and starts empty.
     - An existing run without ``resume`` is refused, so nothing is overwritten.
-    - With ``resume`` the stored ``run.json`` must describe the same run (the keys that
-      decide what each unit computes); a different one is refused, naming the differences,
-      and so are results without a ``run.json``.
+    - With ``resume`` the stored ``run.json`` must describe the same run (:data:`RESUME_KEYS`,
+      and ``first_episode`` where both record it), and every unit already in ``results.jsonl``
+      must hold what this run's units hold (:func:`unit_mismatch`); otherwise the resume is
+      refused with :class:`RunMismatchError` before anything on disk changes. Results without
+      a ``run.json`` are refused too.
     """
     run_dir = make_output_dir(run_dir)
     stored = read_run_config(run_dir)
@@ -241,16 +275,62 @@ def prepare_run_dir(run_dir: str | Path, run_config: dict[str, Any], *, resume: 
             "them; restore it, or choose another --out"
         )
     if resume and stored:
-        differences = {
-            key: (stored.get(key), run_config.get(key))
-            for key in run_config
-            if key in IDENTITY_KEYS and stored.get(key) != run_config.get(key)
-        }
-        if differences:
-            detail = "; ".join(f"{k}: stored {a!r}, now {b!r}" for k, (a, b) in sorted(differences.items()))
-            raise ConfigError(f"--resume: {run_dir} was made with other settings ({detail})")
+        _refuse_other_settings(run_dir, stored, run_config)
+    if resume and has_results:
+        for unit in read_units(run_dir):
+            problem = unit_mismatch(unit, run_config)
+            if problem is not None:
+                raise RunMismatchError(
+                    f"--resume: unit {unit['index']} in {run_dir / RESULTS_NAME} {problem}, so those results were "
+                    "made under other settings (another server, or the server restarted with another "
+                    "configuration); resume against what made them, or choose another --out"
+                )
     write_output_json(run_dir / RUN_CONFIG_NAME, run_config)
     return repair_results(run_dir) if resume else []
+
+
+def _refuse_other_settings(run_dir: Path, stored: dict[str, Any], run_config: dict[str, Any]) -> None:
+    keys = set(RESUME_KEYS)
+    if "first_episode" in stored:
+        keys.add("first_episode")
+    elif stored.get("server"):
+        # Older run.json files recorded the command line's --questions, not what the server
+        # served; the units themselves are checked against the server instead.
+        keys.discard("questions")
+    differences = {
+        key: (stored.get(key), run_config.get(key))
+        for key in run_config
+        if key in keys and stored.get(key) != run_config.get(key)
+    }
+    if differences:
+        detail = "; ".join(f"{k}: stored {a!r}, now {b!r}" for k, (a, b) in sorted(differences.items()))
+        raise RunMismatchError(f"--resume: {run_dir} was made with other settings ({detail})")
+
+
+class RunMismatchError(ConfigError):
+    """Units that do not belong to one run: made, or about to be made, under other settings
+    than the run's (another server, a server restarted with another configuration)."""
+
+
+def unit_mismatch(unit: dict[str, Any], run_config: dict[str, Any]) -> str | None:
+    """How ``unit`` differs from what every unit of the run described by ``run_config`` holds
+    (its mode, its number of questions and, for the unit ``first_episode`` describes, its
+    total budget and first question), in words; None when it does not."""
+    mode = unit.get("mode", "episode")
+    run_mode = run_config.get("mode", mode)
+    if mode != run_mode:
+        return f"is a {mode!r} unit, but the run is in {run_mode!r} mode"
+    questions = run_config.get("questions")
+    held = unit["num_questions"] if mode == "episode" else len(unit["problems"])
+    if questions is not None and held != questions:
+        return f"holds {held} questions per episode, but this run's episodes have {questions}"
+    first = run_config.get("first_episode")
+    if mode == "episode" and first and unit.get("seed") == first.get("seed"):
+        if unit["total_budget"] != first.get("total_budget"):
+            return f"has a total budget of {unit['total_budget']}, but this run's gives seed {first['seed']} {first.get('total_budget')}"
+        if unit["steps"] and unit["steps"][0]["question"] != first.get("first_question"):
+            return f"asks another first question for seed {first['seed']} than this run does (another dataset)"
+    return None
 
 
 IDENTITY_KEYS = frozenset(
@@ -274,3 +354,8 @@ IDENTITY_KEYS = frozenset(
 )
 """Settings that change what a unit computes; ``--resume`` refuses to mix runs that differ in them.
 (The number of episodes is not one of them: resuming with a larger ``--episodes`` extends a run.)"""
+
+RESUME_KEYS = IDENTITY_KEYS | {"server"}
+"""What ``--resume`` compares: the settings, and where the episodes ran (in-process, or which
+server), which decides what the server side's settings are. (A report compares runs on
+:data:`IDENTITY_KEYS` only: the same environment in-process and behind a server gives the same units.)"""

@@ -24,11 +24,13 @@ from reasoning_economics.evaluation.modes import RunContext, create_mode
 from reasoning_economics.evaluation.results import (
     SUMMARY_NAME,
     ResultsWriter,
+    RunMismatchError,
     prepare_run_dir,
     read_units,
+    unit_mismatch,
+    write_output_json,
 )
 from reasoning_economics.evaluation.summary import summarize
-from reasoning_economics.jsonl import write_json
 from reasoning_economics.policies.base import Policy
 
 
@@ -76,14 +78,19 @@ def run_evaluation(
         if config.mode == "anytime":
             run_config["anytime_budgets"] = mode.support(config)
         source = None
-        if config.server:
-            _check_server(config)
-        else:
+        if not config.server:
             from reasoning_economics.problems import create_source
 
             # Loaded before the run folder is made, so a missing, empty or malformed dataset
             # leaves none behind (sources are cached: the environment reuses this one).
             source = create_source(config.dataset)
+        if config.mode == "episode":
+            # What the environment (a server's settings win over the command line's) gives
+            # unit 0, learnt before the run folder is made: an unreachable server or a refused
+            # token fails here, and --resume compares it with what made the units on disk.
+            first_episode = describe_first_episode(config, tokenizer_name)
+            run_config["first_episode"] = first_episode
+            run_config["questions"] = first_episode["num_questions"]
         done = prepare_run_dir(out_dir, run_config, resume=resume)
         done_indices = {unit["index"] for unit in done}
         todo = [i for i in range(config.episodes) if i not in done_indices]
@@ -98,7 +105,7 @@ def run_evaluation(
                 policy=policy,
                 tokenizer_name=tokenizer_name,
                 counter=counter,
-                emit=writer.append,
+                emit=lambda record: _save_unit(writer, record, run_config),
                 advance=lambda n: progress.advance(task, n),
                 add_total=lambda n: progress.update(task, total=progress.tasks[0].total + n) if n else None,
                 _source=source,
@@ -107,20 +114,45 @@ def run_evaluation(
         units = read_units(out_dir)
         run_config["wall_seconds_last_session"] = round(time.monotonic() - started, 3)
         summary = summarize(units, run_config)
-        write_json(out_dir / SUMMARY_NAME, summary, sort_keys=True)
+        write_output_json(out_dir / SUMMARY_NAME, summary)
         return summary
     finally:
         if owns_policy:
             policy.close()
 
 
-def _check_server(config: EvalConfig) -> None:
-    """Connect once and close, so that an unreachable server or a refused token fails before
-    the run folder is made, instead of leaving one with no results."""
-    from reasoning_economics.client import ReasonBudgetClient
+def describe_first_episode(config: EvalConfig, tokenizer_name: str) -> dict[str, Any]:
+    """Reset unit 0's episode (seed ``config.seed``) and describe what it holds: what the
+    environment, in-process or on the server, serves this run's units."""
+    from reasoning_economics.evaluation.modes.episode import open_session
 
-    with ReasonBudgetClient(base_url=config.server, token=config.token):
-        pass
+    session = open_session(config, tokenizer_name)
+    try:
+        observation = session.reset(config.seed)
+    finally:
+        session.close()
+    meta = observation.metadata
+    return {
+        "seed": config.seed,
+        "num_questions": int(meta["num_questions"]),
+        "total_budget": meta["total_budget"],
+        "budget_source": meta.get("budget_source"),
+        "tokenizer_name": meta.get("tokenizer_name"),
+        "first_question": observation.question,
+    }
+
+
+def _save_unit(writer: ResultsWriter, record: dict[str, Any], run_config: dict[str, Any]) -> None:
+    problem = unit_mismatch(record, run_config)
+    if problem is not None:
+        # Appending it would mix two kinds of episode in one file, and every mean over them.
+        where = f"the server at {run_config['server']}" if run_config.get("server") else "the environment"
+        raise RunMismatchError(
+            f"unit {record['index']} {problem}: {where} changed its settings during the run (restarted with "
+            f"another configuration?). That unit was not saved; the units before it are in {writer.path}. "
+            "Restore the settings and continue with the same command plus --resume, or start again in another --out"
+        )
+    writer.append(record)
 
 
 def _progress(console: Any, enabled: bool) -> Any:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from reasoning_economics.errors import PolicyError, has_lone_surrogate
+from reasoning_economics.errors import GradingError, PolicyError, has_lone_surrogate
 from reasoning_economics.evaluation.config import EvalConfig
 from reasoning_economics.grading.extraction import THINK_END, THINK_START, split_thinking
 from reasoning_economics.policies.base import GenerationRequest, GenerationResult, Policy
@@ -22,6 +24,34 @@ from reasoning_economics.problems import Problem, ProblemSource
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+logger = logging.getLogger(__name__)
+
+GRADING_RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+"""Seconds to wait before each new try of an answer whose grading failed: five tries over about
+7.5 s. GRADING_ERROR is transient (workers died, or are being restarted after failed starts)
+and the step was not applied, so the same answer is sent again rather than ending the run."""
+
+
+def retry_grading(attempt: Callable[[], R], what: str) -> R:
+    """``attempt()``, tried again with the same input after each :class:`GradingError`, waiting
+    :data:`GRADING_RETRY_DELAYS` in between; the last failure is raised as a GradingError that
+    says how many tries failed. ``what`` names the answer in the log lines and the error."""
+    delays = GRADING_RETRY_DELAYS
+    tries = len(delays) + 1
+    for number in range(1, tries + 1):
+        try:
+            return attempt()
+        except GradingError as exc:
+            if number == tries:
+                raise GradingError(f"grading {what} failed {tries} times; the last error: {exc}") from exc
+            delay = delays[number - 1]
+            logger.warning(
+                "grading %s failed (%s); sending the same answer again in %g s (try %d of %d)",
+                what, exc, delay, number + 1, tries,
+            )  # fmt: skip
+            time.sleep(delay)
+    raise AssertionError("unreachable: the last try returns or raises")
 
 
 def problem_record(problem: Problem) -> dict[str, Any]:
@@ -116,7 +146,10 @@ class RunContext:
     def grade(self, text: str, problem: Problem) -> Any:
         from reasoning_economics import grading
 
-        return grading.grade_problem(text, problem, timeout=self.config.grading_timeout)
+        return retry_grading(
+            lambda: grading.grade_problem(text, problem, timeout=self.config.grading_timeout),
+            f"an answer to question {problem.id!r}",
+        )
 
     def thinking_tokens(self, split: ThinkingSplit, total: int) -> int:
         """Tokens of the thinking part: ``total`` when the whole response is thinking."""

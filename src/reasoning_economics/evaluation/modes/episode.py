@@ -23,9 +23,37 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reasoning_economics.evaluation.config import EvalConfig
-from reasoning_economics.evaluation.modes.base import RunContext, derive_seed, parallel_map, split_response
+from reasoning_economics.evaluation.modes.base import (
+    RunContext,
+    derive_seed,
+    parallel_map,
+    retry_grading,
+    split_response,
+)
 from reasoning_economics.evaluation.sessions import EpisodeSession, LocalSession, RemoteSession
 from reasoning_economics.policies.base import GenerationRequest, GenerationResult
+
+
+def open_session(config: EvalConfig, tokenizer_name: str | None) -> EpisodeSession:
+    """A session of one episode at a time: on ``config.server``, or in-process with the run's settings."""
+    if config.server:
+        return RemoteSession(
+            config.server,
+            token=config.token,
+            tokenizer_name=tokenizer_name,
+            total_budget=config.budget,
+            dataset=config.dataset,
+        )
+    from reasoning_economics.env import EnvConfig
+
+    env_config = EnvConfig(
+        num_questions=config.questions,
+        dataset=config.dataset,
+        max_tokens_per_step=config.max_tokens_per_step,
+        hard_cap_mode=config.hard_cap_mode,
+        grading_timeout=config.grading_timeout,
+    )
+    return LocalSession(env_config, tokenizer_name=tokenizer_name, total_budget=config.budget)
 
 
 @dataclass
@@ -44,25 +72,7 @@ class EpisodeMode:
         return config.questions
 
     def new_session(self, context: RunContext) -> EpisodeSession:
-        config = context.config
-        if config.server:
-            return RemoteSession(
-                config.server,
-                token=config.token,
-                tokenizer_name=context.tokenizer_name,
-                total_budget=config.budget,
-                dataset=config.dataset,
-            )
-        from reasoning_economics.env import EnvConfig
-
-        env_config = EnvConfig(
-            num_questions=config.questions,
-            dataset=config.dataset,
-            max_tokens_per_step=config.max_tokens_per_step,
-            hard_cap_mode=config.hard_cap_mode,
-            grading_timeout=config.grading_timeout,
-        )
-        return LocalSession(env_config, tokenizer_name=context.tokenizer_name, total_budget=config.budget)
+        return open_session(context.config, context.tokenizer_name)
 
     def run(self, context: RunContext, indices: Sequence[int]) -> None:
         pending = deque(indices)
@@ -84,20 +94,26 @@ class EpisodeMode:
                     context.add_total(self._num_questions(episode) - context.config.questions)
                 finished = [episode for episode in live if episode.observation.done]
                 running = [episode for episode in live if not episode.observation.done]
+                failures: list[Exception] = []
                 if running:
                     requests = [self._request(context, episode) for episode in running]
                     results = context.generate(requests)
-                    parallel_map(
-                        lambda pair: self._step(context, *pair), list(zip(running, requests, results))
+                    outcomes = parallel_map(
+                        lambda pair: _failure_of(self._step, context, *pair), list(zip(running, requests, results))
                     )
+                    failures = [failure for failure in outcomes if failure is not None]
                     context.advance(len(running))
                     finished += [episode for episode in running if episode.observation.done]
+                # Episodes that finished this round are saved even when another one's step
+                # failed: the error below ends the run, and --resume should not redo them.
                 for episode in finished:
                     context.emit(self._record(episode))
                     # Questions the budget never reached still count towards the progress bar.
                     context.advance(max(0, self._num_questions(episode) - len(episode.steps)))
                     episode.session.close()
                     live.remove(episode)
+                if failures:
+                    raise failures[0]
         finally:
             for episode in live:
                 episode.session.close()
@@ -121,7 +137,10 @@ class EpisodeMode:
         metadata: dict[str, Any] = {"tokenizer_name": context.tokenizer_name}
         if split.grading_response is not None:
             metadata["grading_response"] = split.grading_response
-        after = episode.session.step(result.text, metadata)
+        after = retry_grading(
+            lambda: episode.session.step(result.text, metadata),
+            f"episode {episode.index}'s answer to question {before.step_idx + 1}",
+        )
         entry = after.history[-1]
         episode.steps.append(
             {
@@ -174,3 +193,12 @@ class EpisodeMode:
             "correct": sum(1 for step in episode.steps if step["correct"]),
             "steps": episode.steps,
         }
+
+
+def _failure_of(function: Any, *args: Any) -> Exception | None:
+    """Run ``function(*args)``; the exception it raised, or None."""
+    try:
+        function(*args)
+    except Exception as exc:  # noqa: BLE001 - handed back to the caller, which raises it after saving
+        return exc
+    return None
