@@ -303,8 +303,18 @@ def _refuse_other_settings(run_dir: Path, stored: dict[str, Any], run_config: di
         if key in keys and stored.get(key) != run_config.get(key)
     }
     if differences:
-        detail = "; ".join(f"{k}: stored {a!r}, now {b!r}" for k, (a, b) in sorted(differences.items()))
-        raise RunMismatchError(f"--resume: {run_dir} was made with other settings ({detail})")
+        first_stored, first_now = differences.pop("first_episode", (None, None))
+        details = [f"{k}: stored {a!r}, now {b!r}" for k, (a, b) in sorted(differences.items())]
+        if isinstance(first_stored, dict) and isinstance(first_now, dict):
+            # Only the parts that differ: the whole question text buried the reason.
+            for key in sorted(set(first_stored) | set(first_now)):
+                if key == "first_question" and first_stored.get(key) != first_now.get(key):
+                    details.append("unit 0's first question differs (another dataset)")
+                elif first_stored.get(key) != first_now.get(key):
+                    details.append(f"unit 0's {key}: stored {first_stored.get(key)!r}, now {first_now.get(key)!r}")
+        elif first_stored != first_now:
+            details.append(f"first_episode: stored {first_stored!r}, now {first_now!r}")
+        raise RunMismatchError(f"--resume: {run_dir} was made with other settings ({'; '.join(details)})")
 
 
 class RunMismatchError(ConfigError):
