@@ -102,26 +102,6 @@ def test_a_full_disk_is_reported_to_the_client_and_the_record_kept_for_a_retry(s
     assert server.app.state.episode_log.pending == 1 and server.app.state.episode_log.records_written == 0
 
 
-def test_records_that_failed_are_written_first_once_the_file_accepts_writes_again(tmp_path):
-    path = tmp_path / "episodes.jsonl"
-    log = EpisodeLog(path)
-    # The disk fills up under the open log: its descriptor now leads to /dev/full (ENOSPC).
-    full = os.open("/dev/full", os.O_WRONLY)
-    healthy_fd = log._fd
-    log._fd = full
-    try:
-        assert "No space left on device" in log.append({"n": 1})
-        assert "No space left on device" in log.append({"n": 2})
-        assert log.pending == 2
-    finally:
-        log._fd = healthy_fd
-        os.close(full)
-    assert log.append({"n": 3}) is None  # space again: the backlog goes first, in order
-    assert read_lines(path) == [{"n": 1}, {"n": 2}, {"n": 3}]
-    assert log.pending == 0 and log.records_written == 3
-    log.close()
-
-
 def test_line_breaks_json_keeps_raw_are_escaped_so_each_record_stays_one_line(tmp_path):
     # U+2028, U+2029 and U+0085 may stand raw in JSON strings, but str.splitlines() ends a line
     # at each: an answer holding one split its record in two.

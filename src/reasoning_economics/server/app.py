@@ -117,7 +117,9 @@ def create_server_app(settings: ServerSettings | None = None) -> FastAPI:
     if env_config.allowed_tokenizers is None:
         # A network client may name built-in vocabularies only, unless the operator allows more.
         env_config = env_config.model_copy(update={"allowed_tokenizers": ()})
-    episode_log = EpisodeLog(settings.episode_log_path) if settings.episode_log_path is not None else None
+    episode_log = None
+    if settings.episode_log_path is not None:
+        episode_log = EpisodeLog(settings.episode_log_path, max_response_chars=settings.log_max_response_chars)
 
     def make_env() -> ServedEnvironment:
         return ServedEnvironment(env_config)

@@ -14,6 +14,7 @@ from reasoning_economics.server import (
     DEFAULT_REQUEST_TIMEOUT_S,
     DEFAULT_SESSION_TIMEOUT_S,
 )
+from reasoning_economics.server.episode_log import DEFAULT_MAX_LOGGED_RESPONSE_CHARS
 
 
 def serve(
@@ -54,6 +55,10 @@ def serve(
         None, "--log-dir", file_okay=False,
         help="Append every finished episode to LOG_DIR/episodes.jsonl (one JSON line each, flushed per episode).",
     ),
+    log_max_response_chars: int = typer.Option(
+        DEFAULT_MAX_LOGGED_RESPONSE_CHARS, "--log-max-response-chars", min=1,
+        help="The episode log keeps a longer response (or grading_response) as its head and tail, marked, with its length and sha256.",
+    ),
     allow_tokenizer: list[str] = typer.Option(
         None, "--allow-tokenizer",
         help="Hub id or local directory of a tokenizer clients may name, besides the built-in vocabularies (repeatable).",
@@ -89,7 +94,7 @@ def serve(
         settings, app = _build(
             host=host, port=port, max_sessions=max_sessions, session_timeout=session_timeout,
             request_timeout=request_timeout, max_http_resets=max_http_resets, token=token,
-            config=config, log_dir=log_dir, allow_tokenizer=allow_tokenizer or [],
+            config=config, log_dir=log_dir, log_max_response_chars=log_max_response_chars, allow_tokenizer=allow_tokenizer or [],
             trust_remote_code=trust_remote_code, grading_timeout=grading_timeout,
             max_message_bytes=int(max_message_mb * 1024 * 1024), warm_up=warm_up,
         )  # fmt: skip
@@ -138,7 +143,7 @@ def _serve_until_stopped(app, settings, announce) -> bool:
 
 
 def _build(*, allow_tokenizer: list[str], config: Path | None, trust_remote_code: bool, grading_timeout: float | None,
-           max_message_bytes: int, **options):  # fmt: skip
+           max_message_bytes: int, log_max_response_chars: int = DEFAULT_MAX_LOGGED_RESPONSE_CHARS, **options):  # fmt: skip
     from reasoning_economics.grading.workers import default_worker_count, default_worker_memory_mb
     from reasoning_economics.server.app import create_server_app
     from reasoning_economics.server.settings import ServerSettings, load_env_config
@@ -156,6 +161,7 @@ def _build(*, allow_tokenizer: list[str], config: Path | None, trust_remote_code
         session_timeout_s=options["session_timeout"], request_timeout_s=options["request_timeout"],
         max_http_resets=options["max_http_resets"], token=options["token"], log_dir=options["log_dir"],
         max_message_bytes=max_message_bytes, warm_up=options["warm_up"], env_config=env_config,
+        log_max_response_chars=log_max_response_chars,
     )  # fmt: skip
     return settings, create_server_app(settings)
 

@@ -5,13 +5,22 @@ the rewards and the timings of one episode (see :meth:`EpisodeRecorder.finish`).
 file is opened once with ``O_APPEND`` and every record goes out in a single ``write``, so
 a crash of the server loses nothing already finished and never leaves half a line.
 
-A failed write (disk full, file removed under us) is not silent: it is logged at ERROR,
-the bytes written are truncated back so the file stays valid JSONL, the record is kept
-and retried with the next one, and the client's final observation says the log failed.
+What one record may hold is bounded, whatever the clients send: a response longer than
+``max_response_chars`` is logged as its head and tail around a marker, with its length and
+sha256 beside it, so a record's size, the memory a session holds for its unfinished episode
+and the time spent writing a record stay small.
+
+A failed write (disk full, file unwritable) is not silent: it is logged at ERROR, the bytes
+written are truncated back so the file stays valid JSONL, the record is kept in memory (up to
+``MAX_PENDING_RECORDS`` and ``MAX_PENDING_BYTES``) and retried with the next one and at close,
+and the client's final observation says the log failed. A log file moved or removed under the
+server (log rotation) is noticed before the next write, which goes to a new file at the path.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import logging
 import os
 import threading
@@ -26,18 +35,36 @@ from reasoning_economics.jsonl import json_line
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_MAX_LOGGED_RESPONSE_CHARS = 32_000
+"""Longer responses (and grading responses) are logged as head and tail (``ree serve --log-max-response-chars``)."""
 MAX_PENDING_RECORDS = 10_000
 """Failed records kept in memory for a retry; beyond this the oldest are dropped (and logged)."""
+MAX_PENDING_BYTES = 64 * 1024 * 1024
+"""Bytes of failed records kept in memory for a retry; beyond this the oldest are dropped (and logged)."""
+
+_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+# After one of these a shorter record may still fit, so the retry goes on past it.
+_OUT_OF_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 class EpisodeLog:
     """Append-only JSONL file of finished episodes; safe to call from many threads."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_response_chars: int = DEFAULT_MAX_LOGGED_RESPONSE_CHARS,
+        max_pending_records: int = MAX_PENDING_RECORDS,
+        max_pending_bytes: int = MAX_PENDING_BYTES,
+    ) -> None:
         self.path = Path(path)
+        self.max_response_chars = max_response_chars
+        self.max_pending_records = max_pending_records
+        self.max_pending_bytes = max_pending_bytes
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._fd = os.open(self.path, _OPEN_FLAGS, 0o644)
         except OSError as exc:
             raise EpisodeLogError(
                 f"cannot write the episode log {self.path}: {exc.strerror or exc}. "
@@ -45,40 +72,126 @@ class EpisodeLog:
             ) from exc
         self._lock = threading.Lock()
         self._pending: deque[bytes] = deque()
+        self._pending_bytes = 0
         self.records_written = 0
         self.records_dropped = 0
+
+    def recorder(self, session_id: str) -> EpisodeRecorder:
+        """A recorder for one session's episodes, keeping what this log keeps of each response."""
+        return EpisodeRecorder(session_id, max_response_chars=self.max_response_chars)
 
     def append(self, record: dict[str, Any]) -> str | None:
         """Write ``record`` (and any earlier failed ones) as JSON lines.
 
-        Returns None on success, else the error text (the record stays pending).
+        Returns None once ``record`` is written, else the error text (the record stays
+        pending, unless it alone is beyond what is kept).
         """
-        line = json_line(record, separators=(",", ":")).encode("utf-8")
+        # A lone surrogate cannot be UTF-8; backslashreplace writes it as "\udXXX", the
+        # JSON escape of that same string, where "strict" would raise.
+        line = json_line(record, separators=(",", ":")).encode("utf-8", "backslashreplace")
         with self._lock:
+            kept_from_failures = len(self._pending)
             self._pending.append(line)
-            while len(self._pending) > MAX_PENDING_RECORDS:
-                self._pending.popleft()
-                self.records_dropped += 1
-                logger.error("episode log %s: dropped the oldest unwritten episode (%d pending)", self.path, MAX_PENDING_RECORDS)
-            while self._pending:
-                error = self._write(self._pending[0])
-                if error is not None:
-                    logger.error(
-                        "episode log %s: write failed (%s); %d episode(s) kept in memory for a retry",
-                        self.path, error, len(self._pending),
-                    )  # fmt: skip
-                    return error
-                self._pending.popleft()
+            self._pending_bytes += len(line)
+            error = self._write_pending()
+            newest_unwritten = bool(self._pending) and self._pending[-1] is line
+            if self._pending:
+                logger.error(
+                    "episode log %s: write failed (%s); %d episode(s) (%d bytes) kept in memory for a retry",
+                    self.path, error, len(self._pending), self._pending_bytes,
+                )  # fmt: skip
+            elif kept_from_failures:
+                logger.warning(
+                    "episode log %s: writing works again; the %d episode(s) kept from failed writes are written",
+                    self.path, kept_from_failures,
+                )  # fmt: skip
+            dropped_newest = self._drop_beyond_bounds(line)
+        if not newest_unwritten:
+            return None
+        if dropped_newest:
+            return f"{error}; the episode is lost (too large to keep in memory for a retry)"
+        return error
+
+    def _write_pending(self) -> str | None:
+        """Write the pending records, oldest first. Returns the last error (None: all written).
+
+        A record that did not fit does not hold back the rest: a shorter one may fit still."""
+        reopen_error = self._reopen_if_moved()
+        if reopen_error is not None:
+            return reopen_error
+        unwritten: deque[bytes] = deque()
+        error: OSError | None = None
+        smallest_failed = 0
+        for line in self._pending:
+            if error is not None and (error.errno not in _OUT_OF_SPACE or len(line) >= smallest_failed):
+                unwritten.append(line)
+                continue
+            failure = self._write(line)
+            if failure is None:
+                self._pending_bytes -= len(line)
                 self.records_written += 1
+            else:
+                unwritten.append(line)
+                error = failure
+                smallest_failed = len(line) if smallest_failed == 0 else min(smallest_failed, len(line))
+        self._pending = unwritten
+        return None if error is None else (error.strerror or str(error))
+
+    def _drop_beyond_bounds(self, newest: bytes) -> bool:
+        """Drop the oldest pending records beyond the bounds; returns whether ``newest`` went too."""
+        dropped = 0
+        dropped_newest = False
+        while self._pending and (
+            len(self._pending) > self.max_pending_records or self._pending_bytes > self.max_pending_bytes
+        ):
+            line = self._pending.popleft()
+            self._pending_bytes -= len(line)
+            dropped_newest = line is newest
+            dropped += 1
+        if dropped:
+            self.records_dropped += dropped
+            logger.error(
+                "episode log %s: dropped the %d oldest unwritten episode(s): at most %d episodes and %d bytes are kept",
+                self.path, dropped, self.max_pending_records, self.max_pending_bytes,
+            )  # fmt: skip
+        return dropped_newest
+
+    def _reopen_if_moved(self) -> str | None:
+        """Open the path anew if the file open is no longer there (moved or removed, as log
+        rotation does), as logging's WatchedFileHandler does; returns the error if that fails."""
+        try:
+            on_path = os.stat(self.path)
+        except FileNotFoundError:
+            on_path = None
+        except OSError as exc:
+            return f"cannot look at {self.path}: {exc.strerror or exc}"
+        if on_path is not None:
+            try:
+                opened = os.fstat(self._fd)
+            except OSError:
+                opened = None
+            if opened is not None and (opened.st_dev, opened.st_ino) == (on_path.st_dev, on_path.st_ino):
+                return None
+        try:
+            fd = os.open(self.path, _OPEN_FLAGS, 0o644)
+        except OSError as exc:
+            return f"{self.path} was moved or removed and cannot be created again: {exc.strerror or exc}"
+        try:
+            os.close(self._fd)
+        except OSError:
+            pass
+        self._fd = fd
+        logger.warning("episode log %s was moved or removed; writing on in a new file at that path", self.path)
         return None
 
-    def _write(self, data: bytes) -> str | None:
+    def _write(self, data: bytes) -> OSError | None:
         start = None
         try:
             start = os.fstat(self._fd).st_size
             written = os.write(self._fd, data)
             if written != len(data):
-                raise OSError(28, f"short write ({written} of {len(data)} bytes)")
+                # A file ends short of a record when the disk (or a size limit) has no room for it all.
+                raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} (only {written} of {len(data)} bytes written)")
             return None
         except OSError as exc:
             if start is not None:
@@ -86,19 +199,32 @@ class EpisodeLog:
                     os.ftruncate(self._fd, start)
                 except OSError:
                     pass
-            return exc.strerror or str(exc)
+            return exc
 
     @property
     def pending(self) -> int:
         return len(self._pending)
 
+    @property
+    def pending_bytes(self) -> int:
+        return self._pending_bytes
+
     def close(self) -> None:
+        """Write what is pending (space may have been freed since), then close the file."""
         with self._lock:
-            if self._pending:
-                logger.error(
-                    "episode log %s: %d finished episode(s) could not be written and are lost",
-                    self.path, len(self._pending),
-                )  # fmt: skip
+            kept_from_failures = len(self._pending)
+            if kept_from_failures:
+                error = self._write_pending()
+                if self._pending:
+                    logger.error(
+                        "episode log %s: %d finished episode(s) could not be written (%s) and are lost",
+                        self.path, len(self._pending), error,
+                    )  # fmt: skip
+                else:
+                    logger.warning(
+                        "episode log %s: the %d episode(s) kept from failed writes are written at shutdown",
+                        self.path, kept_from_failures,
+                    )  # fmt: skip
             try:
                 os.close(self._fd)
             except OSError:
@@ -109,17 +235,39 @@ def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(timespec="milliseconds")
 
 
+def bounded_text(text: str, max_chars: int) -> tuple[str, dict[str, Any] | None]:
+    """``text`` as the log keeps it, and None; or, when longer than ``max_chars``, its head and
+    tail (``max_chars`` in all) around a marker, and what describes the whole: its length in
+    characters and the sha256 of its UTF-8 bytes."""
+    if len(text) <= max_chars:
+        return text, None
+    head_chars = (max_chars + 1) // 2
+    tail_chars = max_chars - head_chars
+    omitted = len(text) - max_chars
+    whole = {
+        "chars": len(text),
+        "sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
+        "head_chars": head_chars,
+        "tail_chars": tail_chars,
+        "omitted_chars": omitted,
+    }
+    marker = f"\n[... {omitted:,} of {len(text):,} characters omitted by the episode log ...]\n"
+    return text[:head_chars] + marker + text[len(text) - tail_chars :], whole
+
+
 class EpisodeRecorder:
     """What one session's current episode needs for its log line: responses and wall times.
 
     The environment keeps tokens, verdicts and rewards in its history; the recorder adds
-    what it does not keep (the response texts, the server-side step time).
+    what it does not keep (the response texts, bounded as the log keeps them, and the
+    server-side step time).
     """
 
-    __slots__ = ("session_id", "started_at", "steps")
+    __slots__ = ("session_id", "max_response_chars", "started_at", "steps")
 
-    def __init__(self, session_id: str) -> None:
+    def __init__(self, session_id: str, *, max_response_chars: int = DEFAULT_MAX_LOGGED_RESPONSE_CHARS) -> None:
         self.session_id = session_id
+        self.max_response_chars = max_response_chars
         self.started_at: float | None = None
         self.steps: list[dict[str, Any]] = []
 
@@ -128,10 +276,19 @@ class EpisodeRecorder:
         self.steps = []
 
     def on_step(self, response: str, grading_response: str | None, step_ms: float) -> None:
-        entry: dict[str, Any] = {"response": response, "step_ms": round(step_ms, 3)}
+        # Cut here, not when the record is written: an idle session holds only what is logged.
+        entry: dict[str, Any] = {}
+        self._put_text(entry, "response", response)
+        entry["step_ms"] = round(step_ms, 3)
         if grading_response is not None:
-            entry["grading_response"] = grading_response
+            self._put_text(entry, "grading_response", grading_response)
         self.steps.append(entry)
+
+    def _put_text(self, entry: dict[str, Any], key: str, text: str) -> None:
+        kept, whole = bounded_text(text, self.max_response_chars)
+        entry[key] = kept
+        if whole is not None:
+            entry[f"{key}_truncated"] = whole
 
     @property
     def has_unlogged_steps(self) -> bool:
@@ -147,15 +304,22 @@ class EpisodeRecorder:
     def record(self, env: Any, *, abandoned: bool = False) -> dict[str, Any]:
         """The log record of the environment's current episode: ended (``done``), or
         ``abandoned`` by its client (disconnected, timed out, or reset mid-episode) with
-        ``finished: false`` and ``termination_reason: "abandoned"``."""
+        ``finished: false`` and ``termination_reason: "abandoned"``.
+
+        An abandoned episode lists only the questions its client was shown (those answered
+        and the one it left), and ``questions_omitted`` counts the rest: a client resetting
+        after every step would otherwise have each short step logged with every question of
+        its episode."""
         state = env.state
         problems = env.problems
+        history = env.history
         finished_at = time.time()
         started_at = self.started_at if self.started_at is not None else finished_at
         steps = []
-        for entry, extra in zip(env.history, self.steps):
+        for entry, extra in zip(history, self.steps):
             problem = problems[entry["step_idx"]]
             steps.append({"question": problem.question, **entry, **extra})
+        listed = problems[: len(history) + 1] if abandoned else problems
         record = {
             "episode_id": state.episode_id,
             "session_id": self.session_id,
@@ -167,8 +331,9 @@ class EpisodeRecorder:
             "questions": [
                 {"question_id": p.id, "question": p.question, "problem_type": p.problem_type,
                  "difficulty": p.difficulty, "gold_answer": p.answer}
-                for p in problems
+                for p in listed
             ],  # fmt: skip
+            "questions_omitted": len(problems) - len(listed),
             "steps": steps,
             "questions_answered": state.questions_answered,
             "total_correct": state.total_correct,

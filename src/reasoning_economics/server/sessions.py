@@ -48,10 +48,10 @@ _CLOSE = object()
 class _Session:
     __slots__ = ("session_id", "env", "recorder")
 
-    def __init__(self, env: ServedEnvironment) -> None:
+    def __init__(self, env: ServedEnvironment, episode_log: EpisodeLog | None) -> None:
         self.session_id = uuid.uuid4().hex
         self.env = env
-        self.recorder = EpisodeRecorder(self.session_id)
+        self.recorder = EpisodeRecorder(self.session_id) if episode_log is None else episode_log.recorder(self.session_id)
 
 
 class WebSocketSessions:
@@ -88,7 +88,7 @@ class WebSocketSessions:
         try:
             # Off the loop: building an environment may wait on the problem-source lock.
             env = await asyncio.get_running_loop().run_in_executor(self.executor, self.make_env)
-            session = _Session(env)
+            session = _Session(env, self.episode_log)
             await self._run(websocket, session)
         except (WebSocketDisconnect, ConnectionError):
             pass  # the client went away mid-reply; nothing to tell it

@@ -22,6 +22,7 @@ from reasoning_economics.server import (
     DEFAULT_REQUEST_TIMEOUT_S,
     DEFAULT_SESSION_TIMEOUT_S,
 )
+from reasoning_economics.server.episode_log import DEFAULT_MAX_LOGGED_RESPONSE_CHARS
 
 EPISODE_LOG_NAME = "episodes.jsonl"
 MAX_STEP_THREADS = 4096
@@ -59,6 +60,11 @@ class ServerSettings(BaseModel):
     )
     token: str | None = Field(None, description="Bearer token every request must carry (None: no auth).")
     log_dir: Path | None = Field(None, description="Append every finished episode to log_dir/episodes.jsonl.")
+    log_max_response_chars: int = Field(
+        DEFAULT_MAX_LOGGED_RESPONSE_CHARS,
+        ge=1,
+        description="The episode log keeps longer responses as their head and tail, with their length and sha256.",
+    )
     max_message_bytes: int = Field(
         DEFAULT_MAX_MESSAGE_BYTES,
         ge=1024,
