@@ -81,6 +81,9 @@ def server(tmp_path_factory, symbolic_problems_config):
 
 
 def test_killing_every_grading_worker_mid_grade_retries_the_answer_and_the_server_goes_on(server, wait_until):
+    # Started by the server's warm-up, the workers may still be warming up themselves (about a
+    # CPU second each): waited for inside the session, they outlasted its 2 s idle timeout.
+    assert wait_until(lambda: idle_grading_workers(server), 60), "no idle grading workers"
     with connect(server.ws_url, open_timeout=30) as ws:
         reset(ws)
         assert step(ws)["type"] == "observation"  # the pool is up
@@ -103,6 +106,8 @@ def test_killing_every_grading_worker_mid_grade_retries_the_answer_and_the_serve
 
 
 def test_a_second_worker_death_on_one_answer_is_a_typed_error_that_changes_nothing(server, wait_until):
+    # The previous test's replacements may still be warming up (see above).
+    assert wait_until(lambda: idle_grading_workers(server), 60), "no idle grading workers"
     with connect(server.ws_url, open_timeout=30) as ws:
         reset(ws)
         assert step(ws)["type"] == "observation"

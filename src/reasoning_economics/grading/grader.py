@@ -78,12 +78,15 @@ def _decide_symbolic(answer: str, gold: str, timeout: float) -> tuple[bool, str]
     verdict = fast_path.decide(answer, gold)
     if verdict is None:
         outcome = get_pool().check(latex_friendly(answer), latex_friendly(gold), timeout)
-        if outcome == DEADLINE_PASSED:
-            # Not cached: a worker starved of CPU passes the deadline on easy answers too.
+        if outcome in (DEADLINE_PASSED, TIMED_OUT):
+            # Not cached: running out of time is a fact about the worker as much as the answer.
+            # A worker starved of CPU passes the deadline on easy answers too, and CPU seconds
+            # depend on what the worker computed before (a fresh one's first polynomial cost
+            # 0.4 s more) and on the machine, so a cached "timeout" turned a one-off into a
+            # lasting wrong grade for a correct answer. Caching it saves nothing against a
+            # hostile client, which need only change one character to miss the cache.
             return False, REASON_TIMEOUT
-        verdict = (False, REASON_TIMEOUT) if outcome == TIMED_OUT else (
-            bool(outcome), REASON_EQUIVALENT if outcome else REASON_NOT_EQUIVALENT
-        )
+        verdict = (bool(outcome), REASON_EQUIVALENT if outcome else REASON_NOT_EQUIVALENT)
     _cache.put(key, verdict)
     return verdict
 
