@@ -8,9 +8,11 @@ the verdict is "timeout". Idle workers go to waiting answers by least recent use
 account each is charged to (``fair_share``). A worker that dies on its own is replaced and
 the request is retried once on another worker; a second death raises :class:`GradingError`.
 A worker acknowledges each request before computing, so one that was already dying when it
-was handed the request (killed while idle) costs the answer no attempt. A worker that fails
-to start (killed while starting, say) is started again, backing off, so the pool never
-shrinks for good.
+was handed the request (killed while idle) costs the answer no attempt, and one that does not
+acknowledge it within the timeout (stopped, or starved of CPU) is replaced and the answer
+tried once more on another worker: a worker that never took the answer says nothing about it,
+so that is no "timeout" verdict. A worker that fails to start (killed while starting, say) is
+started again, backing off, so the pool never shrinks for good.
 
 Workers are fresh interpreters (``python -m reasoning_economics.grading.worker_main``)
 talking over a pair of pipes: unlike multiprocessing's spawn they never re-import the
@@ -25,6 +27,7 @@ import atexit
 import logging
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -70,7 +73,10 @@ STARTED = "started"
 died of something other than that answer (killed while idle, say)."""
 MAX_LOST_BEFORE_START = 8
 """How many workers may die before taking one answer (a kill storm) before it is refused."""
-_LOST_BEFORE_START, _DIED_MID_GRADE = object(), object()
+MAX_UNACKNOWLEDGED = 1
+"""How many workers may fail to acknowledge one answer within the timeout before it is refused:
+each such try costs a whole timeout of waiting, so one retry, not the kill-storm allowance."""
+_LOST_BEFORE_START, _NEVER_ACKNOWLEDGED, _DIED_MID_GRADE = object(), object(), object()
 """Outcomes of one try after which the answer goes to another worker."""
 
 
@@ -93,6 +99,22 @@ class _Worker:
             logger.error("grading worker %d did not exit after SIGKILL", self.pid)
         self.to_worker.close()
         self.from_worker.close()
+
+
+def _why_not_ready(process: subprocess.Popen) -> str:
+    # Its pipe closes as it dies, a moment before it can be reaped: polling at once read
+    # "exit code None" for workers killed while starting.
+    try:
+        code = process.wait(timeout=1)
+    except subprocess.TimeoutExpired:
+        return f"it did not say it was ready within {WORKER_START_SECONDS:.0f} s"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"it was killed by {name} while starting"
+    return f"it exited with code {code} while starting (see its stderr above)"
 
 
 def _whole_number_from_env(name: str, what: str, minimum: int) -> int | None:
@@ -153,7 +175,7 @@ class WorkerPool:
         except (EOFError, OSError):
             ready = False
         if not ready:
-            logger.error("a grading worker failed to start (exit code %s)", process.poll())
+            logger.error("a grading worker failed to start: %s", _why_not_ready(process))
             worker.kill()
             return None
         return worker
@@ -241,14 +263,17 @@ class WorkerPool:
         Only a worker that dies after taking the request (it answers :data:`STARTED` first)
         counts against the answer. One that died before, killed while idle and not yet
         exited, say, is replaced and the request goes to the next worker, up to
-        :data:`MAX_LOST_BEFORE_START` times.
+        :data:`MAX_LOST_BEFORE_START` times. One that does not take it within ``timeout`` is
+        replaced too, and the request goes to another worker with a fresh ``timeout``, up to
+        :data:`MAX_UNACKNOWLEDGED` times; so the wait can reach twice the timeout plus a
+        worker's start before GradingError.
         """
         if self._closed:
             raise GradingError("the grading pool is shut down")
         self.start()
         cpu_seconds = timeout * CPU_SHARE_OF_TIMEOUT
         account = current_account()
-        deaths = lost_before_start = 0
+        deaths = lost_before_start = unacknowledged = 0
         while deaths < 2:
             if lost_before_start > MAX_LOST_BEFORE_START:
                 raise GradingError(
@@ -267,6 +292,13 @@ class WorkerPool:
                 self._idle.charge(account, time.monotonic() - started)
             if outcome is _LOST_BEFORE_START:
                 lost_before_start += 1
+            elif outcome is _NEVER_ACKNOWLEDGED:
+                unacknowledged += 1
+                if unacknowledged > MAX_UNACKNOWLEDGED:
+                    raise GradingError(
+                        f"{unacknowledged} grading workers did not take this answer within the {timeout:g} s "
+                        "timeout (stopped, or starved of CPU); it was not graded"
+                    )
             elif outcome is _DIED_MID_GRADE:
                 if self._closed:
                     raise GradingError("the grading pool is shut down")
@@ -288,9 +320,14 @@ class WorkerPool:
             self._retire(worker)
             return _LOST_BEFORE_START
         if taken != STARTED:
-            logger.warning("grading worker %d did not take the request; replacing it", worker.pid)
+            # It never started on the answer, so running out of time says nothing about the
+            # answer: grading it "timeout" charged a correct answer as wrong.
+            logger.warning(
+                "grading worker %d did not take the request within %.1f s (stopped or starved?); "
+                "replacing it and trying another", worker.pid, timeout,
+            )  # fmt: skip
             self._retire(worker)
-            return DEADLINE_PASSED
+            return _NEVER_ACKNOWLEDGED
         try:
             if not worker.from_worker.poll(max(0.0, deadline - time.monotonic())):
                 logger.warning("grading timed out after %.1f s; replacing worker %d", timeout, worker.pid)
