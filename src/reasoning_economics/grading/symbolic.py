@@ -76,8 +76,3 @@ def equivalent(predicted: str, gold: str, cpu_seconds: float) -> bool:
         if not predicted_parsed:
             return False
         return bool(verify(gold_parsed, predicted_parsed, timeout_seconds=None))
-
-
-def warm_up() -> None:
-    """Import and exercise math-verify once so the first real grade is not the slow one."""
-    equivalent("\\frac{1}{2}", "0.5", 5.0)
