@@ -43,22 +43,34 @@ def _eval_args(server_url: str, out: Path, *more: str) -> list[str]:
 # ----------------------------------------------------------------------------- resume
 
 
+def _two_episodes_against(server, out: Path) -> CliRunner:
+    """Run two episodes of ``SPEC`` against ``server`` into ``out``; the runner, to resume with."""
+    runner = CliRunner()
+    made = runner.invoke(app, _eval_args(server.base_url, out, "--episodes", "2"))
+    assert made.exit_code == 0, made.output
+    return runner
+
+
+def _assert_resume_refused(runner: CliRunner, args: list[str], out: Path, *says: str) -> None:
+    """``ree eval <args>`` exits 2 saying each of ``says`` and leaves every file of ``out`` as it was."""
+    before = _files(out)
+    resumed = runner.invoke(app, args)
+    assert resumed.exit_code == 2, resumed.output
+    assert all(part in resumed.output for part in says), resumed.output
+    assert _files(out) == before  # nothing appended, run.json not rewritten
+
+
 def test_resume_against_a_server_restarted_with_other_settings_is_refused(start_server, tmp_path):
     first = start_server(env_config=EnvConfig(num_questions=3))
     out = tmp_path / "run"
-    runner = CliRunner()
-    made = runner.invoke(app, _eval_args(first.base_url, out, "--episodes", "2"))
-    assert made.exit_code == 0, made.output
+    runner = _two_episodes_against(first, out)
     run_json = json.loads((out / "run.json").read_text())
     # what the server served, not the command line's default of 4
     assert run_json["questions"] == 3 and run_json["first_episode"]["num_questions"] == 3
     first.stop()
     restarted = start_server(first.port, env_config=EnvConfig(num_questions=2))
-    before = _files(out)
-    resumed = runner.invoke(app, _eval_args(restarted.base_url, out, "--episodes", "5", "--resume"))
-    assert resumed.exit_code == 2, resumed.output
-    assert "other settings" in resumed.output and "questions" in resumed.output
-    assert _files(out) == before  # nothing appended, run.json not rewritten
+    resume = _eval_args(restarted.base_url, out, "--episodes", "5", "--resume")
+    _assert_resume_refused(runner, resume, out, "other settings", "questions")
 
 
 def test_resume_checks_the_units_on_disk_not_only_run_json(start_server, tmp_path):
@@ -66,39 +78,29 @@ def test_resume_checks_the_units_on_disk_not_only_run_json(start_server, tmp_pat
     # --questions (4) where the server served 3, and no first_episode.
     first = start_server(env_config=EnvConfig(num_questions=3))
     out = tmp_path / "run"
-    runner = CliRunner()
-    assert runner.invoke(app, _eval_args(first.base_url, out, "--episodes", "2")).exit_code == 0
+    runner = _two_episodes_against(first, out)
     stored = json.loads((out / "run.json").read_text())
     stored.pop("first_episode", None)
     stored["questions"] = 4
     (out / "run.json").write_text(json.dumps(stored))
     first.stop()
     restarted = start_server(first.port, env_config=EnvConfig(num_questions=4))
-    before = _files(out)
-    resumed = runner.invoke(app, _eval_args(restarted.base_url, out, "--episodes", "5", "--resume"))
-    assert resumed.exit_code == 2, resumed.output
-    assert "holds 3 questions per episode, but this run's episodes have 4" in resumed.output
-    assert _files(out) == before
+    resume = _eval_args(restarted.base_url, out, "--episodes", "5", "--resume")
+    _assert_resume_refused(runner, resume, out, "holds 3 questions per episode, but this run's episodes have 4")
 
 
 def test_a_server_run_resumed_in_process_is_refused(start_server, tmp_path):
     server = start_server(env_config=EnvConfig(num_questions=4))
     out = tmp_path / "run"
-    runner = CliRunner()
-    assert runner.invoke(app, _eval_args(server.base_url, out, "--episodes", "2")).exit_code == 0
-    before = _files(out)
-    resumed = runner.invoke(app, ["eval", "--policy", SPEC, "--out", str(out), "--no-progress",
-                                  "--episodes", "4", "--resume"])  # fmt: skip
-    assert resumed.exit_code == 2, resumed.output
-    assert "server: stored" in resumed.output
-    assert _files(out) == before
+    runner = _two_episodes_against(server, out)
+    in_process = ["eval", "--policy", SPEC, "--out", str(out), "--no-progress", "--episodes", "4", "--resume"]
+    _assert_resume_refused(runner, in_process, out, "server: stored")
 
 
 def test_resume_against_the_same_server_settings_finishes_the_run(start_server, tmp_path):
     first = start_server(env_config=EnvConfig(num_questions=3))
     out = tmp_path / "run"
-    runner = CliRunner()
-    assert runner.invoke(app, _eval_args(first.base_url, out, "--episodes", "2")).exit_code == 0
+    runner = _two_episodes_against(first, out)
     first.stop()
     again = start_server(first.port, env_config=EnvConfig(num_questions=3))
     resumed = runner.invoke(app, _eval_args(again.base_url, out, "--episodes", "4", "--resume"))
