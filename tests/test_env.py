@@ -163,6 +163,21 @@ def test_grading_response_is_graded_while_the_full_response_is_charged():
     assert obs.history[0]["tokens_counted"] == QWEN.count(full)
 
 
+def test_a_grading_response_outside_the_charged_response_is_refused():
+    # An empty response with the answer in grading_response scored for zero tokens.
+    env = ReasonBudgetEnvironment(num_questions=2)
+    env.reset(seed=5, total_budget=1000)
+    gold = f"\\boxed{{{env.problems[0].answer}}}"
+    before = _snapshot(env)
+    for response in ("", "<think>long reasoning</think> \\boxed{0}", gold[:-1]):
+        with pytest.raises(InvalidActionError, match="grading_response must be part of response"):
+            env.step(ReasonBudgetAction(response=response, metadata={"grading_response": gold}))
+        assert _snapshot(env) == before
+    # Surrounding whitespace is not part of the answer: a stripped visible part is accepted.
+    obs = env.step(ReasonBudgetAction(response=f"<think>x</think>{gold}", metadata={"grading_response": f"\n{gold} "}))
+    assert obs.history[0]["was_correct"] is True
+
+
 def test_a_null_grading_response_grades_the_response_like_an_absent_one():
     # Clients write metadata={"grading_response": visible_or_None}; None once failed the step
     # with "response must be a str, got NoneType".

@@ -167,7 +167,7 @@ def test_messages_holding_too_many_json_values_are_refused_unparsed(live_server)
             assert "100,000 values" in reply["data"]["message"]
         assert state_of(ws) == before
         # Commas and brackets inside strings are text, however many: such a step is answered.
-        text = "a, [b], {c}; " * 70_000
+        text = "a, [b], {c}; " * 70_000 + "\\boxed{1}"
         reply = exchange(ws, {"type": "step", "data": {"response": text, "metadata": {"grading_response": "\\boxed{1}"}}})
         assert reply["type"] == "observation", reply
         assert state_of(ws)["questions_answered"] == before["questions_answered"] + 1

@@ -331,8 +331,16 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
             if value is not None and has_lone_surrogate(value):
                 raise InvalidActionError(f"metadata.{key} holds a lone UTF-16 surrogate: it is not valid text")
         grading_response = action.metadata.get("grading_response")
-        if grading_response is not None and len(grading_response) > limit:
-            raise InvalidActionError(f"metadata.grading_response is longer than {limit} characters")
+        if grading_response is not None:
+            if len(grading_response) > limit:
+                raise InvalidActionError(f"metadata.grading_response is longer than {limit} characters")
+            # Only it is graded and only the response is charged: a graded text outside the
+            # charged one scored answers for free (an empty response, the answer in grading_response).
+            if grading_response.strip() not in action.response:
+                raise InvalidActionError(
+                    "metadata.grading_response must be part of response (the visible answer of the output "
+                    "charged to the budget, e.g. the text after </think>)"
+                )
         return action
 
     def _require_episode(self) -> _Episode:

@@ -16,8 +16,8 @@ class ReasonBudgetAction(Action):
     """One answer to the current question.
 
     ``metadata`` may carry ``tokenizer_name`` (count this response with that tokenizer)
-    and ``grading_response`` (the visible answer of a thinking model: only it is graded,
-    while the whole ``response`` is charged to the budget).
+    and ``grading_response`` (the visible answer of a thinking model, a part of ``response``:
+    only it is graded, while the whole ``response`` is charged to the budget).
     """
 
     response: str = Field(..., description="The full model output for the current question.")
