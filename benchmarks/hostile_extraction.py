@@ -27,6 +27,8 @@ def shapes() -> dict[str, str]:
         "8 unclosed boxes, then braces": ("\\boxed{" * 8 + "{" * SIZE)[:SIZE],
         "8 unclosed boxes, then backslashes": ("\\boxed{" * 8 + "\\x" * SIZE)[:SIZE],
         "9,000 unclosed boxes": ("\\boxed{" + "a" * 100) * 9_000,
+        "a megabyte of unclosed boxes": ("\\boxed{" * SIZE)[:SIZE],
+        "a megabyte of closed boxes": ("\\boxed{1}" * SIZE)[:SIZE],
         "dollars": "$" * SIZE,
         "a phrase, then dollars": "answer is " + "$" * SIZE,
         "8 phrases, then dollars": "answer is " * 8 + "$" * SIZE,

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reasoning_economics import grading
 from reasoning_economics.bench.server_process import cpu_seconds
@@ -39,6 +41,39 @@ from reasoning_economics.problems import create_source
 )
 def test_last_boxed_content_reads_nested_braces(text, expected):
     assert last_boxed_content(text) == expected
+
+
+def _last_box_by_listing_every_match(text: str) -> str | None:
+    """The last box as found before the backwards search: every match listed, the last 8 tried."""
+    from reasoning_economics.grading.extraction import MAX_BOX_ATTEMPTS, _BOX_START, _balanced_group
+
+    for match in reversed(list(_BOX_START.finditer(text))[-MAX_BOX_ATTEMPTS:]):
+        start = match.end()
+        if start < len(text) and text[start] == "{":
+            content = _balanced_group(text, start)
+            if content is not None:
+                return content.strip()
+        elif start < len(text):
+            token = re.match(r"[^\s$\\]+", text[start : start + 200])
+            if token:
+                return token.group(0)
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["\\boxed", "\\fbox", "\\boxed ", "{", "}", "1", "x", " ", "$", "\\", "\\fboxed"]), max_size=40))
+def test_the_last_box_found_backwards_is_the_one_every_match_listed_gives(pieces):
+    text = "".join(pieces)
+    # Look-alikes (\boxedx) are skipped up to a bound; below it both searches agree.
+    if text.count("\\boxed") + text.count("\\fbox") <= 8:
+        assert last_boxed_content(text) == _last_box_by_listing_every_match(text)
+
+
+def test_the_last_box_of_a_megabyte_of_boxes_is_found_from_the_end():
+    # Listing every match first took ~110 ms for such a response, on every grade.
+    assert last_boxed_content("\\boxed{1}" * 100_000 + "\\boxed{2}") == "2"
+    assert last_boxed_content("\\boxed{1}" + "\\boxed{" * 140_000) is None  # the last 8 do not close
+    assert last_boxed_content("\\boxed{1}" + " \\boxedx" * 8) == "1"
 
 
 @pytest.mark.parametrize(

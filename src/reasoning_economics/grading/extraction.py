@@ -29,7 +29,9 @@ from __future__ import annotations
 import bisect
 import re
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 
 THINK_END = "</think>"
 THINK_START = "<think>"
@@ -120,10 +122,29 @@ def _balanced_group(text: str, open_at: int) -> str | None:
     return None
 
 
+def _box_starts_from_the_end(text: str) -> Iterator[re.Match[str]]:
+    """The ``\\boxed``/``\\fbox`` commands of ``text``, last first, looking at no more than
+    ``2 * MAX_BOX_ATTEMPTS`` places that start like one (``\\boxedx`` is not one).
+
+    Found backwards with ``rfind`` from the end: listing every match first cost 110 ms for a
+    megabyte of ``\\boxed{``, on every grade of such a response.
+    """
+    names = ("\\boxed", "\\fbox")
+    found = [text.rfind(name) for name in names]
+    for _ in range(2 * MAX_BOX_ATTEMPTS):
+        at = max(found)
+        if at < 0:
+            return
+        match = _BOX_START.match(text, at)
+        if match is not None:
+            yield match
+        which = found.index(at)
+        found[which] = text.rfind(names[which], 0, at)
+
+
 def _last_box(text: str) -> tuple[int, str] | None:
     """(where its ``\\boxed`` starts, its content) for the last well-formed box, else None."""
-    matches = list(_BOX_START.finditer(text))
-    for match in reversed(matches[-MAX_BOX_ATTEMPTS:]):
+    for match in islice(_box_starts_from_the_end(text), MAX_BOX_ATTEMPTS):
         start = match.end()
         if start < len(text) and text[start] == "{":
             content = _balanced_group(text, start)
