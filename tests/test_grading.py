@@ -150,10 +150,22 @@ def test_extraction_of_a_long_hostile_text_stays_linear():
         ("0.33333", "\\frac{1}{3}", None),  # close numbers are left to math-verify's rounding
         ("50\\%", "0.5", None),
         ("x=5", "5", None),
+        # Digits apart are two numbers for math-verify; "1 2" was "identical" to 12 here.
+        ("1 2", "12", None),
+        ("1~2", "12", None),
+        ("1\\;2", "12", None),
+        ("1 000", "1000", (True, "identical")),  # unless they group thousands
+        ("1\\,000", "1000", (True, "identical")),  # a thin space separates thousands
     ],
 )
 def test_fast_path_settles_only_certain_pairs(predicted, gold, verdict):
     assert decide(predicted, gold) == verdict
+
+
+@pytest.mark.parametrize("answer", ["1 2", "1~2", "1\\ 2", "1 \\; 2"])
+def test_digits_apart_are_not_one_number(answer):
+    verdict = grading.grade(f"\\boxed{{{answer}}}", "12")
+    assert not verdict.correct, verdict
 
 
 @pytest.mark.parametrize(

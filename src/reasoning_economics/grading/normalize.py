@@ -11,6 +11,11 @@ from fractions import Fraction
 
 MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2012": "-", "\u2013": "-", "\ufe63": "-", "\uff0d": "-"})
 _SPACING = re.compile(r"\\[!,;:> ]|~|\\left|\\right|\\displaystyle|\\mathrm\{\s*\}")
+# Spaces between two digits ("1 2", "1~2", "1\\;2") part two numbers, never twelve, unless they
+# group thousands ("1 000", "12\\;345"; a thin space "1\\,000" always does).
+_SPACE_BETWEEN_DIGITS = re.compile(r"(?<=\d)(?:\s|~|\\[ ;:>])+(?=\d)")
+_SPACED_THOUSANDS = re.compile(r"(?<![\d.])\d{1,3}(?:(?:\s|~|\\[ ;:>])+\d{3})+(?![\d])")
+_KEPT_SPACE = "\ue000"  # private use: survives the removal of spacing, then becomes one space
 _FRAC_ALIASES = re.compile(r"\\[dt]frac")
 _TEXT_WRAPPER = re.compile(r"\\(?:text|textbf|mathrm|mbox|textit)\{([^{}]*)\}")
 _THOUSANDS = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
@@ -55,14 +60,17 @@ def latex_friendly(answer: str) -> str:
 
 
 def clean(answer: str) -> str:
-    """Unicode minus signs, LaTeX spacing, ``\\dfrac`` and ``{,}`` made uniform; spaces removed."""
+    """Unicode minus signs, LaTeX spacing, ``\\dfrac`` and ``{,}`` made uniform; spaces removed,
+    except one between two digits that do not group thousands."""
     text = latex_friendly(answer)
+    text = _SPACED_THOUSANDS.sub(lambda grouped: _SPACE_BETWEEN_DIGITS.sub("", grouped.group()), text)
+    text = _SPACE_BETWEEN_DIGITS.sub(_KEPT_SPACE, text)
     text = _SPACING.sub("", text)
     text = _FRAC_ALIASES.sub(r"\\frac", text)
     text = text.replace("{,}", ",").replace("\\%", "%").strip()
     if _THOUSANDS.match(text):  # before spaces go: "32, 349" is a list, "32,349" a number
         text = text.replace(",", "")
-    return re.sub(r"\s+", "", text)
+    return re.sub(r"\s+", "", text).replace(_KEPT_SPACE, " ")
 
 
 def unwrap_text(answer: str) -> str:
