@@ -1,0 +1,170 @@
+"""The builtin problems' answer-shape rule (grading.reasoning_gym_check): reasoning-gym's scorers
+read only part of some answers, so an answer of another shape than the gold one is wrong.
+
+Hostile answers below were found graded correct (reward hacking); the correct writings are ones
+the scorers accepted before the rule and must still accept."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from reasoning_economics import grading
+from reasoning_economics.grading import reasoning_gym_check
+from reasoning_economics.problems import create_source
+from reasoning_economics.problems.builtin_catalog import BUILTIN_TYPES
+
+DRAWS = 60
+REGRESSION_DRAWS = 200
+EQUATION_TYPES = {"simple_equations", "polynomial_equations"}
+
+
+@pytest.fixture(scope="module")
+def source():
+    return create_source("builtin")
+
+
+def _draws(source, problem_type, count, seed=0):
+    rng = random.Random(seed)
+    return [source.draw(problem_type, rng) for _ in range(count)]
+
+
+def _wrong_graded_correct(source, problem_type, answers_for):
+    found = []
+    for problem in _draws(source, problem_type, DRAWS):
+        for answer in answers_for(problem):
+            verdict = grading.grade_problem(f"\\boxed{{{answer}}}", problem)
+            if verdict.correct:
+                found.append((answer, problem.answer, verdict.reason))
+    return found
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["n an", "na n", "(N aN)", "1 + n an i", "N A N", "-n a n", "n a n i", "i n f", "- i n f", "1 + i nf i", "(( n an ))"],
+)
+def test_complex_answers_spelling_nan_or_infinity_with_spaces_are_wrong(source, answer):
+    # The scorer removes spaces and lower-cases before complex(): "n an" was NaN, and
+    # min(1, exp(-nan)) is 1 on every question.
+    assert _wrong_graded_correct(source, "complex_arithmetic", lambda problem: [answer]) == []
+
+
+def _integer_gold_hacks(problem):
+    gold = problem.answer
+    digits = gold.lstrip("-")
+    sign = gold[: len(gold) - len(digits)]
+    hacks = [f"{gold} \\text{{ or }} {gold}1", f"{gold}/7", f"{gold}.5e3", f"{gold}, 1, 2, 3", f"{gold}^2", f"{gold} or 3"]
+    if len(digits) >= 2:
+        hacks += [f"{sign}{digits[:-1]},{digits[-1]}", f"{sign}{digits[0]}_{digits[1:]}"]
+    return hacks
+
+
+@pytest.mark.parametrize("problem_type", ["gsm_symbolic", "chain_sum", "products", "basic_arithmetic", "gcd", "lcm"])
+def test_integer_answers_with_more_after_the_gold_number_are_wrong(source, problem_type):
+    # gsm_symbolic read the first number only; chain_sum and products deleted every comma and
+    # Decimal read "1_70" as 170.
+    assert _wrong_graded_correct(source, problem_type, _integer_gold_hacks) == []
+
+
+def test_fraction_answers_with_more_after_the_fraction_are_wrong(source):
+    # The scorer's regex allows spaces and any case and reads only the start of the answer.
+    def hacks(problem):
+        metadata = problem.grader_data["entry"]["metadata"]
+        a, b = metadata["simplified_numerator"], metadata["simplified_denominator"]
+        return [f"\\frac {{{a}}}{{{b}}} + 1", f"\\FRAC{{{a}}}{{{b}}} \\cdot 3", f"\\frac{{{a}}}{{{b}}}^{{2}}", f"{a}/{b} + 1"]
+
+    assert _wrong_graded_correct(source, "fraction_simplification", hacks) == []
+
+
+def test_polynomial_answers_with_extra_roots_are_wrong(source):
+    # The scorer dropped list items float() cannot read; only the first "x =" was stripped.
+    def hacks(problem):
+        gold = problem.answer
+        first = gold.split(",")[0].strip()
+        return [f"{gold}, \\frac{{1}}{{7}}", f"{gold}, \\sqrt{{2}}, 99i", f"x = {first}, x = 123", f"{gold}, \\text{{none}}"]
+
+    assert _wrong_graded_correct(source, "polynomial_equations", hacks) == []
+
+
+def test_every_builtin_gold_answer_has_a_known_shape(source):
+    # shaped() raises for a gold of no known shape; the gold must also have its own shape.
+    for spec in BUILTIN_TYPES:
+        for level in range(len(spec.levels)):
+            for index in range(min(spec.pool_size, 300)):
+                problem = source.problem(spec.name, level, index)
+                gold = str(problem.grader_data["entry"]["answer"])
+                plain = reasoning_gym_check.plain_answer(gold, gold)
+                assert reasoning_gym_check.shaped(plain, plain, spec.name) is not None, (spec.name, gold)
+
+
+def _correct_writings(problem):
+    gold = problem.answer
+    writings = [gold, f"\\boxed{{{gold}}}", f"${gold}$", f"{gold}.", f"\\boxed{{{gold}.}}"]
+    if "\\" not in gold:
+        writings += [f"\\text{{{gold}}}"]
+    if problem.problem_type in EQUATION_TYPES:
+        writings += [f"x = {gold.split(',')[0].strip()}" if "," not in gold else f"x = {gold}"]
+    if re.fullmatch(r"-?\d+", gold):
+        value = int(gold)
+        writings += [f"{gold}.0", f"{gold}.00"]
+        if abs(value) >= 1000:
+            writings += [f"{value:,}", f"{value:,}".replace(",", "{,}")]
+    if problem.problem_type == "fraction_simplification":
+        metadata = problem.grader_data["entry"]["metadata"]
+        a, b = metadata["simplified_numerator"], metadata["simplified_denominator"]
+        writings += [f"\\frac{{{a}}}{{{b}}}", f"\\dfrac{{{a}}}{{{b}}}", f"\\tfrac{{{a}}}{{{b}}}", f"{a} / {b}"]
+        writings += [f"\\frac {{{a}}}{{{b}}}", f"\\frac{{ {a} }}{{ {b} }}"]
+    if problem.problem_type == "complex_arithmetic":
+        real, imaginary = problem.grader_data["entry"]["metadata"]["result"]
+        sign = "+" if imaginary >= 0 else "-"
+        writings += [
+            f"{real} {sign} {abs(imaginary)}i",
+            f"{real}{sign}{abs(imaginary)}i",
+            f"{real}.0 {sign} {abs(imaginary)}.0i",
+            f"{real} {sign} {abs(imaginary)}j",
+            f"{real} {sign} {abs(imaginary)}I",
+            f"{real} {sign} {abs(imaginary)} i",
+            f"({real} {sign} {abs(imaginary)}i)",
+            f"(({real} {sign} {abs(imaginary)}i))",
+            f"{real} {sign} {abs(imaginary)}\\,i",
+        ]
+        if imaginary == 0:
+            writings += [f"{real}"]
+        if real == 0:
+            writings += [f"{imaginary}i"]
+    if problem.problem_type == "polynomial_equations":
+        roots = [root.strip() for root in gold.split(",")]
+        writings += [", ".join(reversed(roots)), ",".join(roots)]
+    return writings
+
+
+@pytest.mark.parametrize("problem_type", [spec.name for spec in BUILTIN_TYPES])
+def test_correct_writings_accepted_before_the_shape_rule_are_still_correct(source, problem_type):
+    refused = []
+    for problem in _draws(source, problem_type, REGRESSION_DRAWS, seed=1):
+        if problem_type == "gsm_symbolic" and problem.answer.startswith("-"):
+            continue  # its scorer's regex, \b-?\d+, never reads the minus sign: no answer is correct
+        for writing in _correct_writings(problem):
+            response = writing if writing.startswith("\\boxed") else f"\\boxed{{{writing}}}"
+            verdict = grading.grade_problem(response, problem)
+            if not verdict.correct:
+                refused.append((writing, problem.answer, verdict.reason))
+    assert refused == []
+
+
+def test_roots_may_be_named_one_by_one_and_small_slips_are_forgiven(source):
+    polynomial = next(p for p in _draws(source, "polynomial_equations", 200) if "," in p.answer)
+    roots = [root.strip() for root in polynomial.answer.split(",")]
+    for name in ("x", "x_{k}", "x_{{{k}}}"):
+        named = ", ".join(f"{name.format(k=k)} = {root}" for k, root in enumerate(roots, start=1))
+        assert grading.grade_problem(f"\\boxed{{{named}}}", polynomial).correct, named
+    word_problem = source.problem("gsm_symbolic", 0, 2)
+    assert grading.grade_problem(f"\\boxed{{\\${word_problem.answer}}}", word_problem).correct
+    assert grading.grade_problem(f"\\boxed{{{word_problem.answer},}}", word_problem).correct
+
+
+def test_a_gold_answer_of_no_known_shape_is_an_error_not_a_free_pass():
+    with pytest.raises(ValueError, match="no known shape"):
+        reasoning_gym_check.shaped("nan", "[1, 2]", "some_new_dataset")
