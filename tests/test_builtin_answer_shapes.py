@@ -103,7 +103,7 @@ def _correct_writings(problem):
     gold = problem.answer
     writings = [gold, f"\\boxed{{{gold}}}", f"${gold}$", f"{gold}.", f"\\boxed{{{gold}.}}"]
     if "\\" not in gold:
-        writings += [f"\\text{{{gold}}}"]
+        writings += [f"\\text{{{gold}}}", f"\\mathbf{{{gold}}}", f"\\boldsymbol{{{gold}}}"]
     if problem.problem_type in EQUATION_TYPES:
         writings += [f"x = {gold.split(',')[0].strip()}" if "," not in gold else f"x = {gold}"]
     if re.fullmatch(r"-?\d+", gold):

@@ -17,7 +17,7 @@ _SPACE_BETWEEN_DIGITS = re.compile(r"(?<=\d)(?:\s|~|\\[ ;:>])+(?=\d)")
 _SPACED_THOUSANDS = re.compile(r"(?<![\d.])\d{1,3}(?:(?:\s|~|\\[ ;:>])+\d{3})+(?![\d])")
 _KEPT_SPACE = "\ue000"  # private use: survives the removal of spacing, then becomes one space
 _FRAC_ALIASES = re.compile(r"\\[dt]frac")
-_TEXT_WRAPPER = re.compile(r"\\(?:text|textbf|mathrm|mbox|textit)\{([^{}]*)\}")
+_TEXT_WRAPPER = re.compile(r"\\(?:text|textbf|mathrm|mathbf|boldsymbol|mbox|textit)\{([^{}]*)\}")
 _THOUSANDS = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _DECIMAL = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
 _SCIENTIFIC = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))[eE]([+-]?\d{1,3})$")
