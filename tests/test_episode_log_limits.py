@@ -12,8 +12,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from websockets.sync.client import connect
 
+from reasoning_economics.errors import EpisodeLogError
 from reasoning_economics.server.episode_log import EpisodeLog, EpisodeRecorder
 
 from ws_messages import exchange
@@ -140,10 +142,37 @@ def test_a_log_whose_directory_is_gone_reports_the_error_and_keeps_the_record(tm
     (folder / "episodes.jsonl").unlink()
     folder.rmdir()
     error = log.append({"n": 1})
-    assert error is not None and "cannot be created again" in error and log.pending == 1
+    assert error is not None and "cannot be opened again" in error and log.pending == 1
     folder.mkdir()
     assert log.append({"n": 2}) is None
     assert read_lines(folder / "episodes.jsonl") == [{"n": 1}, {"n": 2}]
+    log.close()
+
+
+def test_a_log_path_that_is_a_pipe_is_refused_at_start_not_waited_on(tmp_path):
+    # Opening a FIFO with no reader blocked: `ree serve` hung before it listened, deaf to SIGTERM.
+    path = tmp_path / "episodes.jsonl"
+    os.mkfifo(path)
+    with pytest.raises(EpisodeLogError, match="pipe or a socket"):
+        EpisodeLog(path)
+    with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb"):  # with a reader it is still refused
+        with pytest.raises(EpisodeLogError, match="pipe or a socket"):
+            EpisodeLog(path)
+
+
+def test_a_log_replaced_by_a_pipe_reports_the_error_and_keeps_the_record(tmp_path):
+    # The thread writing the record blocked on the FIFO holding the log's lock: every session's
+    # last step waited for ever, and so did the shutdown.
+    path = tmp_path / "episodes.jsonl"
+    log = EpisodeLog(path)
+    assert log.append({"n": 1}) is None
+    path.rename(tmp_path / "episodes.rotated")
+    os.mkfifo(path)
+    error = log.append({"n": 2})
+    assert error is not None and "pipe or a socket" in error and log.pending == 1
+    path.unlink()
+    assert log.append({"n": 3}) is None
+    assert read_lines(path) == [{"n": 2}, {"n": 3}]
     log.close()
 
 

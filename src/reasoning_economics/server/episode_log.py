@@ -23,6 +23,7 @@ import errno
 import hashlib
 import logging
 import os
+import stat
 import threading
 import time
 from collections import deque
@@ -42,9 +43,28 @@ MAX_PENDING_RECORDS = 10_000
 MAX_PENDING_BYTES = 64 * 1024 * 1024
 """Bytes of failed records kept in memory for a retry; beyond this the oldest are dropped (and logged)."""
 
-_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+# O_NONBLOCK: opening a FIFO put at the log's path would otherwise wait for a reader, holding
+# the log's lock, every session's last step, and the shutdown. No effect on regular files.
+_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK
 # After one of these a shorter record may still fit, so the retry goes on past it.
 _OUT_OF_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def _open_log_file(path: Path) -> int:
+    """A descriptor to append to ``path``; OSError if it cannot be opened or is a pipe or socket,
+    whose writes block as soon as nobody reads them."""
+    not_a_file = OSError(errno.EINVAL, "it is a pipe or a socket, not a file")
+    try:
+        fd = os.open(path, _OPEN_FLAGS, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # what a non-blocking open of a FIFO with no reader gives
+            raise not_a_file from exc
+        raise
+    mode = os.fstat(fd).st_mode
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        os.close(fd)
+        raise not_a_file
+    return fd
 
 
 class EpisodeLog:
@@ -64,7 +84,7 @@ class EpisodeLog:
         self.max_pending_bytes = max_pending_bytes
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, _OPEN_FLAGS, 0o644)
+            self._fd = _open_log_file(self.path)
         except OSError as exc:
             raise EpisodeLogError(
                 f"cannot write the episode log {self.path}: {exc.strerror or exc}. "
@@ -173,9 +193,9 @@ class EpisodeLog:
             if opened is not None and (opened.st_dev, opened.st_ino) == (on_path.st_dev, on_path.st_ino):
                 return None
         try:
-            fd = os.open(self.path, _OPEN_FLAGS, 0o644)
+            fd = _open_log_file(self.path)
         except OSError as exc:
-            return f"{self.path} was moved or removed and cannot be created again: {exc.strerror or exc}"
+            return f"{self.path} was moved, removed or replaced, and cannot be opened again: {exc.strerror or exc}"
         try:
             os.close(self._fd)
         except OSError:
