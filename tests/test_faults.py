@@ -217,3 +217,23 @@ def test_stopping_the_server_ends_steps_waiting_on_grading_workers_at_once(tmp_p
         ws.close()
     log = (tmp_path / "serve.log").read_text()
     assert "graceful shutdown exceeded" not in log and "Traceback" not in log, log[-3000:]
+
+
+def test_a_hang_up_shuts_the_server_down_as_sigterm_does(tmp_path):
+    # A closed terminal (SIGHUP) killed `ree serve` outright: clients saw 1006 instead of 1012,
+    # and the answered steps of open episodes never reached the episode log.
+    logs = tmp_path / "logs"
+    server = ServerProcess(["--log-dir", str(logs)], log_path=tmp_path / "serve.log").start()
+    try:
+        with connect(server.ws_url, open_timeout=30) as ws:
+            reset(ws)
+            assert step(ws)["type"] == "observation"
+            server.process.send_signal(signal.SIGHUP)
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=RECV_TIMEOUT)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012  # "service restart"
+        assert server.process.wait(timeout=30) == -signal.SIGTERM  # shut down, then ended as by SIGTERM
+    finally:
+        server.stop()
+    records = [json.loads(line) for line in (logs / "episodes.jsonl").read_text().splitlines()]
+    assert [(record["termination_reason"], len(record["steps"])) for record in records] == [("abandoned", 1)]

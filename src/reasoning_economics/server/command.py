@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
@@ -119,6 +123,22 @@ def _serve_until_stopped(app, settings, announce) -> bool:
     from reasoning_economics.server.app import uvicorn_options
 
     class AnnouncingServer(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # uvicorn shuts down gracefully on SIGINT and SIGTERM only. A hang-up (the terminal
+            # closed, an ssh session dropped) killed the process outright: clients saw 1006
+            # rather than 1012, and the answered steps of open episodes never reached the log.
+            if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGHUP"):
+                with super().capture_signals():
+                    yield
+                return
+            previous = signal.signal(signal.SIGHUP, lambda _sig, frame: self.handle_exit(signal.SIGTERM, frame))
+            try:
+                with super().capture_signals():
+                    yield
+            finally:
+                signal.signal(signal.SIGHUP, previous)
+
         async def startup(self, sockets=None) -> None:
             await super().startup(sockets)
             if self.started:
