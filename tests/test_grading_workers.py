@@ -15,10 +15,12 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+import sympy
 
 from reasoning_economics import grading
 from reasoning_economics.errors import GradingError
 from reasoning_economics.grading.cache import DEFAULT_MAX_BYTES, VerdictCache
+from reasoning_economics.grading import workers
 from reasoning_economics.grading.workers import WorkerPool
 
 # Computes until it has used its CPU seconds (see tests/test_grading.py).
@@ -54,12 +56,88 @@ def test_an_answer_no_worker_takes_is_refused_not_graded():
     for pid in stopped:
         os.kill(pid, signal.SIGSTOP)
     try:
-        with pytest.raises(GradingError, match="2 grading workers did not take this answer within the 1 s timeout"):
+        with pytest.raises(GradingError, match="2 grading workers did not take this answer, or did not work on it, within the 1 s timeout"):
             pool.check("x^2+1", "(x+1)^2-2x", 1.0)
         assert not set(stopped) & set(pool.pids())
     finally:
         for pid in set(stopped) & set(pool.pids()):
             os.kill(pid, signal.SIGCONT)
+        pool.shutdown()
+
+
+def _stop_each_worker_once_it_takes_the_answer(pool: WorkerPool, tries: int) -> list[int]:
+    """SIGSTOP the worker of each of the first ``tries`` tries the moment the pool reads its
+    acknowledgement: the worker took the answer and is computing, not done. Returns their pids."""
+    stopped: list[int] = []
+    attempt = pool._attempt
+
+    class StopOnAcknowledgement:
+        def __init__(self, worker):
+            self.worker, self.connection = worker, worker.from_worker
+
+        def poll(self, timeout=0.0):
+            return self.connection.poll(timeout)
+
+        def recv(self):
+            message = self.connection.recv()
+            if message == workers.STARTED:
+                os.kill(self.worker.pid, signal.SIGSTOP)
+                stopped.append(self.worker.pid)
+            return message
+
+        def close(self):
+            self.connection.close()
+
+    def stopping_attempt(worker, *args):
+        if len(stopped) < tries:
+            worker.from_worker = StopOnAcknowledgement(worker)
+        return attempt(worker, *args)
+
+    pool._attempt = stopping_attempt
+    return stopped
+
+
+# Correct, and long enough to grade (about 0.6 CPU seconds) that a worker stopped as it takes it
+# has not answered yet.
+EXPANDED_POWER = sympy.latex(sympy.expand((sympy.Symbol("x") + sympy.Symbol("y") + 3) ** 8))
+
+
+def test_an_answer_whose_worker_is_stopped_mid_grade_is_graded_by_another():
+    # Before, the stopped worker was killed at the deadline having used almost none of its
+    # CPU seconds, and this correct answer was graded "timeout" (wrong) and charged.
+    pool = _ready_pool(1)
+    try:
+        stopped = _stop_each_worker_once_it_takes_the_answer(pool, tries=1)
+        assert pool.check(EXPANDED_POWER, "(x+y+3)^{8}", 6.0) is True  # by the replacement
+        assert len(stopped) == 1 and stopped[0] not in pool.pids() and pool.replaced == 1
+    finally:
+        pool.shutdown()
+
+
+def test_an_answer_two_workers_stall_on_is_refused_not_graded():
+    pool = _ready_pool(1)
+    try:
+        stopped = _stop_each_worker_once_it_takes_the_answer(pool, tries=2)
+        with pytest.raises(GradingError, match="2 grading workers did not take this answer, or did not work on it"):
+            pool.check(EXPANDED_POWER, "(x+y+3)^{8}", 2.0)
+        assert len(stopped) == 2 and not set(stopped) & set(pool.pids())
+    finally:
+        pool.shutdown()
+
+
+def test_a_worker_computing_at_the_deadline_still_gives_the_deadline_verdict(monkeypatch):
+    # Given as many CPU seconds as the wall-clock timeout, the worker is still computing, and
+    # has used its CPU, at the deadline, as one slowed by C code no signal interrupts is:
+    # that lateness is the answer's, so it stands and the answer is not tried again.
+    # Stalled still means under a sixth of a CPU over the timeout, as it does by default.
+    monkeypatch.setattr(workers, "CPU_SHARE_OF_TIMEOUT", 1.0)
+    monkeypatch.setattr(workers, "STALLED_CPU_SHARE", 1 / 6, raising=False)
+    pool = _ready_pool(1)
+    try:
+        (computing,) = pool.pids()
+        assert pool.check(SLOW_ANSWER, "5", 1.5) == workers.DEADLINE_PASSED
+        assert computing not in pool.pids() and pool.replaced == 1
+    finally:
         pool.shutdown()
 
 

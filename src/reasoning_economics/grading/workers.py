@@ -11,8 +11,11 @@ A worker acknowledges each request before computing, so one that was already dyi
 was handed the request (killed while idle) costs the answer no attempt, and one that does not
 acknowledge it within the timeout (stopped, or starved of CPU) is replaced and the answer
 tried once more on another worker: a worker that never took the answer says nothing about it,
-so that is no "timeout" verdict. A worker that fails to start (killed while starting, say) is
-started again, backing off, so the pool never shrinks for good.
+so that is no "timeout" verdict. Likewise one that took the answer but is still at it at the
+deadline having used under half its CPU seconds (:data:`STALLED_CPU_SHARE`) was stopped or
+starved, not slow on this answer: it too is replaced and the answer tried once more, and only
+a worker that spent its CPU seconds gives the deadline verdict. A worker that fails to start
+(killed while starting, say) is started again, backing off, so the pool never shrinks for good.
 
 Workers are fresh interpreters (``python -m reasoning_economics.grading.worker_main``)
 talking over a pair of pipes: unlike multiprocessing's spawn they never re-import the
@@ -74,9 +77,16 @@ died of something other than that answer (killed while idle, say)."""
 MAX_LOST_BEFORE_START = 8
 """How many workers may die before taking one answer (a kill storm) before it is refused."""
 MAX_UNACKNOWLEDGED = 1
-"""How many workers may fail to acknowledge one answer within the timeout before it is refused:
-each such try costs a whole timeout of waiting, so one retry, not the kill-storm allowance."""
+"""How many workers may fail to acknowledge one answer, or stall on it, within the timeout before
+it is refused: each such try costs a whole timeout of waiting, so one retry, not the kill-storm
+allowance."""
+STALLED_CPU_SHARE = 1 / 2
+"""A worker still grading at the wall-clock deadline that has used less than this share of its
+CPU seconds on the answer was stopped or starved of CPU, so its lateness says nothing about the
+answer. A worker SIGSTOPped 0.4 s into a correct (x+y+k)^10 was killed at the 5 s deadline and
+the answer graded "timeout", wrong, and charged; it took 1.7 s unpaused."""
 _LOST_BEFORE_START, _NEVER_ACKNOWLEDGED, _DIED_MID_GRADE = object(), object(), object()
+_STALLED_MID_GRADE = object()
 """Outcomes of one try after which the answer goes to another worker."""
 
 
@@ -99,6 +109,22 @@ class _Worker:
             logger.error("grading worker %d did not exit after SIGKILL", self.pid)
         self.to_worker.close()
         self.from_worker.close()
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user and system) process ``pid`` has used, from /proc: Linux only (psutil is no
+    dependency). ``None`` elsewhere or if it cannot be read; the caller then treats every worker
+    as having used its CPU seconds, as before."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        # After the command's name: state is field 3, utime and stime fields 14 and 15.
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _why_not_ready(process: subprocess.Popen) -> str:
@@ -265,15 +291,16 @@ class WorkerPool:
         exited, say, is replaced and the request goes to the next worker, up to
         :data:`MAX_LOST_BEFORE_START` times. One that does not take it within ``timeout`` is
         replaced too, and the request goes to another worker with a fresh ``timeout``, up to
-        :data:`MAX_UNACKNOWLEDGED` times; so the wait can reach twice the timeout plus a
-        worker's start before GradingError.
+        :data:`MAX_UNACKNOWLEDGED` times, and so is one that took it but at the deadline had used
+        under :data:`STALLED_CPU_SHARE` of its CPU seconds (the two share that allowance); so
+        the wait can reach twice the timeout plus a worker's start before GradingError.
         """
         if self._closed:
             raise GradingError("the grading pool is shut down")
         self.start()
         cpu_seconds = timeout * CPU_SHARE_OF_TIMEOUT
         account = current_account()
-        deaths = lost_before_start = unacknowledged = 0
+        deaths = lost_before_start = stalled = 0
         while deaths < 2:
             if lost_before_start > MAX_LOST_BEFORE_START:
                 raise GradingError(
@@ -292,12 +319,12 @@ class WorkerPool:
                 self._idle.charge(account, time.monotonic() - started)
             if outcome is _LOST_BEFORE_START:
                 lost_before_start += 1
-            elif outcome is _NEVER_ACKNOWLEDGED:
-                unacknowledged += 1
-                if unacknowledged > MAX_UNACKNOWLEDGED:
+            elif outcome is _NEVER_ACKNOWLEDGED or outcome is _STALLED_MID_GRADE:
+                stalled += 1
+                if stalled > MAX_UNACKNOWLEDGED:
                     raise GradingError(
-                        f"{unacknowledged} grading workers did not take this answer within the {timeout:g} s "
-                        "timeout (stopped, or starved of CPU); it was not graded"
+                        f"{stalled} grading workers did not take this answer, or did not work on it, within "
+                        f"the {timeout:g} s timeout (stopped, or starved of CPU); it was not graded"
                     )
             elif outcome is _DIED_MID_GRADE:
                 if self._closed:
@@ -312,6 +339,7 @@ class WorkerPool:
         """One try of the pair on ``worker``: the verdict, ``TIMED_OUT``, ``DEADLINE_PASSED``, or why
         it must be tried on another worker."""
         deadline = time.monotonic() + timeout
+        cpu_before = _cpu_seconds(worker.pid)  # idle until it reads the request
         try:
             worker.to_worker.send((predicted, gold, cpu_seconds))
             taken = worker.from_worker.poll(max(0.0, deadline - time.monotonic())) and worker.from_worker.recv()
@@ -330,8 +358,20 @@ class WorkerPool:
             return _NEVER_ACKNOWLEDGED
         try:
             if not worker.from_worker.poll(max(0.0, deadline - time.monotonic())):
-                logger.warning("grading timed out after %.1f s; replacing worker %d", timeout, worker.pid)
+                cpu_after = _cpu_seconds(worker.pid)
                 self._retire(worker)
+                if cpu_before is not None and cpu_after is not None:
+                    used = cpu_after - cpu_before
+                    if used < STALLED_CPU_SHARE * cpu_seconds:
+                        # Paused or starved mid-grade: the deadline verdict graded a correct
+                        # answer "timeout" and charged it.
+                        logger.warning(
+                            "grading worker %d used %.2f of its %.2f CPU seconds by the %.1f s deadline "
+                            "(stopped or starved?); replaced it and trying another",
+                            worker.pid, used, cpu_seconds, timeout,
+                        )  # fmt: skip
+                        return _STALLED_MID_GRADE
+                logger.warning("grading timed out after %.1f s; replacing worker %d", timeout, worker.pid)
                 return DEADLINE_PASSED
             reply = worker.from_worker.recv()
         except (EOFError, OSError):
