@@ -448,3 +448,37 @@ def test_history_records_are_shared_not_copied_and_copy_as_read_only():
     assert dumped["history"][1] == record and dumped["history"][1]["tokens_used"] == 30
     assert json.loads(second.model_dump_json())["history"] == json.loads(json.dumps(second.history))
     assert ReasonBudgetObservation.model_validate(dumped) == second
+
+
+def test_env_config_digest_names_the_settings_in_every_observation():
+    """``env_config_digest`` fingerprints the whole EnvConfig: a client (``ree eval --server``)
+    tells two servers' settings apart by it, though the server exposes none of them."""
+    from reasoning_economics.env.environment import config_digest
+
+    base = dict(num_questions=2, budget_ratio=4.0, dataset="builtin")
+    first = ReasonBudgetEnvironment(EnvConfig(**base))
+    same = ReasonBudgetEnvironment(EnvConfig(**base))
+    digest = first.config_digest
+    assert config_digest(EnvConfig(**base)) == digest
+    assert re.fullmatch(r"[0-9a-f]{16}", digest)
+    assert same.config_digest == digest
+    changes = {
+        "budget_ratio": 2.0, "beta": 0.5, "gamma": 0.3, "lambda_ep": 0.1, "hard_cap_mode": False,
+        "max_tokens_per_step": 64, "soft_overspend_penalty": 1.0, "target_utilization": 0.5,
+        "num_questions": 3, "dataset": "file:other.jsonl", "min_tokens": 5,
+    }
+    seen = {digest}
+    for name, value in changes.items():
+        # config_digest is what the environment computes in __init__ (no dataset is loaded here).
+        other = config_digest(EnvConfig(**{**base, name: value}))
+        assert other != digest, name
+        seen.add(other)
+    assert len(seen) == len(changes) + 1
+
+    observation = first.reset(seed=3, tokenizer_name="qwen3")
+    assert observation.metadata["env_config_digest"] == digest
+    gold = first.problems[0].answer
+    after = first.step(ReasonBudgetAction(response=f"\\boxed{{{gold}}}"))
+    assert after.metadata["env_config_digest"] == digest
+    after = first.step(ReasonBudgetAction(response="\\boxed{none}"))
+    assert after.done and after.metadata["env_config_digest"] == digest

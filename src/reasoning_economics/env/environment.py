@@ -21,6 +21,8 @@ Contract:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import secrets
 import time
@@ -54,6 +56,14 @@ RESET_KWARGS = ("seed", "episode_id", "tokenizer_name", "total_budget")
 ACTION_METADATA_KEYS = ("tokenizer_name", "grading_response")
 
 
+def config_digest(config: EnvConfig) -> str:
+    """A short stable fingerprint of every setting of ``config`` (the first 16 hex digits of the
+    SHA-256 of its canonical JSON): equal configs give equal digests in any process, and a change
+    of any field (reward weights, budget mode, dataset, ...) gives another."""
+    canonical = json.dumps(config.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
 @dataclass
 class _Episode:
     """Mutable bookkeeping of one episode; replaced wholesale by reset()."""
@@ -65,6 +75,7 @@ class _Episode:
     budget_source: str
     counter: tokens.TokenCounter
     tokenizer_request: str | None = None
+    env_config_digest: str = ""
     spent: int = 0
     step_idx: int = 0
     correct: int = 0
@@ -84,6 +95,7 @@ class _Episode:
             "tokenizer_name": self.counter.name,
             "num_questions": self.num_questions,
             "seed": self.seed,
+            "env_config_digest": self.env_config_digest,
         }
 
     @property
@@ -109,6 +121,9 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
             # Not model_copy(update=...): it validates nothing, and a misspelled override vanished.
             config = EnvConfig.model_validate({**config.model_dump(), **overrides})
         self.config = config
+        # Once per instance (the config is frozen): every observation carries it, so a client
+        # can tell two environments' settings apart even when it cannot see them.
+        self.config_digest = config_digest(config)
         self._source = create_source(config.dataset, **config.dataset_config)
         self._episode: _Episode | None = None
 
@@ -143,6 +158,7 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
             budget_source=source,
             counter=counter,
             tokenizer_request=tokenizer,
+            env_config_digest=self.config_digest,
         )
         return self._observation(reward=None)
 
