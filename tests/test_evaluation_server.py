@@ -17,13 +17,14 @@ SPEC = "oracle:accuracy=0.6,tokens=40,tokens_per_difficulty=80"
 
 
 def _comparable(units):
-    return [{k: v for k, v in unit.items() if k != "episode_id"} for unit in units]
+    # env_config_digest fingerprints each environment's whole EnvConfig (the server's has its own defaults).
+    return [{k: v for k, v in unit.items() if k not in ("episode_id", "env_config_digest")} for unit in units]
 
 
 def test_remote_episodes_equal_in_process_episodes(start_server, tmp_path):
     server = start_server(env_config=EnvConfig(num_questions=3, max_tokens_per_step=100))
-    remote = EvalConfig(policy=SPEC, episodes=3, questions=3, max_tokens_per_step=100, budget=500,
-                        server=server.base_url, concurrency=2)
+    # No max_tokens_per_step with a server: the server's own limit (100 here) applies.
+    remote = EvalConfig(policy=SPEC, episodes=3, questions=3, budget=500, server=server.base_url, concurrency=2)
     remote_summary = run_evaluation(remote, tmp_path / "remote", show_progress=False)
     local = EvalConfig(policy=SPEC, episodes=3, questions=3, max_tokens_per_step=100, budget=500, concurrency=2)
     local_summary = run_evaluation(local, tmp_path / "local", show_progress=False)

@@ -35,11 +35,17 @@ def eval_command(
     budget: int = typer.Option(
         None, "--budget", help="Total token budget per episode; by default 4 x the questions' tokens."
     ),
-    max_tokens_per_step: int = typer.Option(192, "--max-tokens-per-step", help="Most tokens one answer may use."),
+    max_tokens_per_step: int = typer.Option(
+        None, "--max-tokens-per-step",
+        help="Most tokens one answer may use (default 192; not with --server: the server's limit applies).",
+    ),
     tokenizer: str = typer.Option(
         None, "--tokenizer", help="Tokenizer the environment counts with; by default the policy's own."
     ),
-    soft: bool = typer.Option(False, "--soft", help="Soft budget: no clipping or early stop; overspend is penalised."),
+    soft: bool = typer.Option(
+        False, "--soft",
+        help="Soft budget: no clipping or early stop; overspend is penalised (not with --server: its mode applies).",
+    ),
     concurrency: int = typer.Option(8, "--concurrency", "-c", help="Units run at once (generation is batched)."),
     samples: int = typer.Option(4, "--samples", help="problem mode: answers per question."),
     anytime_max_budget: int = typer.Option(256, "--anytime-max-budget", help="anytime mode: largest thinking budget b_max."),
@@ -58,8 +64,8 @@ def eval_command(
     """
     from rich.console import Console
 
-    from reasoning_economics.errors import GradingError, ReasoningEconomicsError, ServerConnectionError
-    from reasoning_economics.evaluation.config import EvalConfig
+    from reasoning_economics.errors import ConfigError, GradingError, ReasoningEconomicsError, ServerConnectionError
+    from reasoning_economics.evaluation.config import DEFAULT_MAX_TOKENS_PER_STEP, SERVER_OWN_SETTING, EvalConfig
     from reasoning_economics.evaluation.report import rich_table, write_report
     from reasoning_economics.evaluation.runner import run_evaluation
 
@@ -67,6 +73,9 @@ def eval_command(
         _fail(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
     console = Console(stderr=False)
     try:
+        if server and max_tokens_per_step is not None:
+            # Even the default value, named: the server's own limit applies, not this one.
+            raise ConfigError(SERVER_OWN_SETTING.format(flag="--max-tokens-per-step", what="per-step token limit"))
         config = EvalConfig(
             policy=policy,
             policy_options={"base_url": base_url} if base_url else {},
@@ -77,7 +86,7 @@ def eval_command(
             seed=seed,
             budget=budget,
             tokenizer=tokenizer,
-            max_tokens_per_step=max_tokens_per_step,
+            max_tokens_per_step=DEFAULT_MAX_TOKENS_PER_STEP if max_tokens_per_step is None else max_tokens_per_step,
             hard_cap_mode=not soft,
             concurrency=concurrency,
             samples=samples,

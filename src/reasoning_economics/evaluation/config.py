@@ -14,6 +14,14 @@ MODES = ("episode", "problem", "anytime")
 # so that a value past them fails before the policy loads and the run directory is made.
 MAX_QUESTIONS = 1000
 MAX_TOKENS_PER_STEP = 1_000_000
+DEFAULT_MAX_TOKENS_PER_STEP = 192
+
+
+SERVER_OWN_SETTING = (
+    "{flag} does not apply with --server: the server's own {what} applies (set it where the server "
+    "starts, in its EnvConfig; run.json records the server's settings as first_episode.env_config_digest). "
+    "Drop {flag}, or drop --server to run the environment in-process"
+)
 
 
 @dataclass(frozen=True)
@@ -37,7 +45,10 @@ class EvalConfig:
         tokenizer: tokenizer the environment counts with; None uses the policy's own
             (``policy.tokenizer_name``) or, failing that, the default vocabulary.
         max_tokens_per_step: generation limit per answer (the environment's per-step limit).
+            With ``server`` the server's own limit applies (each answer is generated up to the
+            observation's ``step_token_limit``), so only the default is accepted there.
         hard_cap_mode: the environment's hard (clip and stop) or soft (penalise) budget mode.
+            With ``server`` the server's own mode applies, so only the default (hard) is accepted.
         concurrency: units run at once; their generations are batched into one call per round.
         samples: answers per question in ``problem`` mode.
         anytime_max_budget, anytime_num_budgets: the support ``b_j = j * b_max / S``.
@@ -56,7 +67,7 @@ class EvalConfig:
     seed: int = 0
     budget: int | None = None
     tokenizer: str | None = None
-    max_tokens_per_step: int = 192
+    max_tokens_per_step: int = DEFAULT_MAX_TOKENS_PER_STEP
     hard_cap_mode: bool = True
     concurrency: int = 8
     samples: int = 4
@@ -107,6 +118,12 @@ class EvalConfig:
                 )
             if not self.server.startswith(("http://", "https://", "ws://", "wss://")):
                 raise ConfigError(f"server must be an http(s):// or ws(s):// URL, got {self.server!r}")
+            if not self.hard_cap_mode:
+                raise ConfigError(SERVER_OWN_SETTING.format(flag="--soft (hard_cap_mode=False)", what="budget mode"))
+            if self.max_tokens_per_step != DEFAULT_MAX_TOKENS_PER_STEP:
+                raise ConfigError(
+                    SERVER_OWN_SETTING.format(flag="--max-tokens-per-step", what="per-step token limit")
+                )
         if not self.grading_timeout > 0:
             raise ConfigError(f"grading_timeout must be > 0, got {self.grading_timeout!r}")
 

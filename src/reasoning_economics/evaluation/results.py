@@ -297,10 +297,16 @@ def _refuse_other_settings(run_dir: Path, stored: dict[str, Any], run_config: di
         # Older run.json files recorded the command line's --questions, not what the server
         # served; the units themselves are checked against the server instead.
         keys.discard("questions")
+    now = run_config
+    stored_first, first_now = stored.get("first_episode"), run_config.get("first_episode")
+    if isinstance(stored_first, dict) and isinstance(first_now, dict) and stored_first.get("env_config_digest") is None:
+        # Made by a client or a server from before the digest: compare what it recorded, as then.
+        stored = {**stored, "first_episode": _without_digest(stored_first)}
+        now = {**run_config, "first_episode": _without_digest(first_now)}
     differences = {
-        key: (stored.get(key), run_config.get(key))
-        for key in run_config
-        if key in keys and stored.get(key) != run_config.get(key)
+        key: (stored.get(key), now.get(key))
+        for key in now
+        if key in keys and stored.get(key) != now.get(key)
     }
     if differences:
         first_stored, first_now = differences.pop("first_episode", (None, None))
@@ -310,11 +316,21 @@ def _refuse_other_settings(run_dir: Path, stored: dict[str, Any], run_config: di
             for key in sorted(set(first_stored) | set(first_now)):
                 if key == "first_question" and first_stored.get(key) != first_now.get(key):
                     details.append("unit 0's first question differs (another dataset)")
+                elif key == "env_config_digest" and first_stored.get(key) != first_now.get(key):
+                    details.append(
+                        f"the environment's settings differ (env_config_digest: stored {first_stored.get(key)!r}, "
+                        f"now {first_now.get(key)!r}; reward weights, budget mode, dataset or limits changed); "
+                        "resume against the settings that made the run, or choose another --out"
+                    )
                 elif first_stored.get(key) != first_now.get(key):
                     details.append(f"unit 0's {key}: stored {first_stored.get(key)!r}, now {first_now.get(key)!r}")
         elif first_stored != first_now:
             details.append(f"first_episode: stored {first_stored!r}, now {first_now!r}")
         raise RunMismatchError(f"--resume: {run_dir} was made with other settings ({'; '.join(details)})")
+
+
+def _without_digest(first_episode: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in first_episode.items() if key != "env_config_digest"}
 
 
 class RunMismatchError(ConfigError):
@@ -324,8 +340,9 @@ class RunMismatchError(ConfigError):
 
 def unit_mismatch(unit: dict[str, Any], run_config: dict[str, Any]) -> str | None:
     """How ``unit`` differs from what every unit of the run described by ``run_config`` holds
-    (its mode, its number of questions and, for the unit ``first_episode`` describes, its
-    total budget and first question), in words; None when it does not."""
+    (its mode, its environment settings' ``env_config_digest`` where both record one, its number
+    of questions and, for the unit ``first_episode`` describes, its total budget and first
+    question), in words; None when it does not."""
     mode = unit.get("mode", "episode")
     run_mode = run_config.get("mode", mode)
     if mode != run_mode:
@@ -335,6 +352,15 @@ def unit_mismatch(unit: dict[str, Any], run_config: dict[str, Any]) -> str | Non
     if questions is not None and held != questions:
         return f"holds {held} questions per episode, but this run's episodes have {questions}"
     first = run_config.get("first_episode")
+    expected = first.get("env_config_digest") if mode == "episode" and first else None
+    held_digest = unit.get("env_config_digest")
+    if expected is not None and held_digest is not None and held_digest != expected:
+        # Units from before the digest (or from a server without one) hold none: the checks
+        # below still apply to them.
+        return (
+            f"was served under other environment settings (env_config_digest {unit['env_config_digest']!r}, "
+            f"but this run's episodes have {expected!r})"
+        )
     if mode == "episode" and first and unit.get("seed") == first.get("seed"):
         if unit["total_budget"] != first.get("total_budget"):
             return f"has a total budget of {unit['total_budget']}, but this run's gives seed {first['seed']} {first.get('total_budget')}"

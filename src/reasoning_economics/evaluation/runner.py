@@ -109,6 +109,7 @@ def run_evaluation(
                 advance=lambda n: progress.advance(task, n),
                 add_total=lambda n: progress.update(task, total=progress.tasks[0].total + n) if n else None,
                 _source=source,
+                env_config_digest=run_config.get("first_episode", {}).get("env_config_digest"),
             )
             mode.run(context, todo)
         units = read_units(out_dir)
@@ -139,6 +140,9 @@ def describe_first_episode(config: EvalConfig, tokenizer_name: str) -> dict[str,
         "budget_source": meta.get("budget_source"),
         "tokenizer_name": meta.get("tokenizer_name"),
         "first_question": observation.question,
+        # The fingerprint of all the environment's settings (reward weights, budget mode,
+        # dataset, ...), which a server exposes no other way; None from servers before it.
+        "env_config_digest": meta.get("env_config_digest"),
     }
 
 

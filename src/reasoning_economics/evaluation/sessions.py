@@ -113,6 +113,16 @@ class RemoteSession:
         candidate = self._problems[observation.step_idx]
         return candidate if candidate.question == observation.question else None
 
+    def served_other_question(self, observation: Any) -> bool:
+        """Whether the server asked a question the local rebuild of the episode does not hold
+        at that place (another dataset or settings on the server); False when nothing could be
+        rebuilt here, so nothing can be compared."""
+        if observation.done or not self._problems:
+            return False
+        if observation.step_idx >= len(self._problems):
+            return True
+        return self._problems[observation.step_idx].question != observation.question
+
     def close(self) -> None:
         self.client.__exit__(None, None, None)
 

@@ -107,6 +107,8 @@ class RunContext:
 
     ``emit(record)`` saves one finished unit; ``advance(n)`` moves the progress bar by ``n``
     answers; ``add_total(n)`` grows its total (a server may ask more questions than configured).
+    ``env_config_digest`` is the environment settings' fingerprint unit 0's episode carried
+    (None when unknown): an episode reset under another is refused at once.
     """
 
     config: EvalConfig
@@ -117,6 +119,7 @@ class RunContext:
     advance: Callable[[int], None] = lambda n: None
     add_total: Callable[[int], None] = lambda n: None
     _source: ProblemSource | None = field(default=None, repr=False)
+    env_config_digest: str | None = None
 
     @property
     def source(self) -> ProblemSource:

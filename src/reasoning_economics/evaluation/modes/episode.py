@@ -8,7 +8,7 @@ takes its place, so the batch stays full.
 Record of one episode (one line of ``results.jsonl``)::
 
     index, seed, mode="episode", episode_id, total_budget, budget_source, tokenizer_name,
-    num_questions, spent_budget, termination_reason, total_reward, correct,
+    env_config_digest, num_questions, spent_budget, termination_reason, total_reward, correct,
     steps: [{step_idx, question_id, problem_type, difficulty, question, gold, request_seed,
              remaining_before, step_token_limit, response, grading_response, finish_reason,
              completion_tokens, tokens_counted, tokens_used, overspend_tokens, thinking_tokens,
@@ -30,6 +30,8 @@ from reasoning_economics.evaluation.modes.base import (
     retry_grading,
     split_response,
 )
+from reasoning_economics.errors import ConfigError
+from reasoning_economics.evaluation.results import RunMismatchError
 from reasoning_economics.evaluation.sessions import EpisodeSession, LocalSession, RemoteSession
 from reasoning_economics.policies.base import GenerationRequest, GenerationResult
 
@@ -90,6 +92,7 @@ class EpisodeMode:
                         raise
                     episode = _LiveEpisode(index, seed, session, first)
                     live.append(episode)
+                    _check_settings(context, episode)
                     # A server decides the number of questions; keep the progress total honest.
                     context.add_total(self._num_questions(episode) - context.config.questions)
                 finished = [episode for episode in live if episode.observation.done]
@@ -97,7 +100,11 @@ class EpisodeMode:
                 failures: list[Exception] = []
                 if running:
                     requests = [self._request(context, episode) for episode in running]
-                    results = context.generate(requests)
+                    try:
+                        results = context.generate(requests)
+                    except ConfigError as exc:
+                        _explain_other_questions(context, running, requests, exc)
+                        raise
                     outcomes = parallel_map(
                         lambda pair: _failure_of(self._step, context, *pair), list(zip(running, requests, results))
                     )
@@ -186,6 +193,7 @@ class EpisodeMode:
             "total_budget": meta["total_budget"],
             "budget_source": meta.get("budget_source"),
             "tokenizer_name": meta.get("tokenizer_name"),
+            "env_config_digest": meta.get("env_config_digest"),
             "num_questions": self._num_questions(episode),
             "spent_budget": meta["spent_budget"],
             "termination_reason": meta.get("termination_reason"),
@@ -193,6 +201,44 @@ class EpisodeMode:
             "correct": sum(1 for step in episode.steps if step["correct"]),
             "steps": episode.steps,
         }
+
+
+def _check_settings(context: RunContext, episode: _LiveEpisode) -> None:
+    """Refuse an episode reset under other environment settings than unit 0's (a server
+    restarted, or replaced behind a proxy, with another configuration) before any answer is
+    generated for it: its units would mix two environments in one file."""
+    expected = context.env_config_digest
+    if expected is None:
+        return  # a server from before the digest: the unit checks on saving still apply
+    served = episode.observation.metadata.get("env_config_digest")
+    if served != expected:
+        where = f"the server at {context.config.server}" if context.config.server else "the environment"
+        raise RunMismatchError(
+            f"unit {episode.index} was served under other environment settings (env_config_digest {served!r}, "
+            f"but this run's episodes have {expected!r}): {where} changed its settings during the run (restarted "
+            "with another configuration: reward weights, budget mode, dataset, ...?). That unit was not saved; "
+            "the units finished before it are. Restore the settings and continue with the same command plus "
+            "--resume, or start again in another --out"
+        )
+
+
+def _explain_other_questions(
+    context: RunContext, running: list[_LiveEpisode], requests: list[GenerationRequest], exc: ConfigError
+) -> None:
+    """A policy that needs the question's Problem (scripted policies answer from its gold) got
+    none because the server asked a question this run's dataset does not hold there: say that,
+    not that the caller forgot the problem."""
+    for episode, request in zip(running, requests):
+        served_other = getattr(episode.session, "served_other_question", None)
+        if request.context.get("problem") is None and served_other is not None and served_other(episode.observation):
+            where = f"the server at {context.config.server}" if context.config.server else "the environment"
+            raise RunMismatchError(
+                f"unit {episode.index}: {where} serves other questions than this run expects (question "
+                f"{episode.observation.step_idx + 1} of seed {episode.seed} is not the one --dataset "
+                f"{context.config.dataset!r} gives there): its settings changed (restarted with another dataset?), "
+                "or --dataset does not name the server's. The units finished before it are saved; restore the "
+                "settings and continue with --resume, or start again in another --out"
+            ) from exc
 
 
 def _failure_of(function: Any, *args: Any) -> Exception | None:

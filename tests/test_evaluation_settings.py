@@ -1,0 +1,162 @@
+"""``ree eval --server`` notices a server whose settings are not the run's, whatever changed.
+
+Every observation carries the environment's ``env_config_digest`` (a fingerprint of its whole
+EnvConfig); ``run.json`` records unit 0's as ``first_episode.env_config_digest`` and every unit
+its own. A unit served under another digest is refused before it is appended, an episode reset
+under another is refused before any answer is generated, and ``--resume`` refuses a server
+whose digest differs, even when the questions, budget and first question are the same (reward
+weights and budget mode are not visible otherwise). ``--soft`` and ``--max-tokens-per-step`` do
+not apply with ``--server`` (the server's own settings do) and are refused.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("uvicorn")
+
+from reasoning_economics.cli import app  # noqa: E402
+from reasoning_economics.env import EnvConfig  # noqa: E402
+from reasoning_economics.errors import ConfigError  # noqa: E402
+from reasoning_economics.evaluation.config import EvalConfig  # noqa: E402
+from reasoning_economics.evaluation.modes import episode as episode_mode  # noqa: E402
+from reasoning_economics.evaluation.results import (  # noqa: E402
+    ResultsWriter,
+    RunMismatchError,
+    read_results,
+    unit_mismatch,
+)
+from reasoning_economics.evaluation.runner import _save_unit, run_evaluation  # noqa: E402
+
+SPEC = "oracle:accuracy=0.6,tokens=40,tokens_per_difficulty=80"
+
+# Settings a server exposes no other way: the same 3 questions, budgets and first question.
+HIDDEN_CHANGES = [{"beta": 0.5}, {"gamma": 0.3}, {"hard_cap_mode": False}, {"lambda_ep": 0.0}]
+
+
+def _files(run: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(run.iterdir())}
+
+
+def _eval_args(server_url: str, out: Path, *more: str) -> list[str]:
+    return ["eval", "--policy", SPEC, "--server", server_url, "--out", str(out), "--no-progress", *more]
+
+
+@pytest.mark.parametrize("change", HIDDEN_CHANGES, ids=lambda change: next(iter(change)))
+def test_resume_against_a_server_with_other_hidden_settings_is_refused(change, start_server, tmp_path):
+    first = start_server(env_config=EnvConfig(num_questions=3))
+    out = tmp_path / "run"
+    runner = CliRunner()
+    made = runner.invoke(app, _eval_args(first.base_url, out, "--episodes", "2"))
+    assert made.exit_code == 0, made.output
+    digest = json.loads((out / "run.json").read_text())["first_episode"]["env_config_digest"]
+    assert digest and all(unit["env_config_digest"] == digest for unit in read_results(out))
+    first.stop()
+    restarted = start_server(first.port, env_config=EnvConfig(num_questions=3, **change))
+    before = _files(out)
+    resumed = runner.invoke(app, _eval_args(restarted.base_url, out, "--episodes", "4", "--resume"))
+    assert resumed.exit_code == 2, resumed.output
+    assert "env_config_digest" in resumed.output and "other settings" in resumed.output, resumed.output
+    assert _files(out) == before  # nothing appended, run.json not rewritten
+
+
+def test_a_run_from_before_the_digest_still_resumes_against_the_same_settings(start_server, tmp_path):
+    first = start_server(env_config=EnvConfig(num_questions=3))
+    out = tmp_path / "run"
+    runner = CliRunner()
+    assert runner.invoke(app, _eval_args(first.base_url, out, "--episodes", "2")).exit_code == 0
+    # run.json and results.jsonl as versions before the digest wrote them
+    stored = json.loads((out / "run.json").read_text())
+    del stored["first_episode"]["env_config_digest"]
+    (out / "run.json").write_text(json.dumps(stored))
+    units = [{k: v for k, v in unit.items() if k != "env_config_digest"} for unit in read_results(out)]
+    (out / "results.jsonl").write_text("".join(json.dumps(unit) + "\n" for unit in units))
+    first.stop()
+    again = start_server(first.port, env_config=EnvConfig(num_questions=3))
+    resumed = runner.invoke(app, _eval_args(again.base_url, out, "--episodes", "4", "--resume"))
+    assert resumed.exit_code == 0, resumed.output
+    assert [u["index"] for u in read_results(out)] == [0, 1, 2, 3]
+    assert json.loads((out / "run.json").read_text())["first_episode"]["env_config_digest"]
+
+
+def test_a_unit_served_under_other_settings_is_not_appended(start_server, tmp_path):
+    """The check every unit passes before it is saved, with units from two real servers that
+    differ only in a reward weight (the proxy that switched servers mid-run)."""
+    ours = start_server(env_config=EnvConfig(num_questions=3))
+    other = start_server(env_config=EnvConfig(num_questions=3, beta=0.5))
+    run_evaluation(EvalConfig(policy=SPEC, episodes=2, server=ours.base_url), tmp_path / "ours", show_progress=False)
+    run_evaluation(EvalConfig(policy=SPEC, episodes=2, server=other.base_url), tmp_path / "other", show_progress=False)
+    run_config = json.loads((tmp_path / "ours" / "run.json").read_text())
+    own_units, foreign_units = read_results(tmp_path / "ours"), read_results(tmp_path / "other")
+    # Same questions, budgets and first question: only the digest tells them apart.
+    assert [u["total_budget"] for u in own_units] == [u["total_budget"] for u in foreign_units]
+    assert all(unit_mismatch(unit, run_config) is None for unit in own_units)
+    for unit in foreign_units:
+        assert "env_config_digest" in (unit_mismatch(unit, run_config) or "")
+    target = tmp_path / "target"
+    target.mkdir()
+    with ResultsWriter(target) as writer:
+        _save_unit(writer, own_units[0], run_config)
+        with pytest.raises(RunMismatchError, match="changed its settings during the run.*--resume"):
+            _save_unit(writer, foreign_units[1], run_config)
+    assert [u["index"] for u in read_results(target)] == [0]
+
+
+def test_a_server_switched_mid_run_stops_the_run_at_the_next_reset(start_server, monkeypatch, tmp_path):
+    """New connections reach another server after unit 0 (what a proxy or a restart does):
+    the run stops before the first episode reset there is answered, with unit 0 saved."""
+    ours = start_server(env_config=EnvConfig(num_questions=3))
+    other = start_server(env_config=EnvConfig(num_questions=3, beta=0.5))
+    opened = []
+    real_open = episode_mode.open_session
+
+    def switching_open(config, tokenizer_name):
+        opened.append(config.server)
+        # 1: describe unit 0, 2: unit 0 itself; later sessions reach the other server
+        url = ours.base_url if len(opened) <= 2 else other.base_url
+        return real_open(EvalConfig(**{**config.__dict__, "server": url}), tokenizer_name)
+
+    monkeypatch.setattr(episode_mode, "open_session", switching_open)
+    config = EvalConfig(policy=SPEC, episodes=4, concurrency=1, server=ours.base_url)
+    with pytest.raises(RunMismatchError, match=r"unit 1 was served under other environment settings.*--resume"):
+        run_evaluation(config, tmp_path / "run", show_progress=False)
+    assert [u["index"] for u in read_results(tmp_path / "run")] == [0]
+
+
+def test_a_server_asking_other_questions_says_so_to_a_scripted_policy(start_server, tmp_path):
+    """The server's questions are not the ones --dataset gives at that seed: a scripted policy
+    (which answers from the gold answer) cannot answer, and the error says why."""
+    problems = tmp_path / "problems.jsonl"
+    problems.write_text("".join(json.dumps({"question": f"What is {k} + 977?", "answer": str(k + 977)}) + "\n"
+                                for k in range(8)))  # fmt: skip
+    server = start_server(env_config=EnvConfig(num_questions=3, dataset=f"file:{problems}"))
+    config = EvalConfig(policy=SPEC, episodes=2, server=server.base_url, dataset="builtin")
+    with pytest.raises(RunMismatchError, match="serves other questions than this run expects"):
+        run_evaluation(config, tmp_path / "run", show_progress=False)
+
+
+@pytest.mark.parametrize(
+    "flags, named",
+    [(["--soft"], "--soft"), (["--max-tokens-per-step", "64"], "--max-tokens-per-step"),
+     (["--max-tokens-per-step", "192"], "--max-tokens-per-step")],
+)  # fmt: skip
+def test_flags_a_server_does_not_apply_are_refused(flags, named, start_server, tmp_path):
+    server = start_server(env_config=EnvConfig(num_questions=2))
+    out = tmp_path / "run"
+    refused = CliRunner().invoke(app, [*_eval_args(server.base_url, out, "--episodes", "1"), *flags])
+    assert refused.exit_code == 2, refused.output
+    assert named in refused.output and "server's own" in refused.output, refused.output
+    assert not out.exists()
+
+
+def test_eval_config_refuses_settings_a_server_does_not_apply():
+    with pytest.raises(ConfigError, match="server's own budget mode"):
+        EvalConfig(server="http://127.0.0.1:1", hard_cap_mode=False)
+    with pytest.raises(ConfigError, match="server's own per-step token limit"):
+        EvalConfig(server="http://127.0.0.1:1", max_tokens_per_step=64)
+    assert EvalConfig(hard_cap_mode=False, max_tokens_per_step=64).max_tokens_per_step == 64
+    assert EvalConfig(server="http://127.0.0.1:1").hard_cap_mode
