@@ -19,7 +19,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from reasoning_economics.bench.server_process import ServerProcess, child_pids, cpu_seconds
+from reasoning_economics.bench.server_process import ServerProcess
+from reasoning_economics.proc_stats import child_pids, cpu_seconds
 
 from ws_messages import exchange
 

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reasoning_economics import grading
-from reasoning_economics.bench.server_process import cpu_seconds
+from reasoning_economics.proc_stats import cpu_seconds
 from reasoning_economics.errors import GradingError, GradingInputError
 from reasoning_economics.grading import extract_final_answer, last_boxed_content, split_thinking
 from reasoning_economics.grading.fast_path import decide

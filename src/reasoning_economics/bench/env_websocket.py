@@ -30,7 +30,8 @@ from dataclasses import dataclass
 
 from reasoning_economics.bench.context import BenchContext
 from reasoning_economics.bench.results import SectionResult, Target
-from reasoning_economics.bench.server_process import ServerProcess, child_pids, cpu_seconds, rss_bytes
+from reasoning_economics.bench.server_process import ServerProcess
+from reasoning_economics.proc_stats import child_pids, cpu_seconds, rss_bytes
 from reasoning_economics.bench.stats import LatencySummary, rate
 from reasoning_economics.bench.ws_load import LoadResult, hold_idle_sessions, run_load
 from reasoning_economics.server.connections import descriptors_needed, raise_open_file_limit

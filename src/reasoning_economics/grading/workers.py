@@ -39,6 +39,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
+from reasoning_economics import proc_stats
 from reasoning_economics.errors import ConfigError, GradingError
 from reasoning_economics.grading.fair_share import FairHandOut, current_account
 
@@ -111,18 +112,12 @@ class _Worker:
         self.from_worker.close()
 
 
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
 def _cpu_seconds(pid: int) -> float | None:
-    """CPU time (user and system) process ``pid`` has used, from /proc: Linux only (psutil is no
-    dependency). ``None`` elsewhere or if it cannot be read; the caller then treats every worker
-    as having used its CPU seconds, as before."""
+    """CPU time (user and system) process ``pid`` has used, from /proc: Linux only. ``None``
+    elsewhere or if it cannot be read; the caller then treats every worker as having used its
+    CPU seconds, as before."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            fields = stat.read().rsplit(b")", 1)[1].split()
-        # After the command's name: state is field 3, utime and stime fields 14 and 15.
-        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+        return proc_stats.cpu_seconds(pid)
     except (OSError, IndexError, ValueError):
         return None
 
