@@ -338,6 +338,32 @@ class RunMismatchError(ConfigError):
     than the run's (another server, a server restarted with another configuration)."""
 
 
+def environment_at(server: str | None) -> str:
+    """What ran the episodes, in words: the server at ``server``, or (None) the environment in-process."""
+    return f"the server at {server}" if server else "the environment"
+
+
+def changed_during_run(
+    index: int, problem: str, server: str | None, results: Path | None = None
+) -> RunMismatchError:
+    """The error for unit ``index`` that ``problem`` (words after "unit N") shows was made
+    under other settings than the units before it, by ``server`` (None: in-process); the units
+    before it are in ``results`` when it is given."""
+    saved = f"are in {results}" if results is not None else "are saved"
+    return RunMismatchError(
+        f"unit {index} {problem}: {environment_at(server)} changed its settings during the run (restarted with "
+        f"another configuration: reward weights, budget mode, dataset, ...?). That unit was not saved; the units "
+        f"finished before it {saved}. Restore the settings and continue with the same command plus --resume, "
+        "or start again in another --out"
+    )
+
+
+def other_environment_settings(served: Any, expected: Any) -> str:
+    """Words (after "unit N") for an episode served under env_config_digest ``served`` where the
+    run's units have ``expected``."""
+    return f"was served under other environment settings (env_config_digest {served!r}, but this run's episodes have {expected!r})"
+
+
 def unit_mismatch(unit: dict[str, Any], run_config: dict[str, Any]) -> str | None:
     """How ``unit`` differs from what every unit of the run described by ``run_config`` holds
     (its mode, its environment settings' ``env_config_digest`` where both record one, its number
@@ -357,10 +383,7 @@ def unit_mismatch(unit: dict[str, Any], run_config: dict[str, Any]) -> str | Non
     if expected is not None and held_digest is not None and held_digest != expected:
         # Units from before the digest (or from a server without one) hold none: the checks
         # below still apply to them.
-        return (
-            f"was served under other environment settings (env_config_digest {unit['env_config_digest']!r}, "
-            f"but this run's episodes have {expected!r})"
-        )
+        return other_environment_settings(held_digest, expected)
     if mode == "episode" and first and unit.get("seed") == first.get("seed"):
         if unit["total_budget"] != first.get("total_budget"):
             return f"has a total budget of {unit['total_budget']}, but this run's gives seed {first['seed']} {first.get('total_budget')}"

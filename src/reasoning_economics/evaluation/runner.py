@@ -24,7 +24,7 @@ from reasoning_economics.evaluation.modes import RunContext, create_mode
 from reasoning_economics.evaluation.results import (
     SUMMARY_NAME,
     ResultsWriter,
-    RunMismatchError,
+    changed_during_run,
     prepare_run_dir,
     read_units,
     unit_mismatch,
@@ -150,12 +150,7 @@ def _save_unit(writer: ResultsWriter, record: dict[str, Any], run_config: dict[s
     problem = unit_mismatch(record, run_config)
     if problem is not None:
         # Appending it would mix two kinds of episode in one file, and every mean over them.
-        where = f"the server at {run_config['server']}" if run_config.get("server") else "the environment"
-        raise RunMismatchError(
-            f"unit {record['index']} {problem}: {where} changed its settings during the run (restarted with "
-            f"another configuration?). That unit was not saved; the units before it are in {writer.path}. "
-            "Restore the settings and continue with the same command plus --resume, or start again in another --out"
-        )
+        raise changed_during_run(record["index"], problem, run_config.get("server"), writer.path)
     writer.append(record)
 
 

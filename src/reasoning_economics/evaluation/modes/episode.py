@@ -31,7 +31,12 @@ from reasoning_economics.evaluation.modes.base import (
     split_response,
 )
 from reasoning_economics.errors import ConfigError
-from reasoning_economics.evaluation.results import RunMismatchError
+from reasoning_economics.evaluation.results import (
+    RunMismatchError,
+    changed_during_run,
+    environment_at,
+    other_environment_settings,
+)
 from reasoning_economics.evaluation.sessions import EpisodeSession, LocalSession, RemoteSession
 from reasoning_economics.policies.base import GenerationRequest, GenerationResult
 
@@ -212,14 +217,7 @@ def _check_settings(context: RunContext, episode: _LiveEpisode) -> None:
         return  # a server from before the digest: the unit checks on saving still apply
     served = episode.observation.metadata.get("env_config_digest")
     if served != expected:
-        where = f"the server at {context.config.server}" if context.config.server else "the environment"
-        raise RunMismatchError(
-            f"unit {episode.index} was served under other environment settings (env_config_digest {served!r}, "
-            f"but this run's episodes have {expected!r}): {where} changed its settings during the run (restarted "
-            "with another configuration: reward weights, budget mode, dataset, ...?). That unit was not saved; "
-            "the units finished before it are. Restore the settings and continue with the same command plus "
-            "--resume, or start again in another --out"
-        )
+        raise changed_during_run(episode.index, other_environment_settings(served, expected), context.config.server)
 
 
 def _explain_other_questions(
@@ -231,9 +229,8 @@ def _explain_other_questions(
     for episode, request in zip(running, requests):
         served_other = getattr(episode.session, "served_other_question", None)
         if request.context.get("problem") is None and served_other is not None and served_other(episode.observation):
-            where = f"the server at {context.config.server}" if context.config.server else "the environment"
             raise RunMismatchError(
-                f"unit {episode.index}: {where} serves other questions than this run expects (question "
+                f"unit {episode.index}: {environment_at(context.config.server)} serves other questions than this run expects (question "
                 f"{episode.observation.step_idx + 1} of seed {episode.seed} is not the one --dataset "
                 f"{context.config.dataset!r} gives there): its settings changed (restarted with another dataset?), "
                 "or --dataset does not name the server's. The units finished before it are saved; restore the "
