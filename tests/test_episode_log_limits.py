@@ -27,7 +27,8 @@ def read_lines(path) -> list[dict]:
 
 def run_with_file_size_limit(body: str) -> dict:
     """Run ``body`` in a fresh Python whose file-size limit stands in for a disk that fills
-    up (``disk_holds(n)``: writes past n bytes fail) and is freed (``disk_freed()``); it
+    up (``disk_holds(n)``: writes past n bytes fail) and is freed (``disk_freed()``; the two in
+    turn around appends: ``appended_while_full(log, n, records)``); it
     prints one JSON object, returned here. A subprocess, so the limit binds nothing of pytest's."""
     prelude = textwrap.dedent("""
         import json, resource, signal
@@ -42,6 +43,15 @@ def run_with_file_size_limit(body: str) -> dict:
 
         def disk_freed():
             resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
+
+        def appended_while_full(log, holds, records):
+            # Append while the disk holds `holds` bytes, then free it: the errors, and how many
+            # records were pending before the disk was freed.
+            disk_holds(holds)
+            errors = [log.append(record) for record in records]
+            pending = log.pending
+            disk_freed()
+            return errors, pending
     """)
     completed = subprocess.run(
         [sys.executable, "-c", prelude + textwrap.dedent(body)], capture_output=True, text=True, timeout=120
@@ -54,10 +64,7 @@ def test_records_that_failed_are_written_first_once_the_disk_has_room_again(tmp_
     path = tmp_path / "episodes.jsonl"
     outcome = run_with_file_size_limit(f"""
         log = EpisodeLog(Path({str(path)!r}))
-        disk_holds(0)
-        errors = [log.append({{"n": 1}}), log.append({{"n": 2}})]
-        pending_while_full = log.pending
-        disk_freed()
+        errors, pending_while_full = appended_while_full(log, 0, [{{"n": 1}}, {{"n": 2}}])
         errors.append(log.append({{"n": 3}}))
         print(json.dumps({{"errors": errors, "pending_while_full": pending_while_full,
                           "pending": log.pending, "written": log.records_written}}))
@@ -74,10 +81,7 @@ def test_a_record_that_does_not_fit_does_not_hold_back_the_shorter_ones_after_it
     path = tmp_path / "episodes.jsonl"
     outcome = run_with_file_size_limit(f"""
         log = EpisodeLog(Path({str(path)!r}))
-        disk_holds(2000)
-        errors = [log.append({{"n": 1, "text": "x" * 5000}}), log.append({{"n": 2}}), log.append({{"n": 3}})]
-        pending_while_full = log.pending
-        disk_freed()
+        errors, pending_while_full = appended_while_full(log, 2000, [{{"n": 1, "text": "x" * 5000}}, {{"n": 2}}, {{"n": 3}}])
         errors.append(log.append({{"n": 4}}))
         print(json.dumps({{"errors": errors, "pending_while_full": pending_while_full, "pending": log.pending}}))
         log.close()
@@ -94,10 +98,7 @@ def test_close_writes_what_it_kept_once_the_disk_has_room_again(tmp_path):
     path = tmp_path / "episodes.jsonl"
     outcome = run_with_file_size_limit(f"""
         log = EpisodeLog(Path({str(path)!r}))
-        disk_holds(0)
-        errors = [log.append({{"n": 1}}), log.append({{"n": 2}})]
-        pending = log.pending
-        disk_freed()
+        errors, pending = appended_while_full(log, 0, [{{"n": 1}}, {{"n": 2}}])
         log.close()  # no episode came after the disk was freed: the shutdown is the last chance
         print(json.dumps({{"errors": errors, "pending": pending}}))
     """)
