@@ -168,3 +168,102 @@ def test_roots_may_be_named_one_by_one_and_small_slips_are_forgiven(source):
 def test_a_gold_answer_of_no_known_shape_is_an_error_not_a_free_pass():
     with pytest.raises(ValueError, match="no known shape"):
         reasoning_gym_check.shaped("nan", "[1, 2]", "some_new_dataset")
+
+
+def _grades(problem, answers):
+    return {answer: grading.grade_problem(f"\\boxed{{{answer}}}", problem).correct for answer in answers}
+
+
+@pytest.mark.parametrize("problem_type", ["chain_sum", "products", "basic_arithmetic", "gcd", "lcm", "gsm_symbolic"])
+def test_spacing_between_digits_parts_two_numbers_unless_it_groups_thousands(source, problem_type):
+    # Spacing commands were deleted before the scorer read the answer: "1\\;0" was 10.
+    checked = 0
+    for problem in _draws(source, problem_type, DRAWS, seed=2):
+        digits = problem.answer.lstrip("-")
+        if len(digits) < 2:
+            continue
+        # The last digit alone: a group of one digit never groups thousands.
+        sign, head, tail = problem.answer[: -len(digits)], digits[:-1], digits[-1]
+        apart = [f"{sign}{head}{gap}{tail}" for gap in ("\\;", "\\ ", "\\:", "\\,", "$$", "~", " ")]
+        assert not any(_grades(problem, apart).values()), (problem.answer, _grades(problem, apart))
+        if len(digits) >= 4:
+            grouped = f"{int(problem.answer):,}"
+            writings = [grouped.replace(",", gap) for gap in ("\\,", " ", "~", "\\;")]
+            assert all(_grades(problem, writings).values()), (problem.answer, _grades(problem, writings))
+        checked += 1
+    assert checked >= 5
+
+
+def _first_answer(source, problem_type, accept=lambda gold: True):
+    return next(p for p in _draws(source, problem_type, 400, seed=3) if accept(p.answer))
+
+
+def test_a_number_with_its_unit_or_a_percent_sign_is_the_number(source):
+    problem = _first_answer(source, "gsm_symbolic", lambda gold: not gold.startswith("-"))
+    gold = problem.answer
+    writings = [f"{gold} \\text{{ apples}}", f"{gold}\\ \\mathrm{{apples}}", f"{gold} \\text{{ cm each}}", f"{gold}\\%",
+                f"{gold} \\text{{ dollars.}}", f"{gold} percent"]  # fmt: skip
+    assert all(_grades(problem, writings).values()), _grades(problem, writings)
+
+
+@pytest.mark.parametrize("problem_type", ["gsm_symbolic", "chain_sum", "gcd"])
+def test_words_that_hedge_or_change_the_value_after_a_number_are_wrong(source, problem_type):
+    problem = _first_answer(source, problem_type, lambda gold: not gold.startswith("-"))
+    gold = problem.answer
+    words = ["or 15", "thousand", "million", "dozen", "squared", "factorial", "pi", "\\text{ or } 7", "point five",
+             "and a half", "maybe", "divided by 5", "to 15", "tenths", "\\text{ (or 4)}"]  # fmt: skip
+    hedges = [f"{gold} {word}" for word in words] + [f"\\pm {gold}", f"{gold} \\text{{ apples}} 3"]
+    assert not any(_grades(problem, hedges).values()), _grades(problem, hedges)
+
+
+def test_common_writings_of_a_list_of_roots_are_correct(source):
+    problem = _first_answer(source, "polynomial_equations", lambda gold: gold.count(",") == 1)
+    a, b = (root.strip() for root in problem.answer.split(","))
+    writings = [f"\\{{{a}, {b}\\}}", f"({a}, {b})", f"[{a}, {b}]", f"x = {a}, \\quad x = {b}", f"x = {a},\\ x = {b}",
+                f"x_1 \\approx {a}, x_2 \\approx {b}", f"x = {a} \\text{{ or }} x = {b}", f"{a} \\text{{ and }} {b}",
+                f"{a}; {b}", f"{b},\\, {a}"]  # fmt: skip
+    assert all(_grades(problem, writings).values()), _grades(problem, writings)
+    # A hedge between two values is two roots, as many as a one-root gold never has.
+    single = _first_answer(source, "polynomial_equations", lambda gold: "," not in gold)
+    root = single.answer
+    assert _grades(single, [f"x \\approx {root}", f"x = {root}"]) == {f"x \\approx {root}": True, f"x = {root}": True}
+    assert not any(_grades(single, [f"{root} \\text{{ or }} 7", f"x = {root}; x = 3", f"\\{{{root}, 1\\}}"]).values())
+
+
+def test_plus_minus_names_both_roots_of_a_symmetric_pair(source):
+    problem = _first_answer(
+        source, "polynomial_equations", lambda gold: gold.count(",") == 1 and gold.split(",")[0].strip().startswith("-")
+        and gold.split(",")[0].strip()[1:] == gold.split(",")[1].strip()
+    )  # fmt: skip
+    root = problem.answer.split(",")[1].strip()
+    assert _grades(problem, [f"\\pm {root}", f"x = \\pm {root}", f"\\pm{root}"]) == dict.fromkeys(
+        [f"\\pm {root}", f"x = \\pm {root}", f"\\pm{root}"], True
+    )
+    assert not _grades(problem, [f"\\pm {root}1"])[f"\\pm {root}1"]
+
+
+def test_common_writings_of_a_fraction_are_correct(source):
+    problems = _draws(source, "fraction_simplification", 200, seed=4)
+    problem = next(p for p in problems if all(len(part) == 1 for part in p.answer.split("/")))
+    a, b = problem.answer.split("/")
+    writings = [f"\\mathbf{{\\frac{{{a}}}{{{b}}}}}", f"\\left(\\frac{{{a}}}{{{b}}}\\right)", f"\\frac{a}{b}",
+                f"\\frac{a}{{{b}}}", f"\\cfrac{{{a}}}{{{b}}}", f"{{{a}}}/{{{b}}}", f"{a} \\div {b}"]  # fmt: skip
+    assert all(_grades(problem, writings).values()), _grades(problem, writings)
+    assert not any(_grades(problem, [f"\\frac{a}{b}1", f"\\frac{a}{b} + 1", f"{a}"]).values())
+    whole = next((p for p in problems if p.answer.endswith("/1")), None)
+    if whole is not None:  # "1/1" is the simplest form reasoning-gym gives when the fraction is whole
+        assert _grades(whole, [whole.answer.split("/")[0]]) == {whole.answer.split("/")[0]: True}
+
+
+@pytest.mark.parametrize(("problem_type", "forms"), [
+    ("basic_arithmetic", ["{plus}{d}", "{m}0{d}", "({g})", "{m} {d}"]),
+    ("gcd", ["+{g}", "0{g}", "({g})"]),
+    ("simple_equations", ["x \\approx {g}", "({g})"]),
+])  # fmt: skip
+def test_signs_leading_zeros_and_brackets_around_one_number_are_forgiven(source, problem_type, forms):
+    # The exact-string scorers gave "+23" and "023" partial credit, and "- 54" none.
+    for problem in _draws(source, problem_type, 40, seed=5):
+        gold = problem.answer
+        minus, digits = ("-", gold[1:]) if gold.startswith("-") else ("", gold)
+        writings = [form.format(g=gold, m=minus, plus=minus or "+", d=digits) for form in forms]
+        assert all(_grades(problem, writings).values()), (gold, _grades(problem, writings))

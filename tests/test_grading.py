@@ -156,13 +156,16 @@ def test_extraction_of_a_long_hostile_text_stays_linear():
         ("1\\;2", "12", None),
         ("1 000", "1000", (True, "identical")),  # unless they group thousands
         ("1\\,000", "1000", (True, "identical")),  # a thin space separates thousands
+        ("1\\,2", "12", None),  # and only them: "1\\,2" was "identical" to 12
+        ("1$$2", "12", None),
+        ("12\\,345\\,678", "12345678", (True, "identical")),
     ],
 )
 def test_fast_path_settles_only_certain_pairs(predicted, gold, verdict):
     assert decide(predicted, gold) == verdict
 
 
-@pytest.mark.parametrize("answer", ["1 2", "1~2", "1\\ 2", "1 \\; 2"])
+@pytest.mark.parametrize("answer", ["1 2", "1~2", "1\\ 2", "1 \\; 2", "1\\,2", "1$$2"])
 def test_digits_apart_are_not_one_number(answer):
     verdict = grading.grade(f"\\boxed{{{answer}}}", "12")
     assert not verdict.correct, verdict

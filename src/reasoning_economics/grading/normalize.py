@@ -11,10 +11,12 @@ from fractions import Fraction
 
 MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2012": "-", "\u2013": "-", "\ufe63": "-", "\uff0d": "-"})
 _SPACING = re.compile(r"\\[!,;:> ]|~|\\left|\\right|\\displaystyle|\\mathrm\{\s*\}")
-# Spaces between two digits ("1 2", "1~2", "1\\;2") part two numbers, never twelve, unless they
-# group thousands ("1 000", "12\\;345"; a thin space "1\\,000" always does).
-_SPACE_BETWEEN_DIGITS = re.compile(r"(?<=\d)(?:\s|~|\\[ ;:>])+(?=\d)")
-_SPACED_THOUSANDS = re.compile(r"(?<![\d.])\d{1,3}(?:(?:\s|~|\\[ ;:>])+\d{3})+(?![\d])")
+# Spacing between two digits ("1 2", "1~2", "1\\;2", "1\\,2", "1$$2") parts two numbers, never
+# twelve, unless it groups thousands ("1 000", "12\\;345", "1\\,000").
+_DIGIT_GAP = r"(?:\s|~|\\[ ;:>,]|\$)+"
+_SPACE_BETWEEN_DIGITS = re.compile(rf"(?<=\d){_DIGIT_GAP}(?=\d)")
+_SPACED_THOUSANDS = re.compile(rf"(?<![\d.])\d{{1,3}}(?:{_DIGIT_GAP}\d{{3}})+(?![\d])")
+_DOLLARS_BETWEEN_DIGITS = re.compile(r"(?<=\d)\s*\$+\s*(?=\d)")
 _KEPT_SPACE = "\ue000"  # private use: survives the removal of spacing, then becomes one space
 _FRAC_ALIASES = re.compile(r"\\[dt]frac")
 _TEXT_WRAPPER = re.compile(r"\\(?:text|textbf|mathrm|mathbf|boldsymbol|mbox|textit)\{([^{}]*)\}")
@@ -42,6 +44,8 @@ def latex_friendly(answer: str) -> str:
     text = answer.translate(MINUS_SIGNS)
     text = text.replace("<=", "\\leq ").replace(">=", "\\geq ").replace("\u2264", "\\leq ").replace("\u2265", "\\geq ")
     text = text.replace("\u00b0", "^\\circ").replace("\\$", "")
+    # math-verify deletes math delimiters, and "1$$2" became 12.
+    text = _DOLLARS_BETWEEN_DIGITS.sub(" ", text)
     text = _PERCENT_WORD.sub(r"\\%", text)
     text = _MATRIX_KIND.sub(r"\\\1{pmatrix}", text)  # bracket style is typography (vmatrix, a determinant, is not)
     for _ in range(MAX_ROOT_NESTING):  # innermost first: sqrt(sqrt(2)) takes two rounds
@@ -62,15 +66,21 @@ def latex_friendly(answer: str) -> str:
 def clean(answer: str) -> str:
     """Unicode minus signs, LaTeX spacing, ``\\dfrac`` and ``{,}`` made uniform; spaces removed,
     except one between two digits that do not group thousands."""
-    text = latex_friendly(answer)
-    text = _SPACED_THOUSANDS.sub(lambda grouped: _SPACE_BETWEEN_DIGITS.sub("", grouped.group()), text)
-    text = _SPACE_BETWEEN_DIGITS.sub(_KEPT_SPACE, text)
+    text = mark_digit_gaps(latex_friendly(answer), _KEPT_SPACE)
     text = _SPACING.sub("", text)
     text = _FRAC_ALIASES.sub(r"\\frac", text)
     text = text.replace("{,}", ",").replace("\\%", "%").strip()
     if _THOUSANDS.match(text):  # before spaces go: "32, 349" is a list, "32,349" a number
         text = text.replace(",", "")
     return re.sub(r"\s+", "", text).replace(_KEPT_SPACE, " ")
+
+
+def mark_digit_gaps(text: str, mark: str) -> str:
+    """Spacing between two digits removed where it groups thousands (``1\\,000`` -> ``1000``) and
+    replaced by ``mark`` elsewhere (``1\\;2`` -> ``1{mark}2``), so that removing spacing later
+    cannot join two numbers into one."""
+    text = _SPACED_THOUSANDS.sub(lambda grouped: _SPACE_BETWEEN_DIGITS.sub("", grouped.group()), text)
+    return _SPACE_BETWEEN_DIGITS.sub(mark, text)
 
 
 def unwrap_text(answer: str) -> str:

@@ -18,6 +18,13 @@ reaches the scorer only if it has the *shape* of the gold answer (:func:`shaped`
 numbers, a list of as many of them as the gold lists, an ``a/b`` fraction, or a complex number
 ``a + bi``. Shapes hold ASCII digits, signs and points, never letters other than ``i``, so
 ``nan`` and ``inf`` have no way in. Any other answer scores 0.
+
+What a model commonly writes around those shapes is read as the shape: a number's unit or
+percent sign (``36 \\text{ apples}``, ``25\\%``; not a word that hedges or changes the value,
+``8 thousand``), brackets around the whole answer (``\\left(\\frac{5}{6}\\right)``, ``\\{1, 2\\}``),
+roots joined by ``;``, ``or`` or ``and`` or named ``x_1 \\approx``, ``\\pm 2`` for the roots -2 and 2,
+``\\frac56``, and a sign or leading zero the exact-string scorers would refuse (``+23``, ``- 54``).
+Spacing between two digits parts two numbers (``1\\;0`` is not 10) unless it groups thousands.
 """
 
 from __future__ import annotations
@@ -27,10 +34,33 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from reasoning_economics.grading.normalize import MINUS_SIGNS as _MINUS_SIGNS, unwrap_text
+from reasoning_economics.grading.normalize import MINUS_SIGNS as _MINUS_SIGNS, mark_digit_gaps, unwrap_text
 
 _LATEX_FRACTION = re.compile(r"\\frac\s*\{\s*([^{}]*?)\s*\}\s*\{\s*([^{}]*?)\s*\}")
+# "\frac56", "\frac5{6}", "\frac{5}6": TeX reads one digit as an argument.
+_FRACTION_SHORTHAND = re.compile(r"\\frac\s*(?:\{([^{}]*)\}|([0-9]))\s*(?:\{([^{}]*)\}|([0-9]))")
+_SPACING_COMMANDS = re.compile(r"\\[!,;: ]|\\q?quad\b|\\left|\\right|\\displaystyle|\\?\$")
+_BRACED_NUMBER = re.compile(r"\{\s*([+-]?[0-9.]+)\s*\}")
+_FRACTION_ALIASES = re.compile(r"\\[dtc]frac")
+_OPENING_BRACKETS = frozenset("([{\\")
+_BRACKET = re.compile(r"[()\[\]{}]")
+_SPACE_AFTER_SIGN = re.compile(r"^([+-])\s+")
+_LEADING_ZEROS = re.compile(r"^(-?)0+(?=[0-9])")
 _ASSIGNMENT = re.compile(r"^[A-Za-z]\s*=\s*(?=\S)")
+# A number and the words that follow it ("36 apples", "36 \text{ cm}", "25\%"): a unit, unless a
+# word hedges, names another value or changes this one ("8 or 15", "8 thousand", "5 factorial").
+# Words are split at spaces only, so that a long run of letters cannot be split every which way.
+_NUMBER_AND_UNIT = re.compile(
+    r"([+-]?[0-9]+(?:\.[0-9]+)?)\s*(?:\\?%|([A-Za-z]{2,}\.?(?:\s+[A-Za-z]{2,}\.?){0,3}))"
+)
+_NOT_UNITS = frozenset(
+    "or nor and to through thru vs versus maybe possibly perhaps probably unless alternatively either else "
+    "approximately about roughly almost nearly over under plus minus times divided point half halves "
+    "third thirds quarter quarters dozen dozens score hundred hundreds thousand thousands million millions "
+    "billion billions trillion trillions tenths hundredths thousandths squared cubed factorial power base mod "
+    "modulo pi sqrt root roots log ln exp sin cos tan inf infinity nan one two three four five six seven eight "
+    "nine ten eleven twelve twenty thirty forty fifty sixty seventy eighty ninety".split()
+)
 _GROUPED_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _INTEGER = re.compile(r"-?\d+")
 _INTEGER_WITH_ZERO_DECIMALS = re.compile(r"(-?\d+)\.0+")
@@ -46,7 +76,11 @@ _COMPLEX = re.compile(
 )
 _COMPLEX_DATASETS = frozenset({"complex_arithmetic"})
 # "x = 2", "x_1 = 2", "x_{1} = 2": the name of one root in a list of roots.
-_ROOT_NAME = re.compile(r"^[A-Za-z](?:_\{?[0-9]+\}?)?\s*=\s*")
+_ROOT_NAME = re.compile(r"^[A-Za-z](?:_\{?[0-9]+\}?)?\s*(?:=|\\approx|\u2248)\s*")
+# Between the roots of a list: "1, 2", "1; 2", "x = 1 or x = 2", "1 and 2". A hedge of one
+# number ("2 or 3") then holds two, as many as no single-number gold.
+_LIST_SEPARATOR = re.compile(r"\s*[,;]\s*|\s+(?:or|and)\s+")
+_PLUS_MINUS = re.compile(r"(?:\\pm|\u00b1)\s*([0-9]+(?:\.[0-9]+)?)")
 
 
 @lru_cache(maxsize=None)
@@ -58,12 +92,26 @@ def _scorer(dataset: str) -> Callable[[str, dict[str, Any]], float]:
 
 def plain_answer(answer: str, gold: str) -> str:
     """The model's LaTeX answer rewritten the way reasoning-gym's scorers read answers."""
-    text = unwrap_text(answer)
-    text = re.sub(r"\\[!,;: ]|\\left|\\right|\\displaystyle|\\?\$", "", text)
-    text = re.sub(r"\\[dt]frac", r"\\frac", text)
-    text = _LATEX_FRACTION.sub(r"\1/\2", text)
-    text = text.translate(_MINUS_SIGNS).replace("\\cdot", "*").replace("\\times", "*").replace("{,}", ",")
+    # Each rewrite runs only when its characters occur: this is on every builtin step's path.
+    text = answer
+    if "frac" in text:
+        text = _FRACTION_ALIASES.sub(r"\\frac", text)
+        text = _FRACTION_SHORTHAND.sub(lambda m: f"\\frac{{{m[1] or m[2]}}}{{{m[3] or m[4]}}}", text)
+        # Fractions first: \mathbf{\frac{5}{6}} holds braces, which unwrap_text leaves alone.
+        text = _LATEX_FRACTION.sub(r"\1/\2", text)
+    if "\\" in text:
+        text = unwrap_text(text)
+    text = mark_digit_gaps(text, " ")
+    if "\\" in text or "$" in text:
+        text = _SPACING_COMMANDS.sub("", text)
+        text = text.replace("\\cdot", "*").replace("\\times", "*").replace("\\div", "/")
+    if not text.isascii():
+        text = text.translate(_MINUS_SIGNS)
+    if "{" in text:
+        text = _BRACED_NUMBER.sub(r"\1", text.replace("{,}", ","))
     text = text.strip().rstrip(".,").strip()
+    if text[:1] in _OPENING_BRACKETS:
+        text = _without_enclosing_brackets(text)
     if _GROUPED_NUMBER.fullmatch(text.lstrip("-")):
         text = text.replace(",", "")
     if "=" not in gold:
@@ -73,6 +121,32 @@ def plain_answer(answer: str, gold: str) -> str:
         # Some scorers compare integer answers as strings, so "13.0" would miss "13".
         text = whole.group(1)
     return text
+
+
+def _without_enclosing_brackets(text: str) -> str:
+    """``(5/6)``, ``\\{1, 2\\}``, ``[1, 2]`` -> their content, when the brackets enclose all of it."""
+    for opening, closing in (("\\{", "\\}"), ("(", ")"), ("[", "]"), ("{", "}")):
+        if text.startswith(opening) and text.endswith(closing):
+            inner = text[len(opening) : -len(closing)]
+            if not _BRACKET.search(inner):
+                return inner.strip()
+    return text
+
+
+def _plain_number(item: str) -> str:
+    """One number as exact-string scorers compare it: ``- 54`` -> ``-54``, ``+23`` -> ``23``, ``023`` -> ``23``."""
+    if item[:1] not in "+-0":
+        return item
+    item = _SPACE_AFTER_SIGN.sub(r"\1", item).removeprefix("+")
+    return _LEADING_ZEROS.sub(r"\1", item)
+
+
+def _without_unit(text: str) -> str:
+    """``36 apples`` -> ``36``; text that is not one number and its unit is returned as it is."""
+    match = _NUMBER_AND_UNIT.fullmatch(text)
+    if match is None or (match[2] and any(word.rstrip(".").lower() in _NOT_UNITS for word in match[2].split())):
+        return text
+    return match[1]
 
 
 def shaped(text: str, gold: str, dataset: str) -> str | None:
@@ -91,8 +165,19 @@ def shaped(text: str, gold: str, dataset: str) -> str | None:
             inner = inner[1:-1].strip()
         return text if _COMPLEX.fullmatch(inner) else None
     if kind == "fraction":
+        if _INTEGER.fullmatch(text):
+            text = f"{text}/1"  # the scorer reads fractions only: 1 is 1/1
         return text if _FRACTION.fullmatch(text) else None
-    items = [_ROOT_NAME.sub("", item.strip()) for item in text.split(",")]
+    if numbers == 1:
+        text = _without_unit(text)
+    parts = _LIST_SEPARATOR.split(text)
+    if len(parts) > numbers:
+        return None
+    items: list[str] = []
+    for item in parts:
+        item = _ROOT_NAME.sub("", item.strip())
+        plus_minus = _PLUS_MINUS.fullmatch(item)
+        items += [f"-{plus_minus[1]}", plus_minus[1]] if plus_minus else [_plain_number(item)]
     if len(items) != numbers or not all(_REAL.fullmatch(item) for item in items):
         return None
     return ", ".join(items)
