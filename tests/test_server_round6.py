@@ -182,6 +182,13 @@ def test_http_bodies_holding_too_many_json_values_get_400_unparsed(live_server):
             for response in (declared, chunked):
                 assert response.status_code == 400, response.text
                 assert response.json()["code"] == "INVALID_JSON"
+        # In UTF-16, which Starlette's json.loads also reads, U+0122 is the bytes 22 01: its
+        # '"' byte hid 300,000 values from the count, and the body was parsed on the event loop.
+        hidden = ('{"seed": 1, "tokenizer_name": "\u0122", "extra": ' + wide(300_000) + "}").encode("utf-16-le")
+        for path in ("/reset", "/step"):
+            response = http.post(path, content=hidden, headers={"content-type": "application/json"})
+            assert response.status_code == 400 and response.json()["code"] == "INVALID_JSON", response.text
+            assert "UTF-8" in response.json()["detail"]
         # Long text is not many values: a padded reset and a long response are served.
         padded = json.dumps({"seed": 1, "tokenizer_name": "qwen3"}).encode() + b" " * 200_000
         assert http.post("/reset", content=padded, headers={"content-type": "application/json"}).status_code == 200

@@ -9,8 +9,8 @@ connection is closed; nothing reaches the application.
 A declared ``Content-Length`` is checked before any of the body is read. A chunked body,
 whose size is not declared, is read up to the limit and then handed on. So is a declared body
 of over ``MAX_JSON_VALUES`` bytes, which gets ``400`` ``INVALID_JSON`` unparsed when it holds
-more JSON values than that: parsing 16 MB of ``[{},{},...]`` held the event loop that serves
-every session for over a second. A request that sends both headers gets ``400`` and the
+more JSON values than that (parsing 16 MB of ``[{},{},...]`` held the event loop that serves
+every session for over a second) or is not UTF-8 (:func:`json_body_problem`). A request that sends both headers gets ``400`` and the
 connection is closed (see :func:`ambiguous_length`).
 """
 
@@ -58,17 +58,12 @@ class BodySizeLimitMiddleware:
             messages.append(message)
             if not message.get("more_body", False):
                 break
-        if size > MAX_JSON_VALUES and too_many_json_values(
-            b"".join(message.get("body", b"") for message in messages), MAX_JSON_VALUES
-        ):
-            # Parsing happens on the event loop that serves every session, and its cost is in
-            # the values, not the bytes (see protocol.MAX_JSON_VALUES). The body was read whole:
-            # the connection may go on.
-            await send_error_response(
-                send, 400, INVALID_JSON,
-                f"invalid JSON: more than {MAX_JSON_VALUES:,} values; a request holds a few. Nothing was done.",
-            )  # fmt: skip
-            return
+        if size > MAX_JSON_VALUES:
+            problem = json_body_problem(b"".join(message.get("body", b"") for message in messages))
+            if problem is not None:
+                # The body was read whole: the connection may go on.
+                await send_error_response(send, 400, INVALID_JSON, f"invalid JSON: {problem}. Nothing was done.")
+                return
         await self.app(scope, replay(messages, receive), send)
 
     async def _refuse(self, send: Send, what: str) -> None:
@@ -77,6 +72,24 @@ class BodySizeLimitMiddleware:
             f"{what}; this server accepts at most {self.max_bytes:,} (ree serve --max-message-mb). Nothing was done.",
             [(b"connection", b"close")],  # the rest of the body is not read
         )  # fmt: skip
+
+
+def json_body_problem(body: bytes) -> str | None:
+    """Why a long ``body`` is refused unparsed, or None.
+
+    Parsing happens on the event loop that serves every session, and its cost is in the values,
+    not the bytes (see protocol.MAX_JSON_VALUES), so a body holding too many is refused. Values
+    are counted in UTF-8: Starlette's ``json.loads`` also reads UTF-16 and UTF-32, where a
+    ``"`` byte can be half of another character (U+0122 is ``22 01`` in UTF-16-LE) and made the
+    count skip 2.7 million values. JSON text between systems is UTF-8 (RFC 8259 8.1), and no
+    UTF-8 JSON holds a NUL byte (control characters in strings are escaped), while every
+    UTF-16 or UTF-32 JSON does: its ASCII brackets and quotes carry them.
+    """
+    if b"\x00" in body:
+        return "a request body must be UTF-8 (RFC 8259), and this one holds NUL bytes"
+    if too_many_json_values(body, MAX_JSON_VALUES):
+        return f"more than {MAX_JSON_VALUES:,} values; a request holds a few"
+    return None
 
 
 def ambiguous_length(scope: Scope) -> bool:
