@@ -11,7 +11,10 @@ when no final answer follows it):
    but "I hope this answer is helpful!" states no value and overrides nothing. A phrase
    followed by a sentence ("The largest $n$ is 34.") gives the last number or formula of that
    sentence; a number followed by a word or an aside ("12 dollars", "5, since 5*5 = 25")
-   gives that number. With no box, a phrase stating only words ("The answer is yes") counts;
+   gives that number. Either gives the whole sentence instead, which grades as no single
+   value, when words hedge the number or change its value ("8 (or 15)", "8, maybe 15",
+   "8 to 15", "8 thousand", "8 squared", "8 and a half"). With no box, a phrase stating only
+   words ("The answer is yes") counts;
 3. with no anchor: a short bare response is the answer as a whole (unless it is a word and a
    formula, "Answer $9$"); otherwise the last ``$…$``-style math block or plain number,
    whichever comes last.
@@ -74,6 +77,59 @@ _ASIDE_AFTER_NUMBER = re.compile(
     r",?\s*\(|,?\s+(?!(?:and|or|pi|sqrt|sin|cos|tan|log|ln|exp|times|cdot|over|plus|minus)\b)"
     r"(?:[A-Za-z]{2,}|[A-Za-z]\.[A-Za-z])"
 )
+# That shape is not enough: what follows the number must not make the answer another value, or
+# "The answer is 8 (or 15)" grades as 8 (right for gold 8) and "8 thousand" as 8 (right for gold
+# 8, wrong for 8000). The words read are those before the first that opens a reason or a
+# rejected value (_REASON_OPENER): a digit there is arithmetic ("5, since 5*5 = 25", "5 apples
+# (after giving 3 away)", "12 (not 13)"), not a second answer. Before it, the answer is refused
+# for any of:
+# - a word that turns the number into another value: a scale ("8 thousand", "3 dozen"), an
+#   operation ("8 squared", "5 factorial", "8 divided by 5"), a spelt-out fraction or decimal
+#   ("8 and a half", "8 thirds", "8 point 5"), a base or a modulus ("8 in base 2", "8 mod 5").
+#   Not "percent": "40 percent" answers "what percent" as "40%" does, and grades so today;
+_VALUE_CHANGING_WORD = re.compile(
+    r"(?<![A-Za-z])(?:hundreds?|thousands?|millions?|billions?|trillions?|dozens?|squared|cubed|factorial|power|root|"
+    r"divided|multiplied|times|plus|minus|raised|increased|decreased|reduced|doubled|tripled|halved|"
+    r"point|half|halves|thirds|quarters|fourths|fifths|sixths|sevenths|eighths|ninths|tenths|hundredths|"
+    r"thousandths|base|mod|modulo|remainder)(?![A-Za-z])",
+    re.IGNORECASE,
+)
+# - a word that offers an alternative or doubts the value: "8 (or 15)", "8, maybe 15", "8 unless
+#   it is 15", "8 vs 15", "8 if we count the ends", "8 more than that", "8 at least". A range
+#   ("8 to 15", "8 through 15") needs no word here: the second number refuses it. Words common in
+#   honest asides ("either way", "according to", "nothing else") are left out for that reason;
+#   the cost of the list is that "12 cm (or 120 mm)" restating the value is refused too;
+_ALTERNATIVE_WORDS = r"or|nor|maybe|possibly|perhaps|probably|alternatively|unless|vs|versus"
+_ALTERNATIVE_WORD = re.compile(rf"(?<![A-Za-z])(?:{_ALTERNATIVE_WORDS})(?![A-Za-z])", re.IGNORECASE)
+_HEDGE_WORD = re.compile(rf"(?<![A-Za-z])(?:{_ALTERNATIVE_WORDS}|if|than|at\s+(?:least|most))(?![A-Za-z])", re.IGNORECASE)
+# - another number, in digits or in words ("8 (15)", "8 to fifteen"); words that spell the
+#   number itself restate it ("8 (eight)", "-3 (minus three)"). A lone "one" is read as the
+#   pronoun ("8, the only one that works"), not as 1. Neither an exponent ("12 cm^2") nor a
+#   digit inside a name ("2 moles of H2O") is a number; these words are told apart by letters,
+#   not by \b, so that "8 (or15)" still reads "or".
+_DIGIT = re.compile(r"(?<![A-Za-z^])(?<!\^\{)\d")
+_UNIT_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_TEENS_WORDS = ("ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+                "eighteen", "nineteen")
+_TENS_WORDS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_VALUE_OF_WORD = {
+    "zero": 0,
+    **{word: value for value, word in enumerate(_UNIT_WORDS, start=1)},
+    **{word: value for value, word in enumerate(_TEENS_WORDS, start=10)},
+    **{word: value for value, word in zip(range(20, 100, 10), _TENS_WORDS)},
+}
+_NUMBER_IN_WORDS = re.compile(
+    rf"\b(?:(?P<sign>minus|negative)\s+)?(?:(?P<tens>{'|'.join(_TENS_WORDS)})(?:[\s-](?P<unit>{'|'.join(_UNIT_WORDS)}))?"
+    rf"|(?P<word>zero|{'|'.join(_UNIT_WORDS + _TEENS_WORDS)}))\b",
+    re.IGNORECASE,
+)
+# Words after which the rest is a reason or a rejected value, not part of the answer. Not "so",
+# "hence" or "i.e.": what follows them may be the real answer ("5, so 25 in all"); not "by"
+# ("8 by 5" is a size) nor "as well" ("8 (as well as 15)"). The trade-off: a hedge after a
+# reason ("8, since 15 seemed too big") is not read, so "8" is the answer; it names only one
+# value, so it cannot pay for a second one. Refusing every digit instead would refuse the
+# honest asides above, and "12 (not 13)" is one.
+_REASON_OPENER = re.compile(r"\b(?:since|because|as(?!\s+well\b)|after|given|using|which|where|not)\b", re.IGNORECASE)
 # An answer states a value when it holds a digit, LaTeX or an operator, or is one letter (a
 # variable or a choice, "(B)"): "helpful!", "correct" and "above" state none.
 _STATES_A_VALUE = re.compile(r"[\d\\^_=+*/√π∞]|^\(?[A-Za-z]\)?$")
@@ -226,6 +282,12 @@ def is_prose(text: str) -> bool:
 
 def _last_math_or_number(text: str) -> str | None:
     """Whichever ends later: the last ``$…$``-style block or the last plain number."""
+    found = _last_math_or_number_span(text)
+    return None if found is None else found[0]
+
+
+def _last_math_or_number_span(text: str) -> tuple[str, int, int] | None:
+    """``_last_math_or_number`` with where it starts and ends in ``text``."""
     blocks = math_blocks(text)
     last_block = blocks[-1] if blocks else None
     outside = text
@@ -241,10 +303,71 @@ def _last_math_or_number(text: str) -> str | None:
     for last_number in _NUMBER.finditer(outside):
         pass
     if last_number is not None and (last_block is None or last_number.end() > last_block[1]):
-        return last_number.group(0).rstrip(",")
+        number = last_number.group(0).rstrip(",")
+        return number, last_number.start(), last_number.start() + len(number)
     if last_block is not None:
-        return last_block[2]
+        return last_block[2], last_block[0], last_block[1]
     return None
+
+
+def _numeric_value(number: str) -> float | None:
+    """The value of a plain number as ``_NUMBER`` finds it ("1,250", "-3", "0.5"); None for a
+    fraction or a formula."""
+    try:
+        return float(number.replace(",", "").rstrip("%"))
+    except ValueError:
+        return None
+
+
+def _names_another_number(text: str, value: float | None) -> bool:
+    """Whether ``text`` holds a digit, or a number in words whose value is not ``value``."""
+    if _DIGIT.search(text):
+        return True
+    for spelt in _NUMBER_IN_WORDS.finditer(text):
+        if spelt["tens"]:
+            spelt_value = _VALUE_OF_WORD[spelt["tens"].lower()] + _VALUE_OF_WORD.get((spelt["unit"] or "").lower(), 0)
+        elif spelt["word"].lower() == "one" and not spelt["sign"]:
+            continue  # the pronoun: "8, the only one that works"
+        else:
+            spelt_value = _VALUE_OF_WORD[spelt["word"].lower()]
+        if value is None or (-spelt_value if spelt["sign"] else spelt_value) != value:
+            return True
+    return False
+
+
+def _could_be_another_value(answer: str, after: str) -> bool:
+    """Whether ``after``, what follows ``answer`` in its sentence, hedges it or changes its
+    value: see _VALUE_CHANGING_WORD, _HEDGE_WORD and _NUMBER_IN_WORDS. Only the words before
+    the first that opens a reason (_REASON_OPENER) are read."""
+    reason = _REASON_OPENER.search(after)
+    qualifier = after if reason is None else after[: reason.start()]
+    value = _numeric_value(answer)
+    # Words that restate the number ("-3 (minus three)") are no second value; blank them so
+    # that their "minus" is not read as an operation.
+    restated = _NUMBER_IN_WORDS.sub(
+        lambda spelt: " " if not _names_another_number(spelt.group(0), value) else spelt.group(0), qualifier
+    )
+    return bool(
+        _names_another_number(restated, value) or _VALUE_CHANGING_WORD.search(restated) or _HEDGE_WORD.search(restated)
+    )
+
+
+def _prose_answer(sentence: str) -> str | None:
+    """The answer a sentence after an answer phrase states: its last number or formula ("The
+    largest $n$ is 34"), unless words hedge or change it. Then the whole sentence, which grades
+    as no single value: falling back to a number would grade "8 and a half" as 8, and "8, or
+    maybe 15 apples" as 15."""
+    found = _last_math_or_number_span(sentence)
+    if found is None:
+        return None
+    answer, start, end = found
+    before = sentence[:start]
+    # "probably 8, or maybe 15": the last number is one of two offered. The alternative word
+    # alone is no hedge ("the largest n that is odd or prime is 34").
+    offered_as_alternative = _ALTERNATIVE_WORD.search(before) and _names_another_number(before, None)
+    if offered_as_alternative or _could_be_another_value(answer, sentence[end:]):
+        return strip_delimiters(sentence) or None
+    return answer
 
 
 def _last_phrases(text: str) -> list[re.Match[str]]:
@@ -289,11 +412,18 @@ def _phrase_answer(text: str, phrase: re.Match[str]) -> str | None:
     sentence_end = _SENTENCE_END.search(line)
     if sentence_end:
         line = line[: sentence_end.start()]
-    if is_prose(line):
-        return _last_math_or_number(line)
     number = _NUMBER.match(line)
     if number is not None and _ASIDE_AFTER_NUMBER.match(line, number.end() - number.group(0).endswith(",")):
-        return number.group(0).rstrip(",")
+        # Read before the sentence rule: in "5 apples (after giving 3 away)" the answer is 5,
+        # not the sentence's last number.
+        stated = number.group(0).rstrip(",")
+        if not _could_be_another_value(stated, line[len(stated):]):
+            return stated
+        # Refused: the whole sentence, which grades as no single value. Its first or last
+        # number would grade "8 (or 15)" right for gold 8 or 15.
+        return strip_delimiters(line) or None
+    if is_prose(line):
+        return _prose_answer(line)
     return strip_delimiters(line) or None
 
 

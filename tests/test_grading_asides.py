@@ -1,0 +1,144 @@
+"""Grading: what follows a number after an answer phrase ("The answer is 8 ...").
+
+A number followed by a word or an aside is the answer only when the aside neither names another
+number nor hedges or changes the value. Before, "The answer is 8 (or 15)" and "The answer is 8
+thousand" were both extracted as 8 and graded right for gold 8; a hedge must be graded wrong
+whichever of its numbers the gold is, or a policy learns to offer two answers.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from reasoning_economics.grading import extract_final_answer, grade
+
+HEDGED = [
+    "The answer is 8 (or 15)",
+    "The answer is 8, maybe 15",
+    "The answer is 8, possibly 15.",
+    "The answer is 8 unless it is 15.",
+    "The answer is 8 to 15",
+    "The answer is 8 through 15",
+    "The answer is 8 vs 15",
+    "The answer is 8 alternatively 15",
+    "The answer is 8 nor 15",
+    "The answer is 8, perhaps 15.",
+    "The answer is 8 (or15)",
+    "The answer is 8, if not 15.",
+    "The answer is 8 to 15 apples.",
+    "Final Answer: 8 through 15",
+    "**Answer:** 8 (or 15)",
+    # A sentence: its last number was the answer, so these graded right for gold 15.
+    "The answer is 8 (but 15 if counting the ends).",
+    "The answer is probably 8, or maybe 15 apples.",
+    "The answer is 8 or possibly 15 apples in total.",
+    "The answer is 8 less than 15.",
+    # Without a phrase, a short reply is the answer as a whole.
+    "8, possibly 15.",
+    "8 unless it is 15.",
+]
+
+VALUE_CHANGED = [
+    "The answer is 8 thousand.",
+    "The answer is 8 million.",
+    "The answer is 2 million dollars.",
+    "The answer is 3 dozen.",
+    "The answer is 3 dozen eggs.",
+    "The answer is 8 squared.",
+    "The answer is 8 cubed.",
+    "The answer is 5 factorial.",
+    "The answer is 8 divided by 5.",
+    "The answer is 8 point 5.",
+    "The answer is 8 and a half.",
+    "The answer is 8 thirds.",
+    "The answer is 8 in base 2.",
+    "The answer is 8 mod 5.",
+    "The answer is 8 with remainder 2.",
+    "The answer is 8 more than that.",
+    "The answer is 8 at least.",
+    "The answer is 8 dollars and 50 cents.",
+    "The answer is 8 (fifteen).",
+    "The answer is 8 to fifteen.",
+    "The answer is 3 (minus three).",
+]
+
+
+def _numbers_in(response: str) -> list[str]:
+    return re.findall(r"\d+", response)
+
+
+@pytest.mark.parametrize("response", HEDGED + VALUE_CHANGED)
+def test_a_hedged_or_changed_number_is_graded_wrong_for_every_number_it_names(response):
+    candidates = _numbers_in(response)
+    assert candidates
+    for gold in candidates:
+        result = grade(response, gold)
+        assert not result.correct, (response, gold, result.extracted)
+    # The refused answer is the whole statement, not a number that could still match a gold.
+    assert extract_final_answer(response).answer not in candidates
+
+
+@pytest.mark.parametrize(
+    ("response", "gold"),
+    [
+        ("The answer is 8 (or 15)", "8"),
+        ("The answer is 8 (or 15)", "15"),
+        ("The answer is 8 thousand.", "8"),
+        ("The answer is 8 squared.", "8"),
+        ("The answer is 5 factorial.", "5"),
+    ],
+)
+def test_the_examples_of_the_report_are_graded_wrong(response, gold):
+    assert grade(response, gold).correct is False
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "extracted"),
+    [
+        ("The answer is 8 dollars.", "8", "8"),
+        ("The answer is 8 (eight).", "8", "8"),
+        ("The answer is 21 (twenty-one).", "21", "21"),
+        ("The answer is -3, i.e. minus three.", "-3", "-3"),
+        ("The answer is -3 (minus three).", "-3", "-3"),
+        ("The answer is 8, i.e. the number of apples", "8", "8"),
+        ("Final answer: 12 cm", "12", "12"),
+        ("The answer is 12 cm^2", "12", "12"),
+        ("The answer is 12 moles of H2O.", "12", "12"),
+        ("The answer is 40 percent.", "40", "40"),
+        ("The answer is 8 degrees.", "8", "8"),
+        ("The answer is 1,250 dollars.", "1250", "1,250"),
+        ("The answer is 8, the only one that works.", "8", "8"),
+        ("The answer is 8 either way.", "8", "8"),
+        ("The answer is 8, according to the formula.", "8", "8"),
+        # Digits after a word that opens a reason or a rejected value are arithmetic.
+        ("The answer is 5 apples (after giving 3 away)", "5", "5"),
+        ("The answer is 5, since 5*5 = 25.", "5", "5"),
+        ("The answer is 12 (not 13).", "12", "12"),
+        ("The answer is 12, not 13.", "12", "12"),
+        ("The answer is 12 dollars because we add 5 and 7", "12", "12"),
+        ("The answer is 8 hours, which is 480 minutes.", "8", "8"),
+        ("The answer is 42 because geometry proves it", "42", "42"),
+        # A sentence still gives its last number when nothing hedges it.
+        ("The answer is that the largest $n$ is 34.", "34", "34"),
+        ("The answer is the largest n that is odd or prime, namely 34.", "34", "34"),
+    ],
+)
+def test_a_number_with_an_honest_aside_is_still_the_answer(response, gold, extracted):
+    found = extract_final_answer(response)
+    assert (found.answer, found.method) == (extracted, "answer_phrase")
+    assert grade(response, gold).correct
+
+
+@pytest.mark.parametrize(
+    ("response", "wrong_gold"),
+    [
+        # The number of a reason is not the answer: before, the sentence's last number (3) was.
+        ("The answer is 5 apples (after giving 3 away)", "3"),
+        ("The answer is 5, since 5*5 = 25.", "25"),
+        ("The answer is 12 (not 13).", "13"),
+    ],
+)
+def test_the_number_of_a_reason_is_not_graded_as_the_answer(response, wrong_gold):
+    assert not grade(response, wrong_gold).correct
