@@ -165,3 +165,45 @@ def test_a_huge_response_is_refused_by_the_size_limit(session):
         return
     assert_typed_error(reply)
     assert state_of(session) == before
+
+
+def test_a_message_sent_in_a_thousand_fragments_is_read_whole(session):
+    from reasoning_economics import tokens
+
+    response = "The answer is \\boxed{1}. " + "Some reasoning, spelled out. " * 100
+    text = json.dumps(good_step(response))
+    session.send(iter([text[start : start + 3] for start in range(0, len(text), 3)]))  # one fragment each
+    reply = json.loads(session.recv(timeout=RECV_TIMEOUT))
+    assert reply["type"] == "observation", reply
+    assert reply["data"]["observation"]["history"][-1]["tokens_counted"] == tokens.get_counter("qwen3").count(response)
+
+
+def _send_frames(ws, flood: str, count: int) -> None:
+    if flood == "fragments":
+        ws.send(iter(['{"type": "state"'] + [" "] * (count - 2) + ["}"]))  # a state request in `count` fragments
+    else:
+        for _ in range(count):
+            ws.pong(b"") if flood == "pongs" else ws.ping()
+
+
+@pytest.mark.parametrize("flood", ["pongs", "pings", "fragments"])
+def test_a_flood_of_pings_pongs_or_fragments_is_closed_with_1008_and_other_sessions_go_on(ws_url, flood):
+    # Empty frames cost the server ~10 us each to parse and uvicorn pauses reading only after a
+    # whole message: one client sending them at 1.3 MB/s held every other session for seconds,
+    # and 8 million 1-byte fragments of one message held 430 MB.
+    from reasoning_economics.server.connections import FRAME_BURST
+
+    with connect(ws_url, max_size=None, open_timeout=30) as other:
+        assert exchange(other, {"type": "reset", "data": {"seed": 3, "tokenizer_name": "qwen3"}})["type"] == "observation"
+        before = state_of(other)
+        with connect(ws_url, max_size=None, open_timeout=30, ping_interval=None) as flooder:
+            _send_frames(flooder, flood, FRAME_BURST // 2)  # within the burst: the client is served
+            if flood == "fragments":
+                assert json.loads(flooder.recv(timeout=RECV_TIMEOUT))["type"] == "error"  # state before reset
+            assert exchange(flooder, {"type": "state"})["type"] == "error"
+            with pytest.raises(ConnectionClosed) as closed:
+                _send_frames(flooder, flood, 3 * FRAME_BURST)
+                flooder.recv(timeout=RECV_TIMEOUT)
+        # The close frame is lost when the server closes with frames still unread (a TCP reset).
+        assert closed.value.rcvd is None or closed.value.rcvd.code == 1008, closed.value
+        assert state_of(other) == before

@@ -85,6 +85,15 @@ logger = logging.getLogger(__name__)
 LOG_INTERVAL_S = 10.0
 # Keepalive pings come every 20 s or so: this many while a client reads nothing is a flood.
 MAX_PINGS_WHILE_UNREAD = 1000
+# Pings, pongs and a message's fragments a WebSocket client may send: a burst, then so many a
+# second. Keepalive pings come every 20 s; a client fragmenting a large message sends
+# kilobytes per fragment. One client sending empty frames at 1.3 MB/s took the event loop.
+FRAME_BURST = 2000
+FRAMES_PER_S = 200
+# websockets parses every frame of what it is given before uvicorn sees one: a 64 KiB read of
+# 6-byte pongs is 10,000 frames, 50-100 ms of the event loop, however early the limit above drops
+# the client. It is given at most this much at a time.
+READ_SLICE_BYTES = 16 * 1024
 OUT_OF_DESCRIPTORS = "socket.accept() out of system resource"  # asyncio's message for EMFILE and kin
 # The client still owes us (part of) its request: no request yet, or its body is arriving.
 WAITING_FOR_REQUEST = (h11.IDLE, h11.SEND_BODY)
@@ -306,6 +315,10 @@ DeadlineH11Protocol = http_protocol_with_deadline(DEFAULT_REQUEST_TIMEOUT_S)
 _unread_pongs = ThrottledWarning(
     f"dropped WebSocket clients that sent over {MAX_PINGS_WHILE_UNREAD} pings while reading nothing back"
 )
+_frame_floods = ThrottledWarning(
+    f"closed WebSocket connections (1008) that sent pings, pongs or message fragments faster than "
+    f"{FRAMES_PER_S} a second after a burst of {FRAME_BURST}"
+)
 
 
 class UnreadPingLimitProtocol(CloseWithinGrace, WriteStallLimit, WebSocketsSansIOProtocol):
@@ -315,6 +328,8 @@ class UnreadPingLimitProtocol(CloseWithinGrace, WriteStallLimit, WebSocketsSansI
     completes (see the module docstring)."""
 
     _pings_while_unread = 0
+    _frame_allowance = float(FRAME_BURST)
+    _frame_allowance_at = 0.0
     _handshake_deadline: asyncio.TimerHandle | None = None
     _app_sent_close = False
     _before_handshake: bytearray | None = None
@@ -369,6 +384,13 @@ class UnreadPingLimitProtocol(CloseWithinGrace, WriteStallLimit, WebSocketsSansI
             self._before_handshake += data
             self.transport.pause_reading()
             return
+        if self.handshake_complete and len(data) > READ_SLICE_BYTES:
+            view = memoryview(data)
+            for start in range(0, len(data), READ_SLICE_BYTES):
+                if self.transport.is_closing():
+                    return
+                super().data_received(bytes(view[start : start + READ_SLICE_BYTES]))
+            return
         super().data_received(data)
         if self.conn.handshake_exc is not None and not self.handshake_initiated:
             self._refuse_handshake()
@@ -407,9 +429,42 @@ class UnreadPingLimitProtocol(CloseWithinGrace, WriteStallLimit, WebSocketsSansI
         self._pings_while_unread = 0
         super().resume_writing()
 
+    def _frame_allowed(self) -> bool:
+        """Whether another ping, pong or fragment is within FRAME_BURST and FRAMES_PER_S; when
+        not, the connection is closed with 1008. uvicorn pauses reading only after a whole
+        message, so nothing else bounds what these frames cost the event loop."""
+        if self.transport.is_closing() or self.close_sent:
+            return False  # closed by an earlier frame of the same read
+        now = self.loop.time()
+        elapsed, self._frame_allowance_at = now - self._frame_allowance_at, now
+        self._frame_allowance = min(FRAME_BURST, self._frame_allowance + elapsed * FRAMES_PER_S) - 1
+        if self._frame_allowance >= 0:
+            return True
+        _frame_floods.happened()
+        self.conn.send_close(1008, "too many pings, pongs or message fragments")
+        self.handle_parser_exception()  # uvicorn's way out: tell the application, send the close, close
+        return False
+
+    def handle_pong(self, event: Any) -> None:
+        if self._frame_allowed():
+            super().handle_pong(event)
+
+    def handle_cont(self, event: Any) -> None:
+        if not self._frame_allowed():
+            return
+        # uvicorn keeps each fragment as its own bytes object, about 55 bytes of memory on top of
+        # its data: one client's 8 million 1-byte fragments held 430 MB. They are joined as they come.
+        if len(self.frames) == 1 and isinstance(self.frames[0], bytearray):
+            self.frames[0] += event.data
+        else:
+            self.frames = [bytearray(b"".join(self.frames)) + event.data]
+        if event.fin:
+            self.frames = [bytes(self.frames[0])]
+            self.send_receive_event_to_app()
+
     def handle_ping(self) -> None:
-        if self.transport.is_closing():
-            return  # dropped by an earlier ping of the same read
+        if not self._frame_allowed():
+            return
         if not self.writable.is_set():  # the transport paused writing: the peer reads nothing
             self._pings_while_unread += 1
             if self._pings_while_unread > MAX_PINGS_WHILE_UNREAD:
