@@ -373,3 +373,39 @@ def test_text_frames_of_invalid_utf8_are_closed_with_1007_and_logged_without_a_t
     assert not [record for record in records if record.exc_info or record.levelno >= logging.ERROR]
     assert len(records) <= 1  # the summed warning, unless one was logged less than 10 s ago
     assert_a_new_session_starts(live_server.ws_url)
+
+
+def chunked_reset(pieces: list[bytes]) -> bytes:
+    """A POST /reset whose body is sent as one chunk per piece."""
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces)
+    return (
+        b"POST /reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n"
+    )
+
+
+def test_a_body_sent_in_thousands_of_tiny_chunks_gets_400_and_a_close(live_server):
+    # h11 parses chunk by chunk, ~10 us each however small, and uvicorn pauses reading only
+    # once a body is whole: one client's 1-byte chunks held every other session 3-13 s.
+    from reasoning_economics.server.connections import FRAME_BURST
+
+    body = json.dumps({"seed": 4, "tokenizer_name": "qwen3"}).encode()
+    with open_connection(live_server.port) as sock:  # within the burst: served
+        sock.sendall(chunked_reset([body[index : index + 1] for index in range(len(body))]))
+        assert read_response(sock).startswith(b"HTTP/1.1 200")
+    padded = body[:-1] + b" " * (3 * FRAME_BURST) + b"}"
+    with open_connection(live_server.port) as sock:
+        sock.sendall(chunked_reset([padded[index : index + 1] for index in range(len(padded))]))
+        answer = read_until_closed(sock, 30)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    # The same body in a few large chunks, and many small requests on one connection, are served.
+    with httpx.Client(base_url=live_server.base_url, timeout=30) as http:
+        pieces = [padded[start : start + 2048] for start in range(0, len(padded), 2048)]
+        assert http.post("/reset", content=iter(pieces), headers={"content-type": "application/json"}).status_code == 200
+        assert http.post("/reset", json={"seed": 4, "tokenizer_name": "qwen3"}).status_code == 200
+    small_request = b"POST /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}"
+    last = b"POST /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+    with open_connection(live_server.port) as sock:  # pipelined, one piece of body each
+        sock.sendall(small_request * (FRAME_BURST + 100) + last)
+        answers = read_until_closed(sock, 60)
+    assert answers.count(b"HTTP/1.1 405") == FRAME_BURST + 101 and b"HTTP/1.1 400" not in answers

@@ -85,11 +85,14 @@ logger = logging.getLogger(__name__)
 LOG_INTERVAL_S = 10.0
 # Keepalive pings come every 20 s or so: this many while a client reads nothing is a flood.
 MAX_PINGS_WHILE_UNREAD = 1000
-# Pings, pongs and a message's fragments a WebSocket client may send: a burst, then so many a
-# second. Keepalive pings come every 20 s; a client fragmenting a large message sends
-# kilobytes per fragment. One client sending empty frames at 1.3 MB/s took the event loop.
+# Pings, pongs and a message's fragments a WebSocket client may send, and small pieces of an
+# HTTP body (under SMALL_BODY_PIECE_BYTES: 1-byte chunks, or a body trickled in tiny segments):
+# a burst, then so many a second. Keepalive pings come every 20 s; a client fragmenting a large
+# message or chunking a body sends kilobytes a piece. One client sending empty frames or 1-byte
+# chunks at 1.3 MB/s took the event loop, each costing ~10 us to parse however small.
 FRAME_BURST = 2000
 FRAMES_PER_S = 200
+SMALL_BODY_PIECE_BYTES = 1024
 # websockets parses every frame of what it is given before uvicorn sees one: a 64 KiB read of
 # 6-byte pongs is 10,000 frames, 50-100 ms of the event loop, however early the limit above drops
 # the client. It is given at most this much at a time.
@@ -101,6 +104,23 @@ WAITING_FOR_REQUEST = (h11.IDLE, h11.SEND_BODY)
 
 DEFAULT_WRITE_STALL_S = 120.0
 """How long a WebSocket peer may leave the server's writing paused when keepalive is off."""
+
+
+class Allowance:
+    """So many events at once (``burst``), then ``per_s`` a second: a token bucket."""
+
+    def __init__(self, burst: int = FRAME_BURST, per_s: float = FRAMES_PER_S) -> None:
+        self.burst, self.per_s = burst, per_s
+        self._left, self._at = float(burst), time.monotonic()
+
+    def spend(self) -> bool:
+        """Take one event from the allowance; False, taking nothing, when none is left."""
+        now = time.monotonic()
+        self._left, self._at = min(self.burst, self._left + (now - self._at) * self.per_s), now
+        if self._left < 1:
+            return False
+        self._left -= 1
+        return True
 
 
 def cancel_timer(timer: asyncio.TimerHandle | None) -> None:
@@ -258,6 +278,26 @@ def http_protocol_with_deadline(request_timeout: float) -> type[H11Protocol]:
         def connection_made(self, transport: Any) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self._arm_deadline()
+            # uvicorn reads events from h11 one by one, each small body piece among them, until
+            # the read is used up: a piece over the allowance is made a protocol error, which
+            # uvicorn answers with 400 and a close. A request's first piece is not counted: a
+            # client sending many small requests on one connection sends one piece each.
+            small_pieces, next_event = Allowance(), self.conn.next_event
+            pieces_of_request = 0
+
+            def next_event_within_allowance() -> Any:
+                nonlocal pieces_of_request
+                event = next_event()
+                if type(event) is h11.Request:
+                    pieces_of_request = 0
+                elif type(event) is h11.Data and len(event.data) < SMALL_BODY_PIECE_BYTES:
+                    pieces_of_request += 1
+                    if pieces_of_request > 1 and not small_pieces.spend():
+                        _small_body_pieces.happened()
+                        raise h11.RemoteProtocolError("too many small pieces of a request body")
+                return event
+
+            self.conn.next_event = next_event_within_allowance  # type: ignore[method-assign]
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
@@ -315,6 +355,10 @@ DeadlineH11Protocol = http_protocol_with_deadline(DEFAULT_REQUEST_TIMEOUT_S)
 _unread_pongs = ThrottledWarning(
     f"dropped WebSocket clients that sent over {MAX_PINGS_WHILE_UNREAD} pings while reading nothing back"
 )
+_small_body_pieces = ThrottledWarning(
+    f"answered 400 and closed HTTP connections that sent a body in pieces under {SMALL_BODY_PIECE_BYTES} bytes "
+    f"faster than {FRAMES_PER_S} a second after a burst of {FRAME_BURST}"
+)
 _frame_floods = ThrottledWarning(
     f"closed WebSocket connections (1008) that sent pings, pongs or message fragments faster than "
     f"{FRAMES_PER_S} a second after a burst of {FRAME_BURST}"
@@ -328,8 +372,6 @@ class UnreadPingLimitProtocol(CloseWithinGrace, WriteStallLimit, WebSocketsSansI
     completes (see the module docstring)."""
 
     _pings_while_unread = 0
-    _frame_allowance = float(FRAME_BURST)
-    _frame_allowance_at = 0.0
     _handshake_deadline: asyncio.TimerHandle | None = None
     _app_sent_close = False
     _before_handshake: bytearray | None = None
@@ -345,6 +387,7 @@ class UnreadPingLimitProtocol(CloseWithinGrace, WriteStallLimit, WebSocketsSansI
         # uvicorn's close handshake waits 10 s for the peer's close frame, then closes; one
         # grace for both keeps a dropped connection's lifetime to what --request-timeout says.
         self.close_timeout = self.transport.grace_s
+        self._frames = Allowance()
 
     async def send(self, message: Any) -> None:
         kind = message["type"]
@@ -435,10 +478,7 @@ class UnreadPingLimitProtocol(CloseWithinGrace, WriteStallLimit, WebSocketsSansI
         message, so nothing else bounds what these frames cost the event loop."""
         if self.transport.is_closing() or self.close_sent:
             return False  # closed by an earlier frame of the same read
-        now = self.loop.time()
-        elapsed, self._frame_allowance_at = now - self._frame_allowance_at, now
-        self._frame_allowance = min(FRAME_BURST, self._frame_allowance + elapsed * FRAMES_PER_S) - 1
-        if self._frame_allowance >= 0:
+        if self._frames.spend():
             return True
         _frame_floods.happened()
         self.conn.send_close(1008, "too many pings, pongs or message fragments")
