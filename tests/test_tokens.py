@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import random
 import unicodedata
+from pathlib import Path
 
 import pytest
 
 from reasoning_economics import tokens
-from reasoning_economics.errors import TokenizerNotAllowedError, UnknownTokenizerError
+from reasoning_economics.errors import TokenizerNotAllowedError, UnknownTokenizerError, describe
 
 FRAGMENTS = {
     "math": ["12 + 7 = 19", "3.14159", "-42", "1,000,000", "x^2 - 4x + 4 = 0", "2/3", "50%", "10^{-3}", "7!"],
@@ -195,3 +196,65 @@ def test_local_hugging_face_tokenizer_directory(tmp_path):
     assert [counter.count(t) for t in texts] == expected
     assert counter.count_batch(texts) == expected
     assert tokens.get_counter(str(tmp_path)) is counter, "loaded once per process"
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["{dir}/Qwen3-probe", "{dir}/models/Llama-3.1-8B", "{dir}/m/../m/Qwen3-probe", "{dir}/gpt-4o", "{dir}"],
+)
+def test_a_path_not_allowed_is_refused_the_same_way_whether_or_not_it_exists(tmp_path, monkeypatch, shape):
+    # A client probed the server's file system: an existing directory got 403, a missing one
+    # was counted with the built-in vocabulary its last part names.
+    monkeypatch.setattr(tokens, "_is_directory", _must_not_look_on_disk)
+    present, absent = tmp_path / "present", tmp_path / "absent"
+    present.mkdir()
+    answers = []
+    for root in (present, absent):
+        name = shape.format(dir=root)
+        if root is present:
+            Path(name).mkdir(parents=True, exist_ok=True)
+        with pytest.raises(TokenizerNotAllowedError) as info:
+            tokens.get_counter(name, allowed_external=("some/other",))
+        answers.append((type(info.value), info.value.code, str(info.value).replace(describe(name), "NAME")))
+    assert answers[0] == answers[1]
+
+
+def _must_not_look_on_disk(name):
+    raise AssertionError(f"looked on disk for {name!r}, which the allowlist does not permit")
+
+
+def test_a_hub_id_not_allowed_is_resolved_by_name_even_where_a_directory_has_that_name(tmp_path, monkeypatch):
+    # "Qwen/Qwen3-0.6B" relative to the server's working directory is a hub id, not a path:
+    # the same answer with or without such a directory, and no look on disk.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tokens, "_is_directory", _must_not_look_on_disk)
+    for exists in (False, True):
+        if exists:
+            (tmp_path / "Qwen" / "Qwen3-0.6B").mkdir(parents=True)
+            (tmp_path / "someone" / "private-model").mkdir(parents=True)
+        assert tokens.get_counter("Qwen/Qwen3-0.6B", allowed_external=()).name == "qwen3"
+        with pytest.raises(TokenizerNotAllowedError):
+            tokens.get_counter("someone/private-model", allowed_external=())
+
+
+@pytest.mark.parametrize(
+    ("name", "path_like"),
+    [
+        ("Qwen/Qwen2.5-0.5B-Instruct", False), ("gpt-4o", False), ("qwen3", False), ("org/" + "y" * 256, False),
+        ("/models/Qwen3-8B", True), ("models/Qwen/Qwen3-8B", True), ("../Qwen3", True), ("./Qwen3", True),
+        ("Qwen/", True), ("~/Qwen3", True), ("C:\\models\\Qwen3", True), ("C:Qwen3", True), (" /Qwen3", True),
+        ("Qwen//Qwen3", True), ("Qwen/..", True),
+    ],
+)  # fmt: skip
+def test_path_like_names_are_those_no_hub_id_can_be(name, path_like):
+    assert tokens.is_path_like(name) is path_like
+
+
+def test_an_allowed_path_is_still_looked_up_and_a_cached_tokenizer_is_no_way_round_the_allowlist(tmp_path):
+    pytest.importorskip("transformers")
+    directory = tmp_path / "Qwen3-finetune"  # a directory is its own tokenizer, whatever its name says
+    _save_tiny_hf_tokenizer(directory)
+    counter = tokens.get_counter(str(directory), allowed_external=(str(directory),))
+    assert isinstance(counter, tokens.HuggingFaceCounter)
+    with pytest.raises(TokenizerNotAllowedError):  # loaded in this process, still not allowed elsewhere
+        tokens.get_counter(str(directory), allowed_external=())

@@ -137,8 +137,12 @@ def available_tokenizers() -> list[str]:
     return list(BUILTIN_VOCABULARIES)
 
 
-def builtin_vocabulary_for(name: str) -> str | None:
+def builtin_vocabulary_for(name: str, *, look_on_disk: bool = True) -> str | None:
     """The built-in vocabulary a tokenizer name resolves to offline, or None.
+
+    A local directory is its own tokenizer, whatever its name; with ``look_on_disk=False``
+    the name alone decides and the file system is never consulted (what a server does for
+    a name its operator has not allowed, so a client cannot probe for directories).
 
     >>> builtin_vocabulary_for("Qwen/Qwen2.5-0.5B-Instruct")
     'qwen3'
@@ -147,13 +151,27 @@ def builtin_vocabulary_for(name: str) -> str | None:
     """
     if name in BUILTIN_VOCABULARIES:
         return name
-    if _is_directory(name):
+    if look_on_disk and _is_directory(name):
         return None
     model = name.strip().lower().rsplit("/", 1)[-1]
     for pattern, vocabulary in ALIASES:
         if re.fullmatch(pattern, model):
             return vocabulary
     return None
+
+
+def is_path_like(name: str) -> bool:
+    """Whether ``name`` can only be a file system path, never a hub id (``org/model`` or
+    ``model``): absolute or home-relative, a backslash or drive colon, more than one ``/``,
+    or an empty, ``.`` or ``..`` part.
+
+    >>> is_path_like("Qwen/Qwen2.5-0.5B-Instruct"), is_path_like("/models/Qwen3-8B"), is_path_like("../x")
+    (False, True, True)
+    """
+    if name.startswith(("/", "~")) or "\\" in name or ":" in name:
+        return True
+    parts = name.split("/")
+    return len(parts) > 2 or any(part.strip() in ("", ".", "..") for part in parts)
 
 
 def _is_directory(name: str) -> bool:
@@ -182,6 +200,8 @@ def get_counter(
             family is known), or a local tokenizer directory.
         allowed_external: when given, names that do not resolve to a built-in vocabulary
             must be in this collection (the server's operator allowlist). ``None`` allows any.
+            A name not in it is resolved without looking at the file system: a path-like
+            one (:func:`is_path_like`) is refused, existing or not.
         trust_remote_code: passed to ``transformers``; only operators should enable it.
 
     Raises:
@@ -195,17 +215,24 @@ def get_counter(
             f"tokenizer name must be a non-empty string, got {describe(name)}; "
             f"available: {', '.join(available_tokenizers())}"
         )
-    vocabulary = builtin_vocabulary_for(name)
+    # A name the operator has not allowed is answered from the name alone: looking it up on
+    # disk told a client whether a directory existed (403 when it did, counted as an alias of
+    # its last part when not). A path-like one is refused whether or not it exists; a hub id
+    # maps to a built-in vocabulary by name, or is refused. Checked before the cache, so a
+    # tokenizer loaded in this process for someone else is not a way round the allowlist.
+    permitted = allowed_external is None or name in allowed_external
+    vocabulary = None if not permitted and is_path_like(name) else builtin_vocabulary_for(name, look_on_disk=permitted)
+    if vocabulary is None and not permitted:
+        raise TokenizerNotAllowedError(
+            f"tokenizer {describe(name)} is not allowed on this server. Allowed: "
+            f"{', '.join([*available_tokenizers(), *sorted(allowed_external or ())])} "
+            "(and hub ids of their families, e.g. 'Qwen/Qwen2.5-0.5B-Instruct'; "
+            "a local path only when the operator allows it)."
+        )
     key = (vocabulary or name, trust_remote_code and vocabulary is None)
     counter = _cache.get(key)
     if counter is not None:
         return counter
-    if vocabulary is None and allowed_external is not None and name not in allowed_external:
-        raise TokenizerNotAllowedError(
-            f"tokenizer {describe(name)} is not allowed on this server. Allowed: "
-            f"{', '.join([*available_tokenizers(), *sorted(allowed_external)])} "
-            "(and hub ids of their families, e.g. 'Qwen/Qwen2.5-0.5B-Instruct')."
-        )
     with _cache_lock:
         counter = _cache.get(key)
         if counter is None:
