@@ -175,7 +175,8 @@ def test_the_banner_prints_paths_and_specs_as_written(tmp_path):
 
 
 def test_ree_serve_announces_itself_only_once_listening(tmp_path):
-    # A taken port: uvicorn's error and exit code 3, and no banner claiming "listening on".
+    # A taken port: one error line and exit code 2 at once (uvicorn said so with a log line and
+    # exit code 3 after the start-up), and no banner claiming "listening on".
     import socket
 
     from reasoning_economics.bench.server_process import ServerProcess, ServerStartError
@@ -185,13 +186,14 @@ def test_ree_serve_announces_itself_only_once_listening(tmp_path):
         taken.listen()
         port = taken.getsockname()[1]
         server = ServerProcess(["--no-warm-up"], port=port, log_path=tmp_path / "taken.log", start_seconds=60)
-        with pytest.raises(ServerStartError, match="exited with 3") as refused:
+        with pytest.raises(ServerStartError, match="exited with 2") as refused:
             server.start()
-    assert "address already in use" in str(refused.value)
+    assert f"ree serve: 127.0.0.1:{port} is already in use" in str(refused.value)
     log = (tmp_path / "taken.log").read_text()
-    assert log.startswith("ree serve ") and "starting..." in log  # said at once, before seconds of start-up
-    assert "listening on" not in log
+    assert "listening on" not in log and "starting..." not in log and "Traceback" not in log
     # Without a port, the server binds port 0 and its banner names the port the system chose.
     with ServerProcess(["--no-warm-up"], log_path=tmp_path / "free.log") as running:
         assert running.port > 0 and running.healthy()
-        assert f"listening on  http://127.0.0.1:{running.port}" in (tmp_path / "free.log").read_text()
+        log = (tmp_path / "free.log").read_text()
+        assert f"listening on  http://127.0.0.1:{running.port}" in log
+        assert log.startswith("ree serve ") and log.index("starting...") < log.index("listening on")

@@ -92,6 +92,10 @@ def serve(
     from reasoning_economics.errors import ReasoningEconomicsError
 
     console, errors = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
+    address_problem = _address_problem(host, port)
+    if address_problem is not None:  # found in a millisecond, not after seconds of start-up
+        errors.print(f"ree serve: {address_problem}", style="red", markup=False)
+        raise typer.Exit(2)
     # The details follow once the port is bound; until then (seconds of imports and warm-up) say what is happening.
     console.print(f"[bold]ree serve[/bold] {__version__}: the shared-token-budget environment (OpenEnv), starting...")
     try:
@@ -112,6 +116,29 @@ def serve(
     open_files = raise_open_file_limit(descriptors_needed(settings.max_sessions))
     if not _serve_until_stopped(app, settings, announce=partial(_print_banner, console, settings, app, open_files)):
         raise typer.Exit(3)  # uvicorn logged why: the address is taken, say
+
+
+def _address_problem(host: str, port: int) -> str | None:
+    """Why uvicorn could not listen on ``host:port``, or None. uvicorn says so only after the
+    start-up (a log line and exit code 3); the port may still be taken in between, which that covers."""
+    if port == 0:
+        return None  # the system picks a free one
+    import errno
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        return f"cannot listen on --host {host!r}: {getattr(exc, 'strerror', None) or exc}"
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a port in TIME_WAIT is free
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"{host}:{port} is already in use (another server?); choose another --port, or --port 0 for a free one"
+            return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    return None
 
 
 def _serve_until_stopped(app, settings, announce) -> bool:
