@@ -322,6 +322,21 @@ def test_bench_command_refuses_a_server_it_cannot_load(args, message):
     assert message in " ".join(result.output.replace("│", " ").split())  # rich wraps the message in a box
 
 
+def test_a_server_url_where_nothing_listens_is_one_line_and_exit_2_before_measuring(tmp_path):
+    # It was a 172-line traceback from the load client's first session, then exit 1.
+    from typer.testing import CliRunner
+
+    from reasoning_economics.bench.server_process import free_loopback_port
+    from reasoning_economics.cli import app
+
+    port, output = free_loopback_port(), tmp_path / "out.json"
+    args = ["bench", "--quick", "--only", "websocket", "--server-url", f"http://127.0.0.1:{port}", "-o", str(output)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"nothing answers at 127.0.0.1:{port}" in " ".join(result.output.replace("│", " ").split())
+    assert not output.exists()
+
+
 def test_an_output_file_that_cannot_be_written_is_refused_before_anything_is_measured(tmp_path):
     # Before, the run went through every section, then ended in a FileNotFoundError traceback.
     from typer.testing import CliRunner

@@ -51,6 +51,8 @@ def bench(
         config = BenchConfig.quick(sections=sections, **target) if quick else BenchConfig.full(sections=sections, **target)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    if config.server_url is not None and (problem := unreachable(config.server_url)) is not None:
+        raise typer.BadParameter(f"{problem}; start that server first", param_hint="--server-url")
     path = output or Path("benchmarks/results") / f"bench-{config.mode}.json"
     try:
         check_output_file(path)
@@ -92,3 +94,18 @@ def check_output_file(path: Path) -> None:
     with writing_output(probe, "--output"):
         probe.touch()
         probe.unlink()
+
+
+def unreachable(ws_url: str, timeout_s: float = 5.0) -> str | None:
+    """Why nothing accepts a connection at ``ws_url``'s host and port, or None: said in one
+    line before any measuring, instead of a traceback from the load client's first session."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(ws_url)
+    port = parts.port or (443 if parts.scheme == "wss" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout_s).close()
+    except OSError as exc:
+        return f"nothing answers at {parts.hostname}:{port} ({exc.strerror or exc})"
+    return None
