@@ -73,8 +73,16 @@ def test_malformed_specs_are_config_errors(spec, options, match):
 def test_an_unknown_tokenizer_is_refused_at_creation():
     from reasoning_economics.errors import UnknownTokenizerError
 
-    with pytest.raises(UnknownTokenizerError):
+    # transformers took a missing directory for a malformed hub id: "Repo id must be in the form ..."
+    with pytest.raises(UnknownTokenizerError, match="no tokenizer directory at '/no/such/tokenizer'"):
         create_policy("oracle:tokenizer=/no/such/tokenizer")
+
+
+def test_a_model_directory_that_does_not_exist_is_named_as_such(tmp_path):
+    pytest.importorskip("transformers")
+    missing = tmp_path / "no" / "model"
+    with pytest.raises(ConfigError, match="no directory is there"):
+        create_policy(f"hf:{missing}")
 
 
 def test_vllm_without_vllm_installed_names_the_extra():

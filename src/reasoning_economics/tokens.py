@@ -106,6 +106,12 @@ class HuggingFaceCounter:
     def __init__(self, name_or_path: str, *, trust_remote_code: bool = False) -> None:
         transformers = require("transformers", "models")
         self.name = name_or_path
+        if is_missing_directory(name_or_path):
+            # transformers would take it for a malformed hub id ("Repo id must be in the form ...").
+            raise UnknownTokenizerError(
+                f"no tokenizer directory at {describe(name_or_path)}: it does not exist or is not a directory. "
+                f"Available offline: {', '.join(available_tokenizers())}."
+            )
         try:
             self._tokenizer = transformers.AutoTokenizer.from_pretrained(
                 name_or_path, trust_remote_code=trust_remote_code
@@ -172,6 +178,11 @@ def is_path_like(name: str) -> bool:
         return True
     parts = name.split("/")
     return len(parts) > 2 or any(part.strip() in ("", ".", "..") for part in parts)
+
+
+def is_missing_directory(name: str) -> bool:
+    """Whether ``name`` can only be a local path (:func:`is_path_like`) and no directory is there."""
+    return is_path_like(name) and not _is_directory(name)
 
 
 def _is_directory(name: str) -> bool:
