@@ -17,6 +17,7 @@ from reasoning_economics.errors import (
     EpisodeNotStartedError,
     InvalidActionError,
     ReasoningEconomicsError,
+    ResponseTooLargeError,
     UnknownTokenizerError,
 )
 
@@ -285,7 +286,9 @@ def _snapshot(env):
         ({"response": "x", "metadata": {"grading_response": 7}}, InvalidActionError),
         ({"response": "x", "metadata": {"tokenizer_name": ["qwen3"]}}, InvalidActionError),
         ({"response": "x", "metadata": {"tokenizer_name": "no/such-tokenizer"}}, UnknownTokenizerError),
-        ({"response": "x" * 1_000_001}, InvalidActionError),
+        # The server's code for it, RESPONSE_TOO_LARGE, in-process too (a subclass of InvalidActionError).
+        ({"response": "x" * 1_000_001}, ResponseTooLargeError),
+        ({"response": "x", "metadata": {"grading_response": "x" * 1_000_001}}, ResponseTooLargeError),
         ("just a string", InvalidActionError),
     ],
 )

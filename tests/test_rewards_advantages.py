@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reasoning_economics.errors import RewardInputError
+from reasoning_economics.rewards import RewardInputError  # where docs/rewards.md says it is
 from reasoning_economics.rewards import brpo_advantages, grpo_advantages, reward_to_go_advantages, rloo
 from reasoning_economics.rewards import advantages as advantages_module
 

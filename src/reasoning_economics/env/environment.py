@@ -45,6 +45,7 @@ from reasoning_economics.errors import (
     EpisodeFinishedError,
     EpisodeNotStartedError,
     InvalidActionError,
+    ResponseTooLargeError,
 )
 from reasoning_economics.problems import Problem, create_source, sample_episode
 from reasoning_economics.rewards.budget import episode_bonus, step_reward
@@ -337,7 +338,7 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
             raise InvalidActionError(f"action must be a ReasonBudgetAction, got {type(action).__name__}")
         limit = self.config.max_response_chars
         if len(action.response) > limit:
-            raise InvalidActionError(f"response has {len(action.response)} characters; the limit is {limit}")
+            raise ResponseTooLargeError(f"response has {len(action.response)} characters; the limit is {limit}")
         if has_lone_surrogate(action.response):
             raise InvalidActionError("response holds a lone UTF-16 surrogate: it is not valid text")
         for key in ACTION_METADATA_KEYS:
@@ -349,7 +350,7 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
         grading_response = action.metadata.get("grading_response")
         if grading_response is not None:
             if len(grading_response) > limit:
-                raise InvalidActionError(f"metadata.grading_response is longer than {limit} characters")
+                raise ResponseTooLargeError(f"metadata.grading_response is longer than {limit} characters")
             # Only it is graded and only the response is charged: a graded text outside the
             # charged one scored answers for free (an empty response, the answer in grading_response).
             if grading_response.strip() not in action.response:

@@ -6,6 +6,7 @@ for the table of methods, formulas, defaults and papers.
 
 from __future__ import annotations
 
+from reasoning_economics.errors import RewardInputError
 from reasoning_economics.rewards.advantages import grpo_advantages, reward_to_go_advantages, rloo
 from reasoning_economics.rewards.anytime import (
     BUDGET_PRIORS,
@@ -57,6 +58,7 @@ from reasoning_economics.rewards.revision import (
 )
 
 __all__ = [
+    "RewardInputError",
     # shared-budget episode reward (§1)
     "StepReward",
     "episode_bonus",
