@@ -92,10 +92,6 @@ def serve(
     from reasoning_economics.errors import ReasoningEconomicsError
 
     console, errors = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
-    address_problem = _address_problem(host, port)
-    if address_problem is not None:  # found in a millisecond, not after seconds of start-up
-        errors.print(f"ree serve: {address_problem}", style="red", markup=False)
-        raise typer.Exit(2)
     # The details follow once the port is bound; until then (seconds of imports and warm-up) say what is happening.
     console.print(f"[bold]ree serve[/bold] {__version__}: the shared-token-budget environment (OpenEnv), starting...")
     try:
@@ -109,6 +105,10 @@ def serve(
     except ReasoningEconomicsError as exc:
         errors.print(f"ree serve: {exc}", style="red", markup=False)
         raise typer.Exit(2) from exc
+    address_problem = _address_problem(host, port)
+    if address_problem is not None:  # found now, not after the warm-up and uvicorn's start-up
+        errors.print(f"ree serve: {address_problem}", style="red", markup=False)
+        raise typer.Exit(2)
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from reasoning_economics.server.connections import descriptors_needed, raise_open_file_limit
@@ -193,13 +193,18 @@ def _build(*, allow_tokenizer: list[str], config: Path | None, trust_remote_code
            max_message_bytes: int, log_max_response_chars: int = DEFAULT_MAX_LOGGED_RESPONSE_CHARS, **options):  # fmt: skip
     from reasoning_economics.grading.workers import default_worker_count, default_worker_memory_mb
     from reasoning_economics.server.app import create_server_app
+    from reasoning_economics.errors import ConfigError
     from reasoning_economics.server.settings import ServerSettings, load_env_config
+    from reasoning_economics.tokens import is_missing_directory
 
     # Bad worker settings are refused here, not at the first grade.
     default_worker_count()
     default_worker_memory_mb()
     env_config = load_env_config(config, grading_timeout=grading_timeout)
     allowed = tuple(dict.fromkeys([*(env_config.allowed_tokenizers or ()), *allow_tokenizer]))
+    missing = [name for name in allowed if is_missing_directory(name)]
+    if missing:  # a typo would be found only when a client named it, as a 400 to that client
+        raise ConfigError(f"allowed tokenizer(s) {', '.join(map(repr, missing))}: no directory is there")
     env_config = env_config.model_copy(
         update={"allowed_tokenizers": allowed, "trust_remote_code": trust_remote_code or env_config.trust_remote_code}
     )
