@@ -286,8 +286,13 @@ def test_user_file_errors(rows, message, tmp_path):
 def test_user_file_read_errors(tmp_path):
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"question": "q", "answer": \n')
-    with pytest.raises(DatasetFormatError, match="cannot be read as json"):
+    with pytest.raises(DatasetFormatError, match="cannot be read as JSON Lines: line 1 is not valid JSON"):
         create_source("file", path=str(broken), cache_dir=str(tmp_path / "c"))
+    # pyarrow counts rows from 0: the second line was "in row 1".
+    second = tmp_path / "second.jsonl"
+    second.write_text('{"question": "q", "answer": "1"}\n\n{bad json\n')
+    with pytest.raises(DatasetFormatError, match="line 3 is not valid JSON"):
+        create_source("file", path=str(second), cache_dir=str(tmp_path / "c"))
     with pytest.raises(DatasetFormatError, match="unsupported file type"):
         create_source("file", path=__file__)  # a .py file
     with pytest.raises(DatasetUnavailableError, match="no such file"):
@@ -323,7 +328,7 @@ def test_a_folder_with_an_unreadable_file_names_that_file(folder_name, tmp_path)
     folder.mkdir()
     (folder / "good.jsonl").write_text(json.dumps({"question": "What is 1 + 1?", "answer": "2"}) + "\n")
     (folder / "bad.jsonl").write_text("{broken\n")
-    with pytest.raises(DatasetFormatError, match=r"bad\.jsonl' cannot be read as json"):
+    with pytest.raises(DatasetFormatError, match=r"bad\.jsonl' cannot be read as JSON Lines: line 1"):
         create_source("file", path=str(folder), cache_dir=str(tmp_path / "c"))
     (folder / "bad.jsonl").unlink()
     (folder / "good.jsonl").unlink()

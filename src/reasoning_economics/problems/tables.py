@@ -19,6 +19,7 @@ problem type, a random row of the asked type, rows without a usable gold answer 
 from __future__ import annotations
 
 import glob
+import json
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -117,8 +118,27 @@ def _load_local(datasets: Any, path: Path, split: str, cache_dir: str | None):
         table = datasets.load_dataset(builder, data_files=literal, split="train", cache_dir=cache_dir)
     except (datasets.exceptions.DatasetGenerationError, pyarrow.ArrowInvalid) as exc:  # ArrowInvalid: corrupt Parquet
         cause = exc.__cause__ or exc
+        bad_line = _first_bad_json_line(path) if path.suffix.lower() == ".jsonl" else None
+        if bad_line is not None:
+            raise DatasetFormatError(f"{str(path)!r} cannot be read as JSON Lines: {bad_line}") from exc
         raise DatasetFormatError(f"{str(path)!r} cannot be read as {builder}: {cause}") from exc
     return _validated(pyarrow, table, repr(str(path)))
+
+
+def _first_bad_json_line(path: Path) -> str | None:
+    """Which line of a JSON Lines file is not a JSON object, and why; None if every one is.
+    pyarrow names the bad row counting from 0 ("in row 1" for the second line)."""
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError
+                return f"line {number} is not valid JSON ({exc})"
+            if not isinstance(record, dict):
+                return f"line {number} is a JSON {type(record).__name__}, not an object"
+    return None
 
 
 def _validated(pyarrow: Any, table: Any, where: str) -> Any:
