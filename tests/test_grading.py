@@ -697,3 +697,34 @@ def test_a_worker_cannot_grow_past_its_memory_limit():
         assert limited.check("x^2+1", "(x+1)^2-2x", 30) is True
     finally:
         limited.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("answer", "gold"),
+    [
+        ("3\\text{ (or 4)}", "3"),
+        ("3\\text{ (or 4)}", "4"),
+        ("239\\text{246}", "239"),
+        ("8\\text{ thousand}", "8"),
+        ("8\\text{ thousand}", "8000"),  # wrong either way: math-verify reads 8, and we do not convert words
+        ("3\\text{ squared}", "3"),
+        ("3 \\text{ or } 4", "3"),
+        ("\\frac{1}{4}\\text{ maybe }\\frac{3}{4}", "\\frac14"),
+    ],
+)
+def test_text_that_hedges_a_number_or_changes_its_value_is_wrong(answer, gold):
+    # math-verify reads the number before the text and drops the text: each was graded as that number.
+    verdict = grading.grade(f"\\boxed{{{answer}}}", gold)
+    assert (verdict.correct, verdict.reason) == (False, "hedged"), verdict
+
+
+@pytest.mark.parametrize(
+    ("answer", "gold"),
+    [("5\\text{ cm}", "5"), ("12\\text{ apples}", "12"), ("x = 3 \\text{ or } x = 4", "3 \\text{ or } 4"), ("30\\text{ percent}", "30")],
+)
+def test_units_and_golds_that_hedge_alike_are_still_graded(answer, gold):
+    assert grading.grade(f"\\boxed{{{answer}}}", gold).correct
+
+
+def test_roots_joined_by_text_or_are_graded_against_a_list_gold():
+    assert grading.grade("\\boxed{x = 3 \\text{ or } x = -2}", "-2, 3").correct

@@ -36,6 +36,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 
+from reasoning_economics.grading.hedges import (
+    ALTERNATIVE_WORD,
+    HEDGE_WORD,
+    NUMBER_IN_WORDS,
+    VALUE_CHANGING_WORD,
+    names_another_number,
+)
+
 THINK_END = "</think>"
 THINK_START = "<think>"
 
@@ -83,46 +91,8 @@ _ASIDE_AFTER_NUMBER = re.compile(
 # rejected value (_REASON_OPENER): a digit there is arithmetic ("5, since 5*5 = 25", "5 apples
 # (after giving 3 away)", "12 (not 13)"), not a second answer. Before it, the answer is refused
 # for any of:
-# - a word that turns the number into another value: a scale ("8 thousand", "3 dozen"), an
-#   operation ("8 squared", "5 factorial", "8 divided by 5"), a spelt-out fraction or decimal
-#   ("8 and a half", "8 thirds", "8 point 5"), a base or a modulus ("8 in base 2", "8 mod 5").
-#   Not "percent": "40 percent" answers "what percent" as "40%" does, and grades so today;
-_VALUE_CHANGING_WORD = re.compile(
-    r"(?<![A-Za-z])(?:hundreds?|thousands?|millions?|billions?|trillions?|dozens?|squared|cubed|factorial|power|root|"
-    r"divided|multiplied|times|plus|minus|raised|increased|decreased|reduced|doubled|tripled|halved|"
-    r"point|half|halves|thirds|quarters|fourths|fifths|sixths|sevenths|eighths|ninths|tenths|hundredths|"
-    r"thousandths|base|mod|modulo|remainder)(?![A-Za-z])",
-    re.IGNORECASE,
-)
-# - a word that offers an alternative or doubts the value: "8 (or 15)", "8, maybe 15", "8 unless
-#   it is 15", "8 vs 15", "8 if we count the ends", "8 more than that", "8 at least". A range
-#   ("8 to 15", "8 through 15") needs no word here: the second number refuses it. Words common in
-#   honest asides ("either way", "according to", "nothing else") are left out for that reason;
-#   the cost of the list is that "12 cm (or 120 mm)" restating the value is refused too;
-_ALTERNATIVE_WORDS = r"or|nor|maybe|possibly|perhaps|probably|alternatively|unless|vs|versus"
-_ALTERNATIVE_WORD = re.compile(rf"(?<![A-Za-z])(?:{_ALTERNATIVE_WORDS})(?![A-Za-z])", re.IGNORECASE)
-_HEDGE_WORD = re.compile(rf"(?<![A-Za-z])(?:{_ALTERNATIVE_WORDS}|if|than|at\s+(?:least|most))(?![A-Za-z])", re.IGNORECASE)
-# - another number, in digits or in words ("8 (15)", "8 to fifteen"); words that spell the
-#   number itself restate it ("8 (eight)", "-3 (minus three)"). A lone "one" is read as the
-#   pronoun ("8, the only one that works"), not as 1. Neither an exponent ("12 cm^2") nor a
-#   digit inside a name ("2 moles of H2O") is a number; these words are told apart by letters,
-#   not by \b, so that "8 (or15)" still reads "or".
-_DIGIT = re.compile(r"(?<![A-Za-z^])(?<!\^\{)\d")
-_UNIT_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-_TEENS_WORDS = ("ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-                "eighteen", "nineteen")
-_TENS_WORDS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-_VALUE_OF_WORD = {
-    "zero": 0,
-    **{word: value for value, word in enumerate(_UNIT_WORDS, start=1)},
-    **{word: value for value, word in enumerate(_TEENS_WORDS, start=10)},
-    **{word: value for value, word in zip(range(20, 100, 10), _TENS_WORDS)},
-}
-_NUMBER_IN_WORDS = re.compile(
-    rf"\b(?:(?P<sign>minus|negative)\s+)?(?:(?P<tens>{'|'.join(_TENS_WORDS)})(?:[\s-](?P<unit>{'|'.join(_UNIT_WORDS)}))?"
-    rf"|(?P<word>zero|{'|'.join(_UNIT_WORDS + _TEENS_WORDS)}))\b",
-    re.IGNORECASE,
-)
+# - a word that turns the number into another value, or offers an alternative, or another
+#   number: see reasoning_economics.grading.hedges.
 # Words after which the rest is a reason or a rejected value, not part of the answer. Not "so",
 # "hence" or "i.e.": what follows them may be the real answer ("5, so 25 in all"); not "by"
 # ("8 by 5" is a size) nor "as well" ("8 (as well as 15)"). The trade-off: a hedge after a
@@ -319,36 +289,20 @@ def _numeric_value(number: str) -> float | None:
         return None
 
 
-def _names_another_number(text: str, value: float | None) -> bool:
-    """Whether ``text`` holds a digit, or a number in words whose value is not ``value``."""
-    if _DIGIT.search(text):
-        return True
-    for spelt in _NUMBER_IN_WORDS.finditer(text):
-        if spelt["tens"]:
-            spelt_value = _VALUE_OF_WORD[spelt["tens"].lower()] + _VALUE_OF_WORD.get((spelt["unit"] or "").lower(), 0)
-        elif spelt["word"].lower() == "one" and not spelt["sign"]:
-            continue  # the pronoun: "8, the only one that works"
-        else:
-            spelt_value = _VALUE_OF_WORD[spelt["word"].lower()]
-        if value is None or (-spelt_value if spelt["sign"] else spelt_value) != value:
-            return True
-    return False
-
-
 def _could_be_another_value(answer: str, after: str) -> bool:
     """Whether ``after``, what follows ``answer`` in its sentence, hedges it or changes its
-    value: see _VALUE_CHANGING_WORD, _HEDGE_WORD and _NUMBER_IN_WORDS. Only the words before
+    value: see VALUE_CHANGING_WORD, HEDGE_WORD and NUMBER_IN_WORDS. Only the words before
     the first that opens a reason (_REASON_OPENER) are read."""
     reason = _REASON_OPENER.search(after)
     qualifier = after if reason is None else after[: reason.start()]
     value = _numeric_value(answer)
     # Words that restate the number ("-3 (minus three)") are no second value; blank them so
     # that their "minus" is not read as an operation.
-    restated = _NUMBER_IN_WORDS.sub(
-        lambda spelt: " " if not _names_another_number(spelt.group(0), value) else spelt.group(0), qualifier
+    restated = NUMBER_IN_WORDS.sub(
+        lambda spelt: " " if not names_another_number(spelt.group(0), value) else spelt.group(0), qualifier
     )
     return bool(
-        _names_another_number(restated, value) or _VALUE_CHANGING_WORD.search(restated) or _HEDGE_WORD.search(restated)
+        names_another_number(restated, value) or VALUE_CHANGING_WORD.search(restated) or HEDGE_WORD.search(restated)
     )
 
 
@@ -364,7 +318,7 @@ def _prose_answer(sentence: str) -> str | None:
     before = sentence[:start]
     # "probably 8, or maybe 15": the last number is one of two offered. The alternative word
     # alone is no hedge ("the largest n that is odd or prime is 34").
-    offered_as_alternative = _ALTERNATIVE_WORD.search(before) and _names_another_number(before, None)
+    offered_as_alternative = ALTERNATIVE_WORD.search(before) and names_another_number(before, None)
     if offered_as_alternative or _could_be_another_value(answer, sentence[end:]):
         return strip_delimiters(sentence) or None
     return answer

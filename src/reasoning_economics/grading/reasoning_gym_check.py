@@ -34,6 +34,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from reasoning_economics.grading.hedges import HEDGE_WORD, NUMBER_IN_WORDS, VALUE_CHANGING_WORD
 from reasoning_economics.grading.normalize import MINUS_SIGNS as _MINUS_SIGNS, mark_digit_gaps, unwrap_text
 
 _LATEX_FRACTION = re.compile(r"\\frac\s*\{\s*([^{}]*?)\s*\}\s*\{\s*([^{}]*?)\s*\}")
@@ -53,13 +54,11 @@ _ASSIGNMENT = re.compile(r"^[A-Za-z]\s*=\s*(?=\S)")
 _NUMBER_AND_UNIT = re.compile(
     r"([+-]?[0-9]+(?:\.[0-9]+)?)\s*(?:\\?%|([A-Za-z]{2,}\.?(?:\s+[A-Za-z]{2,}\.?){0,3}))"
 )
+# Besides the shared hedging and value-changing words (grading.hedges): a range, an
+# approximation, a constant or function, a non-number.
 _NOT_UNITS = frozenset(
-    "or nor and to through thru vs versus maybe possibly perhaps probably unless alternatively either else "
-    "approximately about roughly almost nearly over under plus minus times divided point half halves "
-    "third thirds quarter quarters dozen dozens score hundred hundreds thousand thousands million millions "
-    "billion billions trillion trillions tenths hundredths thousandths squared cubed factorial power base mod "
-    "modulo pi sqrt root roots log ln exp sin cos tan inf infinity nan one two three four five six seven eight "
-    "nine ten eleven twelve twenty thirty forty fifty sixty seventy eighty ninety".split()
+    "to through thru and either else approximately about roughly almost nearly over under score roots "
+    "pi sqrt log ln exp sin cos tan inf infinity nan".split()
 )
 _GROUPED_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _INTEGER = re.compile(r"-?\d+")
@@ -144,7 +143,13 @@ def _plain_number(item: str) -> str:
 def _without_unit(text: str) -> str:
     """``36 apples`` -> ``36``; text that is not one number and its unit is returned as it is."""
     match = _NUMBER_AND_UNIT.fullmatch(text)
-    if match is None or (match[2] and any(word.rstrip(".").lower() in _NOT_UNITS for word in match[2].split())):
+    if match is None:
+        return text
+    words = match[2] or ""
+    if (
+        any(word.rstrip(".").lower() in _NOT_UNITS for word in words.split())
+        or VALUE_CHANGING_WORD.search(words) or HEDGE_WORD.search(words) or NUMBER_IN_WORDS.search(words)
+    ):  # fmt: skip
         return text
     return match[1]
 
