@@ -64,6 +64,7 @@ def test_config_toml(tmp_path):
         ({"model": 5}, "model must be a non-empty string"),
         ({"env": {"bogus": 1}}, r"invalid env settings: env\.bogus: Extra inputs are not permitted"),
         ({"env": {"beta": -1}}, r"env\.beta: Input should be greater than or equal to 0"),
+        ({"anytime_prior": "foo"}, "unknown budget prior 'foo'; known: uniform, linear, base"),  # any recipe
     ],
 )
 def test_config_rejects_bad_values(values, message):
@@ -358,6 +359,8 @@ def test_use_vllm_without_vllm_is_a_missing_extra_error(tmp_path):
     [
         (["--recipe", "bogus"], "unknown recipe 'bogus'"),
         (["--recipe", "anytime", "--set", "anytime_prior=bogus"], "unknown budget prior 'bogus'"),
+        # Whatever the recipe: a misspelt prior is a mistake, not a knob another recipe reads.
+        (["--recipe", "episode", "--set", "anytime_prior=bogus"], "unknown budget prior 'bogus'"),
         (["--recipe", "episode", "--advantage", "brpo"], "the brpo advantage needs the anytime recipe"),
         (["--advantage", "gae"], "advantage must be one of grpo, rloo, reward_to_go, brpo"),
     ],

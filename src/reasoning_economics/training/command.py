@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Optional
@@ -9,34 +10,65 @@ from typing import Optional
 import typer
 
 from reasoning_economics.errors import ConfigError, ReasoningEconomicsError
+from reasoning_economics.training.config import TrainConfig
+
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+"""What ``--help`` shows as each option's default: TrainConfig's own."""
 
 
 def train(
+    ctx: typer.Context,
     config_file: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML, TOML or JSON file of settings."),
-    model: Optional[str] = typer.Option(None, help="'smollm2' (embedded), a model directory, or a hub id."),
-    recipe: Optional[str] = typer.Option(None, help="episode | length | reflection | anytime."),
-    steps: Optional[int] = typer.Option(None, help="Optimizer steps to run."),
-    output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="Run directory (logs, checkpoints)."),
-    seed: Optional[int] = typer.Option(None, help="Base seed: episode seeds and the trainer's RNG."),
-    num_generations: Optional[int] = typer.Option(None, "--num-generations", "-G", help="Episodes per group (G)."),
-    groups_per_step: Optional[int] = typer.Option(None, help="Groups (distinct seeds) per optimizer step."),
-    num_questions: Optional[int] = typer.Option(None, help="Questions per episode (episode recipe)."),
-    max_step_tokens: Optional[int] = typer.Option(None, help="Most tokens per response."),
-    learning_rate: Optional[float] = typer.Option(None, help="AdamW learning rate."),
-    advantage: Optional[str] = typer.Option(None, help="grpo | rloo | reward_to_go | brpo; by default the recipe's."),
-    env_url: Optional[str] = typer.Option(None, help="Train against a `ree serve` URL instead of in-process."),
-    env_tokenizer: Optional[str] = typer.Option(None, help="Tokenizer name the environment counts with."),
-    total_budget: Optional[int] = typer.Option(None, help="Fixed token budget per episode."),
-    use_vllm: Optional[bool] = typer.Option(None, "--use-vllm/--no-vllm", help="Generate with vLLM (GPU)."),
-    vllm_mode: Optional[str] = typer.Option(None, help="colocate | server."),
-    vllm_server_base_url: Optional[str] = typer.Option(None, "--vllm-server-url", help="vLLM server (server mode)."),
-    lora: Optional[bool] = typer.Option(None, "--lora/--no-lora", help="Train a LoRA adapter (peft)."),
-    gradient_checkpointing: Optional[bool] = typer.Option(
-        None, "--gradient-checkpointing/--no-gradient-checkpointing", help="Trade compute for memory."
+    model: str = typer.Option(_DEFAULTS["model"], help="'smollm2' (embedded), a model directory, or a hub id."),
+    recipe: str = typer.Option(_DEFAULTS["recipe"], help="episode | length | reflection | anytime."),
+    steps: int = typer.Option(
+        _DEFAULTS["steps"], help="Optimizer steps to run, in all (a resumed run counts the steps already done)."
     ),
-    precision: Optional[str] = typer.Option(None, help="auto | fp32 | bf16 | fp16."),
-    resume: bool = typer.Option(False, "--resume", help="Resume from the last checkpoint in the output directory."),
-    resume_from: Optional[Path] = typer.Option(None, help="Resume from this checkpoint directory."),
+    output_dir: Path = typer.Option(
+        Path(_DEFAULTS["output_dir"]), "--output-dir", "-o", help="Run directory (logs, checkpoints)."
+    ),
+    seed: int = typer.Option(_DEFAULTS["seed"], help="Base seed: episode seeds and the trainer's RNG."),
+    num_generations: int = typer.Option(
+        _DEFAULTS["num_generations"], "--num-generations", "-G", help="Episodes per group (G)."
+    ),
+    groups_per_step: int = typer.Option(
+        _DEFAULTS["groups_per_step"], help="Groups (distinct seeds) per optimizer step."
+    ),
+    num_questions: int = typer.Option(_DEFAULTS["num_questions"], help="Questions per episode (episode recipe)."),
+    max_step_tokens: int = typer.Option(_DEFAULTS["max_step_tokens"], help="Most tokens per response."),
+    learning_rate: float = typer.Option(_DEFAULTS["learning_rate"], help="AdamW learning rate."),
+    advantage: Optional[str] = typer.Option(
+        None, help="grpo | rloo | reward_to_go | brpo.", show_default="the recipe's"
+    ),
+    env_url: Optional[str] = typer.Option(
+        None, help="Train against a `ree serve` URL.", show_default="none: the environment runs in-process"
+    ),
+    env_tokenizer: Optional[str] = typer.Option(
+        None, help="Tokenizer name the environment counts with.", show_default="the policy's"
+    ),
+    total_budget: Optional[int] = typer.Option(
+        None, help="Fixed token budget per episode.", show_default="the environment's, per episode"
+    ),
+    use_vllm: bool = typer.Option(_DEFAULTS["use_vllm"], "--use-vllm/--no-vllm", help="Generate with vLLM (GPU)."),
+    vllm_mode: str = typer.Option(_DEFAULTS["vllm_mode"], help="colocate | server."),
+    vllm_server_base_url: Optional[str] = typer.Option(
+        None, "--vllm-server-url", help="vLLM server (server mode).", show_default="TRL's"
+    ),
+    lora: bool = typer.Option(_DEFAULTS["lora"], "--lora/--no-lora", help="Train a LoRA adapter (peft)."),
+    gradient_checkpointing: bool = typer.Option(
+        _DEFAULTS["gradient_checkpointing"], "--gradient-checkpointing/--no-gradient-checkpointing",
+        help="Trade compute for memory.", show_default="on",  # the flag's name is cut short at 80 columns
+    ),
+    precision: str = typer.Option(_DEFAULTS["precision"], help="auto | fp32 | bf16 | fp16."),
+    resume: bool = typer.Option(
+        False, "--resume",
+        help="Resume from the last checkpoint in the output directory with the run's stored settings: a "
+        "setting left out keeps the run's value (not the default shown here); one given with another value "
+        "is refused, except the step count and the saving, logging and memory settings.",
+    ),
+    resume_from: Optional[Path] = typer.Option(
+        None, help="Resume from this checkpoint directory (settings as with --resume)."
+    ),
     assignments: list[str] = typer.Option([], "--set", help="Any other setting: KEY=VALUE (repeatable; env.KEY too)."),
     print_config: bool = typer.Option(False, "--print-config", help="Print the resolved settings and exit."),
 ) -> None:
@@ -45,8 +77,10 @@ def train(
     # when the cores are shared with other work (SmolLM2, 64 tokens, 2 busy cores: 113 s active
     # vs 8 s passive). An explicit OMP_WAIT_POLICY wins.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from reasoning_economics.training.config import TrainConfig, parse_assignment
+    from reasoning_economics.training.config import given_settings, parse_assignment, resume_config, resume_wanted
 
+    # Only the options given on the command line: the ones left out are filled by --config and
+    # --set, then by the run's stored settings on resume, then by TrainConfig's defaults.
     flags = {
         "model": model,
         "recipe": recipe,
@@ -70,6 +104,9 @@ def train(
         "precision": precision,
         "resume": str(resume_from) if resume_from is not None else (True if resume else None),
     }
+    given = {name for name in flags if _given(ctx, name)}
+    given |= {"resume"} if resume_from is not None else set()
+    flags = {name: value for name, value in flags.items() if name in given and value is not None}
     try:
         overrides: dict = {}
         for text in assignments:
@@ -80,8 +117,10 @@ def train(
                 overrides["env"] = {**overrides.get("env", {}), **value}
             else:
                 overrides[key] = value
-        overrides.update({k: v for k, v in flags.items() if v is not None})
-        config = TrainConfig.load(config_file, overrides)
+        overrides.update(flags)
+        values = given_settings(config_file, overrides)
+        # Resuming: what is left out comes from the run's train_config.json, not the defaults.
+        config = resume_config(values) if resume_wanted(values) else TrainConfig.from_mapping(values)
         if print_config:
             import json
 
@@ -92,7 +131,11 @@ def train(
 
         for name in ignored_settings(config):
             typer.echo(f"warning: {name}={getattr(config, name)!r} is ignored: recipe {config.recipe!r} does not read it", err=True)
-        result = run_training(config)
+        try:
+            result = run_training(config)
+        except KeyboardInterrupt:
+            typer.echo(_interrupted_hint(Path(config.output_dir)), err=True)
+            raise typer.Exit(130) from None
     except ReasoningEconomicsError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -104,3 +147,23 @@ def train(
         last = result.last_log
         shown = ("reward", "accuracy", "tokens_per_question", "budget_utilization", "episode_length")
         typer.echo("last step:   " + ", ".join(f"{k}={last[k]:.4g}" for k in shown if last.get(k) is not None))
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether option ``name`` was given (typer's click context knows; its default does not count)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
+
+
+def _interrupted_hint(output_dir: Path) -> str:
+    """What to do after Ctrl-C: resume from the last checkpoint, when there is one."""
+    checkpoints = sorted(
+        (p for p in output_dir.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()),
+        key=lambda p: int(p.name.split("-")[-1]),
+    )
+    if not checkpoints:
+        return f"interrupted: no checkpoint was saved in {output_dir} yet, so there is nothing to resume"
+    return (
+        f"interrupted: the last checkpoint is {checkpoints[-1]}; continue with "
+        f"ree train -o {output_dir} --resume (the run's stored settings apply)"
+    )

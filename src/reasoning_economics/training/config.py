@@ -13,6 +13,10 @@ A config file holds the same keys as the dataclass (flat), for example::
       dataset: builtin
 
 Values given on the command line override the file's, which override the defaults.
+
+Resuming (``resume`` set) starts instead from the run's stored ``train_config.json``
+(:func:`resume_config`): settings left out keep their stored values, settings given that
+differ from them are refused, except the few of :data:`RESUME_MAY_CHANGE`.
 """
 
 from __future__ import annotations
@@ -31,6 +35,15 @@ VLLM_MODES = ("colocate", "server")
 SCALE_REWARDS = ("group", "batch", "none")
 LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo", "luspo", "vespo")
 ADVANTAGE_ESTIMATORS = ("grpo", "rloo", "reward_to_go", "brpo")
+CONFIG_NAME = "train_config.json"
+"""The resolved settings a run stores in its directory (read back by ``--resume``)."""
+RESUME_MAY_CHANGE = (
+    "steps", "save_steps", "save_total_limit", "logging_steps", "log_completions",
+    "gradient_checkpointing", "vllm_server_base_url", "vllm_gpu_memory_utilization",
+)  # fmt: skip
+"""Settings a resumed run may give new values: how long to train, how often to log and save,
+and how to spend memory or reach the vLLM server. Every other setting decides what is trained
+and must stay the run's (``output_dir`` and ``resume`` say where and whether to resume)."""
 
 
 @dataclass
@@ -156,6 +169,13 @@ class TrainConfig:
         ):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+        from reasoning_economics.rewards.anytime import BUDGET_PRIORS
+
+        # Checked whatever the recipe: an unknown name is a mistake, not a knob another recipe reads.
+        if self.anytime_prior not in BUDGET_PRIORS:
+            raise ConfigError(
+                f"anytime_prior: unknown budget prior {self.anytime_prior!r}; known: {', '.join(BUDGET_PRIORS)}"
+            )
         if self.advantage is not None and self.advantage not in ADVANTAGE_ESTIMATORS:
             raise ConfigError(
                 f"advantage must be one of {', '.join(ADVANTAGE_ESTIMATORS)} or unset (the recipe's); "
@@ -206,19 +226,102 @@ class TrainConfig:
     @classmethod
     def load(cls, path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> TrainConfig:
         """Defaults, then the file at ``path`` (YAML or TOML), then ``overrides``."""
-        values: dict[str, Any] = read_config_file(path) if path is not None else {}
-        for key, value in (overrides or {}).items():
-            if key == "env" and isinstance(value, dict):
-                values["env"] = {**values.get("env", {}), **value}
-            else:
-                values[key] = value
-        return cls.from_mapping(values)
+        return cls.from_mapping(given_settings(path, overrides))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+
+
+def _layer(values: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``values`` updated by ``overrides``; an ``env`` mapping is merged key by key."""
+    values = dict(values)
+    for key, value in overrides.items():
+        if key == "env" and isinstance(value, dict) and isinstance(values.get("env"), dict):
+            values["env"] = {**values["env"], **value}
+        else:
+            values[key] = value
+    return values
+
+
+def given_settings(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The settings given explicitly: the file at ``path``, then ``overrides`` (no defaults)."""
+    values: dict[str, Any] = read_config_file(path) if path is not None else {}
+    return _layer(values, overrides or {})
+
+
+def resume_wanted(values: dict[str, Any]) -> bool:
+    """Whether the settings ``values`` ask to resume (``resume``: true, "latest" or a checkpoint)."""
+    return values.get("resume") not in (None, False, "false")
+
+
+def stored_config_path(values: dict[str, Any]) -> Path:
+    """The ``train_config.json`` of the run that ``values`` resume: the output directory's or,
+    for a given checkpoint (``--resume-from``) when the output directory has none, the one of the
+    checkpoint's run.
+
+    Raises:
+        ConfigError: neither exists (nothing says how the run was set up).
+    """
+    output_dir = Path(values.get("output_dir") or TrainConfig.output_dir)
+    path = output_dir / CONFIG_NAME
+    resume = values.get("resume")
+    if not path.is_file() and isinstance(resume, str) and resume not in ("true", "latest"):
+        beside = Path(resume).parent / CONFIG_NAME
+        if beside.is_file():
+            return beside
+    if path.is_file():
+        return path
+    if not output_dir.exists():
+        raise ConfigError(
+            f"--resume: {str(output_dir)!r} does not exist: no run and no checkpoint to resume; "
+            "start the run without --resume"
+        )
+    raise ConfigError(
+        f"--resume: no {CONFIG_NAME} in {str(output_dir)!r}, so the settings of the run to continue are "
+        "unknown (ree train stores them when a run starts); start the run without --resume"
+    )
+
+
+def resume_config(values: dict[str, Any]) -> TrainConfig:
+    """The settings of a resumed run: the stored ones (:func:`stored_config_path`) updated by the
+    settings given in ``values`` (file, ``--set``, options).
+
+    Reads only, so a refused resume changes nothing on disk.
+
+    Raises:
+        ConfigError: no stored settings, or a given setting outside :data:`RESUME_MAY_CHANGE`
+            differs from the stored one (one line naming each, with both values).
+    """
+    path = stored_config_path(values)
+    try:
+        stored_values = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--resume: cannot read the run's settings {str(path)!r}: {exc}") from None
+    if not isinstance(stored_values, dict):
+        raise ConfigError(f"--resume: the run's settings {str(path)!r} are not a mapping")
+    try:
+        stored = TrainConfig.from_mapping(stored_values)
+    except ConfigError as exc:
+        raise ConfigError(f"--resume: the run's settings {str(path)!r} are invalid: {exc}") from None
+    # The run directory is where it is now, whatever the stored path says (a moved run resumes).
+    here = {"output_dir": str(values.get("output_dir") or TrainConfig.output_dir)}
+    config = TrainConfig.from_mapping(_layer(_layer(stored.to_dict(), here), values))
+    ignored = {*RESUME_MAY_CHANGE, "output_dir", "resume"}
+    conflicts = [
+        f"{f.name}={getattr(config, f.name)!r} (the run has {getattr(stored, f.name)!r})"
+        for f in dataclasses.fields(TrainConfig)
+        if f.name not in ignored and getattr(config, f.name) != getattr(stored, f.name)
+    ]
+    if conflicts:
+        raise ConfigError(
+            f"--resume: the run in {str(path.parent)!r} was started with other settings: {'; '.join(conflicts)}. "
+            "Leave them out to keep the run's, or train a new run in another directory; "
+            f"only {', '.join(RESUME_MAY_CHANGE)} may change on resume"
+        )
+    return config
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:

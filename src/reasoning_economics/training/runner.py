@@ -2,7 +2,7 @@
 
 A run directory holds::
 
-    train_config.json      the resolved TrainConfig
+    train_config.json      the resolved TrainConfig (what ``--resume`` continues with)
     train_log.jsonl        one line per logging step (see reasoning_economics.training.logs)
     checkpoint-<step>/     TRL/transformers checkpoints (model, optimizer, scheduler, RNG, state)
     final/                 the trained model (or LoRA adapter) and tokenizer
@@ -23,7 +23,7 @@ from typing import Any
 
 from reasoning_economics.errors import ConfigError, require
 from reasoning_economics.evaluation.results import make_output_dir
-from reasoning_economics.training.config import TrainConfig
+from reasoning_economics.training.config import CONFIG_NAME, TrainConfig
 from reasoning_economics.training.logs import TRAIN_LOG_NAME, make_jsonl_callback, read_training_log
 
 
@@ -211,6 +211,20 @@ def build_trainer(config: TrainConfig) -> tuple[Any, Any]:
     return trainer, rollout
 
 
+def _save_config_callback(config: TrainConfig, path: Path) -> Any:
+    """A callback that stores ``config`` at ``path`` when training begins: after a resumed run's
+    checkpoint has loaded (a checkpoint that does not fit leaves the stored settings alone), and
+    before the first step (a run stopped at any step can be resumed with them)."""
+    from transformers import TrainerCallback
+
+    class SaveTrainConfig(TrainerCallback):
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if state.is_world_process_zero:
+                config.save(path)
+
+    return SaveTrainConfig()
+
+
 def train(config: TrainConfig) -> TrainResult:
     """Run ``config`` to the end (resuming when asked) and save the final model; see the module docstring."""
     output_dir = Path(config.output_dir)
@@ -218,9 +232,17 @@ def train(config: TrainConfig) -> TrainResult:
     resume_from = _resume_checkpoint(config, output_dir)
     started = time.monotonic()
     trainer, rollout = build_trainer(config)
-    config.save(output_dir / "train_config.json")
+    trainer.add_callback(_save_config_callback(config, output_dir / CONFIG_NAME))
     try:
         trainer.train(resume_from_checkpoint=resume_from)
+    except RuntimeError as exc:
+        if resume_from is None or "loading state_dict" not in str(exc):
+            raise
+        what = " ".join(line.strip() for line in str(exc).strip().splitlines()[:2])[:300]
+        raise ConfigError(
+            f"checkpoint {resume_from!r} does not fit model {config.model!r} ({what}); "
+            "resume with the model the checkpoint was trained from"
+        ) from None
     finally:
         rollout.close()
     final_dir = output_dir / "final"

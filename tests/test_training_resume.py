@@ -1,0 +1,206 @@
+"""``ree train --resume``: a resumed run keeps the settings it was started with.
+
+The run directory's ``train_config.json`` is the run's record. Resuming fills every setting not
+given from it (not from the defaults), refuses a given setting that contradicts it (``error:``,
+exit 2, nothing on disk changed), and lets only the settings of ``RESUME_MAY_CHANGE`` (steps,
+logging and saving frequency, ...) take new values. Runs use the tiny random chat model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from typer.testing import CliRunner  # noqa: E402
+
+from reasoning_economics.cli import app  # noqa: E402
+from reasoning_economics.training.config import RESUME_MAY_CHANGE  # noqa: E402
+
+# Small enough that a step takes well under a second on one CPU thread.
+SMALL = ["--num-generations", "2", "--max-step-tokens", "8", "--num-questions", "2", "--set", "total_budget=16"]
+
+
+def ree(*args: str):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def snapshot(directory):
+    """Every file under ``directory`` with its bytes and modification time."""
+    return {
+        str(p.relative_to(directory)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    pytest.importorskip("trl")
+    from reasoning_economics.training.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+
+
+@pytest.fixture(scope="module")
+def length_run(tiny_model, tmp_path_factory, one_torch_thread_module):
+    """One step of the length recipe, learning rate 0.01: settings far from the defaults."""
+    out = tmp_path_factory.mktemp("runs") / "length"
+    result = ree("train", "--model", tiny_model, "--recipe", "length", "--steps", "1", "--learning-rate", "0.01",
+                 "--seed", "3", *SMALL, "-o", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (out / "checkpoint-1").is_dir()
+    return out
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread_module():
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_resume_without_repeating_the_options_continues_the_stored_settings(length_run, tmp_path):
+    import shutil
+
+    from reasoning_economics.training.logs import read_training_log
+
+    run = tmp_path / "run"
+    shutil.copytree(length_run, run)  # the module's run stays as it was for the other tests
+    stored = json.loads((run / "train_config.json").read_text())
+
+    # The README's form: only the directory, the new step count and --resume.
+    result = ree("train", "-o", run, "--steps", "2", "--resume")
+    assert result.exit_code == 0, result.output
+
+    now = json.loads((run / "train_config.json").read_text())
+    assert now["recipe"] == "length" and now["model"] == stored["model"]  # not the defaults (episode, smollm2)
+    assert (now["learning_rate"], now["seed"], now["num_generations"]) == (0.01, 3, 2)
+    assert now["steps"] == 2 and now["resume"] is True
+    assert {k: v for k, v in now.items() if k not in ("steps", "resume", "output_dir")} == {
+        k: v for k, v in stored.items() if k not in ("steps", "resume", "output_dir")
+    }
+    records = read_training_log(run)
+    assert [r["step"] for r in records] == [1, 2]
+    assert "rewards/efficiency/mean" in records[-1]["metrics"]  # step 2 trained the length recipe too
+    summary = json.loads((run / "train_summary.json").read_text())
+    assert summary["global_step"] == 2 and summary["resumed_from"].endswith("checkpoint-1")
+
+
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        (["--model", "smollm2"], "model='smollm2'"),  # was a RuntimeError traceback after the config was rewritten
+        (["--recipe", "episode"], "recipe='episode'"),  # was a silent switch of recipe in mid-run
+        (["--learning-rate", "0.001"], "learning_rate=0.001 (the run has 0.01)"),
+        (["--set", "seed=4"], "seed=4 (the run has 3)"),
+        (["--set", "env.hard_cap_mode=false"], "env={'hard_cap_mode': False} (the run has {})"),
+        (["--resume-from", "CHECKPOINT", "--set", "length_alpha=0.5"], "length_alpha=0.5"),
+    ],
+)
+def test_a_conflicting_setting_is_refused_and_nothing_changes(length_run, args, named):
+    args = [str(length_run / "checkpoint-1") if a == "CHECKPOINT" else a for a in args]
+    before = snapshot(length_run)
+    config_bytes = (length_run / "train_config.json").read_bytes()
+    resume = [] if "--resume-from" in args else ["--resume"]
+    result = ree("train", "-o", length_run, "--steps", "3", *resume, *args)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: --resume: "), result.output
+    assert named in lines[0] and "may change on resume" in lines[0]
+    assert (length_run / "train_config.json").read_bytes() == config_bytes
+    assert snapshot(length_run) == before
+
+
+def test_a_conflict_from_a_config_file_is_refused_too(length_run, tmp_path):
+    before = snapshot(length_run)
+    path = tmp_path / "train.yaml"
+    path.write_text("recipe: length\nlearning_rate: 0.01\nmax_step_tokens: 16\n")  # the last one differs
+    result = ree("train", "-c", path, "-o", length_run, "--resume")
+    assert result.exit_code == 2 and "max_step_tokens=16 (the run has 8)" in result.output
+    assert snapshot(length_run) == before
+
+
+def test_settings_equal_to_the_stored_ones_and_those_that_may_change_are_accepted(length_run, tiny_model, tmp_path):
+    assert "steps" in RESUME_MAY_CHANGE and "save_steps" in RESUME_MAY_CHANGE and "logging_steps" in RESUME_MAY_CHANGE
+    path = tmp_path / "train.yaml"
+    path.write_text("recipe: length\nlearning_rate: 1.0e-2\n")  # YAML reads "1.0e-2" as text: compared as a number
+    result = ree("train", "--print-config", "-c", path, "-o", length_run, "--resume", "--model", tiny_model,
+                 "--steps", "5", "--set", "save_steps=2", "--set", "logging_steps=2")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    resolved = json.loads(result.output)
+    assert (resolved["recipe"], resolved["seed"], resolved["steps"], resolved["save_steps"]) == ("length", 3, 5, 2)
+    assert resolved["logging_steps"] == 2 and resolved["output_dir"] == str(length_run)
+
+
+def test_resume_from_a_checkpoint_of_another_run_takes_that_runs_settings(length_run, tmp_path):
+    fork = tmp_path / "fork"
+    result = ree("train", "--print-config", "-o", fork, "--resume-from", length_run / "checkpoint-1", "--steps", "4")
+    assert result.exit_code == 0, result.output
+    resolved = json.loads(result.output)
+    assert (resolved["recipe"], resolved["learning_rate"], resolved["steps"]) == ("length", 0.01, 4)
+    assert resolved["output_dir"] == str(fork) and not fork.exists()
+
+
+def test_resume_without_stored_settings_is_a_clear_error(tmp_path):
+    missing = tmp_path / "missing"
+    result = ree("train", "-o", missing, "--resume")
+    assert result.exit_code == 2
+    assert result.output.startswith("error: --resume:") and "does not exist" in result.output
+    assert not missing.exists()
+
+    bare = tmp_path / "bare"
+    (bare / "checkpoint-1").mkdir(parents=True)  # a checkpoint but no record of the run's settings
+    result = ree("train", "-o", bare, "--resume")
+    assert result.exit_code == 2 and "no train_config.json in" in result.output
+    assert [p.name for p in bare.iterdir()] == ["checkpoint-1"]
+
+
+def test_a_checkpoint_of_another_model_is_an_error_line_and_keeps_the_settings(tiny_model, length_run, tmp_path):
+    from reasoning_economics.training.tiny import build_tiny_model
+
+    wider = build_tiny_model(tmp_path / "wider", hidden_size=48)
+    run = tmp_path / "wide"
+    done = ree("train", "--model", wider, "--recipe", "length", "--steps", "1", *SMALL, "-o", run)
+    assert done.exit_code == 0, done.output
+    config_bytes = (run / "train_config.json").read_bytes()
+    result = ree("train", "-o", run, "--resume-from", length_run / "checkpoint-1", "--steps", "2")
+    assert result.exit_code == 2, result.output
+    assert f"error: checkpoint {str(length_run / 'checkpoint-1')!r} does not fit model {str(wider)!r}" in result.output
+    assert (run / "train_config.json").read_bytes() == config_bytes
+
+
+def test_ctrl_c_says_how_to_resume(tmp_path, monkeypatch):
+    from reasoning_economics.training import runner
+
+    def interrupted(config):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "train", interrupted)
+    out = tmp_path / "run"
+    result = ree("train", "-o", out, "--steps", "3")
+    assert result.exit_code == 130
+    assert "interrupted: no checkpoint was saved" in result.output and "nothing to resume" in result.output
+
+    for step in (2, 10):
+        (out / f"checkpoint-{step}").mkdir(parents=True)
+    result = ree("train", "-o", out, "--steps", "30")
+    assert result.exit_code == 130
+    assert f"the last checkpoint is {out / 'checkpoint-10'}" in result.output  # by number, not by name
+    assert f"continue with ree train -o {out} --resume" in result.output
+
+
+def test_help_shows_the_defaults():
+    result = CliRunner().invoke(app, ["train", "--help"])
+    assert result.exit_code == 0
+    text = " ".join(result.output.replace("│", " ").split())  # rich wraps the help column
+    for shown in ("smollm2", "episode", "100", "runs/train", "0", "4", "64", "1e-05", "auto", "colocate",
+                  "no-vllm", "no-lora", "on", "the recipe's"):  # fmt: skip
+        assert f"[default: {shown}]" in text or f"[default: ({shown})]" in text, shown
+    assert "keeps the run's value" in text  # --resume says where the left-out settings come from
