@@ -187,3 +187,83 @@ def test_an_empty_run_has_no_numbers_and_as_baseline_compares_nothing(runs, tmp_
     }
     assert len(comparison["warnings"]) == 1 and "'empty' has no answers" in comparison["warnings"][0]
     assert "Warning: baseline &#x27;empty&#x27; has no answers" in (out / "report.html").read_text()
+
+
+def _training_run(path, rewards=((1, 0.1), (2, 0.4), (3, 0.3))):
+    """A run directory as ree train leaves it, as far as ree report reads it: a train_log.jsonl."""
+    from reasoning_economics.training.logs import TRAIN_LOG_NAME, log_record
+
+    path.mkdir(parents=True)
+    with (path / TRAIN_LOG_NAME).open("w") as handle:
+        for step, reward in rewards:
+            logs = {"reward": reward, "loss": 1.0 / step, "episode/accuracy": reward,
+                    "episode/tokens_per_question": 100.0 + step}
+            handle.write(json.dumps(log_record(step, step / 3, step * 2.0, logs)) + "\n")
+    return path
+
+
+def test_one_training_run_gets_its_own_report_by_default(tmp_path, monkeypatch):
+    # README: `ree report runs/smoke   # training curves`, with no --out.
+    monkeypatch.chdir(tmp_path)
+    _training_run(tmp_path / "runs" / "t2")
+    result = CliRunner().invoke(app, ["report", "runs/t2"])
+    assert result.exit_code == 0, result.output
+    assert "error" not in result.output
+    summary = json.loads((tmp_path / "runs" / "t2" / "summary.json").read_text())
+    assert "runs" not in summary  # one run: its own summary, not a comparison
+    assert summary["run"] == {"name": "t2", "kind": "training"}
+    assert summary["training"]["steps"] == 3 and summary["training"]["logged_steps"] == 3
+    assert summary["training"]["first"]["reward"] == 0.1 and summary["training"]["last"]["reward"] == 0.3
+    assert "training_curves" in embedded_images((tmp_path / "runs" / "t2" / "report.html").read_text())
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip()
+            for line in result.output.splitlines() if line.count("│") == 3}
+    assert rows["mode"] == "train" and rows["train: steps"] == "3"
+    assert rows["train: reward (first -> last)"] == "0.100 -> 0.300"
+    assert rows["train: tokens / question (first -> last)"] == "101.0 -> 103.0"
+    assert "accuracy [95% CI]" not in rows  # no evaluation metrics: no column of "-"
+    assert "t2 is a training run" in " ".join(result.output.split())
+    assert not (tmp_path / "ree-report").exists()
+
+
+def test_training_and_evaluation_runs_side_by_side(runs, tmp_path):
+    trained = _training_run(tmp_path / "trained")
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(app, ["report", str(runs / "short"), str(trained), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
+            for line in result.output.splitlines() if line.count("│") == 4}
+    assert rows["mode"] == ["episode", "train"]
+    assert rows["tokens / question (mean)"] == ["40.0", "-"]
+    assert rows["train: steps"] == ["-", "3"]
+    comparison = json.loads((out / "summary.json").read_text())
+    assert comparison["runs"]["trained"]["training"]["last"]["loss"] == pytest.approx(1 / 3)
+    # A comparison still never goes into one of its runs, a training run included.
+    refused = CliRunner().invoke(app, ["report", str(runs / "short"), str(trained), "--out", str(trained)])
+    assert refused.exit_code == 2 and "is the run 'trained'" in refused.output
+
+
+def test_tokenizer_names_of_one_vocabulary_are_not_a_difference(runs, tmp_path):
+    # oracle counts in "qwen3"; an openai: run of Qwen/Qwen3-0.6B in the same vocabulary.
+    runner = CliRunner()
+    hub = tmp_path / "hub-name"
+    result = runner.invoke(
+        app, ["eval", "--policy", "oracle:accuracy=1.0,tokens=40", *RUN_ARGS, "--tokenizer", "Qwen/Qwen3-0.6B",
+              "--out", str(hub)]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((hub / "run.json").read_text())["tokenizer_name"] == "Qwen/Qwen3-0.6B"
+    llama = tmp_path / "llama"
+    result = runner.invoke(
+        app, ["eval", "--policy", "oracle:accuracy=1.0,tokens=40", *RUN_ARGS, "--tokenizer",
+              "meta-llama/Llama-3.1-8B-Instruct", "--out", str(llama)]
+    )
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "cmp"
+    result = runner.invoke(
+        app, ["report", str(hub), str(llama), "--baseline", str(runs / "short"), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    warnings = json.loads((out / "summary.json").read_text())["warnings"]
+    assert len(warnings) == 1, warnings
+    assert "'llama'" in warnings[0] and "tokenizer_name 'meta-llama/Llama-3.1-8B-Instruct' vs 'qwen3'" in warnings[0]
+    assert "warning: run 'hub-name'" not in " ".join(result.output.split())

@@ -159,7 +159,12 @@ class ReasonBudgetClient(EnvClient[ReasonBudgetAction, ReasonBudgetObservation, 
             status = cause.response.status_code
             body = cause.response.body.decode("utf-8", "replace")[:300] if cause.response.body else ""
             if status in (401, 403):
-                hint = "pass token=... (the server was started with --token)" if status == 401 else "check the token"
+                # Read by library users and by ree eval alike: name both ways of passing it.
+                hint = (
+                    "the server was started with --token: pass token=... (ree eval: --token or REE_TOKEN)"
+                    if status == 401
+                    else "check the token (token=...; ree eval: --token or REE_TOKEN)"
+                )
                 return f"{self._ws_url} refused the connection with HTTP {status}: {body or 'unauthorized'}; {hint}"
             return f"{self._ws_url} refused the WebSocket handshake with HTTP {status}: {body}"
         reason = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc)

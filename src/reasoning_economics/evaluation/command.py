@@ -15,6 +15,7 @@ def _fail(message: str) -> None:
 
 
 def eval_command(
+    ctx: typer.Context,
     policy: str = typer.Option(
         "smollm2", "--policy", "-p",
         help="Policy spec: smollm2 (embedded), hf:<dir|hub id>, openai:<model>, vllm:<model>, "
@@ -47,32 +48,43 @@ def eval_command(
         help="Soft budget: no clipping or early stop; overspend is penalised (not with --server: its mode applies).",
     ),
     concurrency: int = typer.Option(8, "--concurrency", "-c", help="Units run at once (generation is batched)."),
-    samples: int = typer.Option(4, "--samples", help="problem mode: answers per question."),
-    anytime_max_budget: int = typer.Option(256, "--anytime-max-budget", help="anytime mode: largest thinking budget b_max."),
-    anytime_budgets: int = typer.Option(4, "--anytime-budgets", help="anytime mode: S budgets, b_j = j*b_max/S."),
-    summaries: int = typer.Option(1, "--summaries", help="anytime mode: forced answers per budget."),
-    summary_tokens: int = typer.Option(48, "--summary-tokens", help="anytime mode: most tokens per forced answer."),
+    samples: int = typer.Option(4, "--samples", help="problem mode only: answers per question."),
+    anytime_max_budget: int = typer.Option(
+        256, "--anytime-max-budget", help="anytime mode only: largest thinking budget b_max."
+    ),
+    anytime_budgets: int = typer.Option(4, "--anytime-budgets", help="anytime mode only: S budgets, b_j = j*b_max/S."),
+    summaries: int = typer.Option(1, "--summaries", help="anytime mode only: forced answers per budget."),
+    summary_tokens: int = typer.Option(48, "--summary-tokens", help="anytime mode only: most tokens per forced answer."),
     server: str = typer.Option(None, "--server", help="URL of a `ree serve` instance (episode mode)."),
-    token: str = typer.Option(None, "--token", envvar="REE_TOKEN", help="Bearer token for --server."),
+    token: str = typer.Option(
+        None, "--token", envvar="REE_TOKEN",
+        help="Bearer token for --server (--token without --server is refused; REE_TOKEN is then unused).",
+    ),
     base_url: str = typer.Option(None, "--base-url", help="openai: policies: the endpoint's base URL."),
-    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run in --out."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue an interrupted run in --out (refused where --out holds no run)."
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
 ) -> None:
     """Evaluate a policy in the environment; write results.jsonl, summary.json and report.html.
 
     Each finished episode is appended to results.jsonl at once; --resume picks up where a killed run stopped. Prints the summary table and the path of the report.
+
+    An option the run would not read is refused (exit status 2), as --soft is with --server: --samples outside problem mode, the anytime options (--anytime-max-budget, --anytime-budgets, --summaries, --summary-tokens) outside anytime mode, --token without --server.
     """
     from rich.console import Console
 
     from reasoning_economics.errors import ConfigError, GradingError, ReasoningEconomicsError, ServerConnectionError
     from reasoning_economics.evaluation.config import DEFAULT_MAX_TOKENS_PER_STEP, SERVER_OWN_SETTING, EvalConfig
     from reasoning_economics.evaluation.report import rich_table, write_report
+    from reasoning_economics.evaluation.results import RESULTS_NAME, RUN_CONFIG_NAME
     from reasoning_economics.evaluation.runner import run_evaluation
 
     if mode not in MODES:
         _fail(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
     console = Console(stderr=False)
     try:
+        _refuse_unread_options(ctx, mode, server)
         if server and max_tokens_per_step is not None:
             # Even the default value, named: the server's own limit applies, not this one.
             raise ConfigError(SERVER_OWN_SETTING.format(flag="--max-tokens-per-step", what="per-step token limit"))
@@ -99,19 +111,29 @@ def eval_command(
         )
         if out is None and resume:
             _fail("--resume continues the run in --out: name it")
+        if resume and not _holds_a_run(out):
+            # A typo in --out would otherwise start a new run under the wrong name.
+            what = "no such directory" if not out.exists() else f"no {RUN_CONFIG_NAME} or {RESULTS_NAME}"
+            _fail(
+                f"--resume: there is nothing to resume in {out} ({what}); check the path, or drop --resume "
+                "to start a new run there"
+            )
         run_dir = out or _default_run_dir(policy, mode, seed)
         try:
             run_evaluation(config, run_dir, resume=resume, console=console, show_progress=progress)
         except KeyboardInterrupt:
             typer.secho(
-                f"interrupted: finished episodes are saved in {run_dir / 'results.jsonl'}; continue with "
-                f"the same command plus --resume --out {run_dir}",
+                f"interrupted: {_how_to_continue(run_dir, 'when you are ready')}",
                 fg=typer.colors.YELLOW, err=True,
             )
             raise typer.Exit(code=130) from None
         except GradingError as exc:
             _fail(f"{exc}\n{_how_to_continue(run_dir, 'once grading works again (see the errors above, or the server log)')}")
         except ServerConnectionError as exc:
+            if _token_refused(exc):
+                # The server is up and said no: running again only helps with the right token.
+                when = "with the server's token (--token TOKEN, or the REE_TOKEN environment variable)"
+                _fail(f"{exc}\n{_how_to_continue(run_dir, when)}")
             _fail(f"{exc}\n{_how_to_continue(run_dir, 'once the server is back')}")
         comparison, report_path = write_report([run_dir], run_dir)
     except ReasoningEconomicsError as exc:
@@ -134,17 +156,21 @@ def report_command(
         None, "--baseline", "-b", help="Run to compare against: token reduction % and accuracy change in points."
     ),
     out: Path = typer.Option(
-        None, "--out", "-o", help="Where to write report.html and summary.json; by default the run, or ./ree-report."
+        None, "--out", "-o",
+        help="Where to write report.html and summary.json; by default into the run itself when one run is "
+        "given without --baseline (its own summary), else ./ree-report (a comparison, never written into a run).",
     ),
 ) -> None:
     """Compare runs: a table in the terminal, summary.json and a self-contained report.html.
 
-    Plots accuracy against tokens with the Pareto frontier, tokens by difficulty, budget pacing, the anytime curve, reflection by difficulty, the reward distribution and training curves.
+    Plots accuracy against tokens with the Pareto frontier, tokens by difficulty, budget pacing, the anytime curve, reflection by difficulty, the reward distribution and training curves. A training run (ree train's output directory) shows its training log in the table: steps, and reward, accuracy, tokens per question and loss at the first and the last logged step.
     """
     from rich.console import Console
 
     from reasoning_economics.errors import ReasoningEconomicsError
     from reasoning_economics.evaluation.report import rich_table, write_report
+    from reasoning_economics.text import visible
+    from reasoning_economics.training.logs import TRAIN_LOG_NAME
 
     target = out or (runs[0] if len(runs) == 1 and baseline is None else Path("ree-report"))
     try:
@@ -155,8 +181,70 @@ def report_command(
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     console = Console()
     console.print(rich_table(comparison))
+    for name, summary in comparison["runs"].items():
+        if "answers" not in summary:
+            console.print(
+                f"{visible(name)} is a training run: the table shows its {TRAIN_LOG_NAME} at the first and the last "
+                f"logged step; the training curves are in {report_path}",
+                markup=False,
+            )
     console.print(f"summary: {target / 'summary.json'}", markup=False)
     console.print(f"report:  {report_path}", markup=False)
+
+
+MODE_OPTIONS = {
+    "samples": ("--samples", "problem"),
+    "anytime_max_budget": ("--anytime-max-budget", "anytime"),
+    "anytime_budgets": ("--anytime-budgets", "anytime"),
+    "summaries": ("--summaries", "anytime"),
+    "summary_tokens": ("--summary-tokens", "anytime"),
+}
+"""Parameter -> (flag, the one mode that reads it)."""
+
+
+def _refuse_unread_options(ctx: typer.Context, mode: str, server: str | None) -> None:
+    """Raise ConfigError for an option given on the command line that this run would not read
+    (a default, or REE_TOKEN from the environment, is not "given")."""
+    from reasoning_economics.errors import ConfigError
+
+    def given(name: str) -> bool:
+        # By name: typer ships its own copy of click, whose ParameterSource is not click's.
+        return getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
+
+    for name, (flag, reader) in MODE_OPTIONS.items():
+        if given(name) and mode != reader:
+            raise ConfigError(
+                f"{flag} does not apply in {mode} mode: only {reader} mode reads it "
+                f"(drop {flag}, or add --mode {reader})"
+            )
+    if given("token") and not server:
+        raise ConfigError(
+            "--token is the bearer token for --server; without --server the environment runs in-process "
+            "and needs none (drop --token, or add --server URL)"
+        )
+
+
+def _holds_a_run(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds something ``--resume`` can continue: a run.json, or results
+    (which the run refuses, with its reason, when their run.json is gone)."""
+    from reasoning_economics.evaluation.results import RESULTS_NAME, RUN_CONFIG_NAME
+
+    results = run_dir / RESULTS_NAME
+    return (run_dir / RUN_CONFIG_NAME).is_file() or (results.is_file() and results.stat().st_size > 0)
+
+
+def _token_refused(exc: BaseException) -> bool:
+    """Whether a connection failure is the server refusing the handshake with HTTP 401 or 403
+    (no token, or a wrong one) rather than a server that cannot be reached."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        status = getattr(getattr(cause, "response", None), "status_code", None)
+        if status in (401, 403):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _how_to_continue(run_dir: Path, when: str) -> str:

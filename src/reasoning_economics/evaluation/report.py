@@ -86,11 +86,17 @@ def compare(runs: Sequence[RunData], baseline: RunData | None = None) -> dict[st
     summaries: dict[str, Any] = {}
     for run in runs:
         if run.summary is None:
-            summaries[run.name] = {"run": {"name": run.name}, "training_log": str(run.training_log)}
+            summaries[run.name] = {
+                "run": {"name": run.name, "kind": "training"},
+                "training_log": str(run.training_log),
+                "training": training_summary(run.training_log),
+            }
             continue
         summary = run.summary
         if baseline is not None and baseline.summary is not None and baseline.name != run.name:
             summary = with_baseline(summary, baseline.summary)
+        if run.training_log is not None:
+            summary = {**summary, "training": training_summary(run.training_log)}
         summaries[run.name] = summary
     points = {
         run.name: (run.summary["tokens_per_question"]["mean"], run.summary["accuracy"]["value"])
@@ -115,6 +121,34 @@ def compare(runs: Sequence[RunData], baseline: RunData | None = None) -> dict[st
     }
 
 
+TRAINING_CURVES = ("reward", "accuracy", "tokens_per_question", "budget_utilization", "episode_length", "loss")
+"""The keys of a training log's records that a training summary reports (first and last step)."""
+
+
+def training_summary(log_path: str | Path | None) -> dict[str, Any] | None:
+    """What a training log (``train_log.jsonl``) says in brief: its last step, the number of
+    logged steps, the seconds the last line records, and :data:`TRAINING_CURVES` at the first
+    and the last logged step (None where no step is logged yet)."""
+    from reasoning_economics.training.logs import read_training_log
+
+    if log_path is None:
+        return None
+    records = read_training_log(log_path)
+    if not records:
+        return {"steps": 0, "logged_steps": 0, "time_s": None, "first": None, "last": None}
+
+    def curves(record: dict[str, Any]) -> dict[str, Any]:
+        return {key: record.get(key) for key in TRAINING_CURVES}
+
+    return {
+        "steps": records[-1]["step"],
+        "logged_steps": len(records),
+        "time_s": records[-1].get("time_s"),
+        "first": curves(records[0]),
+        "last": curves(records[-1]),
+    }
+
+
 COMPARED_SETTINGS = tuple(sorted(IDENTITY_KEYS - {"policy", "policy_options"}))
 """Settings a run and its baseline should share: the policy is what is compared, and any of
 these changes what the numbers mean (another tokenizer counts other tokens, another seed or
@@ -132,7 +166,7 @@ def _setting_warnings(runs: Sequence[RunData], baseline: RunData) -> list[str]:
         differences = [
             f"{key} {config[key]!r} vs {base[key]!r}"
             for key in COMPARED_SETTINGS
-            if key in config and key in base and config[key] != base[key]
+            if key in config and key in base and _differ(key, config, base)
         ]
         if differences:
             warnings.append(
@@ -140,6 +174,29 @@ def _setting_warnings(runs: Sequence[RunData], baseline: RunData) -> list[str]:
                 "so its comparison with the baseline measures more than the policy"
             )
     return warnings
+
+
+def _differ(key: str, config: dict[str, Any], base: dict[str, Any]) -> bool:
+    """Whether ``config`` and ``base`` differ in setting ``key`` in a way that changes the numbers.
+
+    Tokenizer names count tokens alike when they resolve to the same built-in vocabulary
+    (``qwen3`` and ``Qwen/Qwen3-0.6B``); ``--tokenizer`` itself (None: the policy's own) matters
+    only through ``tokenizer_name``, the tokenizer that counted, where both runs record it."""
+    if key == "tokenizer" and "tokenizer_name" in config and "tokenizer_name" in base:
+        return False
+    if key in ("tokenizer", "tokenizer_name"):
+        return _vocabulary(config[key]) != _vocabulary(base[key])
+    return config[key] != base[key]
+
+
+def _vocabulary(name: Any) -> Any:
+    """The built-in vocabulary ``name`` resolves to, or ``name`` itself (a local directory, a
+    tokenizer outside the built-in families, None)."""
+    from reasoning_economics import tokens
+
+    if not isinstance(name, str):
+        return name
+    return tokens.builtin_vocabulary_for(name) or name
 
 
 # ----------------------------------------------------------------------------- table
@@ -164,6 +221,8 @@ def table_rows(comparison: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     table, shared by the terminal and the HTML report. Runs are columns so the table stays
     readable in an 80-column terminal."""
     names = list(comparison["runs"])
+    evaluated = any("answers" in comparison["runs"][name] for name in names)
+    trained = [comparison["runs"][name].get("training") for name in names]
     metric_rows: list[tuple[str, list[str]]] = [
         ("mode", []), ("answers", []), ("accuracy [95% CI]", []), ("tokens / question (mean)", []),
         ("tokens / question (median)", []), ("budget used", []), ("overspend rate", []),
@@ -206,7 +265,38 @@ def table_rows(comparison: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
             ]
         for (_, column), value in zip(metric_rows, values):
             column.append(value)
+    if not evaluated:
+        # Only training runs: a column of "-" per evaluation metric says nothing.
+        metric_rows = metric_rows[:1]
+    if any(trained):
+        metric_rows.extend(_training_rows(trained))
     return ["metric", *names], [[label, *column] for label, column in metric_rows]
+
+
+_TRAINING_ROWS = (
+    ("reward", "train: reward (first -> last)", ".3f"),
+    ("accuracy", "train: accuracy (first -> last)", ".3f"),
+    ("tokens_per_question", "train: tokens / question (first -> last)", ".1f"),
+    ("loss", "train: loss (first -> last)", ".4g"),
+)
+
+
+def _training_rows(trained: Sequence[dict[str, Any] | None]) -> list[tuple[str, list[str]]]:
+    """Rows from the runs' training summaries (:func:`training_summary`; None: not trained):
+    steps, and each curve at the first and the last logged step."""
+    rows = [("train: steps", [_fmt(t["steps"]) if t else "-" for t in trained])]
+    for key, label, spec in _TRAINING_ROWS:
+        column = []
+        for t in trained:
+            first, last = ((t or {}).get("first") or {}).get(key), ((t or {}).get("last") or {}).get(key)
+            if last is None:
+                column.append("-")
+            elif first is None or t["logged_steps"] == 1:
+                column.append(_fmt(float(last), spec))
+            else:
+                column.append(f"{_fmt(float(first), spec)} -> {_fmt(float(last), spec)}")
+        rows.append((label, column))
+    return rows
 
 
 def rich_table(comparison: dict[str, Any]) -> Any:
@@ -379,8 +469,9 @@ def write_report(
     """Read runs (and a baseline), write ``summary.json`` and ``report.html`` into ``out_dir``.
 
     With a single run (and no baseline) ``summary.json`` is that run's summary, as ``ree eval``
-    writes it; with several it is the comparison (:func:`compare`), which may not be written
-    into one of the runs (ConfigError). Returns (comparison, html path).
+    writes it (a training run's: its training log in brief, :func:`training_summary`), and may
+    be written into the run itself; with several it is the comparison (:func:`compare`), which
+    may not be written into one of the runs (ConfigError). Returns (comparison, html path).
     """
     if not run_paths:
         raise ConfigError("give at least one run directory")
@@ -402,7 +493,7 @@ def write_report(
             runs = [baseline_run, *runs]
         if baseline_run.summary is None:
             raise ConfigError(f"baseline {str(baseline)!r} has no evaluation results")
-    writes_comparison = not (len(runs) == 1 and runs[0].summary is not None)
+    writes_comparison = len(runs) != 1
     overwritten = next((run for run in runs if run.path.resolve() == Path(out_dir).resolve()), None)
     if writes_comparison and overwritten is not None:
         raise ConfigError(
@@ -412,7 +503,8 @@ def write_report(
     comparison = compare(runs, baseline_run)
     out = make_output_dir(out_dir)
     if not writes_comparison:
-        write_output_json(out / SUMMARY_NAME, runs[0].summary)
+        # One run (an evaluation, a training run, or both in one folder): its own summary.
+        write_output_json(out / SUMMARY_NAME, comparison["runs"][runs[0].name])
     else:
         write_output_json(out / SUMMARY_NAME, comparison)
     report_path = out / REPORT_NAME

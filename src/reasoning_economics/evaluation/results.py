@@ -259,7 +259,8 @@ def prepare_run_dir(run_dir: str | Path, run_config: dict[str, Any], *, resume: 
       and ``first_episode`` where both record it), and every unit already in ``results.jsonl``
       must hold what this run's units hold (:func:`unit_mismatch`); otherwise the resume is
       refused with :class:`RunMismatchError` before anything on disk changes. Results without
-      a ``run.json`` are refused too.
+      a ``run.json`` are refused too, and so are results holding more units than the resumed
+      run's ``episodes`` (``run.json`` would say fewer than ``results.jsonl`` holds).
     """
     run_dir = make_output_dir(run_dir)
     stored = read_run_config(run_dir)
@@ -277,7 +278,8 @@ def prepare_run_dir(run_dir: str | Path, run_config: dict[str, Any], *, resume: 
     if resume and stored:
         _refuse_other_settings(run_dir, stored, run_config)
     if resume and has_results:
-        for unit in read_units(run_dir):
+        units = read_units(run_dir)
+        for unit in units:
             problem = unit_mismatch(unit, run_config)
             if problem is not None:
                 raise RunMismatchError(
@@ -285,6 +287,15 @@ def prepare_run_dir(run_dir: str | Path, run_config: dict[str, Any], *, resume: 
                     "made under other settings (another server, or the server restarted with another "
                     "configuration); resume against what made them, or choose another --out"
                 )
+        episodes = run_config.get("episodes")
+        last = max((unit["index"] for unit in units), default=-1)
+        if isinstance(episodes, int) and last >= episodes:
+            # run.json would say fewer episodes than results.jsonl (and the summary) holds.
+            raise ConfigError(
+                f"--resume: {run_dir} already holds {len(units)} finished units, up to unit {last}, more than "
+                f"--episodes {episodes}; a resume can extend a run, not shrink it: pass --episodes {last + 1} "
+                f"or more (ree report {run_dir} re-reads the run as it is), or choose another --out"
+            )
     write_output_json(run_dir / RUN_CONFIG_NAME, run_config)
     return repair_results(run_dir) if resume else []
 
