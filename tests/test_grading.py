@@ -710,6 +710,10 @@ def test_a_worker_cannot_grow_past_its_memory_limit():
         ("3\\text{ squared}", "3"),
         ("3 \\text{ or } 4", "3"),
         ("\\frac{1}{4}\\text{ maybe }\\frac{3}{4}", "\\frac14"),
+        ("3 \\text{ cm}, 4 \\text{ cm}", "3"),
+        ("3\\text{ apples and }4\\text{ pears}", "3"),
+        ("x = 3 \\lor x = 4", "4"),
+        ("x = 3 \\vee x = 4", "3"),
     ],
 )
 def test_text_that_hedges_a_number_or_changes_its_value_is_wrong(answer, gold):
@@ -718,9 +722,16 @@ def test_text_that_hedges_a_number_or_changes_its_value_is_wrong(answer, gold):
     assert (verdict.correct, verdict.reason) == (False, "hedged"), verdict
 
 
+@pytest.mark.parametrize(("answer", "gold"), [("1100_2", "1100"), ("239_{246}", "239"), ("12_{10}", "12")])
+def test_a_number_in_another_base_is_not_its_digits(answer, gold):
+    verdict = grading.grade(f"\\boxed{{{answer}}}", gold)
+    assert (verdict.correct, verdict.reason) == (False, "other_base"), verdict
+
+
 @pytest.mark.parametrize(
     ("answer", "gold"),
-    [("5\\text{ cm}", "5"), ("12\\text{ apples}", "12"), ("x = 3 \\text{ or } x = 4", "3 \\text{ or } 4"), ("30\\text{ percent}", "30")],
+    [("5\\text{ cm}", "5"), ("12\\text{ apples}", "12"), ("x = 3 \\text{ or } x = 4", "3 \\text{ or } 4"), ("30\\text{ percent}", "30"),
+     ("5\\text{ cm}^2", "5"), ("5\\text{ m}^{2}", "5"), ("1011_2", "1011_2"), ("\\frac{3}{4}\\text{ of the cake}", "\\frac34")],
 )
 def test_units_and_golds_that_hedge_alike_are_still_graded(answer, gold):
     assert grading.grade(f"\\boxed{{{answer}}}", gold).correct

@@ -15,7 +15,7 @@ from reasoning_economics.errors import GradingInputError
 from reasoning_economics.grading import fast_path, reasoning_gym_check
 from reasoning_economics.grading.cache import VerdictCache
 from reasoning_economics.grading.extraction import extract_final_answer, last_boxed_content, strip_delimiters
-from reasoning_economics.grading.hedges import text_hedges_a_number
+from reasoning_economics.grading.hedges import why_not_one_value
 from reasoning_economics.grading.normalize import latex_friendly
 from reasoning_economics.grading.workers import DEADLINE_PASSED, TIMED_OUT, get_pool
 
@@ -110,10 +110,12 @@ def grade(response: str, gold: str, *, timeout: float | None = None) -> GradeRes
     assert answer is not None
     if not gold:
         return GradeResult(False, answer, "no_gold")
-    if "," not in gold and text_hedges_a_number(answer) and not text_hedges_a_number(gold):
-        # math-verify reads the number before the text and drops the text. A gold of several
-        # values may be written with "or" ("x = 3 \text{ or } x = -2" for "-2, 3"): math-verify decides.
-        return GradeResult(False, answer, "hedged")
+    # math-verify reads one value out of these (the number before a text, the last disjunct, the
+    # digits before a base). A gold of several values may be written with "or" ("x = 3
+    # \text{ or } x = -2" for "-2, 3"), and a gold may itself be in another base: math-verify decides.
+    not_one_value = None if "," in gold or why_not_one_value(gold) else why_not_one_value(answer)
+    if not_one_value is not None:
+        return GradeResult(False, answer, not_one_value)
     correct, reason = _decide_symbolic(answer, gold, timeout or DEFAULT_TIMEOUT_S)
     return GradeResult(correct, answer, reason)
 

@@ -66,18 +66,35 @@ def names_another_number(text: str, value: float | None) -> bool:
     return False
 
 # LaTeX text inside an answer: math-verify reads the number before it and drops the text, so
-# "3\\text{ (or 4)}" and "8\\text{ thousand}" were graded as 3 and 8.
+# "3\\text{ (or 4)}", "3\\text{ apples and }4" and "8\\text{ thousand}" were graded as 3 and 8.
 _TEXT_CONTENT = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mbox|operatorname)\s*\{([^{}]*)\}")
-_NUMBER_OUTSIDE_TEXT = re.compile(r"\d")
+_EXPONENT = re.compile(r"\^\s*(?:\{[^{}]*\}|[0-9]+)")
+_NUMBER = re.compile(r"[0-9]")
+# "x = 3 \\lor x = 4": math-verify grades the last disjunct.
+_LOGICAL_OR = re.compile(r"\\(?:lor|vee)(?![A-Za-z])")
+# "1100_2", "239_{246}": a number in another base, which math-verify reads as the digits before it.
+_BASE_SUBSCRIPT = re.compile(r"[0-9]_\s*\{?\s*[0-9]")
 
 
-def text_hedges_a_number(answer: str) -> bool:
-    """Whether ``answer`` writes a number and, in a LaTeX text command, another number or a word
-    that hedges it or changes its value: ``3\\text{ (or 4)}``, ``239\\text{246}``,
-    ``8\\text{ thousand}``. A unit (``5\\text{ cm}``) or a text answer (``\\text{2 apples}``) does not."""
+def why_not_one_value(answer: str) -> str | None:
+    """Why ``answer`` is not the single value math-verify would read from it, or None:
+    ``"hedged"`` when it offers another value (``3\\text{ (or 4)}``, ``3\\text{ cm}, 4\\text{ cm}``,
+    ``x = 3 \\lor x = 4``) or changes it in words (``8\\text{ thousand}``), ``"other_base"`` for a
+    number in another base (``1100_2``). A unit (``5\\text{ cm}^2``) or a text answer
+    (``\\text{2 apples}``) is one value."""
+    if _LOGICAL_OR.search(answer):
+        return "hedged"
+    if _BASE_SUBSCRIPT.search(answer):
+        return "other_base"
     texts = _TEXT_CONTENT.findall(answer)
-    if not texts or not _NUMBER_OUTSIDE_TEXT.search(_TEXT_CONTENT.sub(" ", answer)):
-        return False
-    return any(
+    if not texts:
+        return None
+    pieces = _TEXT_CONTENT.split(_EXPONENT.sub(" ", answer))[::2]  # what lies between the texts
+    numbered = [index for index, piece in enumerate(pieces) if _NUMBER.search(piece)]
+    if not numbered:
+        return None  # a text answer
+    if numbered[0] != numbered[-1] or any(
         _DIGIT.search(text) or VALUE_CHANGING_WORD.search(text) or HEDGE_WORD.search(text) for text in texts
-    )
+    ):
+        return "hedged"
+    return None
