@@ -38,15 +38,22 @@ def test_a_session_stuck_in_a_grade_does_not_hold_up_the_others(start_server, sy
         exchange(stuck, {"type": "reset", "data": {"seed": 1, "tokenizer_name": "qwen3", "total_budget": 100_000}})
         reply = exchange(other, {"type": "reset", "data": {"seed": 2, "tokenizer_name": "qwen3", "total_budget": 100_000}})
         stuck.send(json.dumps({"type": "step", "data": {"response": TOWER}}))
-        # A whole episode on the other session while the tower is being graded.
+        # A whole episode on the other session, its first steps at least while the tower is being
+        # graded (how many fit in math-verify's 3 s depends on the machine).
+        answered_while_stuck, verdict = 0, None
         for _ in range(10):
             answer = expanded_square(reply["data"]["observation"]["question"])
             reply = exchange(other, {"type": "step", "data": {"response": f"\\boxed{{{answer}}}"}})
             assert reply["type"] == "observation" and reply["data"]["observation"]["history"][-1]["was_correct"]
+            if verdict is None:
+                try:
+                    verdict = json.loads(stuck.recv(timeout=0))
+                except TimeoutError:
+                    answered_while_stuck += 1
         assert reply["data"]["done"] is True
-        with pytest.raises(TimeoutError):
-            stuck.recv(timeout=0)  # ...and the tower's grade is still running
-        verdict = json.loads(stuck.recv(timeout=120))  # then it ends, bounded: a wrong answer
+        assert answered_while_stuck >= 3
+        if verdict is None:
+            verdict = json.loads(stuck.recv(timeout=120))  # it ends, bounded: a wrong answer
         assert verdict["type"] == "observation", verdict
         assert verdict["data"]["observation"]["history"][0]["was_correct"] is False
 
