@@ -71,23 +71,30 @@ def test_cached_schema_is_byte_for_byte_what_openenvs_route_answers():
     assert app.openapi()["paths"]["/schema"] == reference_app.openapi()["paths"]["/schema"]
 
 
-def test_schema_is_built_once_however_many_requests(monkeypatch):
-    # OpenEnv rebuilt every model_json_schema() per request (~15 ms of event loop each): 32
-    # clients polling /schema held another session's p99 step at 1.1-1.3 s.
-    from fastapi.testclient import TestClient
 
+def count_schema_builds(monkeypatch) -> list:
+    """A list that grows by one each time the action model's JSON schema is built."""
     from reasoning_economics.env import ReasonBudgetAction
-    from reasoning_economics.server.app import create_server_app
-    from reasoning_economics.server.settings import ServerSettings
 
     build = ReasonBudgetAction.model_json_schema.__func__
-    calls = []
+    calls: list = []
 
     def counted(cls, *args, **kwargs):
         calls.append(cls)
         return build(cls, *args, **kwargs)
 
     monkeypatch.setattr(ReasonBudgetAction, "model_json_schema", classmethod(counted))
+    return calls
+
+def test_schema_is_built_once_however_many_requests(monkeypatch):
+    # OpenEnv rebuilt every model_json_schema() per request (~15 ms of event loop each): 32
+    # clients polling /schema held another session's p99 step at 1.1-1.3 s.
+    from fastapi.testclient import TestClient
+
+    from reasoning_economics.server.app import create_server_app
+    from reasoning_economics.server.settings import ServerSettings
+
+    calls = count_schema_builds(monkeypatch)
     app = create_server_app(ServerSettings(warm_up=False))
     assert app.state.schema_cache.body is None and calls == []  # built on first request, as /openapi.json is
     client = TestClient(app)
@@ -102,16 +109,7 @@ def test_a_live_server_builds_the_schema_once_for_many_simultaneous_first_reques
 
     import httpx
 
-    from reasoning_economics.env import ReasonBudgetAction
-
-    build = ReasonBudgetAction.model_json_schema.__func__
-    calls = []
-
-    def counted(cls, *args, **kwargs):
-        calls.append(cls)
-        return build(cls, *args, **kwargs)
-
-    monkeypatch.setattr(ReasonBudgetAction, "model_json_schema", classmethod(counted))
+    calls = count_schema_builds(monkeypatch)
     server = start_server(warm_up=False)
 
     def fetch(_):
