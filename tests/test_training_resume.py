@@ -204,3 +204,13 @@ def test_help_shows_the_defaults():
                   "no-vllm", "no-lora", "on", "the recipe's"):  # fmt: skip
         assert f"[default: {shown}]" in text or f"[default: ({shown})]" in text, shown
     assert "keeps the run's value" in text  # --resume says where the left-out settings come from
+
+
+def test_training_again_into_a_run_without_resume_is_refused_and_changes_nothing(length_run):
+    # It started over in the directory: a new train_config.json, and a second experiment's
+    # lines appended to the first one's train_log.jsonl.
+    before = snapshot(length_run)
+    result = ree("train", "--model", "smollm2", "--steps", "1", "-o", length_run)
+    assert result.exit_code == 2, result.output
+    assert "already holds a training run; pass --resume" in result.output
+    assert snapshot(length_run) == before

@@ -77,6 +77,15 @@ def check_output_dir(output_dir: Path) -> None:
         raise ConfigError(f"output_dir {str(output_dir)!r}: cannot create it in {str(existing)!r} (not writable)")
 
 
+def holds_a_training_run(output_dir: Path) -> bool:
+    """Whether ``output_dir`` holds a run's settings, log or checkpoints."""
+    if not output_dir.is_dir():
+        return False
+    return any((output_dir / name).exists() for name in (CONFIG_NAME, TRAIN_LOG_NAME)) or any(
+        output_dir.glob("checkpoint-*")
+    )
+
+
 def _resume_checkpoint(config: TrainConfig, output_dir: Path) -> str | None:
     if config.resume is False:
         return None
@@ -229,6 +238,13 @@ def train(config: TrainConfig) -> TrainResult:
     """Run ``config`` to the end (resuming when asked) and save the final model; see the module docstring."""
     output_dir = Path(config.output_dir)
     check_output_dir(output_dir)
+    if config.resume is False and holds_a_training_run(output_dir):
+        # Starting over in it overwrote the run's train_config.json and appended a second
+        # experiment's lines to its train_log.jsonl, as ree eval refuses to do with results.
+        raise ConfigError(
+            f"output_dir {str(output_dir)!r} already holds a training run; pass --resume to continue it, "
+            "or choose another -o"
+        )
     resume_from = _resume_checkpoint(config, output_dir)
     started = time.monotonic()
     trainer, rollout = build_trainer(config)
