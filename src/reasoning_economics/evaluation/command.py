@@ -21,7 +21,10 @@ def eval_command(
         help="Policy spec: smollm2 (embedded), hf:<dir|hub id>, openai:<model>, vllm:<model>, "
         "uniform, greedy_max, difficulty_oracle, oracle:accuracy=0.8,tokens=120.",
     ),
-    dataset: str = typer.Option("builtin", "--dataset", "-d", help="Problem source: builtin, champ, file:<path>, mixtures."),
+    dataset: str = typer.Option("builtin", "--dataset", "-d", help=(
+        "Problem source: builtin, champ, metamathqa, numina_tir or file:<path> (.jsonl, .json, .parquet); "
+        "a union a+b (every type of both, evenly mixed) or a weighted mixture a:0.7,b:0.3."
+    )),
     mode: str = typer.Option(
         "episode", "--mode", "-m",
         help="episode: shared budget (main). problem: --samples answers per question, pass@k. "
