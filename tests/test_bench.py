@@ -471,3 +471,16 @@ def test_the_http_reset_flood_script_refuses_resets_over_the_limit_and_times_a_s
     assert state["count"] >= 1 and state["max"] >= state["p50"] > 0 and result["load"].startswith("100 resets")
     refused = subprocess.run([sys.executable, str(script), "--rounds", "0"], capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "--rounds" in refused.stderr
+
+
+def test_a_level_with_no_timed_reset_shows_a_dash_not_nan():
+    from reasoning_economics.bench.env_websocket import level_row
+    from reasoning_economics.bench.ws_load import LoadResult
+
+    short = LoadResult(sessions=4, steps=8, connect_seconds=0.5, window_seconds=2.0, step_latencies=[0.001, 0.003] * 4,
+                       server_cpu_seconds=0.02, client_cpu_seconds=0.01)  # fmt: skip
+    row = level_row("saturating", short)
+    assert row[:4] == ("saturating", 4, 8, "4") and row[4:6] == ("2.0", "3.0") and row[6:8] == ("-", "-")
+    assert "nan" not in " ".join(map(str, row))
+    timed = LoadResult(sessions=1, steps=2, window_seconds=1.0, step_latencies=[0.001, 0.001], reset_latencies=[0.004])
+    assert level_row("paced", timed)[6:8] == ("4.0", "4.0")

@@ -105,8 +105,9 @@ def level_row(mode: str, result: LoadResult) -> tuple:
         f"{rate(result.steps, result.window_seconds):,.0f}",
         f"{step.p50_ms:.1f}",
         f"{step.p99_ms:.1f}",
-        f"{reset.p50_ms:.1f}",
-        f"{reset.p99_ms:.1f}",
+        # No session finished an episode (a short run): there is no reset to time after the first.
+        f"{reset.p50_ms:.1f}" if reset.count else "-",
+        f"{reset.p99_ms:.1f}" if reset.count else "-",
         f"{result.connect_seconds:.2f}",
         f"{per_step_ms(result.server_cpu_seconds, result.steps):.2f}",
         f"{per_step_ms(result.client_cpu_seconds, result.steps):.2f}",
