@@ -211,8 +211,9 @@ def test_words_that_hedge_or_change_the_value_after_a_number_are_wrong(source, p
     problem = _first_answer(source, problem_type, lambda gold: not gold.startswith("-"))
     gold = problem.answer
     words = ["or 15", "thousand", "million", "dozen", "squared", "factorial", "pi", "\\text{ or } 7", "point five",
-             "and a half", "maybe", "divided by 5", "to 15", "tenths", "\\text{ (or 4)}"]  # fmt: skip
-    hedges = [f"{gold} {word}" for word in words] + [f"\\pm {gold}", f"{gold} \\text{{ apples}} 3"]
+             "and a half", "maybe", "divided by 5", "to 15", "tenths", "\\text{ (or 4)}", "\\text{ twelfths}",
+             "\\text{ quarter}", "\\text{ grand}", "\\text{ reciprocal}", "approx.", "ish", "times 5"]  # fmt: skip
+    hedges = [f"{gold} {word}" for word in words] + [f"\\pm {gold}", f"{gold} \\text{{ apples}} 3", f"+-{gold}"]
     assert not any(_grades(problem, hedges).values()), _grades(problem, hedges)
 
 
@@ -267,3 +268,14 @@ def test_signs_leading_zeros_and_brackets_around_one_number_are_forgiven(source,
         minus, digits = ("-", gold[1:]) if gold.startswith("-") else ("", gold)
         writings = [form.format(g=gold, m=minus, plus=minus or "+", d=digits) for form in forms]
         assert all(_grades(problem, writings).values()), (gold, _grades(problem, writings))
+
+
+
+def test_a_one_digit_fraction_shorthand_followed_by_a_digit_is_not_a_longer_fraction(source):
+    # TeX reads \\frac411 as 4/1 and then 1; rewritten as \\frac{4}{1} and joined it read 4/11.
+    problem = next(
+        p for p in _draws(source, "fraction_simplification", 400, seed=6)
+        if len(p.answer.split("/")[0]) == 1 and len(p.answer.split("/")[1]) == 2
+    )  # fmt: skip
+    a, b = problem.answer.split("/")
+    assert _grades(problem, [f"\\frac{a}{b}", f"\\frac{a}{{{b}}}"]) == {f"\\frac{a}{b}": False, f"\\frac{a}{{{b}}}": True}

@@ -714,6 +714,8 @@ def test_a_worker_cannot_grow_past_its_memory_limit():
         ("3\\text{ apples and }4\\text{ pears}", "3"),
         ("x = 3 \\lor x = 4", "4"),
         ("x = 3 \\vee x = 4", "3"),
+        ("6\\text{ times }5", "6"),
+        ("8\\text{ point five}", "8"),
     ],
 )
 def test_text_that_hedges_a_number_or_changes_its_value_is_wrong(answer, gold):
@@ -731,7 +733,8 @@ def test_a_number_in_another_base_is_not_its_digits(answer, gold):
 @pytest.mark.parametrize(
     ("answer", "gold"),
     [("5\\text{ cm}", "5"), ("12\\text{ apples}", "12"), ("x = 3 \\text{ or } x = 4", "3 \\text{ or } 4"), ("30\\text{ percent}", "30"),
-     ("5\\text{ cm}^2", "5"), ("5\\text{ m}^{2}", "5"), ("1011_2", "1011_2"), ("\\frac{3}{4}\\text{ of the cake}", "\\frac34")],
+     ("5\\text{ cm}^2", "5"), ("5\\text{ m}^{2}", "5"), ("1011_2", "1011_2"), ("\\frac{3}{4}\\text{ of the cake}", "\\frac34"),
+     ("6\\text{ times}", "6"), ("1 \\text{ point}", "1")],  # "how many times", "how many points"
 )
 def test_units_and_golds_that_hedge_alike_are_still_graded(answer, gold):
     assert grading.grade(f"\\boxed{{{answer}}}", gold).correct

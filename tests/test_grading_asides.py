@@ -116,6 +116,7 @@ def test_the_examples_of_the_report_are_graded_wrong(response, gold):
         ("The answer is 5 apples (after giving 3 away)", "5", "5"),
         ("The answer is 5, since 5*5 = 25.", "5", "5"),
         ("The answer is 12 (not 13).", "12", "12"),
+        ("The answer is 2820 (= 2819 + 1).", "2820", "2820"),
         ("The answer is 12, not 13.", "12", "12"),
         ("The answer is 12 dollars because we add 5 and 7", "12", "12"),
         ("The answer is 8 hours, which is 480 minutes.", "8", "8"),

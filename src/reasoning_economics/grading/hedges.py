@@ -10,12 +10,14 @@ import re
 
 # - a word that turns the number into another value: a scale ("8 thousand", "3 dozen"), an
 #   operation ("8 squared", "5 factorial", "8 divided by 5"), a spelt-out fraction or decimal
-#   ("8 and a half", "8 thirds", "8 point 5"), a base or a modulus ("8 in base 2", "8 mod 5").
+#   ("8 and a half", "8 thirds"), a base or a modulus ("8 in base 2", "8 mod 5"). Not "times" or
+#   "point": "6 times" and "1 point" answer "how many", and "8 times 5" or "8 point 5" name a
+#   second number, which refuses them anyway (names_another_number).
 #   Not "percent": "40 percent" answers "what percent" as "40%" does, and grades so today;
 VALUE_CHANGING_WORD = re.compile(
     r"(?<![A-Za-z])(?:hundreds?|thousands?|millions?|billions?|trillions?|dozens?|squared|cubed|factorial|power|root|"
-    r"divided|multiplied|times|plus|minus|raised|increased|decreased|reduced|doubled|tripled|halved|"
-    r"point|half|halves|thirds|quarters|fourths|fifths|sixths|sevenths|eighths|ninths|tenths|hundredths|"
+    r"divided|multiplied|plus|minus|raised|increased|decreased|reduced|doubled|tripled|halved|"
+    r"half|halves|thirds|quarters|fourths|fifths|sixths|sevenths|eighths|ninths|tenths|hundredths|"
     r"thousandths|base|mod|modulo|remainder)(?![A-Za-z])",
     re.IGNORECASE,
 )
@@ -70,6 +72,7 @@ def names_another_number(text: str, value: float | None) -> bool:
 _TEXT_CONTENT = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mbox|operatorname)\s*\{([^{}]*)\}")
 _EXPONENT = re.compile(r"\^\s*(?:\{[^{}]*\}|[0-9]+)")
 _NUMBER = re.compile(r"[0-9]")
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 # "x = 3 \\lor x = 4": math-verify grades the last disjunct.
 _LOGICAL_OR = re.compile(r"\\(?:lor|vee)(?![A-Za-z])")
 # "1100_2", "239_{246}": a number in another base, which math-verify reads as the digits before it.
@@ -93,8 +96,11 @@ def why_not_one_value(answer: str) -> str | None:
     numbered = [index for index, piece in enumerate(pieces) if _NUMBER.search(piece)]
     if not numbered:
         return None  # a text answer
+    outside = _PLAIN_NUMBER.fullmatch(pieces[numbered[0]].strip())
+    value = float(outside.group()) if outside else None  # "5\\text{ (five)}" restates it
     if numbered[0] != numbered[-1] or any(
-        _DIGIT.search(text) or VALUE_CHANGING_WORD.search(text) or HEDGE_WORD.search(text) for text in texts
+        names_another_number(text, value) or VALUE_CHANGING_WORD.search(text) or HEDGE_WORD.search(text)
+        for text in texts
     ):
         return "hedged"
     return None

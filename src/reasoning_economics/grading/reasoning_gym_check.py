@@ -39,7 +39,7 @@ from reasoning_economics.grading.normalize import MINUS_SIGNS as _MINUS_SIGNS, m
 
 _LATEX_FRACTION = re.compile(r"\\frac\s*\{\s*([^{}]*?)\s*\}\s*\{\s*([^{}]*?)\s*\}")
 # "\frac56", "\frac5{6}", "\frac{5}6": TeX reads one digit as an argument.
-_FRACTION_SHORTHAND = re.compile(r"\\frac\s*(?:\{([^{}]*)\}|([0-9]))\s*(?:\{([^{}]*)\}|([0-9]))")
+_FRACTION_SHORTHAND = re.compile(r"\\frac\s*(?:\{([^{}]*)\}|([0-9]))\s*(?:\{([^{}]*)\}|([0-9]))(?![0-9])")
 _SPACING_COMMANDS = re.compile(r"\\[!,;: ]|\\q?quad\b|\\left|\\right|\\displaystyle|\\?\$")
 _BRACED_NUMBER = re.compile(r"\{\s*([+-]?[0-9.]+)\s*\}")
 _FRACTION_ALIASES = re.compile(r"\\[dtc]frac")
@@ -57,8 +57,10 @@ _NUMBER_AND_UNIT = re.compile(
 # Besides the shared hedging and value-changing words (grading.hedges): a range, an
 # approximation, a constant or function, a non-number.
 _NOT_UNITS = frozenset(
-    "to through thru and either else approximately about roughly almost nearly over under score roots "
-    "pi sqrt log ln exp sin cos tan inf infinity nan".split()
+    "to through thru and either else approximately approx about roughly almost nearly ish over under minimum "
+    "maximum score roots pi sqrt log ln exp sin cos tan inf infinity nan inverse reciprocal negated negative "
+    "opposite tens grand lakh lakhs crore crores mil bn third quarter fourth fifth sixth seventh eighth ninth "
+    "tenth eleventh twelfth twelfths hundredth thousandth millionth".split()
 )
 _GROUPED_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _INTEGER = re.compile(r"-?\d+")
@@ -136,7 +138,9 @@ def _plain_number(item: str) -> str:
     """One number as exact-string scorers compare it: ``- 54`` -> ``-54``, ``+23`` -> ``23``, ``023`` -> ``23``."""
     if item[:1] not in "+-0":
         return item
-    item = _SPACE_AFTER_SIGN.sub(r"\1", item).removeprefix("+")
+    item = _SPACE_AFTER_SIGN.sub(r"\1", item)
+    if item[1:2].isdigit():  # "+23"; not "+-91", which stays unreadable
+        item = item.removeprefix("+")
     return _LEADING_ZEROS.sub(r"\1", item)
 
 
