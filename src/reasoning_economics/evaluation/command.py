@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from reasoning_economics.cli_options import given_on_command_line
 from reasoning_economics.evaluation.config import MODES
 
 
@@ -210,17 +211,13 @@ def _refuse_unread_options(ctx: typer.Context, mode: str, server: str | None) ->
     (a default, or REE_TOKEN from the environment, is not "given")."""
     from reasoning_economics.errors import ConfigError
 
-    def given(name: str) -> bool:
-        # By name: typer ships its own copy of click, whose ParameterSource is not click's.
-        return getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
-
     for name, (flag, reader) in MODE_OPTIONS.items():
-        if given(name) and mode != reader:
+        if given_on_command_line(ctx, name) and mode != reader:
             raise ConfigError(
                 f"{flag} does not apply in {mode} mode: only {reader} mode reads it "
                 f"(drop {flag}, or add --mode {reader})"
             )
-    if given("token") and not server:
+    if given_on_command_line(ctx, "token") and not server:
         raise ConfigError(
             "--token is the bearer token for --server; without --server the environment runs in-process "
             "and needs none (drop --token, or add --server URL)"

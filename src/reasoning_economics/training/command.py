@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 
+from reasoning_economics.cli_options import given_on_command_line
 from reasoning_economics.errors import ConfigError, ReasoningEconomicsError
 from reasoning_economics.training.config import TrainConfig
 
@@ -104,7 +105,7 @@ def train(
         "precision": precision,
         "resume": str(resume_from) if resume_from is not None else (True if resume else None),
     }
-    given = {name for name in flags if _given(ctx, name)}
+    given = {name for name in flags if given_on_command_line(ctx, name)}
     given |= {"resume"} if resume_from is not None else set()
     flags = {name: value for name, value in flags.items() if name in given and value is not None}
     try:
@@ -147,12 +148,6 @@ def train(
         last = result.last_log
         shown = ("reward", "accuracy", "tokens_per_question", "budget_utilization", "episode_length")
         typer.echo("last step:   " + ", ".join(f"{k}={last[k]:.4g}" for k in shown if last.get(k) is not None))
-
-
-def _given(ctx: typer.Context, name: str) -> bool:
-    """Whether option ``name`` was given (typer's click context knows; its default does not count)."""
-    source = ctx.get_parameter_source(name)
-    return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
 
 
 def _interrupted_hint(output_dir: Path) -> str:
