@@ -67,6 +67,7 @@ def names_another_number(text: str, value: float | None) -> bool:
             return True
     return False
 
+
 # LaTeX text inside an answer: math-verify reads the number before it and drops the text, so
 # "3\\text{ (or 4)}", "3\\text{ apples and }4" and "8\\text{ thousand}" were graded as 3 and 8.
 _TEXT_CONTENT = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mbox|operatorname)\s*\{([^{}]*)\}")
