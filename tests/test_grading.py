@@ -468,10 +468,11 @@ def test_a_worker_stopped_mid_grade_is_replaced_and_the_answer_graded_again():
         time.sleep(0.05)
     # Stopped before it takes the answer, a worker is passed over (tests/test_grading_workers.py);
     # stopped mid-grade, it is killed at the deadline and replaced. (x+1)^{40} takes long enough (0.8 CPU
-    # seconds on 2 cores) to be caught computing.
+    # seconds on 2 cores) to be caught computing. A 6 s timeout leaves the worker that grades it
+    # next time enough under load (with 3 s, a loaded machine timed the retry out).
     expanded = "+".join(f"{math.comb(40, k)}x^{{{k}}}" for k in range(40, 0, -1)) + "+1"
     first: list[grading.GradeResult] = []
-    caller = threading.Thread(target=lambda: first.append(grading.grade("\\boxed{(x+1)^{40}}", expanded, timeout=3.0)))
+    caller = threading.Thread(target=lambda: first.append(grading.grade("\\boxed{(x+1)^{40}}", expanded, timeout=6.0)))
     before = {pid: cpu_seconds(pid) for pid in pool.pids()}
     caller.start()
     while caller.is_alive() and all(cpu_seconds(pid) == used for pid, used in before.items()):
