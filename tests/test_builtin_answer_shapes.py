@@ -279,3 +279,48 @@ def test_a_one_digit_fraction_shorthand_followed_by_a_digit_is_not_a_longer_frac
     )  # fmt: skip
     a, b = problem.answer.split("/")
     assert _grades(problem, [f"\\frac{a}{b}", f"\\frac{a}{{{b}}}"]) == {f"\\frac{a}{b}": False, f"\\frac{a}{{{b}}}": True}
+
+
+@pytest.mark.parametrize(("problem_type", "forms"), [
+    ("gcd", ["\\gcd = GOLD", "\\text{GCD} = GOLD", "\\gcd(FIRST, SECOND) = GOLD", "\\operatorname{gcd} = GOLD"]),
+    ("lcm", ["\\text{LCM} = GOLD", "\\operatorname{lcm}(FIRST, SECOND) = GOLD", "LCM = GOLD"]),
+    ("basic_arithmetic", ["QUESTION = GOLD"]),
+])  # fmt: skip
+def test_a_named_or_computed_value_is_the_value_after_its_equals_sign(source, problem_type, forms):
+    # Only "x = 5" was read as 5: "\\gcd = 2" and "\\text{LCM} = 2820" were wrong on every problem
+    # (grading adversary, round 10).
+    for problem in _draws(source, problem_type, 20, seed=7):
+        numbers = re.findall(r"\d+", problem.question)
+        computed = problem.question.removeprefix("Calculate ").split(".\n")[0]
+        gold, wrong = problem.answer, str(int(problem.answer) + 1)
+
+        def written(form):
+            return (form.replace("GOLD", gold).replace("FIRST", numbers[0]).replace("SECOND", numbers[1])
+                    .replace("QUESTION", computed))  # fmt: skip
+
+        assert all(_grades(problem, [written(form) for form in forms]).values()), problem.question
+        hedges = [f"{wrong} \\text{{ or }} x = {gold}", f"{wrong}, x = {gold}", f"{wrong} \\lor x = {gold}",
+                  f"{wrong} \\text{{ thousand}} = {gold}", f"\\gcd = {gold} \\text{{ or }} {wrong}"]  # fmt: skip
+        assert not any(_grades(problem, hedges).values()), _grades(problem, hedges)
+
+
+def test_a_fraction_equal_to_its_simplest_form_is_that_form(source):
+    for problem in _draws(source, "fraction_simplification", 20, seed=8):
+        original = re.search(r"fraction \$?(\S+?)\$? to", problem.question)[1]  # "36/56", "\\dfrac{87}{168}"
+        chained, backwards = f"{original} = {problem.answer}", f"{problem.answer} = {original}"
+        if original == problem.answer:
+            continue
+        assert _grades(problem, [chained, backwards]) == {chained: True, backwards: False}  # the last side is the answer
+
+
+def test_a_complex_number_may_write_its_imaginary_part_as_a_product(source):
+    checked = 0
+    for problem in _draws(source, "complex_arithmetic", 40, seed=9):
+        parts = re.fullmatch(r"(-?[\d.]+) ([+-]) ([\d.]+)i", problem.answer)
+        if parts is None:
+            continue
+        real, sign, imaginary = parts.groups()
+        writings = [f"{real} {sign} {imaginary} \\cdot i", f"{real} {sign} {imaginary} \\times i"]
+        assert all(_grades(problem, writings).values()), (problem.answer, _grades(problem, writings))
+        checked += 1
+    assert checked >= 10

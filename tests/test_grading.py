@@ -717,6 +717,30 @@ def test_a_worker_cannot_grow_past_its_memory_limit():
         ("x = 3 \\vee x = 4", "3"),
         ("6\\text{ times }5", "6"),
         ("8\\text{ point five}", "8"),
+        # Every command math-verify reads as text, and braces inside the text (grading adversary, round 10).
+        ("3\\textnormal{ (or 4)}", "3"),
+        ("3\\mathit{ or 4}", "3"),
+        ("8\\mathbf{ thousand}", "8"),
+        ("3\\textnormal{ or }4\\textnormal{ apples}", "3"),
+        ("3\\text{ (or {4})}", "3"),
+        ("3\\text{ or \\{4\\}}", "3"),
+        ("3\\mbox{ or {{4}}}", "3"),
+        # Letters between two numbers, which math-verify multiplies: 0·o·r·1 is 0, a fifth of the CHAMP golds.
+        ("0 o r 1", "0"),
+        ("0 \\mathsf{or} 1", "0"),
+        ("0\\ \\mathit{or}\\ 1", "0"),
+        # Values math-verify cannot read as a whole, of which it graded the last fraction or formula.
+        ("\\frac{1}{2} \u2228 \\frac{3}{4}", "\\frac{3}{4}"),
+        ("\\frac{1}{2} | \\frac{3}{4}", "\\frac{3}{4}"),
+        ("\\begin{cases} \\frac{1}{2} \\\\ \\frac{3}{4} \\end{cases}", "\\frac{3}{4}"),
+        ("3 \u2228 $4$", "4"),
+        ("3 \\cup \\[4\\]", "4"),
+        # Two numbers apart, or one hidden, which math-verify added up.
+        ("3\\;4", "7"),
+        ("238\\;1", "239"),
+        ("3\\quad 4", "7"),
+        ("3 4", "7"),
+        ("3\\phantom{4}", "7"),
     ],
 )
 def test_text_that_hedges_a_number_or_changes_its_value_is_wrong(answer, gold):
@@ -725,7 +749,11 @@ def test_text_that_hedges_a_number_or_changes_its_value_is_wrong(answer, gold):
     assert (verdict.correct, verdict.reason) == (False, "hedged"), verdict
 
 
-@pytest.mark.parametrize(("answer", "gold"), [("1100_2", "1100"), ("239_{246}", "239"), ("12_{10}", "12")])
+@pytest.mark.parametrize(
+    ("answer", "gold"),
+    [("1100_2", "1100"), ("239_{246}", "239"), ("12_{10}", "12"), ("1100_{(2)}", "1100"), ("1100_{two}", "1100"),
+     ("1100_{\\,2}", "1100"), ("1100_{{2}}", "1100"), ("1100\\;_2", "1100")],
+)
 def test_a_number_in_another_base_is_not_its_digits(answer, gold):
     verdict = grading.grade(f"\\boxed{{{answer}}}", gold)
     assert (verdict.correct, verdict.reason) == (False, "other_base"), verdict
@@ -735,7 +763,10 @@ def test_a_number_in_another_base_is_not_its_digits(answer, gold):
     ("answer", "gold"),
     [("5\\text{ cm}", "5"), ("12\\text{ apples}", "12"), ("x = 3 \\text{ or } x = 4", "3 \\text{ or } 4"), ("30\\text{ percent}", "30"),
      ("5\\text{ cm}^2", "5"), ("5\\text{ m}^{2}", "5"), ("1011_2", "1011_2"), ("\\frac{3}{4}\\text{ of the cake}", "\\frac34"),
-     ("6\\text{ times}", "6"), ("1 \\text{ point}", "1")],  # "how many times", "how many points"
+     ("6\\text{ times}", "6"), ("1 \\text{ point}", "1"),  # "how many times", "how many points"
+     # Not two values: bars in pairs, a subscript, a derivation, a mixed number, grouped thousands.
+     ("|-3|", "3"), ("\\left| -3 \\right|", "3"), ("\\log_2 8", "3"), ("x^2 = 4 \\Rightarrow x = 2", "2"),
+     ("3 \\frac{1}{2}", "7/2"), ("1\\,000", "1000"), ("1.5e3", "1500")],
 )
 def test_units_and_golds_that_hedge_alike_are_still_graded(answer, gold):
     assert grading.grade(f"\\boxed{{{answer}}}", gold).correct
@@ -743,3 +774,18 @@ def test_units_and_golds_that_hedge_alike_are_still_graded(answer, gold):
 
 def test_roots_joined_by_text_or_are_graded_against_a_list_gold():
     assert grading.grade("\\boxed{x = 3 \\text{ or } x = -2}", "-2, 3").correct
+
+
+@pytest.mark.parametrize(
+    ("answer", "gold"),
+    [("\\mathbf{12.5}", "12.5"), ("\\text{0.5}", "0.5"), ("\\textbf{-2.25}", "-2.25"), ("12.5\\%", "12.5"),
+     ("3.5\\%", "3.5"), ("0.5.", "0.5"), ("50\\%", "50")],
+)
+def test_a_decimal_in_a_font_with_a_percent_sign_or_a_full_stop_is_the_decimal(answer, gold):
+    # math-verify read an integer in these and not a decimal (grading adversary, round 10).
+    assert grading.grade(f"\\boxed{{{answer}}}", gold).correct
+
+
+def test_a_percent_sign_does_not_make_another_number_right():
+    assert not grading.grade("\\boxed{12.5\\%}", "13").correct
+    assert not grading.grade("\\boxed{\\mathbf{12.5}}", "12").correct

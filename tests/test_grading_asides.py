@@ -8,6 +8,7 @@ whichever of its numbers the gold is, or a policy learns to offer two answers.
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
@@ -65,11 +66,27 @@ VALUE_CHANGED = [
 ]
 
 
+# The same after a formula: the formula that opens the sentence was taken, and what followed it
+# never read (grading adversary, round 10: right for gold 3 on every CHAMP and builtin problem).
+HEDGED_AFTER_A_FORMULA = [
+    "Answer: $3$ or $4$",
+    "The answer is $3$ (or $4$).",
+    "The final answer is $3$, maybe $4$.",
+    "The answer is \\(3\\) or \\(4\\).",
+    "Answer: $3$, $4$",
+    "The answer is $$3$$ or $$4$$",
+    "The answer is $8$ thousand.",
+    "The answer is $8$ squared.",
+    "The answer is $8$ and a half.",
+    "The answer is $8$ at least.",
+]
+
+
 def _numbers_in(response: str) -> list[str]:
     return re.findall(r"\d+", response)
 
 
-@pytest.mark.parametrize("response", HEDGED + VALUE_CHANGED)
+@pytest.mark.parametrize("response", HEDGED + VALUE_CHANGED + HEDGED_AFTER_A_FORMULA)
 def test_a_hedged_or_changed_number_is_graded_wrong_for_every_number_it_names(response):
     candidates = _numbers_in(response)
     assert candidates
@@ -121,6 +138,11 @@ def test_the_examples_of_the_report_are_graded_wrong(response, gold):
         ("The answer is 12 dollars because we add 5 and 7", "12", "12"),
         ("The answer is 8 hours, which is 480 minutes.", "8", "8"),
         ("The answer is 42 because geometry proves it", "42", "42"),
+        # A formula, and what follows it neither hedges nor changes it.
+        ("The answer is $3$ apples.", "3", "3"),
+        ("The answer is $3$, since $3^2 = 9$.", "3", "3"),
+        ("The answer is $\\frac{1}{2}$.", "1/2", "\\frac{1}{2}"),
+        ("Answer: $$3$$\nsince 3 is odd", "3", "3"),
         # A sentence still gives its last number when nothing hedges it.
         ("The answer is that the largest $n$ is 34.", "34", "34"),
         ("The answer is the largest n that is odd or prime, namely 34.", "34", "34"),
@@ -143,3 +165,14 @@ def test_a_number_with_an_honest_aside_is_still_the_answer(response, gold, extra
 )
 def test_the_number_of_a_reason_is_not_graded_as_the_answer(response, wrong_gold):
     assert not grade(response, wrong_gold).correct
+
+
+@pytest.mark.parametrize("template", ["Answer: ${gold}$ or ${other}$", "The answer is ${gold}$ (or ${other}$).",
+                                      "The answer is ${other}$ or ${gold}$.", "The answer is ${gold}$ thousand."])
+def test_a_hedge_after_a_formula_is_wrong_for_a_builtin_problem_too(template):
+    from reasoning_economics.grading import grade_problem
+    from reasoning_economics.problems import create_source
+
+    problem = create_source("builtin").draw("gsm_symbolic", random.Random(0))
+    assert grade_problem(f"The answer is ${problem.answer}$.", problem).correct
+    assert not grade_problem(template.format(gold=problem.answer, other=int(problem.answer) + 7), problem).correct

@@ -355,7 +355,15 @@ def _phrase_answer(text: str, phrase: re.Match[str]) -> str | None:
     opening = rest.lstrip()
     blocks = math_blocks(opening)
     if blocks and blocks[0][0] == 0:  # "Answer: $$ 9 $$" (a display may span lines)
-        return blocks[0][2] or None
+        _, block_end, answer = blocks[0]
+        if not answer:
+            return None
+        after = _sentence_rest(opening[block_end:])
+        if _could_be_another_value(answer, after):
+            # Refused as after a plain number ("$3$ or $4$", "$8$ thousand"): the sentence, its
+            # formulas unwrapped, so that no grader reads one of them out of it.
+            return _without_math_delimiters(opening[: block_end + len(after)])
+        return answer
     line_end = rest.find("\n")
     line = (rest if line_end < 0 else rest[:line_end]).strip()
     if not line:
@@ -379,6 +387,24 @@ def _phrase_answer(text: str, phrase: re.Match[str]) -> str | None:
     if is_prose(line):
         return _prose_answer(line)
     return strip_delimiters(line) or None
+
+
+def _sentence_rest(text: str) -> str:
+    """``text`` up to the end of its line or sentence."""
+    line_end = text.find("\n")
+    line = text if line_end < 0 else text[:line_end]
+    sentence_end = _SENTENCE_END.search(line)
+    return line if sentence_end is None else line[: sentence_end.start()]
+
+
+def _without_math_delimiters(text: str) -> str:
+    """``$3$ or $4$`` -> ``3 or 4``."""
+    pieces, position = [], 0
+    for start, end, content in math_blocks(text):
+        pieces += [text[position:start], content]
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces).strip()
 
 
 def _unanchored_answer(text: str) -> str | None:

@@ -1,7 +1,8 @@
 """Verdicts that need no symbolic algebra, decided in the caller's process in microseconds.
 
-Each rule answers only when its verdict is certain to agree with math-verify's; otherwise
-it returns None and the pair goes to a grading worker. That keeps a typical step far from
+Each rule answers only when its verdict is certain to agree with math-verify's (one on purpose
+does not: a decimal percent for the same gold number, which math-verify takes only for an
+integer); otherwise it returns None and the pair goes to a grading worker. That keeps a typical step far from
 the process round trip without changing any verdict.
 """
 
@@ -28,7 +29,14 @@ def decide(predicted: str, gold: str) -> tuple[bool, str] | None:
         pred_words = plain_words(predicted)
         if pred_words is not None:
             return pred_words == gold_words, "text"
-    if "%" in cleaned_pred or "%" in cleaned_gold:
+    if "%" in cleaned_gold:
+        return None
+    if "%" in cleaned_pred:
+        # "12.5%" for gold 12.5 (a "what percent" question): math-verify takes "50%" for 50 but
+        # not "12.5%" for 12.5. Anything else with a percent sign is left to it.
+        value = exact_number(cleaned_pred.removesuffix("%"))
+        if value is not None and value == exact_number(cleaned_gold):
+            return True, "equal_number"
         return None
     gold_value, pred_value = exact_number(cleaned_gold), exact_number(cleaned_pred)
     if gold_value is None or pred_value is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from reasoning_economics.errors import GradingInputError
@@ -113,11 +114,17 @@ def grade(response: str, gold: str, *, timeout: float | None = None) -> GradeRes
     # math-verify reads one value out of these (the number before a text, the last disjunct, the
     # digits before a base). A gold of several values may be written with "or" ("x = 3
     # \text{ or } x = -2" for "-2, 3"), and a gold may itself be in another base: math-verify decides.
-    not_one_value = None if "," in gold or why_not_one_value(gold) else why_not_one_value(answer)
+    not_one_value = None if _gold_of_several_values(gold) else why_not_one_value(answer)
     if not_one_value is not None:
         return GradeResult(False, answer, not_one_value)
     correct, reason = _decide_symbolic(answer, gold, timeout or DEFAULT_TIMEOUT_S)
     return GradeResult(correct, answer, reason)
+
+
+# Golds repeat (each problem is asked many times): read once, not on every grade.
+@lru_cache(maxsize=16_384)
+def _gold_of_several_values(gold: str) -> bool:
+    return "," in gold or why_not_one_value(gold) is not None
 
 
 def is_correct(response: str, gold: str) -> bool:

@@ -70,31 +70,96 @@ def names_another_number(text: str, value: float | None) -> bool:
 
 # LaTeX text inside an answer: math-verify reads the number before it and drops the text, so
 # "3\\text{ (or 4)}", "3\\text{ apples and }4" and "8\\text{ thousand}" were graded as 3 and 8.
-_TEXT_CONTENT = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mbox|operatorname)\s*\{([^{}]*)\}")
+# Every command math-verify reads as text is one ("3\\textnormal{ (or 4)}", "8\\mathbf{ thousand}").
+_TEXT_COMMAND = re.compile(
+    r"\\(?:text|textbf|textit|textrm|textnormal|textsf|texttt|textup|textsc|emph|mathrm|mathit|mathbf|"
+    r"mathsf|mathtt|mathcal|mathbb|mathfrak|boldsymbol|mbox|hbox|operatorname)\s*\{"
+)
 _EXPONENT = re.compile(r"\^\s*(?:\{[^{}]*\}|[0-9]+)")
 _NUMBER = re.compile(r"[0-9]")
 _PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
-# "x = 3 \\lor x = 4": math-verify grades the last disjunct.
-_LOGICAL_OR = re.compile(r"\\(?:lor|vee)(?![A-Za-z])")
-# "1100_2", "239_{246}": a number in another base, which math-verify reads as the digits before it.
-_BASE_SUBSCRIPT = re.compile(r"[0-9]_\s*\{?\s*[0-9]")
+# "x = 3 \\lor x = 4", "\\frac12 \\cup \\frac34": math-verify grades the last value.
+_LOGICAL_OR = re.compile(r"\\(?:lor|vee|cup)(?![A-Za-z])|[\u2228\u222a]")
+# "1100_2", "239_{246}", "1100_{(2)}", "1100_{two}", "1100\\;_2": a number in another base, which
+# math-verify reads as the digits before it.
+_BASE_SUBSCRIPT = re.compile(r"[0-9](?:\s|\\[,;:! ])*_")
+# "3\\phantom{4}": hidden digits, which math-verify reads as the visible ones' neighbours (3 + 4).
+_HIDDEN_DIGIT = re.compile(r"\\[hv]?phantom\s*\{[^{}]*[0-9]")
+# "0 o r 1", "2 x 3": letters between two numbers, which math-verify multiplies (0·o·r·1 is 0).
+# Not "1.5e3" (one e, unspaced) and not a command's name ("3 \\times 4").
+_LETTERS_BETWEEN_NUMBERS = re.compile(r"[0-9](\s*(?<!\\)(?<![A-Za-z])[A-Za-z]+(?:\s+[A-Za-z]+)*\s*)(?=[0-9])")
+# Two values in rows ("\\frac12 \\\\ \\frac34" in cases) or either side of a bar ("\\frac12 |
+# \\frac34"; bars in pairs are absolute values): math-verify, unable to read the whole, grades the
+# last fraction it finds. An arrow ("x^2 = 4 \\Rightarrow x = 2") derives its last value: left to it.
+_VALUE_SEPARATOR = re.compile(r"\\\\|(?<!\\)\||\\mid(?![A-Za-z])")
+# A digit in a subscript or an exponent is no number beside the next: "\\log_2 8", "10^3 \\;".
+_SCRIPT = re.compile(r"[_^]\s*(?:\{[^{}]*\}|[0-9])")
+_DIGIT_GAP_MARK = "\ue001"  # private use: where spacing parts two numbers (normalize.mark_digit_gaps)
+
+
+def _text_spans(answer: str) -> list[tuple[int, int, str]]:
+    """(start, end, content) of each text command, its braces balanced (``\\text{ (or {4})}``); an
+    unclosed one runs to the end."""
+    spans = []
+    position = 0
+    while (opening := _TEXT_COMMAND.search(answer, position)) is not None:
+        depth, index = 1, opening.end()
+        while index < len(answer) and depth:
+            character = answer[index]
+            if character == "\\":
+                index += 2  # "\\{" and "\\}" are braces in the text, not around it
+                continue
+            depth += (character == "{") - (character == "}")
+            index += 1
+        content_end = index - 1 if not depth else len(answer)
+        spans.append((opening.start(), min(index, len(answer)), answer[opening.end() : content_end]))
+        position = index
+    return spans
+
+
+def _separates_two_values(answer: str) -> bool:
+    for separator in _VALUE_SEPARATOR.finditer(answer):
+        if _NUMBER.search(answer, 0, separator.start()) and _NUMBER.search(answer, separator.end()):
+            if separator.group() != "|" or answer.count("|") % 2:
+                return True
+    return False
+
+
+def _letters_between_numbers(answer: str) -> bool:
+    return any(
+        between.group(1).strip().lower() != "e" or between.group(1) != between.group(1).strip()
+        for between in _LETTERS_BETWEEN_NUMBERS.finditer(answer)
+    )
 
 
 def why_not_one_value(answer: str) -> str | None:
     """Why ``answer`` is not the single value math-verify would read from it, or None:
     ``"hedged"`` when it offers another value (``3\\text{ (or 4)}``, ``3\\text{ cm}, 4\\text{ cm}``,
-    ``x = 3 \\lor x = 4``) or changes it in words (``8\\text{ thousand}``), ``"other_base"`` for a
-    number in another base (``1100_2``). A unit (``5\\text{ cm}^2``) or a text answer
-    (``\\text{2 apples}``) is one value."""
-    if _LOGICAL_OR.search(answer):
+    ``x = 3 \\lor x = 4``, ``3\\;4``, ``0 o r 1``, ``\\frac12 | \\frac34``) or changes it in words
+    (``8\\text{ thousand}``), ``"other_base"`` for a number in another base (``1100_2``). A unit
+    (``5\\text{ cm}^2``) or a text answer (``\\text{2 apples}``) is one value."""
+    from reasoning_economics.grading.normalize import latex_friendly, mark_digit_gaps
+
+    if _LOGICAL_OR.search(answer) or _HIDDEN_DIGIT.search(answer):
         return "hedged"
     if _BASE_SUBSCRIPT.search(answer):
         return "other_base"
-    texts = _TEXT_CONTENT.findall(answer)
-    if not texts:
+    spans = _text_spans(answer)
+    outside_texts = answer
+    if spans:
+        pieces = [answer[end:start] for (_, end, _), (start, _, _) in zip([(0, 0, "")] + spans, spans)]
+        pieces.append(answer[spans[-1][1] :])
+        outside_texts = " ".join(pieces)
+    if (
+        _separates_two_values(outside_texts)
+        or _letters_between_numbers(outside_texts)
+        or _DIGIT_GAP_MARK in mark_digit_gaps(latex_friendly(_SCRIPT.sub("@", outside_texts)), _DIGIT_GAP_MARK)
+    ):
+        return "hedged"
+    if not spans:
         return None
-    pieces = _TEXT_CONTENT.split(_EXPONENT.sub(" ", answer))[::2]  # what lies between the texts
-    numbered = [index for index, piece in enumerate(pieces) if _NUMBER.search(piece)]
+    texts = [content for _, _, content in spans]
+    numbered = [index for index, piece in enumerate(pieces) if _NUMBER.search(_EXPONENT.sub(" ", piece))]
     if not numbered:
         return None  # a text answer
     outside = _PLAIN_NUMBER.fullmatch(pieces[numbered[0]].strip())

@@ -11,14 +11,21 @@ from fractions import Fraction
 
 MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2012": "-", "\u2013": "-", "\ufe63": "-", "\uff0d": "-"})
 _SPACING = re.compile(r"\\[!,;:> ]|~|\\left|\\right|\\displaystyle|\\mathrm\{\s*\}")
-# Spacing between two digits ("1 2", "1~2", "1\\;2", "1\\,2", "1$$2") parts two numbers, never
-# twelve, unless it groups thousands ("1 000", "12\\;345", "1\\,000").
-_DIGIT_GAP = r"(?:\s|~|\\[ ;:>,]|\$)+"
+# Spacing between two digits ("1 2", "1~2", "1\\;2", "1\\,2", "1$$2", "1\\quad 2", "1\\ldots 2")
+# parts two numbers, never twelve, unless a thin one groups thousands ("1 000", "12\\;345", "1\\,000").
+_THOUSANDS_GAP = r"(?:\s|~|\\[ ;:>,]|\$)+"
+_DIGIT_GAP = r"(?:\s|~|\\[ ;:>,]|\$|\\q?quad(?![A-Za-z])|\\[lcv]?dots(?![A-Za-z])|\\hspace\*?\{[^{}]*\})+"
 _SPACE_BETWEEN_DIGITS = re.compile(rf"(?<=\d){_DIGIT_GAP}(?=\d)")
-_SPACED_THOUSANDS = re.compile(rf"(?<![\d.])\d{{1,3}}(?:{_DIGIT_GAP}\d{{3}})+(?![\d])")
+_SPACED_THOUSANDS = re.compile(rf"(?<![\d.])\d{{1,3}}(?:{_THOUSANDS_GAP}\d{{3}})+(?![\d])")
 _DOLLARS_BETWEEN_DIGITS = re.compile(r"(?<=\d)\s*\$+\s*(?=\d)")
 _KEPT_SPACE = "\ue000"  # private use: survives the removal of spacing, then becomes one space
 _FRAC_ALIASES = re.compile(r"\\[dt]frac")
+# "\\mathbf{12.5}", "\\text{0.5}": math-verify reads a decimal in a font as no number (an integer it reads).
+_NUMBER_IN_FONT = re.compile(
+    r"\\(?:text|textbf|textrm|textnormal|textit|mathrm|mathbf|mathit|boldsymbol|mbox)\s*\{\s*(-?[0-9]+\.[0-9]+)\s*\}"
+)
+# "0.5." in a box: the full stop ends the sentence.
+_FULL_STOP_AFTER_DECIMAL = re.compile(r"(?<=[0-9])\.\s*$")
 _TEXT_WRAPPER = re.compile(r"\\(?:text|textbf|mathrm|mathbf|boldsymbol|mbox|textit)\{([^{}]*)\}")
 _THOUSANDS = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _DECIMAL = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
@@ -47,6 +54,10 @@ def latex_friendly(answer: str) -> str:
     # math-verify deletes math delimiters, and "1$$2" became 12.
     text = _DOLLARS_BETWEEN_DIGITS.sub(" ", text)
     text = _PERCENT_WORD.sub(r"\\%", text)
+    if "{" in text:
+        text = _NUMBER_IN_FONT.sub(r"\1", text)
+    if "." in text:
+        text = _FULL_STOP_AFTER_DECIMAL.sub("", text)
     text = _MATRIX_KIND.sub(r"\\\1{pmatrix}", text)  # bracket style is typography (vmatrix, a determinant, is not)
     for _ in range(MAX_ROOT_NESTING):  # innermost first: sqrt(sqrt(2)) takes two rounds
         if "sqrt" not in text:

@@ -48,6 +48,9 @@ _BRACKET = re.compile(r"[()\[\]{}]")
 _SPACE_AFTER_SIGN = re.compile(r"^([+-])\s+")
 _LEADING_ZEROS = re.compile(r"^(-?)0+(?=[0-9])")
 _ASSIGNMENT = re.compile(r"^[A-Za-z]\s*=\s*(?=\S)")
+# What may stand before the "=" of a single answer: a name or the computation it answers.
+_EQUATION_LEFT = re.compile(r"(?:\\(?:gcd|operatorname|mathrm|lcm)|[A-Za-z0-9\s+\-*/^(){}.,=])*")
+_PARENTHESIZED = re.compile(r"\([^()]*\)")
 # A number and the words that follow it ("36 apples", "36 \text{ cm}", "25\%"): a unit, unless a
 # word hedges, names another value or changes this one ("8 or 15", "8 thousand", "5 factorial").
 # Words are split at spaces only, so that a long run of letters cannot be split every which way.
@@ -76,6 +79,7 @@ _COMPLEX = re.compile(
     rf"[+-]?\s*(?:{_UNSIGNED}|{_UNSIGNED}?\s*[ij]|{_UNSIGNED}\s*[+-]\s*(?:{_UNSIGNED})?\s*[ij])", re.IGNORECASE
 )
 _COMPLEX_DATASETS = frozenset({"complex_arithmetic"})
+_TIMES_I = re.compile(r"\s*\*\s*(?=[ij]$)", re.IGNORECASE)
 # "x = 2", "x_1 = 2", "x_{1} = 2": the name of one root in a list of roots.
 _ROOT_NAME = re.compile(r"^[A-Za-z](?:_\{?[0-9]+\}?)?\s*(?:=|\\approx|\u2248)\s*")
 # Between the roots of a list: "1, 2", "1; 2", "x = 1 or x = 2", "1 and 2". A hedge of one
@@ -115,13 +119,28 @@ def plain_answer(answer: str, gold: str) -> str:
         text = _without_enclosing_brackets(text)
     if _GROUPED_NUMBER.fullmatch(text.lstrip("-")):
         text = text.replace(",", "")
-    if "=" not in gold:
-        text = _ASSIGNMENT.sub("", text)
+    if "=" in text and "=" not in gold:
+        text = _ASSIGNMENT.sub("", text) if "," in gold else _last_side(text)
     whole = _INTEGER_WITH_ZERO_DECIMALS.fullmatch(text)
     if whole is not None and _INTEGER.fullmatch(gold.strip()):
         # Some scorers compare integer answers as strings, so "13.0" would miss "13".
         text = whole.group(1)
     return text
+
+
+def _last_side(text: str) -> str:
+    """``GCD = 2``, ``\\gcd(12, 18) = 6``, ``180/392 = 45/98`` -> the value after the last ``=``,
+    when what comes before names or computes it; ``8 or x = 15`` is returned as it is."""
+    left, _, right = text.rpartition("=")
+    if (
+        not right.strip()
+        or not _EQUATION_LEFT.fullmatch(left)
+        or _LIST_SEPARATOR.search(_PARENTHESIZED.sub("", left))
+        or VALUE_CHANGING_WORD.search(left)
+        or HEDGE_WORD.search(left)
+    ):  # fmt: skip
+        return text
+    return right.strip()
 
 
 def _without_enclosing_brackets(text: str) -> str:
@@ -172,7 +191,8 @@ def shaped(text: str, gold: str, dataset: str) -> str | None:
         inner = text
         while inner.startswith("(") and inner.endswith(")"):
             inner = inner[1:-1].strip()
-        return text if _COMPLEX.fullmatch(inner) else None
+        inner = _TIMES_I.sub("", inner)  # "3 + 3 \\cdot i"
+        return inner if _COMPLEX.fullmatch(inner) else None
     if kind == "fraction":
         if _INTEGER.fullmatch(text):
             text = f"{text}/1"  # the scorer reads fractions only: 1 is 1/1
