@@ -451,6 +451,25 @@ def test_the_hostile_extraction_script_times_every_shape(tmp_path):
     assert refused.returncode == 2 and "--repeat" in refused.stderr
 
 
+def test_the_hostile_answers_script_times_every_shape_in_every_reader(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "hostile_answers.py"
+    output = tmp_path / "answers.json"
+    run = subprocess.run([sys.executable, str(script), "--repeat", "1", "--json", str(output)],
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    result = json.loads(output.read_text())
+    assert set(result["shapes"]) == set(runpy.run_path(str(script))["shapes"]())
+    assert all(1_900 < shape["chars"] <= 2_000 and shape["worst_ms"] > 0 for shape in result["shapes"].values())
+    assert {shape["worst_in"].split()[0] for shape in result["shapes"].values()} <= {"builtin", "before"}
+    assert "no-break spaces" in run.stdout
+    refused = subprocess.run([sys.executable, str(script), "--repeat", "0"], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "--repeat" in refused.stderr
+
+
 def test_the_http_reset_flood_script_refuses_resets_over_the_limit_and_times_a_session(tmp_path):
     import subprocess
     import sys

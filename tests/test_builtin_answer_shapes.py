@@ -324,3 +324,15 @@ def test_a_complex_number_may_write_its_imaginary_part_as_a_product(source):
         assert all(_grades(problem, writings).values()), (problem.answer, _grades(problem, writings))
         checked += 1
     assert checked >= 10
+
+
+def test_separators_and_units_after_long_runs_of_spaces_are_still_read(source):
+    # The separators now start only where a run of spaces does (a split inside the run read the
+    # rest of it from every position: 2,000 spaces cost 0.1 s). What they read is unchanged.
+    polynomial = next(p for p in _draws(source, "polynomial_equations", 200, seed=10) if p.answer.count(",") == 1)
+    first, second = (root.strip() for root in polynomial.answer.split(","))
+    spaced = [f"{first}{' ' * 300},{' ' * 300}{second}", f"{first}{chr(9) * 50}or{chr(160) * 50}{second}", f"{first} ;  {second}"]
+    assert all(_grades(polynomial, spaced).values()), _grades(polynomial, spaced)
+    gsm = _draws(source, "gsm_symbolic", 1, seed=10)[0]
+    assert _grades(gsm, [f"{gsm.answer}{' ' * 300}apples"]) == {f"{gsm.answer}{' ' * 300}apples": True}
+    assert not any(_grades(gsm, [f"{gsm.answer}{' ' * 300}or{' ' * 300}{int(gsm.answer) + 1}"]).values())

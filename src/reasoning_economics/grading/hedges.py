@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from reasoning_economics.grading.normalize import has_digit_gap
+
 # - a word that turns the number into another value: a scale ("8 thousand", "3 dozen"), an
 #   operation ("8 squared", "5 factorial", "8 divided by 5"), a spelt-out fraction or decimal
 #   ("8 and a half", "8 thirds"), a base or a modulus ("8 in base 2", "8 mod 5"). Not "times" or
@@ -94,7 +96,6 @@ _LETTERS_BETWEEN_NUMBERS = re.compile(r"[0-9](\s*(?<!\\)(?<![A-Za-z])[A-Za-z]+(?
 _VALUE_SEPARATOR = re.compile(r"\\\\|(?<!\\)\||\\mid(?![A-Za-z])")
 # A digit in a subscript or an exponent is no number beside the next: "\\log_2 8", "10^3 \\;".
 _SCRIPT = re.compile(r"[_^]\s*(?:\{[^{}]*\}|[0-9])")
-_DIGIT_GAP_MARK = "\ue001"  # private use: where spacing parts two numbers (normalize.mark_digit_gaps)
 
 
 def _text_spans(answer: str) -> list[tuple[int, int, str]]:
@@ -118,18 +119,22 @@ def _text_spans(answer: str) -> list[tuple[int, int, str]]:
 
 
 def _separates_two_values(answer: str) -> bool:
-    for separator in _VALUE_SEPARATOR.finditer(answer):
-        if _NUMBER.search(answer, 0, separator.start()) and _NUMBER.search(answer, separator.end()):
-            if separator.group() != "|" or answer.count("|") % 2:
-                return True
-    return False
+    if _VALUE_SEPARATOR.search(answer) is None:
+        return False
+    digits = [match.start() for match in _NUMBER.finditer(answer)]
+    odd_bars = answer.count("|") % 2
+    return any(
+        digits[0] < separator.start() and digits[-1] >= separator.end() and (separator.group() != "|" or odd_bars)
+        for separator in _VALUE_SEPARATOR.finditer(answer)
+    )
 
 
 def _letters_between_numbers(answer: str) -> bool:
-    return any(
-        between.group(1).strip().lower() != "e" or between.group(1) != between.group(1).strip()
-        for between in _LETTERS_BETWEEN_NUMBERS.finditer(answer)
-    )
+    for between in _LETTERS_BETWEEN_NUMBERS.finditer(answer):
+        letters = between.group(1)
+        if letters.lower() != "e":  # "1.5e3"; a spaced " e " is a letter
+            return True
+    return False
 
 
 def why_not_one_value(answer: str) -> str | None:
@@ -138,13 +143,11 @@ def why_not_one_value(answer: str) -> str | None:
     ``x = 3 \\lor x = 4``, ``3\\;4``, ``0 o r 1``, ``\\frac12 | \\frac34``) or changes it in words
     (``8\\text{ thousand}``), ``"other_base"`` for a number in another base (``1100_2``). A unit
     (``5\\text{ cm}^2``) or a text answer (``\\text{2 apples}``) is one value."""
-    from reasoning_economics.grading.normalize import latex_friendly, mark_digit_gaps
-
     if _LOGICAL_OR.search(answer) or _HIDDEN_DIGIT.search(answer):
         return "hedged"
     if _BASE_SUBSCRIPT.search(answer):
         return "other_base"
-    spans = _text_spans(answer)
+    spans = _text_spans(answer) if "\\" in answer else []
     outside_texts = answer
     if spans:
         pieces = [answer[end:start] for (_, end, _), (start, _, _) in zip([(0, 0, "")] + spans, spans)]
@@ -153,7 +156,7 @@ def why_not_one_value(answer: str) -> str | None:
     if (
         _separates_two_values(outside_texts)
         or _letters_between_numbers(outside_texts)
-        or _DIGIT_GAP_MARK in mark_digit_gaps(latex_friendly(_SCRIPT.sub("@", outside_texts)), _DIGIT_GAP_MARK)
+        or has_digit_gap(_SCRIPT.sub("@", outside_texts) if "_" in outside_texts or "^" in outside_texts else outside_texts)
     ):
         return "hedged"
     if not spans:

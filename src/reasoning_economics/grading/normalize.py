@@ -33,7 +33,7 @@ _SCIENTIFIC = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))[eE]([+-]?\d{1,3})$")
 _SLASH_FRACTION = re.compile(r"^([+-]?\d+)/(\d+)$")
 _LATEX_FRACTION = re.compile(r"^([+-]?)\\frac\{?([+-]?\d+)\}?\{?(\d+)\}?$")
 _MIXED_NUMBER = re.compile(r"(-?)(\d+)\s+(\d+)/(\d+)")
-_PERCENT_WORD = re.compile(r"\s*\\text\{\s*percent\s*\}|\s+percent\b")
+_PERCENT_WORD = re.compile(r"(?<!\s)\s*\\text\{\s*percent\s*\}|(?<!\s)\s+percent\b")  # from a run's start only
 _MATRIX_KIND = re.compile(r"\\(begin|end)\{(?:bmatrix|Bmatrix|matrix|smallmatrix)\}")
 # "sqrt(3)" and "√3" are plain-text roots; math-verify's LaTeX parser reads "-1 + sqrt(3)"
 # as a product of letters, so they are rewritten as \sqrt{...} (bounded: no nesting).
@@ -92,6 +92,14 @@ def mark_digit_gaps(text: str, mark: str) -> str:
     cannot join two numbers into one."""
     text = _SPACED_THOUSANDS.sub(lambda grouped: _SPACE_BETWEEN_DIGITS.sub("", grouped.group()), text)
     return _SPACE_BETWEEN_DIGITS.sub(mark, text)
+
+
+def has_digit_gap(text: str) -> bool:
+    """Whether spacing parts two digits of ``text`` (``3\\;4``, ``3 4``), other than spacing that
+    groups thousands (``1\\,000``) or a mixed number's (``3 1/2``)."""
+    if _SPACE_BETWEEN_DIGITS.search(text) is None or _MIXED_NUMBER.fullmatch(text.strip()):
+        return False
+    return _KEPT_SPACE in mark_digit_gaps(text, _KEPT_SPACE)
 
 
 def unwrap_text(answer: str) -> str:
