@@ -253,3 +253,36 @@ def test_a_worker_killed_while_starting_is_logged_as_killed(caplog):
         assert failures == ["a grading worker failed to start: it was killed by SIGKILL while starting"]
     finally:
         pool.shutdown()
+
+
+def test_a_worker_stopped_while_starting_is_replaced_at_once_not_after_the_start_limit(caplog):
+    # Before, the single spawner waited WORKER_START_SECONDS (120 s) on a worker stopped while it
+    # started, and every symbolic grade of every session waited with it (hostile round 10).
+    pool = WorkerPool(1)
+    caplog.set_level(logging.WARNING, logger="reasoning_economics.grading.workers")
+    try:
+        pool.start()
+        deadline = time.monotonic() + 30
+        while pool._starting is None and time.monotonic() < deadline:
+            time.sleep(0.001)
+        stopped = pool._starting.process
+        os.kill(stopped.pid, signal.SIGSTOP)
+        stopped.wait(timeout=10)  # killed by the pool within a check slice (0.25 s), not in 120 s
+        assert stopped.returncode == -signal.SIGKILL
+        assert "it was stopped (SIGSTOP) while starting" in caplog.text
+        assert pool.check("x^2+1", "(x+1)^2-2x", 30) is True  # by the worker started next
+        assert stopped.pid not in pool.pids()
+    finally:
+        pool.shutdown()
+
+
+def test_shutting_the_pool_down_kills_a_worker_still_starting():
+    pool = WorkerPool(1)
+    pool.start()
+    deadline = time.monotonic() + 30
+    while pool._starting is None and time.monotonic() < deadline:
+        time.sleep(0.001)
+    starting = pool._starting.process
+    pool.shutdown()
+    starting.wait(timeout=10)
+    assert starting.returncode is not None

@@ -25,6 +25,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def is_stopped(pid: int) -> bool:
+    """Whether the process is stopped by a signal (SIGSTOP, SIGTSTP) or a tracer, from /proc/<pid>/stat."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2] in "Tt"
+
+
 def child_pids(pid: int) -> list[int]:
     """Direct children of every thread of ``pid`` (from /proc), e.g. a server's grading workers,
     which its spawner thread starts and so are not listed under the main thread."""

@@ -122,6 +122,13 @@ def _cpu_seconds(pid: int) -> float | None:
         return None
 
 
+def _is_stopped(pid: int) -> bool:
+    try:
+        return proc_stats.is_stopped(pid)
+    except (OSError, ValueError, IndexError):  # gone, or no /proc: not known to be stopped
+        return False
+
+
 def _why_not_ready(process: subprocess.Popen) -> str:
     # Its pipe closes as it dies, a moment before it can be reaped: polling at once read
     # "exit code None" for workers killed while starting.
@@ -172,6 +179,7 @@ class WorkerPool:
         self._started = False
         self._closed = False
         self._spawner: threading.Thread | None = None
+        self._starting: _Worker | None = None
         self.replaced = 0
         self.failed_starts = 0
         """Worker starts that failed in a row (0 once one succeeds)."""
@@ -191,15 +199,36 @@ class WorkerPool:
         os.close(request_read)
         os.close(reply_write)
         worker = _Worker(process, Connection(request_write, readable=False), Connection(reply_read, writable=False))
+        self._starting = worker
         try:
-            ready = worker.from_worker.poll(WORKER_START_SECONDS) and worker.from_worker.recv() == "ready"
-        except (EOFError, OSError):
-            ready = False
-        if not ready:
-            logger.error("a grading worker failed to start: %s", _why_not_ready(process))
+            ready = self._wait_until_ready(worker)
+        finally:
+            self._starting = None
+        if ready is not True:
+            logger.error("a grading worker failed to start: %s", ready or _why_not_ready(process))
             worker.kill()
             return None
         return worker
+
+    def _wait_until_ready(self, worker: _Worker) -> bool | str:
+        """True once ``worker`` says it is ready; else False, or why it will not be.
+
+        Checked a slice at a time: one worker stopped while starting held the single spawner
+        for WORKER_START_SECONDS (120 s), and with it every replacement, while every symbolic
+        grade of every session waited for a worker (hostile round 10).
+        """
+        deadline = time.monotonic() + WORKER_START_SECONDS
+        try:
+            while (remaining := deadline - time.monotonic()) > 0:
+                if worker.from_worker.poll(min(remaining, STARVATION_CHECK_SECONDS)):
+                    return worker.from_worker.recv() == "ready"
+                if self._closed:
+                    return "the pool shut down while it started"
+                if _is_stopped(worker.pid):
+                    return "it was stopped (SIGSTOP) while starting"
+        except (EOFError, OSError):
+            return False
+        return False
 
     def _add_worker(self) -> None:
         while (worker := self._spawn()) is None:
@@ -396,6 +425,10 @@ class WorkerPool:
             # Busy: its caller sees the pipe close, retires it and finds the pool shut down.
             if worker.process.poll() is None:
                 worker.process.kill()
+        starting = self._starting
+        if starting is not None and starting.process.poll() is None:
+            # One stopped before it asked for its parent's death signal would outlive the server.
+            starting.process.kill()
 
 
 _pool: WorkerPool | None = None
