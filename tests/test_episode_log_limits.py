@@ -121,6 +121,28 @@ def test_records_kept_for_a_retry_are_bounded_in_bytes_as_well_as_in_number(tmp_
     log.close()
 
 
+def test_failed_writes_and_drops_are_logged_once_then_summed_not_once_per_episode(tmp_path, caplog):
+    # A line per failing episode filled stderr at a client's pace: 306 lines in 10 s from one
+    # client on a full disk (hostile round 10).
+    import logging
+
+    caplog.set_level(logging.ERROR, logger="reasoning_economics.server.episode_log")
+    os.symlink("/dev/full", tmp_path / "episodes.jsonl")  # every write fails with ENOSPC
+    log = EpisodeLog(tmp_path / "episodes.jsonl", max_pending_records=5)
+    for n in range(200):
+        assert "No space left on device" in log.append({"n": n})
+    failures = [record.getMessage() for record in caplog.records if "write failed" in record.getMessage()]
+    drops = [record.getMessage() for record in caplog.records if "dropped the oldest" in record.getMessage()]
+    assert len(failures) == 1 and "1 episode(s)" in failures[0] and "[1 since the last report]" in failures[0]
+    assert len(drops) == 1 and "1 in all" in drops[0]
+    assert log.records_dropped == 195 and log.pending == 5  # counted, though not each logged
+    log._failed_writes.last_logged -= log._failed_writes.interval_s  # the interval has passed
+    log.append({"n": 200})
+    latest = [record.getMessage() for record in caplog.records if "write failed" in record.getMessage()][-1]
+    assert "5 episode(s)" in latest and "[200 since the last report]" in latest
+    log.close()
+
+
 def test_a_log_rotated_away_and_deleted_is_created_again_at_its_path(tmp_path):
     path = tmp_path / "episodes.jsonl"
     log = EpisodeLog(path)

@@ -22,7 +22,7 @@ import pytest
 from websockets.sync.client import connect
 
 from reasoning_economics.bench.server_process import ServerProcess
-from reasoning_economics.server.connections import LOG_INTERVAL_S
+from reasoning_economics.server.throttled_log import LOG_INTERVAL_S
 
 DEADLINE_S = 0.5
 PARTIAL_REQUEST = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n"

@@ -52,14 +52,14 @@
   with a traceback: one client opening connections that each send one such byte wrote 490 KB
   of log a second. It logs each request that is not valid HTTP (answered 400) too: 47 KB a
   second from one client, and each request asking to upgrade to h2c (answered as if it had
-  not asked): 90 KB a second. These are summed into one warning every ``LOG_INTERVAL_S``
+  not asked): 90 KB a second. These are summed into one warning every ``throttled_log.LOG_INTERVAL_S``
   (:func:`install_calm_client_error_logs`). A WebSocket handshake refused with an HTTP
   answer (401 or 403 without the right token) no longer logs a spurious "ASGI callable
   returned without completing handshake." error for each refused client.
 - **A calm log when the process is out of file descriptors.** On ``EMFILE`` asyncio logs one
   traceback per attempt to accept a waiting connection, thousands a second under such a
   flood (335 MB of log in a minute here), and schedules as many retries. Those messages are
-  summed into one warning every ``LOG_INTERVAL_S`` that says what to do.
+  summed into one warning every ``throttled_log.LOG_INTERVAL_S`` that says what to do.
 """
 
 from __future__ import annotations
@@ -79,10 +79,10 @@ from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from reasoning_economics.server import DEFAULT_REQUEST_TIMEOUT_S
+from reasoning_economics.server.throttled_log import ThrottledLog
 
 logger = logging.getLogger(__name__)
 
-LOG_INTERVAL_S = 10.0
 # Keepalive pings come every 20 s or so: this many while a client reads nothing is a flood.
 MAX_PINGS_WHILE_UNREAD = 1000
 # Pings, pongs and a message's fragments a WebSocket client may send, and small pieces of an
@@ -129,29 +129,8 @@ def cancel_timer(timer: asyncio.TimerHandle | None) -> None:
         timer.cancel()
 
 
-class ThrottledWarning:
-    """A warning logged at most once per ``interval_s``, saying how often it happened meanwhile.
-
-    ``text`` may be a function, called each time the warning is logged, for a text that
-    states the situation at that moment."""
-
-    def __init__(self, text: str | Callable[[], str], interval_s: float = LOG_INTERVAL_S) -> None:
-        self.text = text
-        self.interval_s = interval_s
-        self.unreported = 0
-        self.last_logged: float | None = None
-
-    def happened(self) -> None:
-        self.unreported += 1
-        now = time.monotonic()
-        if self.last_logged is None or now - self.last_logged >= self.interval_s:
-            text = self.text() if callable(self.text) else self.text
-            logger.warning("%s [%d since the last report]", text, self.unreported)
-            self.unreported, self.last_logged = 0, now
-
-
-_stalled_readers = ThrottledWarning(
-    "dropped connections that left the server's answers unread too long (clients that stopped reading)"
+_stalled_readers = ThrottledLog(
+    logger, "dropped connections that left the server's answers unread too long (clients that stopped reading)"
 )
 
 
@@ -260,7 +239,8 @@ def http_protocol_with_deadline(request_timeout: float) -> type[H11Protocol]:
     """
     if not request_timeout > 0:
         raise ValueError(f"the request timeout must be positive, got {request_timeout}")
-    stalled = ThrottledWarning(
+    stalled = ThrottledLog(
+        logger,
         f"closed connections that sent no complete request within {request_timeout:g} s "
         "(slow or stalled clients; ree serve --request-timeout sets the limit)"
     )
@@ -352,14 +332,16 @@ def http_protocol_with_deadline(request_timeout: float) -> type[H11Protocol]:
 # WebSocket handshake with that ``--ws`` only.
 DeadlineH11Protocol = http_protocol_with_deadline(DEFAULT_REQUEST_TIMEOUT_S)
 
-_unread_pongs = ThrottledWarning(
-    f"dropped WebSocket clients that sent over {MAX_PINGS_WHILE_UNREAD} pings while reading nothing back"
+_unread_pongs = ThrottledLog(
+    logger, f"dropped WebSocket clients that sent over {MAX_PINGS_WHILE_UNREAD} pings while reading nothing back"
 )
-_small_body_pieces = ThrottledWarning(
+_small_body_pieces = ThrottledLog(
+    logger,
     f"answered 400 and closed HTTP connections that sent a body in pieces under {SMALL_BODY_PIECE_BYTES} bytes "
     f"faster than {FRAMES_PER_S} a second after a burst of {FRAME_BURST}"
 )
-_frame_floods = ThrottledWarning(
+_frame_floods = ThrottledLog(
+    logger,
     f"closed WebSocket connections (1008) that sent pings, pongs or message fragments faster than "
     f"{FRAMES_PER_S} a second after a burst of {FRAME_BURST}"
 )
@@ -551,9 +533,10 @@ class _ClientErrorsSummed(logging.Filter):
 
     def __init__(self) -> None:
         super().__init__()
-        self.invalid_utf8 = ThrottledWarning("closed WebSocket connections that sent text of invalid UTF-8 (code 1007)")
-        self.invalid_http = ThrottledWarning("answered 400 to requests that are not valid HTTP/1.1")
-        self.unsupported_upgrade = ThrottledWarning(
+        self.invalid_utf8 = ThrottledLog(logger, "closed WebSocket connections that sent text of invalid UTF-8 (code 1007)")
+        self.invalid_http = ThrottledLog(logger, "answered 400 to requests that are not valid HTTP/1.1")
+        self.unsupported_upgrade = ThrottledLog(
+            logger,
             "answered requests asking to upgrade to a protocol other than WebSocket (h2c and kin) without upgrading"
         )
 
@@ -583,7 +566,8 @@ def install_calm_client_error_logs() -> None:
 
 def install_calm_accept_errors(loop: asyncio.AbstractEventLoop) -> None:
     """Make ``loop`` sum up its out-of-descriptors accept errors instead of logging each one."""
-    out_of_descriptors = ThrottledWarning(
+    out_of_descriptors = ThrottledLog(
+        logger,
         lambda: f"out of file descriptors (this process may open {resource.getrlimit(resource.RLIMIT_NOFILE)[0]:,}): "
         "new connections wait until others close. Raise the limit (ulimit -n) or lower --max-sessions"
     )

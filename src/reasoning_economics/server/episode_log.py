@@ -10,7 +10,8 @@ What one record may hold is bounded, whatever the clients send: a response longe
 sha256 beside it, so a record's size, the memory a session holds for its unfinished episode
 and the time spent writing a record stay small.
 
-A failed write (disk full, file unwritable) is not silent: it is logged at ERROR, the bytes
+A failed write (disk full, file unwritable) is not silent: it is logged at ERROR (at once, then
+summed once every ``throttled_log.LOG_INTERVAL_S``), the bytes
 written are truncated back so the file stays valid JSONL, the record is kept in memory (up to
 ``MAX_PENDING_RECORDS`` and ``MAX_PENDING_BYTES``) and retried with the next one and at close,
 and the client's final observation says the log failed. A log file moved or removed under the
@@ -33,6 +34,7 @@ from typing import Any
 
 from reasoning_economics.errors import EpisodeLogError
 from reasoning_economics.jsonl import json_line
+from reasoning_economics.server.throttled_log import ThrottledLog
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +97,25 @@ class EpisodeLog:
         self._pending_bytes = 0
         self.records_written = 0
         self.records_dropped = 0
+        self._last_error: str | None = None
+        # Once per failing episode, these filled stderr at a client's pace (a line per episode
+        # on a full disk: hostile round 10); summed, they say how often it happened meanwhile.
+        self._failed_writes = ThrottledLog(
+            logger,
+            lambda: (
+                f"episode log {self.path}: write failed ({self._last_error}); {len(self._pending)} episode(s) "
+                f"({self._pending_bytes} bytes) kept in memory for a retry"
+            ),
+            level=logging.ERROR,
+        )
+        self._drops = ThrottledLog(
+            logger,
+            lambda: (
+                f"episode log {self.path}: dropped the oldest unwritten episodes, {self.records_dropped} in all: "
+                f"at most {self.max_pending_records} episodes and {self.max_pending_bytes} bytes are kept"
+            ),
+            level=logging.ERROR,
+        )
 
     def recorder(self, session_id: str) -> EpisodeRecorder:
         """A recorder for one session's episodes, keeping what this log keeps of each response."""
@@ -115,17 +136,15 @@ class EpisodeLog:
             self._pending_bytes += len(line)
             error = self._write_pending()
             newest_unwritten = bool(self._pending) and self._pending[-1] is line
-            if self._pending:
-                logger.error(
-                    "episode log %s: write failed (%s); %d episode(s) (%d bytes) kept in memory for a retry",
-                    self.path, error, len(self._pending), self._pending_bytes,
-                )  # fmt: skip
+            dropped_newest = self._drop_beyond_bounds(line)
+            if error is not None:
+                self._last_error = error
+                self._failed_writes.happened()
             elif kept_from_failures:
                 logger.warning(
                     "episode log %s: writing works again; the %d episode(s) kept from failed writes are written",
                     self.path, kept_from_failures,
                 )  # fmt: skip
-            dropped_newest = self._drop_beyond_bounds(line)
         if not newest_unwritten:
             return None
         if dropped_newest:
@@ -170,10 +189,7 @@ class EpisodeLog:
             dropped += 1
         if dropped:
             self.records_dropped += dropped
-            logger.error(
-                "episode log %s: dropped the %d oldest unwritten episode(s): at most %d episodes and %d bytes are kept",
-                self.path, dropped, self.max_pending_records, self.max_pending_bytes,
-            )  # fmt: skip
+            self._drops.happened()
         return dropped_newest
 
     def _reopen_if_moved(self) -> str | None:
