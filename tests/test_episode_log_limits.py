@@ -281,3 +281,43 @@ def test_ree_serve_passes_its_response_limit_to_the_episode_log(tmp_path):
     app.state.episode_log.close()
     result = CliRunner().invoke(cli, ["serve", "--log-max-response-chars", "0", "--port", "1"])
     assert result.exit_code == 2 and "--log-max-response-chars" in result.output
+
+
+def test_the_log_rotates_before_a_record_would_take_it_past_its_size_and_keeps_five_older_files(tmp_path):
+    # Clients set the log's growth (95 MB in 10 s from two, hostile round 10): bounded, it takes
+    # six sizes at most, and no record is split or lost to a rotation.
+    path = tmp_path / "episodes.jsonl"
+    log = EpisodeLog(path, max_bytes=1_000)
+    for n in range(60):
+        assert log.append({"n": n, "text": "y" * 200}) is None  # about 230 bytes a line: four a file
+    log.close()
+    files = [path] + [tmp_path / f"episodes.{number}.jsonl" for number in range(1, 6)]
+    assert sorted(tmp_path.iterdir()) == sorted(files)
+    assert all(0 < file.stat().st_size <= 1_000 for file in files)
+    kept = [record["n"] for file in reversed(files) for record in read_lines(file)]
+    assert kept == list(range(60 - len(kept), 60)) and len(kept) == 24  # the newest, in order
+    assert log.records_written == 60
+
+
+def test_a_log_that_cannot_rotate_writes_on_in_the_same_file(tmp_path, caplog):
+    import logging
+
+    caplog.set_level(logging.ERROR, logger="reasoning_economics.server.episode_log")
+    path = tmp_path / ("x" * 248 + ".jsonl")  # 254 bytes: its rotated name "x…x.1.jsonl" is too long to exist
+    log = EpisodeLog(path, max_bytes=100)
+    assert log.append({"n": 0, "text": "y" * 80}) is None
+    assert log.append({"n": 1, "text": "y" * 80}) is None
+    log.close()
+    assert [record["n"] for record in read_lines(path)] == [0, 1] and list(tmp_path.iterdir()) == [path]
+    assert "cannot rotate it (File name too long)" in caplog.text
+
+
+def test_ree_serve_passes_its_log_size_to_the_episode_log(tmp_path):
+    from reasoning_economics.server.command import _build
+
+    settings, app = _build(
+        host="127.0.0.1", port=0, max_sessions=4, session_timeout=60, request_timeout=10, max_http_resets=8,
+        token=None, config=None, log_dir=tmp_path, allow_tokenizer=[], trust_remote_code=False,
+        grading_timeout=None, max_message_bytes=1 << 20, warm_up=False, log_max_mb=3,
+    )  # fmt: skip
+    assert settings.log_max_mb == 3

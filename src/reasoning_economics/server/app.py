@@ -122,7 +122,11 @@ def create_server_app(settings: ServerSettings | None = None) -> FastAPI:
         env_config = env_config.model_copy(update={"allowed_tokenizers": ()})
     episode_log = None
     if settings.episode_log_path is not None:
-        episode_log = EpisodeLog(settings.episode_log_path, max_response_chars=settings.log_max_response_chars)
+        episode_log = EpisodeLog(
+            settings.episode_log_path,
+            max_response_chars=settings.log_max_response_chars,
+            max_bytes=settings.log_max_mb * 1024 * 1024,
+        )
 
     def make_env() -> ServedEnvironment:
         return ServedEnvironment(env_config)
@@ -377,7 +381,7 @@ def _warm_up(make_env: Any, env_config: EnvConfig) -> None:
 
 def settings_from_environ(environ: dict[str, str] | None = None) -> ServerSettings:
     """Settings for ``uvicorn reasoning_economics.server.app:app``: ``REE_TOKEN``, ``REE_CONFIG``
-    (an EnvConfig file), ``REE_LOG_DIR``, ``REE_MAX_SESSIONS``, ``REE_SESSION_TIMEOUT``,
+    (an EnvConfig file), ``REE_LOG_DIR``, ``REE_LOG_MAX_MB``, ``REE_MAX_SESSIONS``, ``REE_SESSION_TIMEOUT``,
     ``REE_MAX_HTTP_RESETS``, ``REE_ALLOW_TOKENIZERS`` (comma-separated)."""
     environ = dict(os.environ if environ is None else environ)
     allowed = tuple(name.strip() for name in environ.get("REE_ALLOW_TOKENIZERS", "").split(",") if name.strip())
@@ -389,6 +393,8 @@ def settings_from_environ(environ: dict[str, str] | None = None) -> ServerSettin
     values: dict[str, Any] = {"env_config": env_config, "token": environ.get("REE_TOKEN") or None}
     if environ.get("REE_LOG_DIR"):
         values["log_dir"] = Path(environ["REE_LOG_DIR"])
+    if environ.get("REE_LOG_MAX_MB"):
+        values["log_max_mb"] = environ["REE_LOG_MAX_MB"]
     if environ.get("REE_MAX_SESSIONS"):
         values["max_sessions"] = environ["REE_MAX_SESSIONS"]
     if environ.get("REE_SESSION_TIMEOUT"):

@@ -18,7 +18,7 @@ from reasoning_economics.server import (
     DEFAULT_REQUEST_TIMEOUT_S,
     DEFAULT_SESSION_TIMEOUT_S,
 )
-from reasoning_economics.server.episode_log import DEFAULT_MAX_LOGGED_RESPONSE_CHARS
+from reasoning_economics.server.episode_log import DEFAULT_MAX_LOG_MB, DEFAULT_MAX_LOGGED_RESPONSE_CHARS, LOG_BACKUPS
 
 
 def serve(
@@ -63,6 +63,10 @@ def serve(
         DEFAULT_MAX_LOGGED_RESPONSE_CHARS, "--log-max-response-chars", min=1,
         help="The episode log keeps a longer response (or grading_response) as its head and tail, marked, with its length and sha256.",
     ),
+    log_max_mb: int = typer.Option(
+        DEFAULT_MAX_LOG_MB, "--log-max-mb", min=0,
+        help=f"Rotate the episode log when it would pass this many MB: episodes.jsonl becomes episodes.1.jsonl, and so on up to {LOG_BACKUPS} files, the oldest deleted (0: never rotate).",
+    ),
     allow_tokenizer: list[str] = typer.Option(
         None, "--allow-tokenizer",
         help="Hub id or local directory of a tokenizer clients may name, besides the built-in vocabularies (repeatable).",
@@ -98,7 +102,7 @@ def serve(
         settings, app = _build(
             host=host, port=port, max_sessions=max_sessions, session_timeout=session_timeout,
             request_timeout=request_timeout, max_http_resets=max_http_resets, token=token,
-            config=config, log_dir=log_dir, log_max_response_chars=log_max_response_chars, allow_tokenizer=allow_tokenizer or [],
+            config=config, log_dir=log_dir, log_max_response_chars=log_max_response_chars, log_max_mb=log_max_mb, allow_tokenizer=allow_tokenizer or [],
             trust_remote_code=trust_remote_code, grading_timeout=grading_timeout,
             max_message_bytes=int(max_message_mb * 1024 * 1024), warm_up=warm_up,
         )  # fmt: skip
@@ -190,7 +194,8 @@ def _serve_until_stopped(app, settings, announce) -> bool:
 
 
 def _build(*, allow_tokenizer: list[str], config: Path | None, trust_remote_code: bool, grading_timeout: float | None,
-           max_message_bytes: int, log_max_response_chars: int = DEFAULT_MAX_LOGGED_RESPONSE_CHARS, **options):  # fmt: skip
+           max_message_bytes: int, log_max_response_chars: int = DEFAULT_MAX_LOGGED_RESPONSE_CHARS,
+           log_max_mb: int = DEFAULT_MAX_LOG_MB, **options):  # fmt: skip
     from reasoning_economics.grading.workers import default_worker_count, default_worker_memory_mb
     from reasoning_economics.server.app import create_server_app
     from reasoning_economics.errors import ConfigError
@@ -213,7 +218,7 @@ def _build(*, allow_tokenizer: list[str], config: Path | None, trust_remote_code
         session_timeout_s=options["session_timeout"], request_timeout_s=options["request_timeout"],
         max_http_resets=options["max_http_resets"], token=options["token"], log_dir=options["log_dir"],
         max_message_bytes=max_message_bytes, warm_up=options["warm_up"], env_config=env_config,
-        log_max_response_chars=log_max_response_chars,
+        log_max_response_chars=log_max_response_chars, log_max_mb=log_max_mb,
     )  # fmt: skip
     return settings, create_server_app(settings)
 

@@ -16,6 +16,10 @@ written are truncated back so the file stays valid JSONL, the record is kept in 
 ``MAX_PENDING_RECORDS`` and ``MAX_PENDING_BYTES``) and retried with the next one and at close,
 and the client's final observation says the log failed. A log file moved or removed under the
 server (log rotation) is noticed before the next write, which goes to a new file at the path.
+
+A record that would take the file past ``max_bytes`` (``ree serve --log-max-mb``, 1,024 MB)
+first rotates it: ``episodes.jsonl`` becomes ``episodes.1.jsonl`` and so on up to
+``LOG_BACKUPS``, so the log takes six times that on disk at most, whatever clients send.
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_LOGGED_RESPONSE_CHARS = 32_000
 """Longer responses (and grading responses) are logged as head and tail (``ree serve --log-max-response-chars``)."""
+DEFAULT_MAX_LOG_MB = 1024
+"""The log is rotated when a record would take it past this size (``ree serve --log-max-mb``; 0: never)."""
+LOG_BACKUPS = 5
+"""Rotated files kept: ``episodes.1.jsonl`` (the newest) to ``episodes.5.jsonl``; an older one is deleted."""
 MAX_PENDING_RECORDS = 10_000
 """Failed records kept in memory for a retry; beyond this the oldest are dropped (and logged)."""
 MAX_PENDING_BYTES = 64 * 1024 * 1024
@@ -77,11 +85,13 @@ class EpisodeLog:
         path: Path,
         *,
         max_response_chars: int = DEFAULT_MAX_LOGGED_RESPONSE_CHARS,
+        max_bytes: int = DEFAULT_MAX_LOG_MB * 1024 * 1024,
         max_pending_records: int = MAX_PENDING_RECORDS,
         max_pending_bytes: int = MAX_PENDING_BYTES,
     ) -> None:
         self.path = Path(path)
         self.max_response_chars = max_response_chars
+        self.max_bytes = max_bytes
         self.max_pending_records = max_pending_records
         self.max_pending_bytes = max_pending_bytes
         try:
@@ -106,6 +116,11 @@ class EpisodeLog:
                 f"episode log {self.path}: write failed ({self._last_error}); {len(self._pending)} episode(s) "
                 f"({self._pending_bytes} bytes) kept in memory for a retry"
             ),
+            level=logging.ERROR,
+        )
+        self._failed_rotations = ThrottledLog(
+            logger,
+            lambda: f"episode log {self.path}: cannot rotate it ({self._last_error}); writing on past --log-max-mb",
             level=logging.ERROR,
         )
         self._drops = ThrottledLog(
@@ -220,10 +235,37 @@ class EpisodeLog:
         logger.warning("episode log %s was moved or removed; writing on in a new file at that path", self.path)
         return None
 
+    def _rotate(self) -> None:
+        """``episodes.jsonl`` becomes ``episodes.1.jsonl``, each older one the next number up to
+        LOG_BACKUPS (the oldest is deleted), and writing goes on in a new file at the path. If
+        that fails, writing goes on in the same file: a record is never lost to rotation."""
+        backups = [self.path.with_name(f"{self.path.stem}.{number}{self.path.suffix}") for number in range(1, LOG_BACKUPS + 1)]
+        try:
+            for index in reversed(range(len(backups) - 1)):
+                if backups[index].exists():
+                    os.replace(backups[index], backups[index + 1])
+            os.replace(self.path, backups[0])
+            fd = _open_log_file(self.path)
+        except OSError as exc:
+            self._last_error = exc.strerror or str(exc)
+            self._failed_rotations.happened()
+            return
+        try:
+            os.close(self._fd)
+        except OSError:
+            pass
+        self._fd = fd
+        logger.info("episode log %s reached %d bytes: rotated to %s", self.path, self.max_bytes, backups[0].name)
+
     def _write(self, data: bytes) -> OSError | None:
         start = None
         try:
             start = os.fstat(self._fd).st_size
+            if self.max_bytes and start and start + len(data) > self.max_bytes:
+                # A client sets the log's growth (65 KB a step with 32 KB responses: 95 MB in
+                # 10 s from two clients, hostile round 10): rotated, it takes LOG_BACKUPS + 1 sizes at most.
+                self._rotate()
+                start = os.fstat(self._fd).st_size
             written = os.write(self._fd, data)
             if written != len(data):
                 # A file ends short of a record when the disk (or a size limit) has no room for it all.

@@ -22,7 +22,7 @@ from reasoning_economics.server import (
     DEFAULT_REQUEST_TIMEOUT_S,
     DEFAULT_SESSION_TIMEOUT_S,
 )
-from reasoning_economics.server.episode_log import DEFAULT_MAX_LOGGED_RESPONSE_CHARS
+from reasoning_economics.server.episode_log import DEFAULT_MAX_LOG_MB, DEFAULT_MAX_LOGGED_RESPONSE_CHARS, LOG_BACKUPS
 
 EPISODE_LOG_NAME = "episodes.jsonl"
 MAX_STEP_THREADS = 4096
@@ -64,6 +64,14 @@ class ServerSettings(BaseModel):
         DEFAULT_MAX_LOGGED_RESPONSE_CHARS,
         ge=1,
         description="The episode log keeps longer responses as their head and tail, with their length and sha256.",
+    )
+    log_max_mb: int = Field(
+        DEFAULT_MAX_LOG_MB,
+        ge=0,
+        description=(
+            f"Rotate the episode log when it would pass this size: episodes.jsonl becomes episodes.1.jsonl, "
+            f"and so on up to {LOG_BACKUPS} files (0: never rotate)."
+        ),
     )
     max_message_bytes: int = Field(
         DEFAULT_MAX_MESSAGE_BYTES,
