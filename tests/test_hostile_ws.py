@@ -97,6 +97,21 @@ def test_wrong_json_and_deep_nesting_get_typed_errors(session):
     assert exchange(session, good_step())["type"] == "observation"
 
 
+def test_an_error_names_a_huge_unknown_key_in_short_not_whole(session):
+    # A 1 MB key came back whole in the error's location: a reply of a megabyte (hostile round 10).
+    key = "k" * 1_000_000
+    before = state_of(session)
+    for message in ({"type": "reset", "data": {key: 1}}, {"type": "step", "data": {"response": "x", key: 1}}):
+        raw = json.dumps(message)
+        session.send(raw)
+        reply_text = session.recv(timeout=30)
+        reply = json.loads(reply_text)
+        assert_typed_error(reply)
+        assert len(reply_text) < 5_000
+    assert "(1,000,000 characters)" in reply_text  # the step's, named in its error's location
+    assert state_of(session) == before
+
+
 def test_interleaved_messages_are_answered_in_order_one_reply_each(session):
     messages = [good_step(), {"type": "nope"}, {"type": "state"}, good_step("\\boxed{2}"), "{", {"type": "state"}]
     for message in messages:

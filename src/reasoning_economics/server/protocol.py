@@ -39,6 +39,7 @@ INTERNAL_ERROR = "INTERNAL_ERROR"
 MESSAGE_TYPES = ("reset", "step", "state", "close", "mcp")
 MAX_ERROR_TEXT = 2000
 MAX_VALIDATION_ERRORS = 10
+MAX_LOCATION_PART_CHARS = 200
 MAX_JSON_VALUES = 100_000
 """Most JSON values (strings, numbers, arrays, objects...) a message may hold; more is refused unparsed.
 
@@ -77,12 +78,21 @@ def error_entries(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     long or a number JSON cannot write (``1e400`` parses as inf)."""
     return [
         {
-            "loc": [part if isinstance(part, (int, str)) else str(part) for part in error.get("loc", ())],
+            "loc": [_location_part(part) for part in error.get("loc", ())],
             "msg": str(error.get("msg", "")),
             "type": str(error.get("type", "")),
         }
         for error in islice(errors, MAX_VALIDATION_ERRORS)
     ]
+
+
+def _location_part(part: Any) -> int | str:
+    """One step of an error's location; a key a client sent is cut to ``MAX_LOCATION_PART_CHARS``
+    (an unknown key of a megabyte came back whole, in a reply of a megabyte: hostile round 10)."""
+    if isinstance(part, int) and not isinstance(part, bool):
+        return part
+    text = str(part)
+    return text if len(text) <= MAX_LOCATION_PART_CHARS else f"{text[:MAX_LOCATION_PART_CHARS]}... ({len(text):,} characters)"
 
 
 def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
