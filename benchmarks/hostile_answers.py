@@ -14,11 +14,7 @@ here is a number followed by a 2,000-character run and a last character. Usage::
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
-import time
-from pathlib import Path
 
 RUN_CHARS = 1_990
 RUNS = {
@@ -37,14 +33,11 @@ def shapes() -> dict[str, list[str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=3, help="runs per answer; the best is kept (default 3)")
-    parser.add_argument("--json", type=Path, help="also write the figures here")
-    args = parser.parse_args()
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
+    from reasoning_economics.bench.hostile_text import arguments
 
-    from reasoning_economics.bench.machine import describe_machine
+    args = arguments(__doc__)
+
+    from reasoning_economics.bench.hostile_text import best_ms, write_shapes
     from reasoning_economics.grading import fast_path, grade_problem
     from reasoning_economics.grading.hedges import why_not_one_value
     from reasoning_economics.problems import create_source
@@ -57,24 +50,13 @@ def main() -> None:
     }
     results = {}
     for name, answers in shapes().items():
-        worst_ms, worst_reader = 0.0, ""
-        for reader_name, reader in readers.items():
-            for answer in answers:
-                best = min(_seconds(reader, answer) for _ in range(args.repeat)) * 1000
-                if best > worst_ms:
-                    worst_ms, worst_reader = best, reader_name
+        worst_ms, worst_reader = max(
+            (best_ms(reader, answer, args.repeat), reader_name) for reader_name, reader in readers.items() for answer in answers
+        )
         results[name] = {"chars": max(map(len, answers)), "worst_ms": round(worst_ms, 3), "worst_in": worst_reader}
         print(f"{name:24s} {max(map(len, answers)):>6,} chars  worst {worst_ms:7.3f} ms  ({worst_reader})")
     if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"machine": describe_machine(), "repeat": args.repeat, "shapes": results}, indent=2))
-        print(f"wrote {args.json}")
-
-
-def _seconds(function, answer: str) -> float:
-    started = time.perf_counter()
-    function(answer)
-    return time.perf_counter() - started
+        write_shapes(args.json, args.repeat, results)
 
 
 if __name__ == "__main__":

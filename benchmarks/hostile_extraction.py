@@ -11,11 +11,6 @@ response costs here is CPU every other session shares. Each shape is a response 
 
 from __future__ import annotations
 
-import argparse
-import json
-import time
-from pathlib import Path
-
 SIZE = 1_000_000
 
 
@@ -38,31 +33,20 @@ def shapes() -> dict[str, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=3, help="runs per shape; the best is reported (default 3)")
-    parser.add_argument("--json", type=Path, help="also write the figures here")
-    args = parser.parse_args()
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
+    from reasoning_economics.bench.hostile_text import arguments
 
-    from reasoning_economics.bench.machine import describe_machine
+    args = arguments(__doc__)
+
+    from reasoning_economics.bench.hostile_text import best_ms, write_shapes
     from reasoning_economics.grading.extraction import extract_final_answer
 
     results = {}
     for name, text in shapes().items():
-        best = min(_seconds(extract_final_answer, text) for _ in range(args.repeat))
-        results[name] = {"chars": len(text), "best_ms": round(best * 1000, 1)}
-        print(f"{name:36s} {len(text):>9,} chars  {best * 1000:8.1f} ms")
+        best = best_ms(extract_final_answer, text, args.repeat)
+        results[name] = {"chars": len(text), "best_ms": round(best, 1)}
+        print(f"{name:36s} {len(text):>9,} chars  {best:8.1f} ms")
     if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"machine": describe_machine(), "repeat": args.repeat, "shapes": results}, indent=2))
-        print(f"wrote {args.json}")
-
-
-def _seconds(function, text: str) -> float:
-    started = time.perf_counter()
-    function(text)
-    return time.perf_counter() - started
+        write_shapes(args.json, args.repeat, results)
 
 
 if __name__ == "__main__":
