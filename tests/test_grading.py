@@ -766,7 +766,16 @@ def test_a_number_in_another_base_is_not_its_digits(answer, gold):
      ("6\\text{ times}", "6"), ("1 \\text{ point}", "1"),  # "how many times", "how many points"
      # Not two values: bars in pairs, a subscript, a derivation, a mixed number, grouped thousands.
      ("|-3|", "3"), ("\\left| -3 \\right|", "3"), ("\\log_2 8", "3"), ("x^2 = 4 \\Rightarrow x = 2", "2"),
-     ("3 \\frac{1}{2}", "7/2"), ("1\\,000", "1000"), ("1.5e3", "1500")],
+     ("3 \\frac{1}{2}", "7/2"), ("1\\,000", "1000"), ("1.5e3", "1500"),
+     # Honest writings the one-value rules refused on their first day (a false-negative hunt, round 10):
+     # a unit's negative exponent, one-digit fraction arguments, a union of intervals for a set,
+     # what precedes the "=" math-verify reads the value after, decimals grouped by thin spaces.
+     ("9.8\\ \\mathrm{m\\,s^{-2}}", "9.8"), ("20\\text{ m s^{-1}}", "20"), ("8.314\\ \\mathrm{J\\,mol^{-1}\\,K^{-1}}", "8.314"),
+     ("\\frac 1 2", "\\frac12"), ("-\\frac 1 2", "-0.5"), ("\\dfrac 3 4", "0.75"),
+     ("(-\\infty, 2) \\cup (2, \\infty)", "x \\neq 2"), ("(-\\infty,-1)\\cup(1,\\infty)", "|x|>1"),
+     ("P(X=1 \\mid Y=2) = \\frac{1}{3}", "\\frac13"), ("P(X=1|Y=2)=\\frac{1}{3}", "\\frac13"),
+     ("\\begin{vmatrix} 1 & 2 \\\\ 3 & 4 \\end{vmatrix} = -2", "-2"), ("10P3 = 720", "720"),
+     ("3.141\\,59", "3.14159"), ("0.000\\,01", "0.00001")],
 )
 def test_units_and_golds_that_hedge_alike_are_still_graded(answer, gold):
     assert grading.grade(f"\\boxed{{{answer}}}", gold).correct

@@ -143,6 +143,12 @@ def test_the_examples_of_the_report_are_graded_wrong(response, gold):
         ("The answer is $3$, since $3^2 = 9$.", "3", "3"),
         ("The answer is $\\frac{1}{2}$.", "1/2", "\\frac{1}{2}"),
         ("Answer: $$3$$\nsince 3 is odd", "3", "3"),
+        # An approximation or a restatement follows the value it restates.
+        ("The answer is $\\sqrt{2}$, approximately 1.414.", "\\sqrt2", "\\sqrt{2}"),
+        ("The answer is $\\sqrt{2}$ (approximately $1.414$).", "\\sqrt2", "\\sqrt{2}"),
+        ("The answer is $2\\sqrt{3}$, about 3.46.", "2\\sqrt3", "2\\sqrt{3}"),
+        ("The answer is $0.5$, i.e., one half.", "0.5", "0.5"),
+        ("The answer is 8, roughly 8.0 apples.", "8", "8"),
         # A sentence still gives its last number when nothing hedges it.
         ("The answer is that the largest $n$ is 34.", "34", "34"),
         ("The answer is the largest n that is odd or prime, namely 34.", "34", "34"),

@@ -98,8 +98,14 @@ _ASIDE_AFTER_NUMBER = re.compile(
 # ("8 by 5" is a size) nor "as well" ("8 (as well as 15)"). The trade-off: a hedge after a
 # reason ("8, since 15 seemed too big") is not read, so "8" is the answer; it names only one
 # value, so it cannot pay for a second one. Refusing every digit instead would refuse the
-# honest asides above, and "12 (not 13)" is one. An "=" opens arithmetic: "2820 (= 2819 + 1)".
-_REASON_OPENER = re.compile(r"\b(?:since|because|as(?!\s+well\b)|after|given|using|which|where|not)\b|=", re.IGNORECASE)
+# honest asides above, and "12 (not 13)" is one. An "=" opens arithmetic: "2820 (= 2819 + 1)";
+# an approximation or a restatement follows its value ("$\\sqrt{2}$, approximately 1.414",
+# "$0.5$, i.e. one half").
+_REASON_OPENER = re.compile(
+    r"\b(?:since|because|as(?!\s+well\b)|after|given|using|which|where|not|approximately|approx|about|roughly|"
+    r"around|nearly|namely|equivalently|that\s+is|ie)\b|\bi\.\s?e\.|=|\\approx|\u2248",
+    re.IGNORECASE,
+)
 # An answer states a value when it holds a digit, LaTeX or an operator, or is one letter (a
 # variable or a choice, "(B)"): "helpful!", "correct" and "above" state none.
 _STATES_A_VALUE = re.compile(r"[\d\\^_=+*/√π∞]|^\(?[A-Za-z]\)?$")

@@ -80,8 +80,11 @@ _TEXT_COMMAND = re.compile(
 _EXPONENT = re.compile(r"\^\s*(?:\{[^{}]*\}|[0-9]+)")
 _NUMBER = re.compile(r"[0-9]")
 _PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
-# "x = 3 \\lor x = 4", "\\frac12 \\cup \\frac34": math-verify grades the last value.
-_LOGICAL_OR = re.compile(r"\\(?:lor|vee|cup)(?![A-Za-z])|[\u2228\u222a]")
+# "x = 3 \\lor x = 4", "3 \u2228 4": math-verify grades the last value.
+_LOGICAL_OR = re.compile(r"\\(?:lor|vee)(?![A-Za-z])|\u2228")
+# "\\frac12 \\cup \\frac34", "3 \\cup \\[4\\]": a union of two numbers, of which math-verify grades the
+# last. Only against a gold number: a union of intervals answers "x \\neq 2".
+_UNION = re.compile(r"\\cup(?![A-Za-z])|\u222a")
 # "1100_2", "239_{246}", "1100_{(2)}", "1100_{two}", "1100\\;_2": a number in another base, which
 # math-verify reads as the digits before it.
 _BASE_SUBSCRIPT = re.compile(r"[0-9](?:\s|\\[,;:! ])*_")
@@ -93,7 +96,9 @@ _LETTERS_BETWEEN_NUMBERS = re.compile(r"[0-9](\s*(?<!\\)(?<![A-Za-z])[A-Za-z]+(?
 # Two values in rows ("\\frac12 \\\\ \\frac34" in cases) or either side of a bar ("\\frac12 |
 # \\frac34"; bars in pairs are absolute values): math-verify, unable to read the whole, grades the
 # last fraction it finds. An arrow ("x^2 = 4 \\Rightarrow x = 2") derives its last value: left to it.
-_VALUE_SEPARATOR = re.compile(r"\\\\|(?<!\\)\||\\mid(?![A-Za-z])")
+_VALUE_SEPARATOR = re.compile(r"\\\\|(?<!\\)\|")
+# "\\frac 1 2", "\\binom 5 2": one-digit arguments, written apart, which are no two numbers.
+_ONE_DIGIT_ARGUMENTS = re.compile(r"\\((?:[dtc]?frac|binom))\s*([0-9])\s*([0-9])")
 # A digit in a subscript or an exponent is no number beside the next: "\\log_2 8", "10^3 \\;".
 _SCRIPT = re.compile(r"[_^]\s*(?:\{[^{}]*\}|[0-9])")
 
@@ -137,31 +142,28 @@ def _letters_between_numbers(answer: str) -> bool:
     return False
 
 
+def _outside_texts(answer: str, spans: list[tuple[int, int, str]]) -> list[str]:
+    """What lies before, between and after the text commands of ``answer``."""
+    bounds = [0] + [edge for start, end, _ in spans for edge in (start, end)] + [len(answer)]
+    return [answer[bounds[index] : bounds[index + 1]] for index in range(0, len(bounds), 2)]
+
+
 def why_not_one_value(answer: str) -> str | None:
     """Why ``answer`` is not the single value math-verify would read from it, or None:
     ``"hedged"`` when it offers another value (``3\\text{ (or 4)}``, ``3\\text{ cm}, 4\\text{ cm}``,
-    ``x = 3 \\lor x = 4``, ``3\\;4``, ``0 o r 1``, ``\\frac12 | \\frac34``) or changes it in words
-    (``8\\text{ thousand}``), ``"other_base"`` for a number in another base (``1100_2``). A unit
-    (``5\\text{ cm}^2``) or a text answer (``\\text{2 apples}``) is one value."""
-    if _LOGICAL_OR.search(answer) or _HIDDEN_DIGIT.search(answer):
+    ``x = 3 \\lor x = 4``) or changes it in words (``8\\text{ thousand}``), ``"other_base"`` for a
+    number in another base (``1100_2``). A unit (``5\\text{ cm}^2``, ``9.8\\ \\mathrm{m\\,s^{-2}}``) or a
+    text answer (``\\text{2 apples}``) is one value. See also :func:`why_not_one_number`."""
+    if _LOGICAL_OR.search(answer):
         return "hedged"
     if _BASE_SUBSCRIPT.search(answer):
         return "other_base"
     spans = _text_spans(answer) if "\\" in answer else []
-    outside_texts = answer
-    if spans:
-        pieces = [answer[end:start] for (_, end, _), (start, _, _) in zip([(0, 0, "")] + spans, spans)]
-        pieces.append(answer[spans[-1][1] :])
-        outside_texts = " ".join(pieces)
-    if (
-        _separates_two_values(outside_texts)
-        or _letters_between_numbers(outside_texts)
-        or has_digit_gap(_SCRIPT.sub("@", outside_texts) if "_" in outside_texts or "^" in outside_texts else outside_texts)
-    ):
-        return "hedged"
     if not spans:
         return None
-    texts = [content for _, _, content in spans]
+    pieces = _outside_texts(answer, spans)
+    # A unit's exponents are no numbers: "m\\,s^{-2}".
+    texts = [_EXPONENT.sub(" ", content) for _, _, content in spans]
     numbered = [index for index, piece in enumerate(pieces) if _NUMBER.search(_EXPONENT.sub(" ", piece))]
     if not numbered:
         return None  # a text answer
@@ -170,6 +172,29 @@ def why_not_one_value(answer: str) -> str | None:
     if numbered[0] != numbered[-1] or any(
         names_another_number(text, value) or VALUE_CHANGING_WORD.search(text) or HEDGE_WORD.search(text)
         for text in texts
+    ):
+        return "hedged"
+    return None
+
+
+def why_not_one_number(answer: str) -> str | None:
+    """``"hedged"`` when ``answer``, graded against a gold that is one number, holds two numbers
+    that math-verify would read one of, or add up: ``3\\;4``, ``3\\phantom{4}``, ``0 o r 1``,
+    ``\\frac12 \\cup \\frac34``, ``\\frac12 | \\frac34``, rows of cases. Only what follows the last ``=``
+    is read, the value math-verify grades (``P(X=1|Y=2) = \\frac13``, a determinant ``= -2``)."""
+    value = answer.rpartition("=")[2]
+    if _UNION.search(value) or _HIDDEN_DIGIT.search(value):
+        return "hedged"
+    spans = _text_spans(value) if "\\" in value else []
+    outside_texts = " ".join(_outside_texts(value, spans)) if spans else value
+    if "_" in outside_texts or "^" in outside_texts:
+        outside_texts = _SCRIPT.sub("@", outside_texts)
+    if "\\" in outside_texts:
+        outside_texts = _ONE_DIGIT_ARGUMENTS.sub(r"\\\1{\2}{\3}", outside_texts)
+    if (
+        _separates_two_values(outside_texts)
+        or _letters_between_numbers(outside_texts)
+        or has_digit_gap(outside_texts)
     ):
         return "hedged"
     return None

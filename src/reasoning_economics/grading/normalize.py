@@ -17,6 +17,8 @@ _THOUSANDS_GAP = r"(?:\s|~|\\[ ;:>,]|\$)+"
 _DIGIT_GAP = r"(?:\s|~|\\[ ;:>,]|\$|\\q?quad(?![A-Za-z])|\\[lcv]?dots(?![A-Za-z])|\\hspace\*?\{[^{}]*\})+"
 _SPACE_BETWEEN_DIGITS = re.compile(rf"(?<=\d){_DIGIT_GAP}(?=\d)")
 _SPACED_THOUSANDS = re.compile(rf"(?<![\d.])\d{{1,3}}(?:{_THOUSANDS_GAP}\d{{3}})+(?![\d])")
+# Decimals grouped the same way after the point: "3.141\\,59", "0.000\\,01".
+_SPACED_DECIMALS = re.compile(rf"(?<=\d\.)\d{{3}}(?:{_THOUSANDS_GAP}\d{{3}})*{_THOUSANDS_GAP}\d{{1,3}}(?![\d])")
 _DOLLARS_BETWEEN_DIGITS = re.compile(r"(?<=\d)\s*\$+\s*(?=\d)")
 _KEPT_SPACE = "\ue000"  # private use: survives the removal of spacing, then becomes one space
 _FRAC_ALIASES = re.compile(r"\\[dt]frac")
@@ -91,6 +93,8 @@ def mark_digit_gaps(text: str, mark: str) -> str:
     replaced by ``mark`` elsewhere (``1\\;2`` -> ``1{mark}2``), so that removing spacing later
     cannot join two numbers into one."""
     text = _SPACED_THOUSANDS.sub(lambda grouped: _SPACE_BETWEEN_DIGITS.sub("", grouped.group()), text)
+    if "." in text:
+        text = _SPACED_DECIMALS.sub(lambda grouped: _SPACE_BETWEEN_DIGITS.sub("", grouped.group()), text)
     return _SPACE_BETWEEN_DIGITS.sub(mark, text)
 
 
