@@ -805,3 +805,53 @@ def test_a_percent_word_after_a_long_run_of_spaces_is_still_a_percent_sign():
     # rest of the run from every position: 2,000 spaces cost 0.1 s in the server process).
     assert grading.grade("\\boxed{50" + " " * 300 + "percent}", "50").correct
     assert grading.grade("\\boxed{50" + "\u00a0" * 300 + "\\text{percent}}", "50").correct
+
+
+
+@pytest.mark.parametrize(
+    ("response", "gold"),
+    [("The answer is 3} or {4.", "3"), ("Answer: 3}, or maybe {4", "3"), ("The answer is $3}$ or ${4$.", "3"),
+     ("<answer>3} or {4</answer>", "3"), ("3} or {4", "3"), ("The answer is \\frac{1}{2}} or {\\frac{3}{4}.", "\\frac{1}{2}"),
+     ("The answer is 8} thousand {.", "8")],
+)
+def test_a_stray_brace_cannot_close_the_box_math_verify_reads_the_answer_in(response, gold):
+    # The answer is read as \\boxed{<answer>}: "3} or {4" ended that box after 3 (grading adversary, round 11).
+    verdict = grading.grade(response, gold)
+    assert (verdict.correct, verdict.reason) == (False, "unbalanced_braces"), verdict
+    assert grading.grade("\\boxed{\\{1, 2\\}}", "\\{1,2\\}").correct  # escaped braces are characters
+
+
+@pytest.mark.parametrize(
+    ("answer", "gold"),
+    [("0 o r 1 \\text{=}", "0"), ("3\\;4\\mathrm{=}", "7"), ("1000\\text{ (or 2000)}", "1,000"),
+     ("\\frac{1}{2}\\hphantom{\\frac{3}{4}}", "\\frac{3}{4}"), ("\\frac{1}{2}\\vphantom{\\frac{3}{4}}", "\\frac{3}{4}"),
+     ("\\frac{1}{2} \\mid \\frac{3}{4}", "\\frac{3}{4}"), ("\\frac{1}{2} \\parallel \\frac{3}{4}", "\\frac{3}{4}"),
+     ("\\frac{1}{2} \\land \\frac{3}{4}", "\\frac{3}{4}"), ("\\frac{1}{2} \\wedge \\frac{3}{4}", "\\frac{3}{4}"),
+     ("\\frac{1}{2} \\to \\frac{3}{4}", "\\frac{3}{4}"), ("\\frac{1}{2} \\iff \\frac{3}{4}", "\\frac{3}{4}"),
+     ("\\frac{1}{2} \\cancel{\\frac{3}{4}}", "\\frac{3}{4}"), ("\\frac{1}{2}\\textcolor{white}{\\frac{3}{4}}", "\\frac{3}{4}"),
+     ("\\frac{1}{2} \\tag{\\frac{3}{4}}", "\\frac{3}{4}")],
+)
+def test_more_ways_of_writing_two_values_against_a_gold_number_are_wrong(answer, gold):
+    # Grading adversary, round 11: an "=" in a text ended nothing math-verify reads, a thousands comma
+    # made the gold "several values", and these commands and connectives went unread.
+    verdict = grading.grade(f"\\boxed{{{answer}}}", gold)
+    assert (verdict.correct, verdict.reason) == (False, "hedged"), verdict
+
+
+@pytest.mark.parametrize(
+    ("answer", "gold"),
+    [("0.0", "6.67\\times10^{-11}"), ("0.0", "10^{-7}"), ("0.0", "\\frac{1}{3628800}"), ("0.0", "0.00000003"),
+     ("0.0000003", "2\\times10^{-7}"), ("0.0000003", "4.8\\times10^{-7}")],
+)
+def test_a_tiny_gold_is_not_matched_by_rounding_to_six_places(answer, gold):
+    # math-verify compares at 6 decimal places: "0.0" was right for every gold under 5e-7.
+    verdict = grading.grade(f"\\boxed{{{answer}}}", gold)
+    assert (verdict.correct, verdict.reason) == (False, "different_number"), verdict
+
+
+def test_tiny_and_powers_of_ten_golds_still_take_their_own_value():
+    assert grading.grade("\\boxed{0.0000003}", "3\\times10^{-7}").correct
+    assert grading.grade("\\boxed{300000000}", "3\\times10^8").correct
+    assert grading.grade("\\boxed{2.5e-7}", "2.5\\times10^{-7}").correct
+    assert grading.grade("\\boxed{6.67 \\times 10^{-11}\\ \\mathrm{N\\,m^2\\,kg^{-2}}}", "6.67\\times10^{-11}").correct
+    assert grading.grade("\\boxed{0}", "0").correct

@@ -173,6 +173,13 @@ def test_the_number_of_a_reason_is_not_graded_as_the_answer(response, wrong_gold
     assert not grade(response, wrong_gold).correct
 
 
+@pytest.mark.parametrize("response", ["The answer is about 2, not 3.", "The answer is roughly 2 rather than 3.",
+                                      "Probably the answer is 2 instead of 3."])
+def test_a_sentence_ending_in_a_rejected_number_does_not_give_that_number(response):
+    # "about" made the line prose, whose last number (the rejected 3) was the answer (adversary, round 11).
+    assert not grade(response, "3").correct
+
+
 @pytest.mark.parametrize("template", ["Answer: ${gold}$ or ${other}$", "The answer is ${gold}$ (or ${other}$).",
                                       "The answer is ${other}$ or ${gold}$.", "The answer is ${gold}$ thousand."])
 def test_a_hedge_after_a_formula_is_wrong_for_a_builtin_problem_too(template):

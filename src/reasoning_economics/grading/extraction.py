@@ -106,6 +106,7 @@ _REASON_OPENER = re.compile(
     r"around|nearly|namely|equivalently|that\s+is|ie)\b|\bi\.\s?e\.|=|\\approx|\u2248",
     re.IGNORECASE,
 )
+_REJECTED_BEFORE = re.compile(r"\b(?:not|rather\s+than|instead\s+of)\s*\$*\s*$", re.IGNORECASE)
 # An answer states a value when it holds a digit, LaTeX or an operator, or is one letter (a
 # variable or a choice, "(B)"): "helpful!", "correct" and "above" state none.
 _STATES_A_VALUE = re.compile(r"[\d\\^_=+*/√π∞]|^\(?[A-Za-z]\)?$")
@@ -325,7 +326,9 @@ def _prose_answer(sentence: str) -> str | None:
     # "probably 8, or maybe 15": the last number is one of two offered. The alternative word
     # alone is no hedge ("the largest n that is odd or prime is 34").
     offered_as_alternative = ALTERNATIVE_WORD.search(before) and names_another_number(before, None)
-    if offered_as_alternative or _could_be_another_value(answer, sentence[end:]):
+    # "about 2, not 3": the last number is the one the sentence rejects.
+    rejected = _REJECTED_BEFORE.search(before)
+    if offered_as_alternative or rejected or _could_be_another_value(answer, sentence[end:]):
         return strip_delimiters(sentence) or None
     return answer
 

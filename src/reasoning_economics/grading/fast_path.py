@@ -1,8 +1,9 @@
 """Verdicts that need no symbolic algebra, decided in the caller's process in microseconds.
 
-Each rule answers only when its verdict is certain to agree with math-verify's (one on purpose
-does not: a decimal percent for the same gold number, which math-verify takes only for an
-integer); otherwise it returns None and the pair goes to a grading worker. That keeps a typical step far from
+Each rule answers only when its verdict is certain to agree with math-verify's (two on purpose
+do not: a decimal percent for the same gold number, which math-verify takes only for an
+integer, and numbers far apart relative to a gold under 5e-7, which math-verify's rounding to
+6 places takes as equal); otherwise it returns None and the pair goes to a grading worker. That keeps a typical step far from
 the process round trip without changing any verdict.
 """
 
@@ -43,6 +44,8 @@ def decide(predicted: str, gold: str) -> tuple[bool, str] | None:
         return None
     if gold_value == pred_value:
         return True, "equal_number"
-    if abs(gold_value - pred_value) > NUMERIC_SETTLE_GAP * max(1, abs(gold_value)):
+    # Relative to the gold: math-verify rounds to 6 decimal places, so "0.0" matched every gold under
+    # 5e-7 (6.67e-11, 1/3628800) and "0.0000003" both 2e-7 and 4.8e-7 (grading adversary, round 11).
+    if abs(gold_value - pred_value) > NUMERIC_SETTLE_GAP * (abs(gold_value) or 1):
         return False, "different_number"
     return None

@@ -16,7 +16,7 @@ from reasoning_economics.errors import GradingInputError
 from reasoning_economics.grading import fast_path, reasoning_gym_check
 from reasoning_economics.grading.cache import VerdictCache
 from reasoning_economics.grading.extraction import extract_final_answer, last_boxed_content, strip_delimiters
-from reasoning_economics.grading.hedges import why_not_one_number, why_not_one_value
+from reasoning_economics.grading.hedges import has_unbalanced_braces, why_not_one_number, why_not_one_value
 from reasoning_economics.grading.normalize import clean, exact_number, latex_friendly
 from reasoning_economics.grading.workers import DEADLINE_PASSED, TIMED_OUT, get_pool
 
@@ -114,6 +114,9 @@ def grade(response: str, gold: str, *, timeout: float | None = None) -> GradeRes
     # math-verify reads one value out of these (the number before a text, the last disjunct, the
     # digits before a base). A gold of several values may be written with "or" ("x = 3
     # \text{ or } x = -2" for "-2, 3"), and a gold may itself be in another base: math-verify decides.
+    if has_unbalanced_braces(answer):
+        # math-verify reads the answer inside a \boxed{} of ours, which a stray "}" would close.
+        return GradeResult(False, answer, "unbalanced_braces")
     not_one_value = None
     if not _gold_of_several_values(gold):
         not_one_value = why_not_one_value(answer) or (why_not_one_number(answer) if _gold_is_one_number(gold) else None)
@@ -126,7 +129,7 @@ def grade(response: str, gold: str, *, timeout: float | None = None) -> GradeRes
 # Golds repeat (each problem is asked many times): read once, not on every grade.
 @lru_cache(maxsize=16_384)
 def _gold_of_several_values(gold: str) -> bool:
-    return "," in gold or why_not_one_value(gold) is not None
+    return "," in clean(gold) or why_not_one_value(gold) is not None  # not "1,000"
 
 
 @lru_cache(maxsize=16_384)

@@ -88,17 +88,26 @@ _UNION = re.compile(r"\\cup(?![A-Za-z])|\u222a")
 # "1100_2", "239_{246}", "1100_{(2)}", "1100_{two}", "1100\\;_2": a number in another base, which
 # math-verify reads as the digits before it.
 _BASE_SUBSCRIPT = re.compile(r"[0-9](?:\s|\\[,;:! ])*_")
-# "3\\phantom{4}": hidden digits, which math-verify reads as the visible ones' neighbours (3 + 4).
-_HIDDEN_DIGIT = re.compile(r"\\[hv]?phantom\s*\{[^{}]*[0-9]")
 # "0 o r 1", "2 x 3": letters between two numbers, which math-verify multiplies (0·o·r·1 is 0).
 # Not "1.5e3" (one e, unspaced) and not a command's name ("3 \\times 4").
 _LETTERS_BETWEEN_NUMBERS = re.compile(r"[0-9](\s*(?<!\\)(?<![A-Za-z])[A-Za-z]+(?:\s+[A-Za-z]+)*\s*)(?=[0-9])")
 # Two values in rows ("\\frac12 \\\\ \\frac34" in cases) or either side of a bar ("\\frac12 |
 # \\frac34"; bars in pairs are absolute values): math-verify, unable to read the whole, grades the
-# last fraction it finds. An arrow ("x^2 = 4 \\Rightarrow x = 2") derives its last value: left to it.
-_VALUE_SEPARATOR = re.compile(r"\\\\|(?<!\\)\|")
+# last fraction it finds. Likewise "\\mid", "\\land" and arrows between two values (after the last "=",
+# so "x^2 = 4 \\Rightarrow x = 2" and "P(A \\mid B) = 0.5" are read for their last value only).
+_VALUE_SEPARATOR = re.compile(
+    r"\\\\|(?<!\\)\||\\(?:mid|parallel|land|wedge|to|iff|implies|rightarrow|Rightarrow|leftrightarrow)(?![A-Za-z])"
+    r"|[\u2192\u21d2\u2227]"
+)
 # "\\frac 1 2", "\\binom 5 2": one-digit arguments, written apart, which are no two numbers.
 _ONE_DIGIT_ARGUMENTS = re.compile(r"\\((?:[dtc]?frac|binom))\s*([0-9])\s*([0-9])")
+_BRACE_OR_ESCAPE = re.compile(r"\\.|[{}]", re.DOTALL)
+# Commands that hide, colour, cancel, label or stack a second value beside the first: nothing an
+# answer needs, and math-verify reads one of the values ("\\frac12\\hphantom{\\frac34}", "3 \\cancel{4}").
+_HIDING_COMMAND = re.compile(
+    r"\\(?:[hv]?phantom|color|textcolor|colorbox|tag|label|footnote|cancel|bcancel|xcancel|sout|overset|"
+    r"underset|stackrel|smash|[lr]lap|mathrlap|mathllap|hspace)(?![A-Za-z])"
+)
 # A digit in a subscript or an exponent is no number beside the next: "\\log_2 8", "10^3 \\;".
 _SCRIPT = re.compile(r"[_^]\s*(?:\{[^{}]*\}|[0-9])")
 
@@ -142,6 +151,22 @@ def _letters_between_numbers(answer: str) -> bool:
     return False
 
 
+def has_unbalanced_braces(answer: str) -> bool:
+    """Whether a ``}`` closes nothing or a ``{`` stays open (``\\{`` and ``\\}`` are characters).
+
+    math-verify reads an answer wrapped as ``\\boxed{…}``: a stray ``}`` ended that box, so
+    ``3} or {4`` was graded as 3 (grading adversary, round 11)."""
+    depth = 0
+    for token in _BRACE_OR_ESCAPE.finditer(answer):
+        if token.group() == "{":
+            depth += 1
+        elif token.group() == "}":
+            depth -= 1
+            if depth < 0:
+                return True
+    return depth != 0
+
+
 def _outside_texts(answer: str, spans: list[tuple[int, int, str]]) -> list[str]:
     """What lies before, between and after the text commands of ``answer``."""
     bounds = [0] + [edge for start, end, _ in spans for edge in (start, end)] + [len(answer)]
@@ -182,8 +207,11 @@ def why_not_one_number(answer: str) -> str | None:
     that math-verify would read one of, or add up: ``3\\;4``, ``3\\phantom{4}``, ``0 o r 1``,
     ``\\frac12 \\cup \\frac34``, ``\\frac12 | \\frac34``, rows of cases. Only what follows the last ``=``
     is read, the value math-verify grades (``P(X=1|Y=2) = \\frac13``, a determinant ``= -2``)."""
-    value = answer.rpartition("=")[2]
-    if _UNION.search(value) or _HIDDEN_DIGIT.search(value):
+    spans = _text_spans(answer) if "\\" in answer else []
+    # The last "=" outside a text: "0 o r 1 \\text{=}" ends in nothing math-verify reads.
+    equals = [match.start() for match in re.finditer("=", answer) if not any(start <= match.start() < end for start, end, _ in spans)]
+    value = answer[equals[-1] + 1 :] if equals else answer
+    if _UNION.search(value) or _HIDING_COMMAND.search(value):
         return "hedged"
     spans = _text_spans(value) if "\\" in value else []
     outside_texts = " ".join(_outside_texts(value, spans)) if spans else value

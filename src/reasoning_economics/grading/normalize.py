@@ -33,6 +33,8 @@ _THOUSANDS = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _DECIMAL = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
 _SCIENTIFIC = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))[eE]([+-]?\d{1,3})$")
 _SLASH_FRACTION = re.compile(r"^([+-]?\d+)/(\d+)$")
+# "6.67\\times10^{-11}", "10^{-7}", "3\\cdot10^8" (spaces already removed).
+_POWER_OF_TEN = re.compile(r"^(?:([+-]?(?:\d+(?:\.\d*)?|\.\d+))\\(?:times|cdot))?10\^\{?([+-]?\d{1,3})\}?$")
 _LATEX_FRACTION = re.compile(r"^([+-]?)\\frac\{?([+-]?\d+)\}?\{?(\d+)\}?$")
 _MIXED_NUMBER = re.compile(r"(-?)(\d+)\s+(\d+)/(\d+)")
 _PERCENT_WORD = re.compile(r"(?<!\s)\s*\\text\{\s*percent\s*\}|(?<!\s)\s+percent\b")  # from a run's start only
@@ -116,7 +118,7 @@ def unwrap_text(answer: str) -> str:
 
 
 def exact_number(cleaned: str) -> Fraction | None:
-    """The exact value of a plain number (integer, decimal, a/b, \\frac{a}{b}, 1.5e3), else None."""
+    """The exact value of a plain number (integer, decimal, a/b, \\frac{a}{b}, 1.5e3, 1.5\\times10^{3}), else None."""
     if len(cleaned) > MAX_NUMBER_DIGITS:
         return None
     text = cleaned.lstrip("+") if cleaned.startswith("+") else cleaned
@@ -125,6 +127,9 @@ def exact_number(cleaned: str) -> Fraction | None:
     scientific = _SCIENTIFIC.match(text)
     if scientific:
         return Fraction(scientific.group(1)) * Fraction(10) ** int(scientific.group(2))
+    power = _POWER_OF_TEN.match(text)
+    if power:
+        return Fraction(power.group(1) or 1) * Fraction(10) ** int(power.group(2))
     slash = _SLASH_FRACTION.match(text)
     if slash and int(slash.group(2)) != 0:
         return Fraction(int(slash.group(1)), int(slash.group(2)))
