@@ -39,14 +39,17 @@ def main() -> None:
 
     from reasoning_economics.bench.hostile_text import best_ms, write_shapes
     from reasoning_economics.grading import fast_path, grade_problem
-    from reasoning_economics.grading.hedges import why_not_one_value
+    from reasoning_economics.grading.hedges import has_unbalanced_braces, why_not_one_number, why_not_one_value
     from reasoning_economics.problems import create_source
 
     source = create_source("builtin")
     problems = [source.draw(problem_type, random.Random(0)) for problem_type in BUILTIN_TYPES]
     readers = {
         **{f"builtin {p.problem_type}": (lambda p: lambda answer: grade_problem(f"\\boxed{{{answer}}}", p))(p) for p in problems},
-        "before a worker": lambda answer: (why_not_one_value(answer), fast_path.decide(answer, "\\frac{3}{4}")),
+        "before a worker": lambda answer: (
+            has_unbalanced_braces(answer), why_not_one_value(answer), why_not_one_number(answer),
+            fast_path.decide(answer, "\\frac{3}{4}"),
+        ),  # fmt: skip
     }
     results = {}
     for name, answers in shapes().items():

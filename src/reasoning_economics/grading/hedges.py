@@ -202,6 +202,17 @@ def why_not_one_value(answer: str) -> str | None:
     return None
 
 
+def _last_equals_outside(answer: str, spans: list[tuple[int, int, str]]) -> int:
+    """Where the last "=" outside the text spans (sorted, apart) is, else -1."""
+    position = answer.rfind("=")
+    for start, end, _ in reversed(spans):
+        if position < 0 or position >= end:
+            break
+        if position >= start:  # inside this text: look before it
+            position = answer.rfind("=", 0, start)
+    return position
+
+
 def why_not_one_number(answer: str) -> str | None:
     """``"hedged"`` when ``answer``, graded against a gold that is one number, holds two numbers
     that math-verify would read one of, or add up: ``3\\;4``, ``3\\phantom{4}``, ``0 o r 1``,
@@ -209,8 +220,7 @@ def why_not_one_number(answer: str) -> str | None:
     is read, the value math-verify grades (``P(X=1|Y=2) = \\frac13``, a determinant ``= -2``)."""
     spans = _text_spans(answer) if "\\" in answer else []
     # The last "=" outside a text: "0 o r 1 \\text{=}" ends in nothing math-verify reads.
-    equals = [match.start() for match in re.finditer("=", answer) if not any(start <= match.start() < end for start, end, _ in spans)]
-    value = answer[equals[-1] + 1 :] if equals else answer
+    value = answer[_last_equals_outside(answer, spans) + 1 :]
     if _UNION.search(value) or _HIDING_COMMAND.search(value):
         return "hedged"
     spans = _text_spans(value) if "\\" in value else []
