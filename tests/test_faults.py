@@ -205,7 +205,9 @@ def test_stopping_the_server_ends_steps_waiting_on_grading_workers_at_once(tmp_p
             ws = connect(server.ws_url, open_timeout=30)
             sessions.append(ws)
             reset(ws, seed=index)
-            ws.send(json.dumps({"type": "step", "data": {"response": SLOW_ANSWER.replace("9}}}}", f"{index + 2}}}}}}}")}}))
+            # Each its own (no verdict cache), and each computed on for the whole CPU allowance.
+            tower = "9^{9^{9^{9^{%d}} - 2^{2^{2^{2^{2^{2^{2}}}}}}}}" % (index + 2)
+            ws.send(json.dumps({"type": "step", "data": {"response": tower}}))
         assert wait_until(lambda: any(cpu_growth(grading_worker_pids(server), 0.2).values()), 30)
     finally:
         server.stop()
