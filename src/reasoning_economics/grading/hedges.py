@@ -220,10 +220,11 @@ def why_not_one_number(answer: str) -> str | None:
     is read, the value math-verify grades (``P(X=1|Y=2) = \\frac13``, a determinant ``= -2``)."""
     spans = _text_spans(answer) if "\\" in answer else []
     # The last "=" outside a text: "0 o r 1 \\text{=}" ends in nothing math-verify reads.
-    value = answer[_last_equals_outside(answer, spans) + 1 :]
+    cut = _last_equals_outside(answer, spans) + 1
+    value = answer[cut:]
     if _UNION.search(value) or _HIDING_COMMAND.search(value):
         return "hedged"
-    spans = _text_spans(value) if "\\" in value else []
+    spans = [(start - cut, end - cut, content) for start, end, content in spans if start >= cut]
     outside_texts = " ".join(_outside_texts(value, spans)) if spans else value
     if "_" in outside_texts or "^" in outside_texts:
         outside_texts = _SCRIPT.sub("@", outside_texts)

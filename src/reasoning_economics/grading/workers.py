@@ -201,17 +201,17 @@ class WorkerPool:
         worker = _Worker(process, Connection(request_write, readable=False), Connection(reply_read, writable=False))
         self._starting = worker
         try:
-            ready = self._wait_until_ready(worker)
+            why_not = self._wait_until_ready(worker)
         finally:
             self._starting = None
-        if ready is not True:
-            logger.error("a grading worker failed to start: %s", ready or _why_not_ready(process))
+        if why_not is not None:
+            logger.error("a grading worker failed to start: %s", why_not)
             worker.kill()
             return None
         return worker
 
-    def _wait_until_ready(self, worker: _Worker) -> bool | str:
-        """True once ``worker`` says it is ready; else False, or why it will not be.
+    def _wait_until_ready(self, worker: _Worker) -> str | None:
+        """None once ``worker`` says it is ready; else why it will not be.
 
         Checked a slice at a time: one worker stopped while starting held the single spawner
         for WORKER_START_SECONDS (120 s), and with it every replacement, while every symbolic
@@ -221,14 +221,16 @@ class WorkerPool:
         try:
             while (remaining := deadline - time.monotonic()) > 0:
                 if worker.from_worker.poll(min(remaining, STARVATION_CHECK_SECONDS)):
-                    return worker.from_worker.recv() == "ready"
+                    if worker.from_worker.recv() == "ready":
+                        return None
+                    break
                 if self._closed:
                     return "the pool shut down while it started"
                 if _is_stopped(worker.pid):
                     return "it was stopped (SIGSTOP) while starting"
         except (EOFError, OSError):
-            return False
-        return False
+            pass
+        return _why_not_ready(worker.process)
 
     def _add_worker(self) -> None:
         while (worker := self._spawn()) is None:

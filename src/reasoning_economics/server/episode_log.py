@@ -118,9 +118,10 @@ class EpisodeLog:
             ),
             level=logging.ERROR,
         )
+        self._rotation_error: str | None = None
         self._failed_rotations = ThrottledLog(
             logger,
-            lambda: f"episode log {self.path}: cannot rotate it ({self._last_error}); writing on past --log-max-mb",
+            lambda: f"episode log {self.path}: cannot rotate it ({self._rotation_error}); writing on past --log-max-mb",
             level=logging.ERROR,
         )
         self._drops = ThrottledLog(
@@ -247,7 +248,7 @@ class EpisodeLog:
             os.replace(self.path, backups[0])
             fd = _open_log_file(self.path)
         except OSError as exc:
-            self._last_error = exc.strerror or str(exc)
+            self._rotation_error = exc.strerror or str(exc)
             self._failed_rotations.happened()
             return
         try:
