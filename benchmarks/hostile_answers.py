@@ -39,7 +39,7 @@ def main() -> None:
 
     from reasoning_economics.bench.hostile_text import best_ms, write_shapes
     from reasoning_economics.grading import fast_path, grade_problem
-    from reasoning_economics.grading.hedges import has_unbalanced_braces, why_not_one_number, why_not_one_value
+    from reasoning_economics.grading.hedges import has_unbalanced_braces, why_not_one_value
     from reasoning_economics.problems import create_source
 
     source = create_source("builtin")
@@ -47,7 +47,7 @@ def main() -> None:
     readers = {
         **{f"builtin {p.problem_type}": (lambda p: lambda answer: grade_problem(f"\\boxed{{{answer}}}", p))(p) for p in problems},
         "before a worker": lambda answer: (
-            has_unbalanced_braces(answer), why_not_one_value(answer), why_not_one_number(answer),
+            has_unbalanced_braces(answer), why_not_one_value(answer, against_a_number=True),
             fast_path.decide(answer, "\\frac{3}{4}"),
         ),  # fmt: skip
     }

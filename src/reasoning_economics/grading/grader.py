@@ -16,7 +16,7 @@ from reasoning_economics.errors import GradingInputError
 from reasoning_economics.grading import fast_path, reasoning_gym_check
 from reasoning_economics.grading.cache import VerdictCache
 from reasoning_economics.grading.extraction import extract_final_answer, last_boxed_content, strip_delimiters
-from reasoning_economics.grading.hedges import has_unbalanced_braces, why_not_one_number, why_not_one_value
+from reasoning_economics.grading.hedges import has_unbalanced_braces, why_not_one_value
 from reasoning_economics.grading.normalize import clean, exact_number, latex_friendly
 from reasoning_economics.grading.workers import DEADLINE_PASSED, TIMED_OUT, get_pool
 
@@ -119,7 +119,7 @@ def grade(response: str, gold: str, *, timeout: float | None = None) -> GradeRes
         return GradeResult(False, answer, "unbalanced_braces")
     not_one_value = None
     if not _gold_of_several_values(gold):
-        not_one_value = why_not_one_value(answer) or (why_not_one_number(answer) if _gold_is_one_number(gold) else None)
+        not_one_value = why_not_one_value(answer, against_a_number=_gold_is_one_number(gold))
     if not_one_value is not None:
         return GradeResult(False, answer, not_one_value)
     correct, reason = _decide_symbolic(answer, gold, timeout or DEFAULT_TIMEOUT_S)

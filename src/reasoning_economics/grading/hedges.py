@@ -173,33 +173,44 @@ def _outside_texts(answer: str, spans: list[tuple[int, int, str]]) -> list[str]:
     return [answer[bounds[index] : bounds[index + 1]] for index in range(0, len(bounds), 2)]
 
 
-def why_not_one_value(answer: str) -> str | None:
+def why_not_one_value(answer: str, *, against_a_number: bool = False) -> str | None:
     """Why ``answer`` is not the single value math-verify would read from it, or None:
     ``"hedged"`` when it offers another value (``3\\text{ (or 4)}``, ``3\\text{ cm}, 4\\text{ cm}``,
     ``x = 3 \\lor x = 4``) or changes it in words (``8\\text{ thousand}``), ``"other_base"`` for a
     number in another base (``1100_2``). A unit (``5\\text{ cm}^2``, ``9.8\\ \\mathrm{m\\,s^{-2}}``) or a
-    text answer (``\\text{2 apples}``) is one value. See also :func:`why_not_one_number`."""
+    text answer (``\\text{2 apples}``) is one value.
+
+    ``against_a_number`` (the gold is one number) also refuses two numbers that math-verify would
+    read one of, or add up: ``3\\;4``, ``3\\phantom{4}``, ``0 o r 1``, ``\\frac12 \\cup \\frac34``,
+    ``\\frac12 | \\frac34``, rows of cases. Only what follows the last ``=`` is read for them, the value
+    math-verify grades (``P(X=1|Y=2) = \\frac13``, a determinant ``= -2``)."""
     if _LOGICAL_OR.search(answer):
         return "hedged"
     if _BASE_SUBSCRIPT.search(answer):
         return "other_base"
     spans = _text_spans(answer) if "\\" in answer else []
+    if _hedged_in_texts(answer, spans) or (against_a_number and _two_numbers(answer, spans)):
+        return "hedged"
+    return None
+
+
+def _hedged_in_texts(answer: str, spans: list[tuple[int, int, str]]) -> bool:
+    """Whether ``answer``'s texts hedge, change its number or name another, or numbers stand
+    on both sides of a text (``3\\text{ cm}, 4\\text{ cm}``)."""
     if not spans:
-        return None
+        return False
     pieces = _outside_texts(answer, spans)
     # A unit's exponents are no numbers: "m\\,s^{-2}".
     texts = [_EXPONENT.sub(" ", content) for _, _, content in spans]
     numbered = [index for index, piece in enumerate(pieces) if _NUMBER.search(_EXPONENT.sub(" ", piece))]
     if not numbered:
-        return None  # a text answer
+        return False  # a text answer
     outside = _PLAIN_NUMBER.fullmatch(pieces[numbered[0]].strip())
     value = float(outside.group()) if outside else None  # "5\\text{ (five)}" restates it
-    if numbered[0] != numbered[-1] or any(
+    return numbered[0] != numbered[-1] or any(
         names_another_number(text, value) or VALUE_CHANGING_WORD.search(text) or HEDGE_WORD.search(text)
         for text in texts
-    ):
-        return "hedged"
-    return None
+    )
 
 
 def _last_equals_outside(answer: str, spans: list[tuple[int, int, str]]) -> int:
@@ -213,27 +224,17 @@ def _last_equals_outside(answer: str, spans: list[tuple[int, int, str]]) -> int:
     return position
 
 
-def why_not_one_number(answer: str) -> str | None:
-    """``"hedged"`` when ``answer``, graded against a gold that is one number, holds two numbers
-    that math-verify would read one of, or add up: ``3\\;4``, ``3\\phantom{4}``, ``0 o r 1``,
-    ``\\frac12 \\cup \\frac34``, ``\\frac12 | \\frac34``, rows of cases. Only what follows the last ``=``
-    is read, the value math-verify grades (``P(X=1|Y=2) = \\frac13``, a determinant ``= -2``)."""
-    spans = _text_spans(answer) if "\\" in answer else []
+def _two_numbers(answer: str, spans: list[tuple[int, int, str]]) -> bool:
+    """See ``against_a_number`` in :func:`why_not_one_value`."""
     # The last "=" outside a text: "0 o r 1 \\text{=}" ends in nothing math-verify reads.
     cut = _last_equals_outside(answer, spans) + 1
     value = answer[cut:]
     if _UNION.search(value) or _HIDING_COMMAND.search(value):
-        return "hedged"
+        return True
     spans = [(start - cut, end - cut, content) for start, end, content in spans if start >= cut]
     outside_texts = " ".join(_outside_texts(value, spans)) if spans else value
     if "_" in outside_texts or "^" in outside_texts:
         outside_texts = _SCRIPT.sub("@", outside_texts)
     if "\\" in outside_texts:
         outside_texts = _ONE_DIGIT_ARGUMENTS.sub(r"\\\1{\2}{\3}", outside_texts)
-    if (
-        _separates_two_values(outside_texts)
-        or _letters_between_numbers(outside_texts)
-        or has_digit_gap(outside_texts)
-    ):
-        return "hedged"
-    return None
+    return _separates_two_values(outside_texts) or _letters_between_numbers(outside_texts) or has_digit_gap(outside_texts)
