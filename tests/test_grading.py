@@ -43,30 +43,43 @@ def test_last_boxed_content_reads_nested_braces(text, expected):
     assert last_boxed_content(text) == expected
 
 
-def _last_box_by_listing_every_match(text: str) -> str | None:
-    """The last box as found before the backwards search: every match listed, the last 8 tried."""
-    from reasoning_economics.grading.extraction import MAX_BOX_ATTEMPTS, _BOX_START, _balanced_group
-
-    for match in reversed(list(_BOX_START.finditer(text))[-MAX_BOX_ATTEMPTS:]):
-        start = match.end()
-        if start < len(text) and text[start] == "{":
-            content = _balanced_group(text, start)
-            if content is not None:
-                return content.strip()
-        elif start < len(text):
-            token = re.match(r"[^\s$\\]+", text[start : start + 200])
-            if token:
-                return token.group(0)
-    return None
-
-
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(["\\boxed", "\\fbox", "\\boxed ", "{", "}", "1", "x", " ", "$", "\\", "\\fboxed"]), max_size=40))
-def test_the_last_box_found_backwards_is_the_one_every_match_listed_gives(pieces):
+def test_the_boxes_found_backwards_are_the_ones_every_match_listed_gives(pieces):
+    from reasoning_economics.grading.extraction import MAX_BOX_ATTEMPTS, _BOX_START, _box_starts_from_the_end
+
     text = "".join(pieces)
+    every_match = [match.start() for match in _BOX_START.finditer(text)]
     # Look-alikes (\boxedx) are skipped up to a bound; below it both searches agree.
-    if text.count("\\boxed") + text.count("\\fbox") <= 8:
-        assert last_boxed_content(text) == _last_box_by_listing_every_match(text)
+    if text.count("\\boxed") + text.count("\\fbox") <= MAX_BOX_ATTEMPTS:
+        assert [match.start() for match in _box_starts_from_the_end(text)] == every_match[::-1]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A box inside another is part of it: the inner one alone was the answer, so
+        # "\boxed{\fbox{5}9}" graded 5 (grading adversary, round 12).
+        ("\\boxed{\\fbox{5}9}", "\\fbox{5}9"),
+        ("\\fbox{\\boxed{5} 9}", "\\boxed{5} 9"),
+        ("\\boxed{2} and \\boxed{\\frac{1}{\\boxed{3}}}", "\\frac{1}{\\boxed{3}}"),
+        # A box that is the whole of another is its content.
+        ("\\boxed{\\boxed{5}}", "5"),
+        ("\\boxed{ \\fbox{\\boxed{5}} }", "5"),
+        ("\\boxed{3} x \\boxed{\\fbox{5}}", "5"),
+    ],
+)
+def test_a_box_inside_another_is_read_as_part_of_the_outer_one(text, expected):
+    assert last_boxed_content(text) == expected
+
+
+@pytest.mark.parametrize("response", ["\\boxed{\\fbox{5}9}", "\\fbox{\\boxed{5} 9}", "\\boxed{\\frac{1}{\\boxed{5}}}",
+                                      "\\boxed{\\fbox{5} \\text{ or } 9}"])
+def test_an_answer_holding_a_box_beside_more_is_wrong_whichever_value_is_gold(response):
+    for gold in ("5", "9", "59", "45", "1/5"):
+        assert not grading.grade(response, gold).correct, gold
+    assert grading.grade(response, "5").reason == "hedged"
+    assert grading.grade("\\boxed{\\boxed{5}}", "5").correct
 
 
 def test_the_last_box_of_a_megabyte_of_boxes_is_found_from_the_end():
@@ -855,3 +868,22 @@ def test_tiny_and_powers_of_ten_golds_still_take_their_own_value():
     assert grading.grade("\\boxed{2.5e-7}", "2.5\\times10^{-7}").correct
     assert grading.grade("\\boxed{6.67 \\times 10^{-11}\\ \\mathrm{N\\,m^2\\,kg^{-2}}}", "6.67\\times10^{-11}").correct
     assert grading.grade("\\boxed{0}", "0").correct
+
+
+@pytest.mark.parametrize("answer", ["\\boxed{|x|}", "\\boxed{x \\to \\infty}", "\\boxed{a \\\\ b}", "\\boxed{a \\mid b}",
+                                    "\\boxed{n \\implies m}", "The answer is $|AB|$."])
+def test_a_separator_with_no_number_beside_it_is_graded_not_raised(answer):
+    # The two-values check took the first digit of an answer that has none: IndexError on every
+    # grade against a gold number (grading adversary, round 12).
+    assert grading.grade(answer, "5").correct is False
+
+
+_LATEX_PIECES = ["|", "\\\\", "\\to", "\\mid", "\\cup", "\\lor", "\\text{", "\\mathbf{", "\\boxed{", "\\fbox{", "\\frac",
+                 "{", "}", "(", ")", "=", "$", "1", "0", "12", "x", "or", "not", " ", "_", "^", ".", ",", ";", "\n"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(_LATEX_PIECES), max_size=24), st.sampled_from(["5", "0", "\\frac{1}{2}", "(1, 2)", "\\pi"]))
+def test_grading_any_arrangement_of_latex_pieces_returns_a_verdict(pieces, gold):
+    result = grading.grade("".join(pieces), gold, timeout=2)
+    assert isinstance(result.correct, bool) and result.reason

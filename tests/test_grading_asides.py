@@ -39,6 +39,19 @@ HEDGED = [
     # Without a phrase, a short reply is the answer as a whole.
     "8, possibly 15.",
     "8 unless it is 15.",
+    # Grading adversary, round 12: each was graded as its last (or first) number.
+    "So 15 or 8.",  # a short reply opening with a word was its last number, hedge unread
+    "It is 15 or 8",
+    "**Answer:** between 15 and 8",
+    "The answer is anything from 15 to 8.",
+    "The answer is anything but 8.",
+    "Final answer: 8\n(or 15)",  # the hedge on the next line or in the next sentence was unread
+    "**Answer:** 8. Maybe 15.",
+    "The answer is $8$. Perhaps $15$.",
+    "The answer is 15 (possibly 0).",  # a word before 0: a product of letters and 0, right for gold 0
+    "Answer: 15 (unless 0)",
+    "The answer is not 0.",
+    "The answer is maybe 0.",
 ]
 
 VALUE_CHANGED = [
@@ -149,9 +162,21 @@ def test_the_examples_of_the_report_are_graded_wrong(response, gold):
         ("The answer is $2\\sqrt{3}$, about 3.46.", "2\\sqrt3", "2\\sqrt{3}"),
         ("The answer is $0.5$, i.e., one half.", "0.5", "0.5"),
         ("The answer is 8, roughly 8.0 apples.", "8", "8"),
+        # Words between the phrase and the value change nothing: "thus 5" was a product of letters.
+        ("The answer is thus 5.", "5", "5"),
+        ("The answer is therefore $5$.", "5", "5"),
+        ("The answer is, therefore, 5.", "5", "5"),
+        ("So we get $\\boxed{5}$.\n\nThe answer is thus 5.", "5", "5"),
+        ("The final answer is simply $\\frac{3}{4}$.", "3/4", "\\frac{3}{4}"),
+        ("The answer is equal to 12.", "12", "12"),
+        ("The answer is exactly 0.", "0", "0"),
+        # The next sentence restates the value, or names another without offering it.
+        ("Final answer: 5\n\nOr, in words, five.", "5", "5"),
+        ("**Answer:** 5. Check: 2 + 3 = 5.", "5", "5"),
         # A sentence still gives its last number when nothing hedges it.
         ("The answer is that the largest $n$ is 34.", "34", "34"),
         ("The answer is the largest n that is odd or prime, namely 34.", "34", "34"),
+        ("The answer is: the number of integers between 1 and 100 divisible by 7 is 14.", "14", "14"),
     ],
 )
 def test_a_number_with_an_honest_aside_is_still_the_answer(response, gold, extracted):
@@ -189,3 +214,11 @@ def test_a_hedge_after_a_formula_is_wrong_for_a_builtin_problem_too(template):
     problem = create_source("builtin").draw("gsm_symbolic", random.Random(0))
     assert grade_problem(f"The answer is ${problem.answer}$.", problem).correct
     assert not grade_problem(template.format(gold=problem.answer, other=int(problem.answer) + 7), problem).correct
+
+
+@pytest.mark.parametrize(("response", "gold"), [("## Answer\n5", "5"), ("**Final Answer**\n\n$\\frac{3}{4}$", "3/4"),
+                                                ("Answer\n\n12", "12")])
+def test_a_bare_answer_under_a_heading_is_the_value_below_it(response, gold):
+    # The heading and the value were read together as one answer ("## Answer\n5"), wrong for 5.
+    assert grade(response, gold).correct
+    assert not grade(response, "6").correct

@@ -38,6 +38,7 @@ from itertools import islice
 
 from reasoning_economics.grading.hedges import (
     ALTERNATIVE_WORD,
+    ALTERNATIVE_WORDS,
     HEDGE_WORD,
     NUMBER_IN_WORDS,
     VALUE_CHANGING_WORD,
@@ -77,7 +78,9 @@ _OPENING_WORD = re.compile(r"(?!(?:sqrt|sin|cos|tan|cot|sec|csc|log|ln|exp|lim|m
 _MATH_DELIMITER = re.compile(r"(?<!\\)\$\$|(?<!\\)\$|\\\(|\\\)|\\\[|\\\]")
 _CLOSER_OF = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?:/\d+)?%?")
-_SENTENCE_END = re.compile(r"\.(?=\s+[A-Za-z])|\.\s*$")
+# A full stop, or a semicolon before words: "The answer is 22; I checked it by adding 20 and 22",
+# not "x = 3; y = 4".
+_SENTENCE_END = re.compile(r"\.(?=\s+[A-Za-z])|\.\s*$|;(?=\s+[A-Za-z]+\s+[A-Za-z])")
 # What may follow a number that is the whole answer: a word ("dollars"), an abbreviation
 # ("i.e."), or an aside in parentheses. Not "and"/"or" (a list: "2 and 3") and not a factor
 # ("4 sqrt(2)", "2 pi", "3 times 4").
@@ -106,7 +109,27 @@ _REASON_OPENER = re.compile(
     r"around|nearly|namely|equivalently|that\s+is|ie)\b|\bi\.\s?e\.|=|\\approx|\u2248",
     re.IGNORECASE,
 )
-_REJECTED_BEFORE = re.compile(r"\b(?:not|rather\s+than|instead\s+of)\s*\$*\s*$", re.IGNORECASE)
+_REJECTED_BEFORE = re.compile(
+    r"\b(?:not|rather\s+than|instead\s+of|anything\s+but|other\s+than|except(?:\s+for)?|excluding)\s*\$*\s*$",
+    re.IGNORECASE,
+)
+# "between 9 and 5", "from 9 to 5": the last number closes a range or a list that another
+# number opens, so it is one of two (grading adversary, round 12: graded 5 for gold 5).
+_JOINED_TO_A_NUMBER_BEFORE = re.compile(
+    r"[0-9]\$*\s*(?:and|to|through|nor|vs\.?|versus)\s*\$*\s*$", re.IGNORECASE
+)
+# Words between an answer phrase and its value that change nothing: "The answer is thus 5",
+# "The answer is, therefore, $5$". Read as the answer, "thus 5" was a product of letters, wrong
+# for gold 5 even after a correct box.
+_FILLER_AFTER_PHRASE = re.compile(
+    r"(?:[,\s]*(?:thus|therefore|then|hence|simply|just|exactly|precisely|indeed|clearly|also|actually|"
+    r"obviously|finally|in\s+fact|equal\s+to|given\s+by|found\s+to\s+be)(?![A-Za-z]))+[\s,:]*",
+    re.IGNORECASE,
+)
+# The next sentence offers another value: "Answer: 5. Maybe 9.", "Final answer: 5\n(or 9)".
+_OPENS_WITH_ALTERNATIVE = re.compile(rf"[\s(*]*(?:{ALTERNATIVE_WORDS})(?![A-Za-z])", re.IGNORECASE)
+# A heading over a bare answer: "## Answer\n5", "**Final Answer**\n\n5".
+_ANSWER_HEADING = re.compile(r"[#*\s]*(?:final\s+)?answer[#*:\s]*\n", re.IGNORECASE)
 # An answer states a value when it holds a digit, LaTeX or an operator, or is one letter (a
 # variable or a choice, "(B)"): "helpful!", "correct" and "above" state none.
 _STATES_A_VALUE = re.compile(r"[\d\\^_=+*/√π∞]|^\(?[A-Za-z]\)?$")
@@ -176,18 +199,47 @@ def _box_starts_from_the_end(text: str) -> Iterator[re.Match[str]]:
 
 
 def _last_box(text: str) -> tuple[int, str] | None:
-    """(where its ``\\boxed`` starts, its content) for the last well-formed box, else None."""
+    """(where its ``\\boxed`` starts, its content) for the last well-formed box, else None. A
+    box inside another is read as part of the outer one: in ``\\boxed{\\fbox{5}9}`` the answer is
+    ``\\fbox{5}9``, not 5 (grading adversary, round 12)."""
+    found: tuple[int, int, str] | None = None
     for match in islice(_box_starts_from_the_end(text), MAX_BOX_ATTEMPTS):
-        start = match.end()
-        if start < len(text) and text[start] == "{":
-            content = _balanced_group(text, start)
-            if content is not None:
-                return match.start(), content.strip()
-        elif start < len(text):
-            token = re.match(r"[^\s$\\]+", text[start:start + 200])
-            if token:
-                return match.start(), token.group(0)
+        box = _box_at(text, match)
+        if box is None:
+            continue
+        if found is not None and box[1] < found[1]:
+            break  # before the last box, not around it
+        found = box
+    if found is None:
+        return None
+    content = found[2]
+    for _ in range(MAX_WRAPPER_LAYERS):  # "\\boxed{\\boxed{5}}" is 5
+        inner = _BOX_START.match(content)
+        box = None if inner is None else _box_at(content, inner)
+        if box is None or box[1] != len(content):
+            break
+        content = box[2]
+    return found[0], content
+
+
+def _box_at(text: str, match: re.Match[str]) -> tuple[int, int, str] | None:
+    """(start, end, content) of the box whose command ``match`` found, if it is well formed."""
+    start = match.end()
+    if start < len(text) and text[start] == "{":
+        content = _balanced_group(text, start)
+        if content is not None:
+            return match.start(), start + len(content) + 2, content.strip()
+    elif start < len(text):
+        token = re.match(r"[^\s$\\]+", text[start:start + 200])
+        if token:
+            return match.start(), start + token.end(), token.group(0)
     return None
+
+
+def holds_a_box(answer: str) -> bool:
+    """Whether an extracted answer still holds a box command: one inside another beside more
+    text (``\\boxed{\\fbox{5}9}``), which a grader reading boxes would read alone."""
+    return "box" in answer and _BOX_START.search(answer) is not None
 
 
 def last_boxed_content(text: str) -> str | None:
@@ -327,7 +379,7 @@ def _prose_answer(sentence: str) -> str | None:
     # alone is no hedge ("the largest n that is odd or prime is 34").
     offered_as_alternative = ALTERNATIVE_WORD.search(before) and names_another_number(before, None)
     # "about 2, not 3": the last number is the one the sentence rejects.
-    rejected = _REJECTED_BEFORE.search(before)
+    rejected = _REJECTED_BEFORE.search(before) or _JOINED_TO_A_NUMBER_BEFORE.search(before[-200:])
     if offered_as_alternative or rejected or _could_be_another_value(answer, sentence[end:]):
         return strip_delimiters(sentence) or None
     return answer
@@ -360,21 +412,24 @@ def _stated_answer(text: str, after: int | None) -> str | None:
 
 
 def _phrase_answer(text: str, phrase: re.Match[str]) -> str | None:
-    rest = text[phrase.end() : phrase.end() + MAX_ANCHOR_SCAN_CHARS]
-    opening = rest.lstrip()
-    blocks = math_blocks(opening)
+    rest = text[phrase.end() : phrase.end() + MAX_ANCHOR_SCAN_CHARS].lstrip()
+    filler = _FILLER_AFTER_PHRASE.match(rest)
+    if filler is not None:
+        rest = rest[filler.end() :]
+    blocks = math_blocks(rest)
     if blocks and blocks[0][0] == 0:  # "Answer: $$ 9 $$" (a display may span lines)
         _, block_end, answer = blocks[0]
         if not answer:
             return None
-        after = _sentence_rest(opening[block_end:])
-        if _could_be_another_value(answer, after):
+        after = _sentence_rest(rest[block_end:])
+        alternative = _alternative_after(rest[block_end + len(after) :], answer)
+        if _could_be_another_value(answer, after) or alternative:
             # Refused as after a plain number ("$3$ or $4$", "$8$ thousand"): the sentence, its
             # formulas unwrapped, so that no grader reads one of them out of it.
-            return _without_math_delimiters(opening[: block_end + len(after)])
+            return _without_math_delimiters(f"{rest[: block_end + len(after)]} {alternative}")
         return answer
     line_end = rest.find("\n")
-    line = (rest if line_end < 0 else rest[:line_end]).strip()
+    line = (rest if line_end < 0 else rest[:line_end]).rstrip()
     if not line:
         return None
     boxed = last_boxed_content(line)
@@ -383,6 +438,13 @@ def _phrase_answer(text: str, phrase: re.Match[str]) -> str | None:
     sentence_end = _SENTENCE_END.search(line)
     if sentence_end:
         line = line[: sentence_end.start()]
+    answer = _line_answer(line)
+    alternative = "" if answer is None else _alternative_after(rest[len(line) :], answer)
+    return strip_delimiters(f"{line} {alternative}") if alternative else answer
+
+
+def _line_answer(line: str) -> str | None:
+    """The answer stated by ``line``, the sentence after an answer phrase."""
     number = _NUMBER.match(line)
     if number is not None and _ASIDE_AFTER_NUMBER.match(line, number.end() - number.group(0).endswith(",")):
         # Read before the sentence rule: in "5 apples (after giving 3 away)" the answer is 5,
@@ -396,6 +458,16 @@ def _phrase_answer(text: str, phrase: re.Match[str]) -> str | None:
     if is_prose(line):
         return _prose_answer(line)
     return strip_delimiters(line) or None
+
+
+def _alternative_after(after: str, answer: str) -> str:
+    """The sentence after an answer's when it opens with an alternative word and names another
+    value ("5. Maybe 9.", "5\n(or 9)": each was graded 5, grading adversary round 12), else ""."""
+    following = _sentence_rest(after.lstrip(" \t\n.;,"))
+    offers_another = _OPENS_WITH_ALTERNATIVE.match(following) and names_another_number(
+        following, _numeric_value(answer)
+    )
+    return following if offers_another else ""
 
 
 def _sentence_rest(text: str) -> str:
@@ -419,11 +491,14 @@ def _without_math_delimiters(text: str) -> str:
 def _unanchored_answer(text: str) -> str | None:
     # Only a short text can be a bare answer; never strip a long one.
     bare = strip_delimiters(text) if len(text) <= 4 * BARE_ANSWER_MAX_CHARS else ""
+    heading = _ANSWER_HEADING.match(bare)
+    if heading is not None:
+        bare = strip_delimiters(bare[heading.end() :])
     if bare and len(bare) <= BARE_ANSWER_MAX_CHARS and not is_prose(bare) and not math_blocks(bare):
         # "So 12." and "It costs 5" open with a word: a short sentence, whose answer is its
-        # last number; "New York" has none and stays whole.
+        # last number unless words hedge it ("So 9 or 5"); "New York" has none and stays whole.
         if _OPENING_WORD.match(bare):
-            return _last_math_or_number(bare) or bare
+            return _prose_answer(bare) or bare
         return bare
     # "Answer $9$" is a word and a formula, not a bare answer: take the formula.
     return _last_math_or_number(_tail(text))

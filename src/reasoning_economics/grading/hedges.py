@@ -91,6 +91,13 @@ _BASE_SUBSCRIPT = re.compile(r"[0-9](?:\s|\\[,;:! ])*_")
 # "0 o r 1", "2 x 3": letters between two numbers, which math-verify multiplies (0·o·r·1 is 0).
 # Not "1.5e3" (one e, unspaced) and not a command's name ("3 \\times 4").
 _LETTERS_BETWEEN_NUMBERS = re.compile(r"[0-9](\s*(?<!\\)(?<![A-Za-z])[A-Za-z]+(?:\s+[A-Za-z]+)*\s*)(?=[0-9])")
+# "not 0", "maybe 0", "9 (possibly 0)", "unsure0": a word before a number, which math-verify
+# multiplies in too, so that each was 0 and right for gold 0 (grading adversary, round 12). Not a
+# command ("\\frac12"), a function ("sqrt 2", "log 8") or one letter ("x 2").
+_WORD_BEFORE_NUMBER = re.compile(
+    r"(?<![\\A-Za-z])(?!(?:sqrt|sin|cos|tan|cot|sec|csc|log|ln|lg|exp|arcsin|arccos|arctan)(?![A-Za-z]))"
+    r"[A-Za-z]{2,}[\s(]*(?=[0-9])"
+)
 # Two values in rows ("\\frac12 \\\\ \\frac34" in cases) or either side of a bar ("\\frac12 |
 # \\frac34"; bars in pairs are absolute values): math-verify, unable to read the whole, grades the
 # last fraction it finds. Likewise "\\mid", "\\land" and arrows between two values (after the last "=",
@@ -136,6 +143,8 @@ def _separates_two_values(answer: str) -> bool:
     if _VALUE_SEPARATOR.search(answer) is None:
         return False
     digits = [match.start() for match in _NUMBER.finditer(answer)]
+    if not digits:  # "|x|", "x \\to \\infty": no number on either side
+        return False
     odd_bars = answer.count("|") % 2
     return any(
         digits[0] < separator.start() and digits[-1] >= separator.end() and (separator.group() != "|" or odd_bars)
@@ -144,6 +153,8 @@ def _separates_two_values(answer: str) -> bool:
 
 
 def _letters_between_numbers(answer: str) -> bool:
+    if _WORD_BEFORE_NUMBER.search(answer):
+        return True
     for between in _LETTERS_BETWEEN_NUMBERS.finditer(answer):
         letters = between.group(1)
         if letters.lower() != "e":  # "1.5e3"; a spaced " e " is a letter
