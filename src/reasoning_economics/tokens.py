@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from reasoning_economics.errors import TokenizerNotAllowedError, UnknownTokenizerError, describe, has_lone_surrogate, require
+from reasoning_economics.hub import why_unreachable
 
 DEFAULT_TOKENIZER = "qwen3"
 """The vocabulary used when neither the client nor the config names a tokenizer."""
@@ -112,13 +114,19 @@ class HuggingFaceCounter:
                 f"no tokenizer directory at {describe(name_or_path)}: it does not exist or is not a directory. "
                 f"Available offline: {', '.join(available_tokenizers())}."
             )
+        # A hub id the hub cannot serve now is read from the local cache only: transformers
+        # would retry the hub for about 50 s before trying the cache itself.
+        unreachable = None if _is_directory(name_or_path) else why_unreachable(name_or_path)
         try:
             self._tokenizer = transformers.AutoTokenizer.from_pretrained(
-                name_or_path, trust_remote_code=trust_remote_code
+                name_or_path, trust_remote_code=trust_remote_code, local_files_only=unreachable is not None
             )
         except Exception as exc:  # transformers raises OSError, ValueError, HTTP errors...
+            cause = f"the hub cannot serve it ({unreachable}) and the local cache has no copy" if unreachable else (
+                f"{type(exc).__name__}: {exc}"
+            )
             raise UnknownTokenizerError(
-                f"could not load tokenizer {describe(name_or_path)} ({type(exc).__name__}: {exc}). "
+                f"could not load tokenizer {describe(name_or_path)} ({cause}). "
                 f"Available offline: {', '.join(available_tokenizers())}; "
                 "or pass a local directory that holds a Hugging Face tokenizer."
             ) from exc
@@ -194,8 +202,15 @@ def _is_directory(name: str) -> bool:
         return False
 
 
-_cache: dict[tuple[str, bool], TokenCounter] = {}
-_cache_lock = threading.Lock()
+FAILED_LOAD_RETRY_S = 300.0
+"""How long a hub id that failed to load is refused at once, before it is tried again."""
+
+_CounterKey = tuple[str, bool]
+_cache: dict[_CounterKey, TokenCounter] = {}
+# One lock per name, so a slow load (a hub download) holds up only those asking for that name.
+_load_locks: dict[_CounterKey, threading.Lock] = {}
+_load_locks_lock = threading.Lock()
+_failed_loads: dict[_CounterKey, tuple[float, UnknownTokenizerError]] = {}
 
 
 def get_counter(
@@ -244,13 +259,34 @@ def get_counter(
     counter = _cache.get(key)
     if counter is not None:
         return counter
-    with _cache_lock:
+    with _load_locks_lock:
+        load_lock = _load_locks.setdefault(key, threading.Lock())
+    with load_lock:
         counter = _cache.get(key)
         if counter is None:
-            counter = BuiltinCounter(vocabulary) if vocabulary else HuggingFaceCounter(
-                name, trust_remote_code=trust_remote_code
-            )
+            counter = _load(key, vocabulary, name, trust_remote_code)
             _cache[key] = counter
+    return counter
+
+
+def _load(key: _CounterKey, vocabulary: str | None, name: str, trust_remote_code: bool) -> TokenCounter:
+    """Load a counter; a hub id that failed is refused for ``FAILED_LOAD_RETRY_S`` before it is
+    tried again, so that clients naming it do not each wait out the hub."""
+    if vocabulary:
+        return BuiltinCounter(vocabulary)
+    failed = _failed_loads.get(key)
+    if failed is not None and time.monotonic() - failed[0] < FAILED_LOAD_RETRY_S:
+        seconds_ago = time.monotonic() - failed[0]
+        raise UnknownTokenizerError(
+            f"{failed[1]} (it failed {seconds_ago:.0f} s ago; it is tried again {FAILED_LOAD_RETRY_S:.0f} s after a failure)"
+        )
+    try:
+        counter = HuggingFaceCounter(name, trust_remote_code=trust_remote_code)
+    except UnknownTokenizerError as exc:
+        if not is_path_like(name) and not _is_directory(name):  # a directory may appear any moment
+            _failed_loads[key] = (time.monotonic(), exc)
+        raise
+    _failed_loads.pop(key, None)
     return counter
 
 

@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from reasoning_economics.errors import ConfigError, DatasetFormatError, DatasetUnavailableError, require
+from reasoning_economics.hub import why_unreachable
 from reasoning_economics.problems.base import unknown_type_error
 from reasoning_economics.problems.record import Problem
 
-HUB_PROBE_TIMEOUT_S = 5.0
 _BUILDERS = {".parquet": "parquet", ".json": "json", ".jsonl": "json"}
 
 
@@ -175,17 +175,12 @@ def _folder_builder(folder: Path) -> str:
 
 def _probe_hub(hub_id: str, how_to: str) -> None:
     """Fail fast when the hub cannot be reached (skipped in offline mode: the cache decides)."""
-    import huggingface_hub
-
-    if huggingface_hub.is_offline_mode():
-        return
-    try:
-        huggingface_hub.HfApi().dataset_info(hub_id, timeout=HUB_PROBE_TIMEOUT_S)
-    except Exception as exc:  # noqa: BLE001 - any failure here (DNS, refused, 404, gated) means unavailable
+    unreachable = why_unreachable(hub_id, repo_type="dataset")
+    if unreachable is not None:
         raise DatasetUnavailableError(
-            f"cannot reach {hub_id!r} on the Hugging Face hub ({type(exc).__name__}: {exc}). {how_to} "
+            f"cannot reach {hub_id!r} on the Hugging Face hub ({unreachable}). {how_to} "
             "To use a copy already in the hub cache, set HF_HUB_OFFLINE=1."
-        ) from exc
+        )
 
 
 def load_source_table(config: HubSourceConfig, *, name: str, hub_id: str, columns: Sequence[str]):

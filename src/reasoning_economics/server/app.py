@@ -53,6 +53,7 @@ from openenv.core.env_server import create_app
 from openenv.core.env_server.types import ResetRequest, ResetResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from reasoning_economics import tokens
 from reasoning_economics.env import EnvConfig, ReasonBudgetAction, ReasonBudgetObservation, ReasonBudgetState
 from reasoning_economics.errors import (
     ConfigError,
@@ -61,6 +62,7 @@ from reasoning_economics.errors import (
     GradingError,
     ReasoningEconomicsError,
     TokenizerNotAllowedError,
+    UnknownTokenizerError,
 )
 from reasoning_economics.server.auth import BearerTokenMiddleware
 from reasoning_economics.server.body_limit import BodySizeLimitMiddleware
@@ -99,6 +101,22 @@ HTTP_STATUS_OF_ERROR: tuple[tuple[type[ReasoningEconomicsError], int], ...] = (
 )
 
 
+def load_allowed_tokenizers(env_config: EnvConfig) -> None:
+    """Load every tokenizer the operator allows, so that one that cannot be loaded (a typo, a
+    missing directory, a hub this machine cannot reach) is an error at start, and no client's
+    reset waits on a download (a hub id the hub cannot serve took 50 s per reset).
+
+    Raises:
+        ConfigError: naming the tokenizer and why it cannot be loaded.
+    """
+    allowed = env_config.allowed_tokenizers or ()
+    for name in allowed:
+        try:
+            tokens.get_counter(name, allowed_external=allowed, trust_remote_code=env_config.trust_remote_code)
+        except UnknownTokenizerError as exc:
+            raise ConfigError(f"allowed tokenizer {name!r} cannot be loaded: {exc}") from exc
+
+
 def http_status_of(error: ReasoningEconomicsError) -> int:
     for kind, status in HTTP_STATUS_OF_ERROR:
         if isinstance(error, kind):
@@ -111,7 +129,8 @@ def create_server_app(settings: ServerSettings | None = None) -> FastAPI:
 
     Raises:
         EpisodeLogError: ``settings.log_dir`` is set but its log file cannot be opened.
-        ConfigError: ``settings.env_config`` is not an EnvConfig.
+        ConfigError: ``settings.env_config`` is not an EnvConfig, or an allowed tokenizer
+            cannot be loaded (see :func:`load_allowed_tokenizers`).
     """
     settings = settings or ServerSettings()
     env_config = settings.env_config if settings.env_config is not None else EnvConfig(allowed_tokenizers=())
@@ -120,6 +139,7 @@ def create_server_app(settings: ServerSettings | None = None) -> FastAPI:
     if env_config.allowed_tokenizers is None:
         # A network client may name built-in vocabularies only, unless the operator allows more.
         env_config = env_config.model_copy(update={"allowed_tokenizers": ()})
+    load_allowed_tokenizers(env_config)
     episode_log = None
     if settings.episode_log_path is not None:
         episode_log = EpisodeLog(

@@ -198,18 +198,13 @@ def _build(*, allow_tokenizer: list[str], config: Path | None, trust_remote_code
            log_max_mb: int = DEFAULT_MAX_LOG_MB, **options):  # fmt: skip
     from reasoning_economics.grading.workers import default_worker_count, default_worker_memory_mb
     from reasoning_economics.server.app import create_server_app
-    from reasoning_economics.errors import ConfigError
     from reasoning_economics.server.settings import ServerSettings, load_env_config
-    from reasoning_economics.tokens import is_missing_directory
 
     # Bad worker settings are refused here, not at the first grade.
     default_worker_count()
     default_worker_memory_mb()
     env_config = load_env_config(config, grading_timeout=grading_timeout)
     allowed = tuple(dict.fromkeys([*(env_config.allowed_tokenizers or ()), *allow_tokenizer]))
-    missing = [name for name in allowed if is_missing_directory(name)]
-    if missing:  # a typo would be found only when a client named it, as a 400 to that client
-        raise ConfigError(f"allowed tokenizer(s) {', '.join(map(repr, missing))}: no directory is there")
     env_config = env_config.model_copy(
         update={"allowed_tokenizers": allowed, "trust_remote_code": trust_remote_code or env_config.trust_remote_code}
     )
