@@ -10,7 +10,8 @@ A declared ``Content-Length`` is checked before any of the body is read. A chunk
 whose size is not declared, is read up to the limit and then handed on. So is a declared body
 of over ``MAX_JSON_VALUES`` bytes, which gets ``400`` ``INVALID_JSON`` unparsed when it holds
 more JSON values than that (parsing 16 MB of ``[{},{},...]`` held the event loop that serves
-every session for over a second) or is not UTF-8 (:func:`json_body_problem`). A request that sends both headers gets ``400`` and the
+every session for over a second), a number too long to convert quickly, or is not UTF-8
+(:func:`json_body_problem`). A request that sends both headers gets ``400`` and the
 connection is closed (see :func:`ambiguous_length`).
 """
 
@@ -19,7 +20,14 @@ from __future__ import annotations
 from typing import Any
 
 from reasoning_economics.server.asgi import ASGIApp, Receive, Scope, Send, send_error_response
-from reasoning_economics.server.protocol import INVALID_JSON, MAX_JSON_VALUES, MESSAGE_TOO_LARGE, too_many_json_values
+from reasoning_economics.server.protocol import (
+    INVALID_JSON,
+    MAX_JSON_VALUES,
+    MAX_NUMBER_DIGITS,
+    MESSAGE_TOO_LARGE,
+    holds_a_long_number,
+    too_many_json_values,
+)
 
 
 class BodySizeLimitMiddleware:
@@ -78,7 +86,8 @@ def json_body_problem(body: bytes) -> str | None:
     """Why a long ``body`` is refused unparsed, or None.
 
     Parsing happens on the event loop that serves every session, and its cost is in the values,
-    not the bytes (see protocol.MAX_JSON_VALUES), so a body holding too many is refused. Values
+    not the bytes (see protocol.MAX_JSON_VALUES), so a body holding too many is refused, or
+    holding numbers of thousands of digits (see protocol.MAX_NUMBER_DIGITS). Values
     are counted in UTF-8: Starlette's ``json.loads`` also reads UTF-16 and UTF-32, where a
     ``"`` byte can be half of another character (U+0122 is ``22 01`` in UTF-16-LE) and made the
     count skip 2.7 million values. JSON text between systems is UTF-8 (RFC 8259 8.1), and no
@@ -89,6 +98,8 @@ def json_body_problem(body: bytes) -> str | None:
         return "a request body must be UTF-8 (RFC 8259), and this one holds NUL bytes"
     if too_many_json_values(body, MAX_JSON_VALUES):
         return f"more than {MAX_JSON_VALUES:,} values; a request holds a few"
+    if holds_a_long_number(body):
+        return f"a number of more than {MAX_NUMBER_DIGITS} digits; no field takes one"
     return None
 
 

@@ -48,6 +48,17 @@ million dicts, 1-1.5 s of the event loop that serves every session and about 400
 the message is handled (a step holds its metadata while it is graded). Six clients sending
 such steps in a loop kept another session's ``state`` waiting over 10 s and grew the server
 to 2.4 GB. A real message holds a dozen values, its size being in one or two strings."""
+MAX_NUMBER_DIGITS = 100
+"""Most digits in a row a number in a long message may have; more is refused unparsed.
+
+Python converts a JSON integer in time quadratic in its digits: 3,700 integers of 4,299 digits
+(the longest Python reads) in a 16 MB message held the event loop 0.55 s, against 0.08 s for
+the same bytes in one string, and kept every other session waiting about that long per
+message (hostile round 12). No field of the protocol needs more than 20 digits."""
+# Every digit read as a 0, so that a run of digits is found as a substring, in C: a regex
+# took 0.4 s on 16 MB of digit runs just short of the limit.
+_DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = b"0" * (MAX_NUMBER_DIGITS + 1)
 
 
 class ProtocolError(Exception):
@@ -123,6 +134,12 @@ def parse_message(text: str, max_chars: int) -> tuple[str, dict[str, Any]]:
             f"invalid JSON: more than {MAX_JSON_VALUES:,} values; a message holds a few, with long text in "
             "strings. Nothing was done; the session goes on.",
         )
+    if len(text) > MAX_JSON_VALUES and holds_a_long_number(text):
+        raise ProtocolError(
+            INVALID_JSON,
+            f"invalid JSON: a number of more than {MAX_NUMBER_DIGITS} digits; no field takes one (long text goes "
+            "in strings). Nothing was done; the session goes on.",
+        )
     try:
         message = json.loads(text)
     except RecursionError:
@@ -154,19 +171,37 @@ def too_many_json_values(text: str | bytes, limit: int) -> bool:
     if len(text) <= limit:
         return False
     if isinstance(text, bytes):
-        comma, square, curly, quote, backslashes, escaped_quote = b",", b"[", b"{", b'"', b"\\\\", b'\\"'
+        comma, square, curly, quote = b",", b"[", b"{", b'"'
     else:
-        comma, square, curly, quote, backslashes, escaped_quote = ",", "[", "{", '"', "\\\\", '\\"'
+        comma, square, curly, quote = ",", "[", "{", '"'
 
     def structural(part: Any) -> int:
         return part.count(comma) + part.count(square) + part.count(curly)
 
     if structural(text) <= limit:
         return False
-    plain = text.replace(backslashes, text[:0]).replace(escaped_quote, text[:0])
+    plain = _without_escaped_quotes(text)
     if plain.count(quote) > 2 * limit:  # each string is a value (or a key) of its own
         return True
     return sum(structural(outside) for outside in plain.split(quote)[::2]) > limit
+
+
+def holds_a_long_number(text: str | bytes) -> bool:
+    """Whether the JSON ``text`` holds a number with more than :data:`MAX_NUMBER_DIGITS`
+    digits in a row, found without parsing it: digits inside strings are text, however many
+    (as for :func:`too_many_json_values`, the quotes left once escaped ones are dropped delimit
+    the strings)."""
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    zeros = data.translate(_DIGITS_AS_ZEROS)
+    if _LONG_NUMBER not in zeros:
+        return False
+    return any(_LONG_NUMBER in outside for outside in _without_escaped_quotes(zeros).split(b'"')[::2])
+
+
+def _without_escaped_quotes(text: Any) -> Any:
+    """``text`` without escaped backslashes and quotes, so that the quotes left delimit strings."""
+    backslashes, escaped_quote = (b"\\\\", b'\\"') if isinstance(text, bytes) else ("\\\\", '\\"')
+    return text.replace(backslashes, text[:0]).replace(escaped_quote, text[:0])
 
 
 def observation_payload(observation: Any) -> dict[str, Any]:
