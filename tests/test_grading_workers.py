@@ -276,13 +276,18 @@ def test_a_worker_stopped_while_starting_is_replaced_at_once_not_after_the_start
         pool.shutdown()
 
 
-def test_shutting_the_pool_down_kills_a_worker_still_starting():
+def test_shutting_the_pool_down_kills_a_worker_still_starting_and_logs_no_failure(caplog):
     pool = WorkerPool(1)
-    pool.start()
-    deadline = time.monotonic() + 30
-    while pool._starting is None and time.monotonic() < deadline:
-        time.sleep(0.001)
-    starting = pool._starting.process
-    pool.shutdown()
-    starting.wait(timeout=10)
-    assert starting.returncode is not None
+    with caplog.at_level(logging.WARNING, logger="reasoning_economics.grading.workers"):
+        pool.start()
+        deadline = time.monotonic() + 30
+        while pool._starting is None and time.monotonic() < deadline:
+            time.sleep(0.001)
+        starting = pool._starting.process
+        pool.shutdown()
+        starting.wait(timeout=10)
+        pool._spawner.join(timeout=10)
+    assert starting.returncode is not None and not pool._spawner.is_alive()
+    # Read as a failed start, it logged an ERROR and a retry on every clean stop of a server
+    # (hostile round 12): operators alerting on ERROR lines were paged at each deploy.
+    assert [record.getMessage() for record in caplog.records] == []

@@ -205,8 +205,9 @@ class WorkerPool:
         finally:
             self._starting = None
         if why_not is not None:
-            logger.error("a grading worker failed to start: %s", why_not)
             worker.kill()
+            if not self._closed:  # killed by shutdown() while it started: nothing failed
+                logger.error("a grading worker failed to start: %s", why_not)
             return None
         return worker
 
@@ -234,6 +235,8 @@ class WorkerPool:
 
     def _add_worker(self) -> None:
         while (worker := self._spawn()) is None:
+            if self._closed:
+                return
             # Giving up would leave the pool a worker short for good, and with none left
             # every symbolic grade would wait for a worker that never comes.
             delay = RESTART_DELAYS[min(self.failed_starts, len(RESTART_DELAYS) - 1)]
