@@ -429,7 +429,9 @@ def test_the_grading_under_attack_script_times_a_worker_graded_episode_during_an
     result = json.loads(output.read_text())
     assert result["attackers"] == 3 and len(result["steps"]) == 3 and result["all_correct"]
     assert {step["reason"] for step in result["steps"]} == {"equivalent"}  # each decided by a worker
-    assert result["towers_graded_in_warm_up"] >= 1 and result["step_max_s"] >= result["step_p50_s"] > 0
+    # The attack ran: towers were answered (on a loaded machine the first may take past the warm-up).
+    assert result["towers_graded_in_warm_up"] + result["towers_graded_during_episode"] >= 1
+    assert result["step_max_s"] >= result["step_p50_s"] > 0
     assert "measured episode" in run.stdout
 
 

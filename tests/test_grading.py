@@ -58,11 +58,13 @@ def test_the_boxes_found_backwards_are_the_ones_every_match_listed_gives(pieces)
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        # A box inside another is part of it: the inner one alone was the answer, so
-        # "\boxed{\fbox{5}9}" graded 5 (grading adversary, round 12).
-        ("\\boxed{\\fbox{5}9}", "\\fbox{5}9"),
-        ("\\fbox{\\boxed{5} 9}", "\\boxed{5} 9"),
-        ("\\boxed{2} and \\boxed{\\frac{1}{\\boxed{3}}}", "\\frac{1}{\\boxed{3}}"),
+        # A box inside another is part of its content, as a group: the inner one alone was the
+        # answer, so "\\boxed{\\fbox{5}9}" graded 5 (grading adversary, round 12).
+        ("\\boxed{\\fbox{5}9}", "{5}9"),
+        ("\\fbox{\\boxed{5} 9}", "{5} 9"),
+        ("\\boxed{2} and \\boxed{\\frac{1}{\\boxed{3}}}", "\\frac{1}{{3}}"),
+        ("\\boxed{x = \\boxed{3}}", "x = {3}"),
+        ("\\boxed{\\boxed{3}.}", "{3}"),
         # A box that is the whole of another is its content.
         ("\\boxed{\\boxed{5}}", "5"),
         ("\\boxed{ \\fbox{\\boxed{5}} }", "5"),
@@ -73,13 +75,23 @@ def test_a_box_inside_another_is_read_as_part_of_the_outer_one(text, expected):
     assert last_boxed_content(text) == expected
 
 
-@pytest.mark.parametrize("response", ["\\boxed{\\fbox{5}9}", "\\fbox{\\boxed{5} 9}", "\\boxed{\\frac{1}{\\boxed{5}}}",
-                                      "\\boxed{\\fbox{5} \\text{ or } 9}"])
-def test_an_answer_holding_a_box_beside_more_is_wrong_whichever_value_is_gold(response):
-    for gold in ("5", "9", "59", "45", "1/5"):
+@pytest.mark.parametrize("response", ["\\boxed{\\fbox{5}9}", "\\fbox{\\boxed{5} 9}", "\\boxed{\\fbox{5} \\text{ or } 9}",
+                                      "\\boxed{\\frac{1}{\\boxed{5}}}"])
+def test_a_box_inside_another_with_more_beside_it_is_not_graded_as_the_inner_value(response):
+    for gold in ("5", "9"):
         assert not grading.grade(response, gold).correct, gold
-    assert grading.grade(response, "5").reason == "hedged"
-    assert grading.grade("\\boxed{\\boxed{5}}", "5").correct
+
+
+@pytest.mark.parametrize("response", ["\\boxed{\\boxed{3}}", "\\boxed{x = \\boxed{3}}", "\\boxed{{\\boxed{3}}}",
+                                      "\\boxed{\\displaystyle \\boxed{3}}", "\\boxed{\\boxed{3}.}",
+                                      "\\boxed{\\boxed{3} \\text{ cm}}", "\\boxed{\\left(\\boxed{3}\\right)}"])
+def test_a_box_inside_another_around_the_same_value_grades_as_that_value(response):
+    assert grading.grade(response, "3").correct
+    assert not grading.grade(response, "4").correct
+
+
+def test_a_fraction_boxed_around_a_boxed_denominator_is_the_fraction():
+    assert grading.grade("\\boxed{\\frac{1}{\\boxed{5}}}", "1/5").correct
 
 
 def test_the_last_box_of_a_megabyte_of_boxes_is_found_from_the_end():

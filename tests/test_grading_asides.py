@@ -45,9 +45,7 @@ HEDGED = [
     "**Answer:** between 15 and 8",
     "The answer is anything from 15 to 8.",
     "The answer is anything but 8.",
-    "Final answer: 8\n(or 15)",  # the hedge on the next line or in the next sentence was unread
-    "**Answer:** 8. Maybe 15.",
-    "The answer is $8$. Perhaps $15$.",
+    "The answer is 8; maybe 15.",
     "The answer is 15 (possibly 0).",  # a word before 0: a product of letters and 0, right for gold 0
     "Answer: 15 (unless 0)",
     "The answer is not 0.",
@@ -170,9 +168,16 @@ def test_the_examples_of_the_report_are_graded_wrong(response, gold):
         ("The final answer is simply $\\frac{3}{4}$.", "3/4", "\\frac{3}{4}"),
         ("The answer is equal to 12.", "12", "12"),
         ("The answer is exactly 0.", "0", "0"),
-        # The next sentence restates the value, or names another without offering it.
+        # The next sentence is not read: a closing remark often opens with "Alternatively" or
+        # "Or" and names numbers (a rule refusing those refused thousands of honest answers).
         ("Final answer: 5\n\nOr, in words, five.", "5", "5"),
         ("**Answer:** 5. Check: 2 + 3 = 5.", "5", "5"),
+        ("The answer is 12.\n\nAlternatively, 3 × 4 = 12 directly.", "12", "12"),
+        ("Final answer: 3/4\n(or 0.75 in decimal form)", "3/4", "3/4"),
+        # A number, then a clause about it after a semicolon; a value after one is the answer.
+        ("The answer is 22; I double-checked by adding 20 and 22.", "22", "22"),
+        ("The final answer is: the minimum occurs at x = 2; the minimum value is 5.", "5", "5"),
+        ("The answer is x = 1; that gives a value of 0.", "0", "0"),
         # A sentence still gives its last number when nothing hedges it.
         ("The answer is that the largest $n$ is 34.", "34", "34"),
         ("The answer is the largest n that is odd or prime, namely 34.", "34", "34"),
@@ -222,3 +227,16 @@ def test_a_bare_answer_under_a_heading_is_the_value_below_it(response, gold):
     # The heading and the value were read together as one answer ("## Answer\n5"), wrong for 5.
     assert grade(response, gold).correct
     assert not grade(response, "6").correct
+
+
+@pytest.mark.parametrize(("response", "gold"), [("<answer>There are 5 such numbers.</answer>", "5"),
+                                                ("<answer>The remainder is 0</answer>", "0")])
+def test_a_one_sentence_answer_tag_states_its_number(response, gold):
+    # Read whole, math-verify multiplied its words in: wrong for 5, and right for 0 only by accident.
+    assert extract_final_answer(response).answer == gold
+    assert grade(response, gold).correct
+
+
+def test_a_hedged_answer_tag_sentence_is_wrong_for_both_values():
+    for gold in ("9", "5"):
+        assert not grade("<answer>It is 9 or maybe 5</answer>", gold).correct

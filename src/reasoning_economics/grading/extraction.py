@@ -38,7 +38,6 @@ from itertools import islice
 
 from reasoning_economics.grading.hedges import (
     ALTERNATIVE_WORD,
-    ALTERNATIVE_WORDS,
     HEDGE_WORD,
     NUMBER_IN_WORDS,
     VALUE_CHANGING_WORD,
@@ -78,9 +77,7 @@ _OPENING_WORD = re.compile(r"(?!(?:sqrt|sin|cos|tan|cot|sec|csc|log|ln|exp|lim|m
 _MATH_DELIMITER = re.compile(r"(?<!\\)\$\$|(?<!\\)\$|\\\(|\\\)|\\\[|\\\]")
 _CLOSER_OF = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?:/\d+)?%?")
-# A full stop, or a semicolon before words: "The answer is 22; I checked it by adding 20 and 22",
-# not "x = 3; y = 4".
-_SENTENCE_END = re.compile(r"\.(?=\s+[A-Za-z])|\.\s*$|;(?=\s+[A-Za-z]+\s+[A-Za-z])")
+_SENTENCE_END = re.compile(r"\.(?=\s+[A-Za-z])|\.\s*$")
 # What may follow a number that is the whole answer: a word ("dollars"), an abbreviation
 # ("i.e."), or an aside in parentheses. Not "and"/"or" (a list: "2 and 3") and not a factor
 # ("4 sqrt(2)", "2 pi", "3 times 4").
@@ -126,8 +123,6 @@ _FILLER_AFTER_PHRASE = re.compile(
     r"obviously|finally|in\s+fact|equal\s+to|given\s+by|found\s+to\s+be)(?![A-Za-z]))+[\s,:]*",
     re.IGNORECASE,
 )
-# The next sentence offers another value: "Answer: 5. Maybe 9.", "Final answer: 5\n(or 9)".
-_OPENS_WITH_ALTERNATIVE = re.compile(rf"[\s(*]*(?:{ALTERNATIVE_WORDS})(?![A-Za-z])", re.IGNORECASE)
 # A heading over a bare answer: "## Answer\n5", "**Final Answer**\n\n5".
 _ANSWER_HEADING = re.compile(r"[#*\s]*(?:final\s+)?answer[#*:\s]*\n", re.IGNORECASE)
 # An answer states a value when it holds a digit, LaTeX or an operator, or is one letter (a
@@ -200,8 +195,9 @@ def _box_starts_from_the_end(text: str) -> Iterator[re.Match[str]]:
 
 def _last_box(text: str) -> tuple[int, str] | None:
     """(where its ``\\boxed`` starts, its content) for the last well-formed box, else None. A
-    box inside another is read as part of the outer one: in ``\\boxed{\\fbox{5}9}`` the answer is
-    ``\\fbox{5}9``, not 5 (grading adversary, round 12)."""
+    box inside another is part of the outer one's content, as a group: ``\\boxed{\\fbox{5}9}``
+    answers ``{5}9``, not 5, which a grader reading boxes would have read alone (grading
+    adversary, round 12), and ``\\boxed{x = \\boxed{3}}`` answers ``x = {3}``."""
     found: tuple[int, int, str] | None = None
     for match in islice(_box_starts_from_the_end(text), MAX_BOX_ATTEMPTS):
         box = _box_at(text, match)
@@ -219,6 +215,8 @@ def _last_box(text: str) -> tuple[int, str] | None:
         if box is None or box[1] != len(content):
             break
         content = box[2]
+    if "box" in content:
+        content = strip_delimiters(_BOX_START.sub("", content))  # "\\boxed{3}." is "{3}"
     return found[0], content
 
 
@@ -234,12 +232,6 @@ def _box_at(text: str, match: re.Match[str]) -> tuple[int, int, str] | None:
         if token:
             return match.start(), start + token.end(), token.group(0)
     return None
-
-
-def holds_a_box(answer: str) -> bool:
-    """Whether an extracted answer still holds a box command: one inside another beside more
-    text (``\\boxed{\\fbox{5}9}``), which a grader reading boxes would read alone."""
-    return "box" in answer and _BOX_START.search(answer) is not None
 
 
 def last_boxed_content(text: str) -> str | None:
@@ -422,11 +414,10 @@ def _phrase_answer(text: str, phrase: re.Match[str]) -> str | None:
         if not answer:
             return None
         after = _sentence_rest(rest[block_end:])
-        alternative = _alternative_after(rest[block_end + len(after) :], answer)
-        if _could_be_another_value(answer, after) or alternative:
+        if _could_be_another_value(answer, after):
             # Refused as after a plain number ("$3$ or $4$", "$8$ thousand"): the sentence, its
             # formulas unwrapped, so that no grader reads one of them out of it.
-            return _without_math_delimiters(f"{rest[: block_end + len(after)]} {alternative}")
+            return _without_math_delimiters(rest[: block_end + len(after)])
         return answer
     line_end = rest.find("\n")
     line = (rest if line_end < 0 else rest[:line_end]).rstrip()
@@ -438,14 +429,17 @@ def _phrase_answer(text: str, phrase: re.Match[str]) -> str | None:
     sentence_end = _SENTENCE_END.search(line)
     if sentence_end:
         line = line[: sentence_end.start()]
-    answer = _line_answer(line)
-    alternative = "" if answer is None else _alternative_after(rest[len(line) :], answer)
-    return strip_delimiters(f"{line} {alternative}") if alternative else answer
+    return _line_answer(line)
 
 
 def _line_answer(line: str) -> str | None:
     """The answer stated by ``line``, the sentence after an answer phrase."""
     number = _NUMBER.match(line)
+    clause = line[number.end() :].lstrip() if number is not None else ""
+    if clause.startswith(";"):
+        # "22; I checked it by adding 20 and 22": a number, then a clause about it, unless the
+        # clause offers another ("5; maybe 9"). Not "x = 2; the minimum is 5": its value follows.
+        return strip_delimiters(line) if ALTERNATIVE_WORD.match(clause[1:].lstrip()) else number.group(0).rstrip(",")
     if number is not None and _ASIDE_AFTER_NUMBER.match(line, number.end() - number.group(0).endswith(",")):
         # Read before the sentence rule: in "5 apples (after giving 3 away)" the answer is 5,
         # not the sentence's last number.
@@ -458,16 +452,6 @@ def _line_answer(line: str) -> str | None:
     if is_prose(line):
         return _prose_answer(line)
     return strip_delimiters(line) or None
-
-
-def _alternative_after(after: str, answer: str) -> str:
-    """The sentence after an answer's when it opens with an alternative word and names another
-    value ("5. Maybe 9.", "5\n(or 9)": each was graded 5, grading adversary round 12), else ""."""
-    following = _sentence_rest(after.lstrip(" \t\n.;,"))
-    offers_another = _OPENS_WITH_ALTERNATIVE.match(following) and names_another_number(
-        following, _numeric_value(answer)
-    )
-    return following if offers_another else ""
 
 
 def _sentence_rest(text: str) -> str:
@@ -514,13 +498,21 @@ def _tail(text: str) -> str:
     return text[line_start + 1 :] if line_start >= 0 else text[start:]
 
 
+def _tagged_sentence_answer(tagged: str) -> str:
+    """The answer of an answer tag's content: a one-line sentence states its last number or
+    formula ("There are 5 such numbers."), unless words hedge it; anything else is read whole."""
+    if "\n" not in tagged and len(tagged) <= BARE_ANSWER_MAX_CHARS and is_prose(tagged):
+        return _prose_answer(tagged) or tagged
+    return tagged
+
+
 def _extract_from(segment: str) -> Extraction | None:
     tagged = _answer_tag_content(segment)
     if tagged is not None:
         boxed = last_boxed_content(tagged)
         if boxed is not None:
             return Extraction(boxed, "answer_tag")
-        inner = _stated_answer(tagged, None) or strip_delimiters(tagged)
+        inner = _stated_answer(tagged, None) or _tagged_sentence_answer(strip_delimiters(tagged))
         return Extraction(inner, "answer_tag")
     box = _last_box(segment)
     # The later anchor wins: a closing "Final Answer: X" overrides boxes of intermediate steps.

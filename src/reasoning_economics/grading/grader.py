@@ -15,12 +15,7 @@ from typing import TYPE_CHECKING
 from reasoning_economics.errors import GradingInputError
 from reasoning_economics.grading import fast_path, reasoning_gym_check
 from reasoning_economics.grading.cache import VerdictCache
-from reasoning_economics.grading.extraction import (
-    extract_final_answer,
-    holds_a_box,
-    last_boxed_content,
-    strip_delimiters,
-)
+from reasoning_economics.grading.extraction import extract_final_answer, last_boxed_content, strip_delimiters
 from reasoning_economics.grading.hedges import has_unbalanced_braces, why_not_one_value
 from reasoning_economics.grading.normalize import clean, exact_number, latex_friendly
 from reasoning_economics.grading.workers import DEADLINE_PASSED, TIMED_OUT, get_pool
@@ -122,9 +117,6 @@ def grade(response: str, gold: str, *, timeout: float | None = None) -> GradeRes
     if has_unbalanced_braces(answer):
         # math-verify reads the answer inside a \boxed{} of ours, which a stray "}" would close.
         return GradeResult(False, answer, "unbalanced_braces")
-    if holds_a_box(answer):
-        # math-verify reads only the box: "\fbox{5}9" and "\frac{1}{\boxed{3}}" were 5 and 3.
-        return GradeResult(False, answer, "hedged")
     not_one_value = None
     if not _gold_of_several_values(gold):
         not_one_value = why_not_one_value(answer, against_a_number=_gold_is_one_number(gold))
