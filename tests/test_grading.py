@@ -65,6 +65,9 @@ def test_the_boxes_found_backwards_are_the_ones_every_match_listed_gives(pieces)
         ("\\boxed{2} and \\boxed{\\frac{1}{\\boxed{3}}}", "\\frac{1}{{3}}"),
         ("\\boxed{x = \\boxed{3}}", "x = {3}"),
         ("\\boxed{\\boxed{3}.}", "{3}"),
+        # Past the inner boxes side by side, to the one around them (the last inner one was the answer).
+        ("\\boxed{\\boxed{5}\\boxed{9}}", "{5}{9}"),
+        ("\\boxed{\\boxed{5}, \\fbox{9}} and so on", "{5}, {9}"),
         # A box that is the whole of another is its content.
         ("\\boxed{\\boxed{5}}", "5"),
         ("\\boxed{ \\fbox{\\boxed{5}} }", "5"),
@@ -76,7 +79,8 @@ def test_a_box_inside_another_is_read_as_part_of_the_outer_one(text, expected):
 
 
 @pytest.mark.parametrize("response", ["\\boxed{\\fbox{5}9}", "\\fbox{\\boxed{5} 9}", "\\boxed{\\fbox{5} \\text{ or } 9}",
-                                      "\\boxed{\\frac{1}{\\boxed{5}}}"])
+                                      "\\boxed{\\frac{1}{\\boxed{5}}}", "\\boxed{\\boxed{5}\\boxed{9}}",
+                                      "\\boxed{\\boxed{5}\\quad\\boxed{9}}", "\\boxed{\\boxed{9}, \\boxed{5}}"])
 def test_a_box_inside_another_with_more_beside_it_is_not_graded_as_the_inner_value(response):
     for gold in ("5", "9"):
         assert not grading.grade(response, gold).correct, gold

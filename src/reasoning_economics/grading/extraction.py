@@ -203,9 +203,8 @@ def _last_box(text: str) -> tuple[int, str] | None:
         box = _box_at(text, match)
         if box is None:
             continue
-        if found is not None and box[1] < found[1]:
-            break  # before the last box, not around it
-        found = box
+        if found is None or box[1] >= found[1]:  # the last box, or one around it
+            found = box
     if found is None:
         return None
     content = found[2]
