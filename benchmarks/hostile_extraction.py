@@ -29,6 +29,10 @@ def shapes() -> dict[str, str]:
         "8 phrases, then dollars": "answer is " * 8 + "$" * SIZE,
         "phrases and dollars": ("answer is " + "$" * 1_000) * 990,
         "unclosed \\( after phrases": "answer is \\(" * 83_000,
+        # A sentence's last number after a long run of spaces: the rejected-word check read the
+        # run anchored at its end in quadratic time (0.9 s, adversary round 12).
+        "a rejected word, then spaces": "The answer is really not" + " " * 9_500 + "x 5",
+        "a box holding boxes": "\\boxed{" + "\\fbox{1}" * (SIZE // 9) + "}",
     }
 
 

@@ -58,16 +58,17 @@ def test_the_boxes_found_backwards_are_the_ones_every_match_listed_gives(pieces)
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        # A box inside another is part of its content, as a group: the inner one alone was the
-        # answer, so "\\boxed{\\fbox{5}9}" graded 5 (grading adversary, round 12).
-        ("\\boxed{\\fbox{5}9}", "{5}9"),
-        ("\\fbox{\\boxed{5} 9}", "{5} 9"),
-        ("\\boxed{2} and \\boxed{\\frac{1}{\\boxed{3}}}", "\\frac{1}{{3}}"),
-        ("\\boxed{x = \\boxed{3}}", "x = {3}"),
-        ("\\boxed{\\boxed{3}.}", "{3}"),
+        # A box inside another is part of its content, read as on the page: the inner one alone
+        # was the answer, so "\\boxed{\\fbox{5}9}" graded 5 (grading adversary, round 12).
+        ("\\boxed{\\fbox{5}9}", "59"),
+        ("\\fbox{\\boxed{5} 9}", "5 9"),
+        ("\\boxed{2} and \\boxed{\\frac{1}{\\boxed{3}}}", "\\frac{1}{3}"),
+        ("\\boxed{x = \\boxed{3}}", "x = 3"),
+        ("\\boxed{\\boxed{3}.}", "3"),
+        ("\\boxed{\\boxed{\\{1, 2\\}}}", "\\{1, 2\\}"),
         # Past the inner boxes side by side, to the one around them (the last inner one was the answer).
-        ("\\boxed{\\boxed{5}\\boxed{9}}", "{5}{9}"),
-        ("\\boxed{\\boxed{5}, \\fbox{9}} and so on", "{5}, {9}"),
+        ("\\boxed{\\boxed{5}\\boxed{9}}", "59"),
+        ("\\boxed{\\boxed{5}, \\fbox{9}} and so on", "5, 9"),
         # A box that is the whole of another is its content.
         ("\\boxed{\\boxed{5}}", "5"),
         ("\\boxed{ \\fbox{\\boxed{5}} }", "5"),
@@ -96,6 +97,29 @@ def test_a_box_inside_another_around_the_same_value_grades_as_that_value(respons
 
 def test_a_fraction_boxed_around_a_boxed_denominator_is_the_fraction():
     assert grading.grade("\\boxed{\\frac{1}{\\boxed{5}}}", "1/5").correct
+
+
+@pytest.mark.parametrize("response", ["\\boxed{\\boxed{4}\\quad\\boxed{7}}", "\\boxed{\\boxed{4} \\boxed{7}}",
+                                      "\\boxed{\\boxed{0} maybe \\boxed{7}}"])
+def test_inner_boxes_side_by_side_are_two_numbers(response):
+    # Unwrapped to groups ("{4}\\quad{7}"), the braces hid the gap between the digits: math-verify
+    # added them up (11) or multiplied the words in (0), and a builtin scorer read 47.
+    for gold in ("4", "7", "0", "11", "47", "28"):
+        assert not grading.grade(response, gold).correct, gold
+
+
+@pytest.mark.parametrize("response", ["\\boxed{9 maybe {0}}", "\\boxed{9\\ maybe\\ 0}", "\\boxed{9\\;maybe\\;0}",
+                                      "\\boxed{not\\quad 0}", "\\boxed{not\\{0\\}}", "\\boxed{\\mathscr{maybe}0}",
+                                      "\\boxed{\u03bc\u03b1\u03bb\u03bb\u03bf\u03bd 0}", "The answer is not $0$."])
+def test_a_word_before_zero_is_no_zero_whatever_stands_between(response):
+    # math-verify multiplies the word's letters in: each was 0, right for gold 0.
+    result = grading.grade(response, "0")
+    assert (result.correct, result.reason) == (False, "hedged")
+
+
+@pytest.mark.parametrize("response", ["\\boxed{x = 0}", "\\boxed{0\\text{ apples}}", "\\boxed{\\sin 0}", "\\boxed{\\log_2 1}"])
+def test_a_zero_after_a_variable_a_function_or_before_a_unit_is_zero(response):
+    assert grading.grade(response, "0").correct
 
 
 def test_the_last_box_of_a_megabyte_of_boxes_is_found_from_the_end():

@@ -41,11 +41,15 @@ HEDGED = [
     "8 unless it is 15.",
     # Grading adversary, round 12: each was graded as its last (or first) number.
     "So 15 or 8.",  # a short reply opening with a word was its last number, hedge unread
+    "So 15, 8.",  # a reply this short naming two numbers commits to neither
+    "## Answer\nSo 15 (8)",
     "It is 15 or 8",
     "**Answer:** between 15 and 8",
     "The answer is anything from 15 to 8.",
     "The answer is anything but 8.",
     "The answer is 8; maybe 15.",
+    "The answer is 8; otherwise 15.",
+    "The answer is 8; I would also say maybe 15.",
     "The answer is 15 (possibly 0).",  # a word before 0: a product of letters and 0, right for gold 0
     "Answer: 15 (unless 0)",
     "The answer is not 0.",
@@ -174,8 +178,10 @@ def test_the_examples_of_the_report_are_graded_wrong(response, gold):
         ("**Answer:** 5. Check: 2 + 3 = 5.", "5", "5"),
         ("The answer is 12.\n\nAlternatively, 3 × 4 = 12 directly.", "12", "12"),
         ("Final answer: 3/4\n(or 0.75 in decimal form)", "3/4", "3/4"),
-        # A number, then a clause about it after a semicolon; a value after one is the answer.
+        # A number, then a sentence about it after a semicolon (its last number was taken); a
+        # value after a semicolon is the answer.
         ("The answer is 22; I double-checked by adding 20 and 22.", "22", "22"),
+        ("The answer is 85; this is the number we computed in step 2.", "85", "85"),
         ("The final answer is: the minimum occurs at x = 2; the minimum value is 5.", "5", "5"),
         ("The answer is x = 1; that gives a value of 0.", "0", "0"),
         # A sentence still gives its last number when nothing hedges it.
@@ -227,14 +233,6 @@ def test_a_bare_answer_under_a_heading_is_the_value_below_it(response, gold):
     # The heading and the value were read together as one answer ("## Answer\n5"), wrong for 5.
     assert grade(response, gold).correct
     assert not grade(response, "6").correct
-
-
-@pytest.mark.parametrize(("response", "gold"), [("<answer>There are 5 such numbers.</answer>", "5"),
-                                                ("<answer>The remainder is 0</answer>", "0")])
-def test_a_one_sentence_answer_tag_states_its_number(response, gold):
-    # Read whole, math-verify multiplied its words in: wrong for 5, and right for 0 only by accident.
-    assert extract_final_answer(response).answer == gold
-    assert grade(response, gold).correct
 
 
 def test_a_hedged_answer_tag_sentence_is_wrong_for_both_values():

@@ -62,6 +62,7 @@ MAX_WRAPPER_LAYERS = 8
 
 _BOX_START = re.compile(r"\\(?:boxed|fbox)\b\s*")
 _BRACE_OR_ESCAPE = re.compile(r"\\.|[{}]", re.DOTALL)
+_BOX_COMMAND_OR_BRACE = re.compile(r"\\(?:boxed|fbox)\b\s*\{?|\\.|[{}]", re.DOTALL)
 # Each alternative reads a whitespace/bold run with one unambiguous loop, so a run of spaces
 # with no colon after it fails in linear time (two adjacent \s* made it quadratic).
 _ANSWER_PHRASE = re.compile(
@@ -107,13 +108,13 @@ _REASON_OPENER = re.compile(
     re.IGNORECASE,
 )
 _REJECTED_BEFORE = re.compile(
-    r"\b(?:not|rather\s+than|instead\s+of|anything\s+but|other\s+than|except(?:\s+for)?|excluding)\s*\$*\s*$",
+    r"\b(?:not|rather\s+than|instead\s+of|anything\s+but|other\s+than|except(?:\s+for)?|excluding)\Z",
     re.IGNORECASE,
 )
 # "between 9 and 5", "from 9 to 5": the last number closes a range or a list that another
 # number opens, so it is one of two (grading adversary, round 12: graded 5 for gold 5).
 _JOINED_TO_A_NUMBER_BEFORE = re.compile(
-    r"[0-9]\$*\s*(?:and|to|through|nor|vs\.?|versus)\s*\$*\s*$", re.IGNORECASE
+    r"[0-9]\$*\s*(?:and|to|through|nor|vs\.?|versus)\Z", re.IGNORECASE
 )
 # Words between an answer phrase and its value that change nothing: "The answer is thus 5",
 # "The answer is, therefore, $5$". Read as the answer, "thus 5" was a product of letters, wrong
@@ -195,9 +196,9 @@ def _box_starts_from_the_end(text: str) -> Iterator[re.Match[str]]:
 
 def _last_box(text: str) -> tuple[int, str] | None:
     """(where its ``\\boxed`` starts, its content) for the last well-formed box, else None. A
-    box inside another is part of the outer one's content, as a group: ``\\boxed{\\fbox{5}9}``
-    answers ``{5}9``, not 5, which a grader reading boxes would have read alone (grading
-    adversary, round 12), and ``\\boxed{x = \\boxed{3}}`` answers ``x = {3}``."""
+    box inside another is part of the outer one's content: ``\\boxed{\\fbox{5}9}`` answers
+    ``59``, not 5, which a grader reading boxes would have read alone (grading adversary,
+    round 12), and ``\\boxed{x = \\boxed{3}}`` answers ``x = 3``."""
     found: tuple[int, int, str] | None = None
     for match in islice(_box_starts_from_the_end(text), MAX_BOX_ATTEMPTS):
         box = _box_at(text, match)
@@ -215,8 +216,30 @@ def _last_box(text: str) -> tuple[int, str] | None:
             break
         content = box[2]
     if "box" in content:
-        content = strip_delimiters(_BOX_START.sub("", content))  # "\\boxed{3}." is "{3}"
+        content = strip_delimiters(_without_inner_boxes(content))  # "\\boxed{3}." is "3"
     return found[0], content
+
+
+def _without_inner_boxes(content: str) -> str:
+    """``content`` with each box command and its braces removed, its content left in place, as
+    it reads on the page: ``\\fbox{5}9`` is 59, ``\\boxed{4}\\quad\\boxed{7}`` two numbers. Left
+    as groups (``{4}\\quad{7}``), the braces hid the digits from the checks for two numbers."""
+    pieces, position = [], 0
+    closes_a_box: list[bool] = []  # for each open group, whether a box opened it
+    for token in _BOX_COMMAND_OR_BRACE.finditer(content):
+        text = token.group()
+        if text.startswith(("\\boxed", "\\fbox")):
+            pieces.append(content[position : token.start()])
+            position = token.end()
+            if text.endswith("{"):
+                closes_a_box.append(True)
+        elif text == "{":
+            closes_a_box.append(False)
+        elif text == "}" and closes_a_box and closes_a_box.pop():
+            pieces.append(content[position : token.start()])
+            position = token.end()
+    pieces.append(content[position:])
+    return "".join(pieces)
 
 
 def _box_at(text: str, match: re.Match[str]) -> tuple[int, int, str] | None:
@@ -370,7 +393,10 @@ def _prose_answer(sentence: str) -> str | None:
     # alone is no hedge ("the largest n that is odd or prime is 34").
     offered_as_alternative = ALTERNATIVE_WORD.search(before) and names_another_number(before, None)
     # "about 2, not 3": the last number is the one the sentence rejects.
-    rejected = _REJECTED_BEFORE.search(before) or _JOINED_TO_A_NUMBER_BEFORE.search(before[-200:])
+    # Read from the end of what is left once the spaces and "$" before the number are gone: an
+    # anchored "\\s*\\$*\\s*$" took quadratic time over a long run of spaces (adversary round 12).
+    tail = before.rstrip(" \t\n$")[-200:]
+    rejected = _REJECTED_BEFORE.search(tail) or _JOINED_TO_A_NUMBER_BEFORE.search(tail)
     if offered_as_alternative or rejected or _could_be_another_value(answer, sentence[end:]):
         return strip_delimiters(sentence) or None
     return answer
@@ -434,11 +460,12 @@ def _phrase_answer(text: str, phrase: re.Match[str]) -> str | None:
 def _line_answer(line: str) -> str | None:
     """The answer stated by ``line``, the sentence after an answer phrase."""
     number = _NUMBER.match(line)
-    clause = line[number.end() :].lstrip() if number is not None else ""
-    if clause.startswith(";"):
-        # "22; I checked it by adding 20 and 22": a number, then a clause about it, unless the
-        # clause offers another ("5; maybe 9"). Not "x = 2; the minimum is 5": its value follows.
-        return strip_delimiters(line) if ALTERNATIVE_WORD.match(clause[1:].lstrip()) else number.group(0).rstrip(",")
+    head, semicolon, clause = line.partition(";")
+    if number is not None and semicolon and head.strip() == number.group(0) and is_prose(clause):
+        # "85; this is the number we found in step 2": a number, then a sentence about it, whose
+        # last number was taken. Not "5; 9" or "5; otherwise 9" (no sentence), and not a clause
+        # that offers another ("5; I would also say maybe 9"); not "x = 2; the minimum is 5".
+        return number.group(0) if not ALTERNATIVE_WORD.search(clause) else strip_delimiters(line)
     if number is not None and _ASIDE_AFTER_NUMBER.match(line, number.end() - number.group(0).endswith(",")):
         # Read before the sentence rule: in "5 apples (after giving 3 away)" the answer is 5,
         # not the sentence's last number.
@@ -479,9 +506,13 @@ def _unanchored_answer(text: str) -> str | None:
         bare = strip_delimiters(bare[heading.end() :])
     if bare and len(bare) <= BARE_ANSWER_MAX_CHARS and not is_prose(bare) and not math_blocks(bare):
         # "So 12." and "It costs 5" open with a word: a short sentence, whose answer is its
-        # last number unless words hedge it ("So 9 or 5"); "New York" has none and stays whole.
+        # last number unless words hedge it ("So 9 or 5") or it names another ("So 9, 5": a
+        # reply this short commits to neither); "New York" has none and stays whole.
         if _OPENING_WORD.match(bare):
-            return _prose_answer(bare) or bare
+            answer = _prose_answer(bare)
+            if answer is None or names_another_number(bare.replace(answer, " "), _numeric_value(answer)):
+                return bare
+            return answer
         return bare
     # "Answer $9$" is a word and a formula, not a bare answer: take the formula.
     return _last_math_or_number(_tail(text))
@@ -497,21 +528,13 @@ def _tail(text: str) -> str:
     return text[line_start + 1 :] if line_start >= 0 else text[start:]
 
 
-def _tagged_sentence_answer(tagged: str) -> str:
-    """The answer of an answer tag's content: a one-line sentence states its last number or
-    formula ("There are 5 such numbers."), unless words hedge it; anything else is read whole."""
-    if "\n" not in tagged and len(tagged) <= BARE_ANSWER_MAX_CHARS and is_prose(tagged):
-        return _prose_answer(tagged) or tagged
-    return tagged
-
-
 def _extract_from(segment: str) -> Extraction | None:
     tagged = _answer_tag_content(segment)
     if tagged is not None:
         boxed = last_boxed_content(tagged)
         if boxed is not None:
             return Extraction(boxed, "answer_tag")
-        inner = _stated_answer(tagged, None) or _tagged_sentence_answer(strip_delimiters(tagged))
+        inner = _stated_answer(tagged, None) or strip_delimiters(tagged)
         return Extraction(inner, "answer_tag")
     box = _last_box(segment)
     # The later anchor wins: a closing "Final Answer: X" overrides boxes of intermediate steps.

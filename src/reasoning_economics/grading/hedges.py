@@ -75,7 +75,7 @@ def names_another_number(text: str, value: float | None) -> bool:
 # Every command math-verify reads as text is one ("3\\textnormal{ (or 4)}", "8\\mathbf{ thousand}").
 _TEXT_COMMAND = re.compile(
     r"\\(?:text|textbf|textit|textrm|textnormal|textsf|texttt|textup|textsc|emph|mathrm|mathit|mathbf|"
-    r"mathsf|mathtt|mathcal|mathbb|mathfrak|boldsymbol|mbox|hbox|operatorname)\s*\{"
+    r"mathsf|mathtt|mathcal|mathscr|mathbb|mathfrak|boldsymbol|mbox|hbox|operatorname)\s*\{"
 )
 _EXPONENT = re.compile(r"\^\s*(?:\{[^{}]*\}|[0-9]+)")
 _NUMBER = re.compile(r"[0-9]")
@@ -91,12 +91,13 @@ _BASE_SUBSCRIPT = re.compile(r"[0-9](?:\s|\\[,;:! ])*_")
 # "0 o r 1", "2 x 3": letters between two numbers, which math-verify multiplies (0·o·r·1 is 0).
 # Not "1.5e3" (one e, unspaced) and not a command's name ("3 \\times 4").
 _LETTERS_BETWEEN_NUMBERS = re.compile(r"[0-9](\s*(?<!\\)(?<![A-Za-z])[A-Za-z]+(?:\s+[A-Za-z]+)*\s*)(?=[0-9])")
-# "not 0", "maybe 0", "9 (possibly 0)", "unsure0": a word before a number, which math-verify
-# multiplies in too, so that each was 0 and right for gold 0 (grading adversary, round 12). Not a
-# command ("\\frac12"), a function ("sqrt 2", "log 8") or one letter ("x 2").
+# "not 0", "maybe 0", "9 (possibly 0)", "unsure0", "not\\ $0$", "μάλλον 0": a word before a
+# number, which math-verify multiplies in too, so that each was 0 and right for gold 0 (grading
+# adversary, round 12). Not a command ("\\frac12"), a function ("sqrt 2", "log 8") or one letter
+# ("x 2"). Spaces, brackets, "$" and LaTeX spacing may stand between them.
 _WORD_BEFORE_NUMBER = re.compile(
-    r"(?<![\\A-Za-z])(?!(?:sqrt|sin|cos|tan|cot|sec|csc|log|ln|lg|exp|arcsin|arccos|arctan)(?![A-Za-z]))"
-    r"[A-Za-z]{2,}[\s(]*(?=[0-9])"
+    r"(?<![\\\w])(?!(?:sqrt|sin|cos|tan|cot|sec|csc|log|ln|lg|exp|arcsin|arccos|arctan)(?![A-Za-z]))"
+    r"[^\W\d_]{2,}(?:[\s(${~]|\\[,;:! {]|\\q?quad(?![A-Za-z]))*(?=[0-9])"
 )
 # Two values in rows ("\\frac12 \\\\ \\frac34" in cases) or either side of a bar ("\\frac12 |
 # \\frac34"; bars in pairs are absolute values): math-verify, unable to read the whole, grades the
