@@ -16,6 +16,7 @@ from websockets.sync.client import connect
 
 from reasoning_economics.server.protocol import MAX_JSON_VALUES, holds_a_long_number
 
+from http_bodies import post_declared_and_chunked
 from ws_messages import exchange, state_of
 
 LONG_INTEGER = "7" * 4_299  # the longest integer Python's json reads
@@ -67,9 +68,7 @@ def test_http_bodies_holding_integers_of_thousands_of_digits_get_400_unparsed(li
     body = padded_with_long_integers('{"seed": 1, "pad": ', "}").encode()
     with httpx.Client(base_url=live_server.base_url, timeout=60) as http:
         for path in ("/reset", "/step"):
-            declared = http.post(path, content=body, headers={"content-type": "application/json"})
-            chunked = http.post(path, content=iter([body[:1000], body[1000:]]), headers={"content-type": "application/json"})
-            for response in (declared, chunked):
+            for response in post_declared_and_chunked(http, path, body):
                 assert response.status_code == 400, response.text
                 assert response.json()["code"] == "INVALID_JSON" and "100 digits" in response.json()["detail"]
         # Digits in a string are text: the step is read (and refused only for want of an episode).

@@ -21,6 +21,7 @@ from websockets.sync.client import connect
 
 from reasoning_economics.server.protocol import too_many_json_values
 
+from http_bodies import post_declared_and_chunked
 from ws_messages import exchange, state_of
 
 RECV_TIMEOUT = 30
@@ -177,9 +178,7 @@ def test_http_bodies_holding_too_many_json_values_get_400_unparsed(live_server):
     body = ('{"action": {"response": "x", "metadata": {"extra": ' + wide(300_000) + "}}}").encode()
     with httpx.Client(base_url=live_server.base_url, timeout=60) as http:
         for path in ("/step", "/reset"):
-            declared = http.post(path, content=body, headers={"content-type": "application/json"})
-            chunked = http.post(path, content=iter([body[:1000], body[1000:]]), headers={"content-type": "application/json"})
-            for response in (declared, chunked):
+            for response in post_declared_and_chunked(http, path, body):
                 assert response.status_code == 400, response.text
                 assert response.json()["code"] == "INVALID_JSON"
         # In UTF-16, which Starlette's json.loads also reads, U+0122 is the bytes 22 01: its
