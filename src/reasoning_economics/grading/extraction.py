@@ -5,7 +5,8 @@ that part holds no answer, to the whole response (so a box inside the thinking c
 when no final answer follows it):
 
 1. the last ``<answer>…</answer>`` block (a box inside it wins over its plain text);
-2. of the last ``\\boxed{…}`` / ``\\fbox{…}`` (nested braces; ``\\boxed 5`` too) and the last
+2. of the last ``\\boxed{…}`` / ``\\fbox{…}`` (nested braces; ``\\boxed 5`` too; a box inside
+   another is part of its content, read as on the page: ``\\boxed{\\fbox{5}9}`` is 59) and the last
    "The answer is X" / "Final Answer: X" / "Answer: X" / "#### X" phrase that states a value,
    the one that comes later: a closing statement overrides the boxes of intermediate steps,
    but "I hope this answer is helpful!" states no value and overrides nothing. A phrase
@@ -14,10 +15,11 @@ when no final answer follows it):
    gives that number. Either gives the whole sentence instead, which grades as no single
    value, when words hedge the number or change its value ("8 (or 15)", "8, maybe 15",
    "8 to 15", "8 thousand", "8 squared", "8 and a half"). With no box, a phrase stating only
-   words ("The answer is yes") counts;
-3. with no anchor: a short bare response is the answer as a whole (unless it is a word and a
-   formula, "Answer $9$"); otherwise the last ``$…$``-style math block or plain number,
-   whichever comes last.
+   words ("The answer is yes") counts. Words between the phrase and the value that change
+   nothing are skipped ("The answer is thus 5");
+3. with no anchor: a short bare response is the answer as a whole, below an "Answer" heading
+   if it has one (unless it is a word and a formula, "Answer $9$"); otherwise the last
+   ``$…$``-style math block or plain number, whichever comes last.
 
 When the answer is found only in the thinking, the ``<think>`` tags are not part of it. An
 empty final box is an answer: the empty string, which grades as wrong. Every scan is linear in
