@@ -274,11 +274,10 @@ def _load(key: _CounterKey, vocabulary: str | None, name: str, trust_remote_code
     tried again, so that clients naming it do not each wait out the hub."""
     if vocabulary:
         return BuiltinCounter(vocabulary)
-    failed = _failed_loads.get(key)
-    if failed is not None and time.monotonic() - failed[0] < FAILED_LOAD_RETRY_S:
-        seconds_ago = time.monotonic() - failed[0]
+    failed_at, failure = _failed_loads.get(key, (None, None))
+    if failed_at is not None and (seconds_ago := time.monotonic() - failed_at) < FAILED_LOAD_RETRY_S:
         raise UnknownTokenizerError(
-            f"{failed[1]} (it failed {seconds_ago:.0f} s ago; it is tried again {FAILED_LOAD_RETRY_S:.0f} s after a failure)"
+            f"{failure} (it failed {seconds_ago:.0f} s ago; it is tried again {FAILED_LOAD_RETRY_S:.0f} s after a failure)"
         )
     try:
         counter = HuggingFaceCounter(name, trust_remote_code=trust_remote_code)

@@ -3,8 +3,8 @@
 Each rule answers only when its verdict is certain to agree with math-verify's (two on purpose
 do not: a decimal percent for the same gold number, which math-verify takes only for an
 integer, and numbers far apart relative to a gold under 5e-7, which math-verify's rounding to
-6 places takes as equal); otherwise it returns None and the pair goes to a grading worker. That keeps a typical step far from
-the process round trip without changing any verdict.
+6 places takes as equal); otherwise it returns None and the pair goes to a grading worker.
+That keeps a typical step far from the process round trip without changing any verdict.
 """
 
 from __future__ import annotations

@@ -154,8 +154,6 @@ def _separates_two_values(answer: str) -> bool:
 
 
 def _letters_between_numbers(answer: str) -> bool:
-    if _WORD_BEFORE_NUMBER.search(answer):
-        return True
     for between in _LETTERS_BETWEEN_NUMBERS.finditer(answer):
         letters = between.group(1)
         if letters.lower() != "e":  # "1.5e3"; a spaced " e " is a letter
@@ -249,4 +247,9 @@ def _two_numbers(answer: str, spans: list[tuple[int, int, str]]) -> bool:
         outside_texts = _SCRIPT.sub("@", outside_texts)
     if "\\" in outside_texts:
         outside_texts = _ONE_DIGIT_ARGUMENTS.sub(r"\\\1{\2}{\3}", outside_texts)
-    return _separates_two_values(outside_texts) or _letters_between_numbers(outside_texts) or has_digit_gap(outside_texts)
+    return (
+        _separates_two_values(outside_texts)
+        or _letters_between_numbers(outside_texts)
+        or _WORD_BEFORE_NUMBER.search(outside_texts) is not None
+        or has_digit_gap(outside_texts)
+    )
