@@ -5,7 +5,7 @@ After extraction, a final answer of up to 2,000 characters (``MAX_ANSWER_CHARS``
 are wrong unread) is read by regular expressions in the server process: reasoning-gym's answer
 shapes for builtin problems, and the one-value rules and the fast path before a math-verify
 worker for the others. A pattern that is quadratic on some input holds the GIL for every other
-session: a run of 2,000 spaces cost 0.1 s in one ``re.split`` (hostile round 10). Each shape
+session: a run of 2,000 spaces cost 0.1 s in one ``re.split``. Each shape
 here is a number followed by a 2,000-character run and a last character. Usage::
 
     python benchmarks/hostile_answers.py            # best of 3 per shape

@@ -30,7 +30,7 @@ def shapes() -> dict[str, str]:
         "phrases and dollars": ("answer is " + "$" * 1_000) * 990,
         "unclosed \\( after phrases": "answer is \\(" * 83_000,
         # A sentence's last number after a long run of spaces: the rejected-word check read the
-        # run anchored at its end in quadratic time (0.9 s, adversary round 12).
+        # run anchored at its end in quadratic time (0.9 s).
         "a rejected word, then spaces": ("a " * SIZE)[: SIZE - 9_527] + "The answer is really not" + " " * 9_500 + "x 5",
         "a box holding boxes": "\\boxed{" + "\\fbox{1}" * ((SIZE - 8) // 8) + "}",
     }

@@ -288,7 +288,7 @@ def test_a_one_digit_fraction_shorthand_followed_by_a_digit_is_not_a_longer_frac
 ])  # fmt: skip
 def test_a_named_or_computed_value_is_the_value_after_its_equals_sign(source, problem_type, forms):
     # Only "x = 5" was read as 5: "\\gcd = 2" and "\\text{LCM} = 2820" were wrong on every problem
-    # (grading adversary, round 10).
+    #.
     for problem in _draws(source, problem_type, 20, seed=7):
         numbers = re.findall(r"\d+", problem.question)
         computed = problem.question.removeprefix("Calculate ").split(".\n")[0]

@@ -123,7 +123,7 @@ def test_records_kept_for_a_retry_are_bounded_in_bytes_as_well_as_in_number(tmp_
 
 def test_failed_writes_and_drops_are_logged_once_then_summed_not_once_per_episode(tmp_path, caplog):
     # A line per failing episode filled stderr at a client's pace: 306 lines in 10 s from one
-    # client on a full disk (hostile round 10).
+    # client on a full disk.
     import logging
 
     caplog.set_level(logging.ERROR, logger="reasoning_economics.server.episode_log")
@@ -284,7 +284,7 @@ def test_ree_serve_passes_its_response_limit_to_the_episode_log(tmp_path):
 
 
 def test_the_log_rotates_before_a_record_would_take_it_past_its_size_and_keeps_five_older_files(tmp_path):
-    # Clients set the log's growth (95 MB in 10 s from two, hostile round 10): bounded, it takes
+    # Clients set the log's growth (95 MB in 10 s from two): bounded, it takes
     # six sizes at most, and no record is split or lost to a rotation.
     path = tmp_path / "episodes.jsonl"
     log = EpisodeLog(path, max_bytes=1_000)

@@ -59,7 +59,7 @@ def test_the_boxes_found_backwards_are_the_ones_every_match_listed_gives(pieces)
     ("text", "expected"),
     [
         # A box inside another is part of its content, read as on the page: the inner one alone
-        # was the answer, so "\\boxed{\\fbox{5}9}" graded 5 (grading adversary, round 12).
+        # was the answer, so "\\boxed{\\fbox{5}9}" graded 5.
         ("\\boxed{\\fbox{5}9}", "59"),
         ("\\fbox{\\boxed{5} 9}", "5 9"),
         ("\\boxed{2} and \\boxed{\\frac{1}{\\boxed{3}}}", "\\frac{1}{3}"),
@@ -770,7 +770,7 @@ def test_a_worker_cannot_grow_past_its_memory_limit():
         ("x = 3 \\vee x = 4", "3"),
         ("6\\text{ times }5", "6"),
         ("8\\text{ point five}", "8"),
-        # Every command math-verify reads as text, and braces inside the text (grading adversary, round 10).
+        # Every command math-verify reads as text, and braces inside the text.
         ("3\\textnormal{ (or 4)}", "3"),
         ("3\\mathit{ or 4}", "3"),
         ("8\\mathbf{ thousand}", "8"),
@@ -820,7 +820,7 @@ def test_a_number_in_another_base_is_not_its_digits(answer, gold):
      # Not two values: bars in pairs, a subscript, a derivation, a mixed number, grouped thousands.
      ("|-3|", "3"), ("\\left| -3 \\right|", "3"), ("\\log_2 8", "3"), ("x^2 = 4 \\Rightarrow x = 2", "2"),
      ("3 \\frac{1}{2}", "7/2"), ("1\\,000", "1000"), ("1.5e3", "1500"),
-     # Honest writings the one-value rules refused on their first day (a false-negative hunt, round 10):
+     # Honest writings the one-value rules refused on their first day:
      # a unit's negative exponent, one-digit fraction arguments, a union of intervals for a set,
      # what precedes the "=" math-verify reads the value after, decimals grouped by thin spaces.
      ("9.8\\ \\mathrm{m\\,s^{-2}}", "9.8"), ("20\\text{ m s^{-1}}", "20"), ("8.314\\ \\mathrm{J\\,mol^{-1}\\,K^{-1}}", "8.314"),
@@ -844,7 +844,7 @@ def test_roots_joined_by_text_or_are_graded_against_a_list_gold():
      ("3.5\\%", "3.5"), ("0.5.", "0.5"), ("50\\%", "50")],
 )
 def test_a_decimal_in_a_font_with_a_percent_sign_or_a_full_stop_is_the_decimal(answer, gold):
-    # math-verify read an integer in these and not a decimal (grading adversary, round 10).
+    # math-verify read an integer in these and not a decimal.
     assert grading.grade(f"\\boxed{{{answer}}}", gold).correct
 
 
@@ -868,7 +868,7 @@ def test_a_percent_word_after_a_long_run_of_spaces_is_still_a_percent_sign():
      ("The answer is 8} thousand {.", "8")],
 )
 def test_a_stray_brace_cannot_close_the_box_math_verify_reads_the_answer_in(response, gold):
-    # The answer is read as \\boxed{<answer>}: "3} or {4" ended that box after 3 (grading adversary, round 11).
+    # The answer is read as \\boxed{<answer>}: "3} or {4" ended that box after 3.
     verdict = grading.grade(response, gold)
     assert (verdict.correct, verdict.reason) == (False, "unbalanced_braces"), verdict
     assert grading.grade("\\boxed{\\{1, 2\\}}", "\\{1,2\\}").correct  # escaped braces are characters
@@ -885,8 +885,7 @@ def test_a_stray_brace_cannot_close_the_box_math_verify_reads_the_answer_in(resp
      ("\\frac{1}{2} \\tag{\\frac{3}{4}}", "\\frac{3}{4}")],
 )
 def test_more_ways_of_writing_two_values_against_a_gold_number_are_wrong(answer, gold):
-    # Grading adversary, round 11: an "=" in a text ended nothing math-verify reads, a thousands comma
-    # made the gold "several values", and these commands and connectives went unread.
+    # An "=" in a text ended nothing math-verify reads, a thousands comma made the gold "several values", and these commands and connectives went unread.
     verdict = grading.grade(f"\\boxed{{{answer}}}", gold)
     assert (verdict.correct, verdict.reason) == (False, "hedged"), verdict
 
@@ -914,7 +913,7 @@ def test_tiny_and_powers_of_ten_golds_still_take_their_own_value():
                                     "\\boxed{n \\implies m}", "The answer is $|AB|$."])
 def test_a_separator_with_no_number_beside_it_is_graded_not_raised(answer):
     # The two-values check took the first digit of an answer that has none: IndexError on every
-    # grade against a gold number (grading adversary, round 12).
+    # grade against a gold number.
     assert grading.grade(answer, "5").correct is False
 
 

@@ -39,7 +39,7 @@ HEDGED = [
     # Without a phrase, a short reply is the answer as a whole.
     "8, possibly 15.",
     "8 unless it is 15.",
-    # Grading adversary, round 12: each was graded as its last (or first) number.
+    # Each was graded as its last (or first) number.
     "So 15 or 8.",  # a short reply opening with a word was its last number, hedge unread
     "So 15, 8.",  # a reply this short naming two numbers commits to neither
     "## Answer\nSo 15 (8)",
@@ -82,7 +82,7 @@ VALUE_CHANGED = [
 
 
 # The same after a formula: the formula that opens the sentence was taken, and what followed it
-# never read (grading adversary, round 10: right for gold 3 on every CHAMP and builtin problem).
+# never read (right for gold 3 on every CHAMP and builtin problem).
 HEDGED_AFTER_A_FORMULA = [
     "Answer: $3$ or $4$",
     "The answer is $3$ (or $4$).",
@@ -212,7 +212,7 @@ def test_the_number_of_a_reason_is_not_graded_as_the_answer(response, wrong_gold
 @pytest.mark.parametrize("response", ["The answer is about 2, not 3.", "The answer is roughly 2 rather than 3.",
                                       "Probably the answer is 2 instead of 3."])
 def test_a_sentence_ending_in_a_rejected_number_does_not_give_that_number(response):
-    # "about" made the line prose, whose last number (the rejected 3) was the answer (adversary, round 11).
+    # "about" made the line prose, whose last number (the rejected 3) was the answer.
     assert not grade(response, "3").correct
 
 

@@ -257,7 +257,7 @@ def test_a_worker_killed_while_starting_is_logged_as_killed(caplog):
 
 def test_a_worker_stopped_while_starting_is_replaced_at_once_not_after_the_start_limit(caplog):
     # Before, the single spawner waited WORKER_START_SECONDS (120 s) on a worker stopped while it
-    # started, and every symbolic grade of every session waited with it (hostile round 10).
+    # started, and every symbolic grade of every session waited with it.
     pool = WorkerPool(1)
     caplog.set_level(logging.WARNING, logger="reasoning_economics.grading.workers")
     try:
@@ -289,5 +289,5 @@ def test_shutting_the_pool_down_kills_a_worker_still_starting_and_logs_no_failur
         pool._spawner.join(timeout=10)
     assert starting.returncode is not None and not pool._spawner.is_alive()
     # Read as a failed start, it logged an ERROR and a retry on every clean stop of a server
-    # (hostile round 12): operators alerting on ERROR lines were paged at each deploy.
+    #: operators alerting on ERROR lines were paged at each deploy.
     assert [record.getMessage() for record in caplog.records] == []

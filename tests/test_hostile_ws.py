@@ -98,7 +98,7 @@ def test_wrong_json_and_deep_nesting_get_typed_errors(session):
 
 
 def test_an_error_names_a_huge_unknown_key_in_short_not_whole(session):
-    # A 1 MB key came back whole in the error's location: a reply of a megabyte (hostile round 10).
+    # A 1 MB key came back whole in the error's location: a reply of a megabyte.
     key = "k" * 1_000_000
     before = state_of(session)
     for message in ({"type": "reset", "data": {key: 1}}, {"type": "step", "data": {"response": "x", key: 1}}):

@@ -1,5 +1,5 @@
 """Tokenizers from a hub this machine cannot reach: a fast, remembered failure, and no other
-name held up meanwhile (hostile round 12: an allowed hub id took ~50 s per reset, one reset at
+name held up meanwhile (an allowed hub id took ~50 s per reset, one reset at
 a time, and a reset naming a built-in vocabulary not yet loaded waited behind them for 143 s).
 
 Each case runs in a fresh interpreter whose hub endpoint is a socket on 127.0.0.1, so that the

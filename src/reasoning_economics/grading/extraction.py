@@ -114,7 +114,7 @@ _REJECTED_BEFORE = re.compile(
     re.IGNORECASE,
 )
 # "between 9 and 5", "from 9 to 5": the last number closes a range or a list that another
-# number opens, so it is one of two (grading adversary, round 12: graded 5 for gold 5).
+# number opens, so it is one of two (graded 5 for gold 5).
 _JOINED_TO_A_NUMBER_BEFORE = re.compile(
     r"[0-9]\$*\s*(?:and|to|through|nor|vs\.?|versus)\Z", re.IGNORECASE
 )
@@ -199,8 +199,7 @@ def _box_starts_from_the_end(text: str) -> Iterator[re.Match[str]]:
 def _last_box(text: str) -> tuple[int, str] | None:
     """(where its ``\\boxed`` starts, its content) for the last well-formed box, else None. A
     box inside another is part of the outer one's content: ``\\boxed{\\fbox{5}9}`` answers
-    ``59``, not 5, which a grader reading boxes would have read alone (grading adversary,
-    round 12), and ``\\boxed{x = \\boxed{3}}`` answers ``x = 3``."""
+    ``59``, not 5, which a grader reading boxes would have read alone, and ``\\boxed{x = \\boxed{3}}`` answers ``x = 3``."""
     found: tuple[int, int, str] | None = None
     for match in islice(_box_starts_from_the_end(text), MAX_BOX_ATTEMPTS):
         box = _box_at(text, match)
@@ -396,7 +395,7 @@ def _prose_answer(sentence: str) -> str | None:
     offered_as_alternative = ALTERNATIVE_WORD.search(before) and names_another_number(before, None)
     # "about 2, not 3": the last number is the one the sentence rejects.
     # Read from the end of what is left once the spaces and "$" before the number are gone: an
-    # anchored "\\s*\\$*\\s*$" took quadratic time over a long run of spaces (adversary round 12).
+    # anchored "\\s*\\$*\\s*$" took quadratic time over a long run of spaces.
     tail = before.rstrip(" \t\n$")[-200:]
     rejected = _REJECTED_BEFORE.search(tail) or _JOINED_TO_A_NUMBER_BEFORE.search(tail)
     if offered_as_alternative or rejected or _could_be_another_value(answer, sentence[end:]):

@@ -45,7 +45,7 @@ def decide(predicted: str, gold: str) -> tuple[bool, str] | None:
     if gold_value == pred_value:
         return True, "equal_number"
     # Relative to the gold: math-verify rounds to 6 decimal places, so "0.0" matched every gold under
-    # 5e-7 (6.67e-11, 1/3628800) and "0.0000003" both 2e-7 and 4.8e-7 (grading adversary, round 11).
+    # 5e-7 (6.67e-11, 1/3628800) and "0.0000003" both 2e-7 and 4.8e-7.
     if abs(gold_value - pred_value) > NUMERIC_SETTLE_GAP * (abs(gold_value) or 1):
         return False, "different_number"
     return None

@@ -92,9 +92,9 @@ _BASE_SUBSCRIPT = re.compile(r"[0-9](?:\s|\\[,;:! ])*_")
 # Not "1.5e3" (one e, unspaced) and not a command's name ("3 \\times 4").
 _LETTERS_BETWEEN_NUMBERS = re.compile(r"[0-9](\s*(?<!\\)(?<![A-Za-z])[A-Za-z]+(?:\s+[A-Za-z]+)*\s*)(?=[0-9])")
 # "not 0", "maybe 0", "9 (possibly 0)", "unsure0", "not\\ $0$", "μάλλον 0": a word before a
-# number, which math-verify multiplies in too, so that each was 0 and right for gold 0 (grading
-# adversary, round 12). Not a command ("\\frac12"), a function ("sqrt 2", "log 8") or one letter
-# ("x 2"). Spaces, brackets, "$" and LaTeX spacing may stand between them.
+# number, which math-verify multiplies in too, so that each was 0 and right for gold 0. Not a
+# command ("\\frac12"), a function ("sqrt 2", "log 8") or one letter ("x 2"). Spaces, brackets,
+# "$" and LaTeX spacing may stand between them.
 _WORD_BEFORE_NUMBER = re.compile(
     r"(?<![\\\w])(?!(?:sqrt|sin|cos|tan|cot|sec|csc|log|ln|lg|exp|arcsin|arccos|arctan)(?![A-Za-z]))"
     r"[^\W\d_]{2,}(?:[\s(${~]|\\[,;:! {]|\\q?quad(?![A-Za-z]))*(?=[0-9])"
@@ -165,7 +165,7 @@ def has_unbalanced_braces(answer: str) -> bool:
     """Whether a ``}`` closes nothing or a ``{`` stays open (``\\{`` and ``\\}`` are characters).
 
     math-verify reads an answer wrapped as ``\\boxed{…}``: a stray ``}`` ended that box, so
-    ``3} or {4`` was graded as 3 (grading adversary, round 11)."""
+    ``3} or {4`` was graded as 3."""
     depth = 0
     for token in _BRACE_OR_ESCAPE.finditer(answer):
         if token.group() == "{":

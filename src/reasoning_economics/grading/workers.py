@@ -216,7 +216,7 @@ class WorkerPool:
 
         Checked a slice at a time: one worker stopped while starting held the single spawner
         for WORKER_START_SECONDS (120 s), and with it every replacement, while every symbolic
-        grade of every session waited for a worker (hostile round 10).
+        grade of every session waited for a worker.
         """
         deadline = time.monotonic() + WORKER_START_SECONDS
         try:

@@ -109,7 +109,7 @@ class EpisodeLog:
         self.records_dropped = 0
         self._last_error: str | None = None
         # Once per failing episode, these filled stderr at a client's pace (a line per episode
-        # on a full disk: hostile round 10); summed, they say how often it happened meanwhile.
+        # on a full disk); summed, they say how often it happened meanwhile.
         self._failed_writes = ThrottledLog(
             logger,
             lambda: (
@@ -264,7 +264,7 @@ class EpisodeLog:
             start = os.fstat(self._fd).st_size
             if self.max_bytes and start and start + len(data) > self.max_bytes:
                 # A client sets the log's growth (65 KB a step with 32 KB responses: 95 MB in
-                # 10 s from two clients, hostile round 10): rotated, it takes LOG_BACKUPS + 1 sizes at most.
+                # 10 s from two clients): rotated, it takes LOG_BACKUPS + 1 sizes at most.
                 self._rotate()
                 start = os.fstat(self._fd).st_size
             written = os.write(self._fd, data)

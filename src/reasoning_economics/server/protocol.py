@@ -54,7 +54,7 @@ MAX_NUMBER_DIGITS = 100
 Python converts a JSON integer in time quadratic in its digits: 3,700 integers of 4,299 digits
 (the longest Python reads) in a 16 MB message held the event loop 0.55 s, against 0.08 s for
 the same bytes in one string, and kept every other session waiting about that long per
-message (hostile round 12). No field of the protocol needs more than 20 digits."""
+message. No field of the protocol needs more than 20 digits."""
 # Every digit read as a 0, so that a run of digits is found as a substring, in C: a regex
 # took 0.4 s on 16 MB of digit runs just short of the limit.
 _DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
@@ -99,7 +99,7 @@ def error_entries(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 def _location_part(part: Any) -> int | str:
     """One step of an error's location; a key a client sent is cut to ``MAX_LOCATION_PART_CHARS``
-    (an unknown key of a megabyte came back whole, in a reply of a megabyte: hostile round 10)."""
+    (an unknown key of a megabyte came back whole, in a reply of a megabyte)."""
     if isinstance(part, int) and not isinstance(part, bool):
         return part
     text = str(part)

@@ -1,7 +1,8 @@
-"""Hostile clients, round seven: log floods that unauthenticated clients could cause, against a live ``ree serve``.
+"""Log floods that unauthenticated clients could cause, against a live ``ree serve``.
 
 - each WebSocket handshake refused for want of a token logged a spurious ERROR line;
-- each request carrying ``Upgrade: h2c`` logged a warning.
+- each request carrying ``Upgrade: h2c`` logged a warning;
+- each invalid HTTP request logged a line (47 KB of log a second from one client).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-TOKEN = "round-seven-token"
+TOKEN = "log-flood-token"
 
 
 def read_all(sock: socket.socket) -> bytes:
@@ -48,4 +49,19 @@ def test_requests_asking_for_an_h2c_upgrade_are_answered_and_logged_summed(live_
     assert answer.count(b"HTTP/1.1 200 OK") == 41
     # Before, uvicorn warned "Unsupported upgrade request." once per request.
     assert [r for r in records if "Unsupported upgrade" in r.getMessage()] == [] and len(records) <= 1
+    assert httpx.get(f"{live_server.base_url}/health", timeout=10).status_code == 200
+
+
+def test_invalid_http_requests_are_answered_400_and_logged_summed_not_one_line_each(live_server, log_records):
+    # Before, uvicorn logged "Invalid HTTP request received." for each: 47 KB of log a second from one client.
+    with log_records("uvicorn.error") as records:
+        for _ in range(30):
+            with socket.create_connection(("127.0.0.1", live_server.port), timeout=10) as sock:
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n")  # a header line without ':'
+                answer = b""
+                while chunk := sock.recv(65536):
+                    answer += chunk
+                assert answer.startswith(b"HTTP/1.1 400"), answer
+    invalid = [record for record in records if "Invalid HTTP request" in record.getMessage()]
+    assert invalid == [] and len(records) <= 1  # the summed warning, unless one was logged less than 10 s ago
     assert httpx.get(f"{live_server.base_url}/health", timeout=10).status_code == 200
