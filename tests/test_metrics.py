@@ -110,6 +110,25 @@ def test_accuracy_by_length_bins_by_hand():
     assert [(b["low"], b["count"]) for b in tied] == [(5.0, 3), (9.0, 1)]
 
 
+@pytest.mark.parametrize(
+    ("count", "sizes"),
+    [(6, [2, 1, 1, 1, 1]), (8, [2, 2, 2, 1, 1]), (13, [3, 3, 3, 2, 2]), (10, [2, 2, 2, 2, 2]), (3, [1, 1, 1])],
+)
+def test_length_bins_have_equal_counts_the_first_ones_one_larger(count, sizes):
+    # The first count % 5 bins take one sample more; filling each bin up to count / 5 rounded up
+    # gave 2, 2, 2 for six samples and 3, 3, 3, 3, 1 for thirteen.
+    bins = metrics.accuracy_by_length_bins(list(range(count, 0, -1)), [True] * count, num_bins=5)
+    assert [b["count"] for b in bins] == sizes
+    assert bins[0]["low"] == 1.0 and bins[-1]["high"] == float(count)
+
+
+def test_a_tie_across_a_bin_end_shrinks_the_next_bins():
+    # Planned ends after 2, 4 and 6 of six samples; the tie of 3s carries the first bin to 4, which
+    # covers the second bin's end: the next bin runs to the third end.
+    bins = metrics.accuracy_by_length_bins([1, 3, 3, 3, 5, 6], [1, 1, 1, 1, 0, 0], num_bins=3)
+    assert [(b["low"], b["high"], b["count"]) for b in bins] == [(1.0, 3.0, 4), (5.0, 6.0, 2)]
+
+
 def test_pareto_frontier_keeps_undominated_runs_in_token_order():
     points = {"long": (200, 0.8), "short": (100, 0.5), "bad": (150, 0.4), "twin": (100, 0.5), "best": (90, 0.7)}
     # "best" is cheaper and more accurate than short/twin/bad; "long" is more accurate than best

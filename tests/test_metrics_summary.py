@@ -118,7 +118,28 @@ def test_problem_mode_pass_at_k_by_hand():
     assert s["samples_per_problem"] == 3
     # ranks of tokens 1..6 against difficulty ranks [2,2,2,5,5,5]: 13.5 / sqrt(17.5 * 13.5)
     assert s["spearman_tokens_difficulty"] == pytest.approx(math.sqrt(13.5 / 17.5))
-    assert sum(b["count"] for b in s["accuracy_by_length"]) == 6
+    # six distinct lengths in five equal-count bins: 2, 1, 1, 1, 1 (it was 2, 2, 2)
+    assert [(b["low"], b["count"], b["accuracy"]) for b in s["accuracy_by_length"]] == [
+        (10.0, 2, 0.5), (30.0, 1, 1.0), (40.0, 1, 0.0), (50.0, 1, 0.0), (60.0, 1, 0.0)
+    ]
+
+
+def test_identical_samples_each_count_for_reflection():
+    # Three samples of the same reflecting text are three answers that reflect: the share is 3 of
+    # 6 and the rate 3 REA-RL reflections ("wait") in 60 thinking tokens (it was 1 of 4, 1 in 40).
+    reflecting = {**_sample(True, 10), "response": "wait, so 6"}
+    unit = {
+        "index": 0, "mode": "problem",
+        "problems": [
+            {"problem_type": "gcd", "difficulty": 0.1, "samples": [reflecting] * 3},
+            {"problem_type": "gcd", "difficulty": 0.1,
+             "samples": [{**_sample(True, 10), "response": text} for text in ("so 6", "hence 6", "thus 6")]},
+        ],
+    }
+    s = summarize([unit], {"mode": "problem"})
+    assert s["reflection"]["share_reflecting"] == pytest.approx(0.5)
+    assert s["reflection"]["rea_rl_per_1k"] == pytest.approx(1000 * 3 / 60)
+    assert s["patterns_per_1k"]["backtracking"] == pytest.approx(1000 * 3 / 60)
 
 
 def test_anytime_summary_by_hand():
@@ -150,6 +171,26 @@ def test_anytime_summary_by_hand():
     assert s["by_difficulty"]["easy"]["accuracy"]["value"] == 0.0
     assert s["by_difficulty"]["hard"]["accuracy"]["value"] == 1.0
     assert (s["by_problem_type"]["gcd"]["accuracy"]["successes"], s["by_problem_type"]["gcd"]["accuracy"]["total"]) == (1, 2)
+
+
+def test_anytime_reflection_counts_each_question_once_over_its_whole_thinking():
+    # One question's 300 thinking tokens hold 3 REA-RL reflections ("wait", "but", "check", each
+    # on its own line) and 1 backtracking word, cut at four budgets: 3 per 300 tokens is 10 per
+    # 1k. Counting the whole text at each cut over the kept tokens only read 12 in 800: 15 per 1k.
+    thinking = "wait\n" + "x\n" * 10 + "but\n" + "y\n" * 10 + "check"
+    unit = {
+        "index": 0, "mode": "anytime", "budgets": [100, 200, 300, 400],
+        "problems": [{"problem_type": "gcd", "difficulty": 0.1, "thinking": thinking, "thinking_tokens": 300,
+                      "by_budget": [{"budget": b, "thinking_tokens": min(300, b), "score": 1.0,
+                                     "summaries": [{"correct": True, "extracted": "3"}]} for b in (100, 200, 300, 400)]}],
+    }  # fmt: skip
+    s = summarize([unit], {"mode": "anytime"})
+    assert s["reflection"]["rea_rl_per_1k"] == pytest.approx(10.0)
+    assert s["reflection"]["share_reflecting"] == 1.0
+    assert s["patterns_per_1k"]["backtracking"] == pytest.approx(1000 / 300)
+    assert s["by_difficulty"]["easy"]["reflection"]["rea_rl_per_1k"] == pytest.approx(10.0)
+    # The tokens per answer stay those kept at each budget.
+    assert s["tokens_per_question"]["mean"] == pytest.approx((100 + 200 + 300 + 300) / 4)
 
 
 def test_anytime_accuracy_counts_summaries_so_a_half_right_question_is_half_right():

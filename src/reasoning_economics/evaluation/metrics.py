@@ -7,6 +7,7 @@ The anytime score and overthinking count come from :mod:`reasoning_economics.rew
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from collections.abc import Mapping, Sequence
@@ -211,20 +212,26 @@ def accuracy_by_length_bins(
     lengths: Sequence[float], correct: Sequence[bool], num_bins: int = 5
 ) -> list[dict[str, float | int]]:
     """Accuracy against response length: the samples sorted by length and cut into at most
-    ``num_bins`` bins of (nearly) equal size; each bin reports its length range, mean length,
-    sample count and accuracy. Samples of equal length always share a bin."""
+    ``num_bins`` bins of equal size, the first ``len % num_bins`` one sample larger (6 samples
+    in 5 bins: 2, 1, 1, 1, 1); each bin reports its length range, mean length, sample count and
+    accuracy. Samples of equal length always share a bin: a tie carried past a bin's end leaves
+    the next bins that much smaller, and fewer bins when it covers a whole one."""
     if len(lengths) != len(correct):
         raise ConfigError(f"got {len(lengths)} lengths for {len(correct)} correctness flags")
     if num_bins < 1:
         raise ConfigError(f"num_bins must be >= 1, got {num_bins}")
     pairs = sorted(zip((float(v) for v in lengths), (bool(c) for c in correct)), key=lambda p: p[0])
+    base, larger = divmod(len(pairs), num_bins)
+    # Where each bin ends in the sorted samples, were there no ties.
+    ends = list(itertools.accumulate(base + (j < larger) for j in range(num_bins)))
     bins: list[list[tuple[float, bool]]] = []
-    target = len(pairs) / num_bins if pairs else 0
-    for length, ok in pairs:
-        if bins and (len(bins[-1]) < target or bins[-1][-1][0] == length or len(bins) == num_bins):
+    end = 0
+    for position, (length, ok) in enumerate(pairs):
+        if bins and (position < end or bins[-1][-1][0] == length):
             bins[-1].append((length, ok))
         else:
             bins.append([(length, ok)])
+            end = next(e for e in ends if e > position)
     return [
         {
             "low": b[0][0],

@@ -8,7 +8,8 @@ Answers are flattened to *answer samples* first: one per step in ``episode`` mod
 sample in ``problem`` mode and one per (question, budget) in ``anytime`` mode (there the
 tokens are the thinking tokens kept at that budget). Every token and behaviour metric is
 computed on that flat list, the mode-specific ones (budget use, pass@k, the anytime curve) on
-the units.
+the units. Behaviour (reflection, reasoning patterns) is a property of a reasoning trace,
+counted once per trace: an anytime question's one trace is cut at every budget.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ def difficulty_tier(difficulty: float) -> str:
 
 @dataclass(frozen=True)
 class AnswerSample:
-    """One graded answer, whatever the mode."""
+    """One graded answer, whatever the mode. ``text`` and ``thinking_tokens`` are those of the
+    reasoning trace it comes from, which ``trace`` names (its place in the run)."""
 
     problem_type: str
     difficulty: float
@@ -43,6 +45,7 @@ class AnswerSample:
     text: str
     extracted: str | None
     finish_reason: str | None
+    trace: tuple[int, ...]
 
     @property
     def tier(self) -> str:
@@ -52,34 +55,35 @@ class AnswerSample:
 def answer_samples(units: Sequence[dict[str, Any]]) -> list[AnswerSample]:
     """The flat list of graded answers of a run (see the module docstring)."""
     samples: list[AnswerSample] = []
-    for unit in units:
+    for u, unit in enumerate(units):
         mode = unit.get("mode", "episode")
         if mode == "episode":
-            for step in unit["steps"]:
+            for s, step in enumerate(unit["steps"]):
                 samples.append(
                     AnswerSample(
                         step["problem_type"], step["difficulty"], step["tokens_counted"], step["thinking_tokens"],
-                        step["correct"], step["response"], step.get("extracted"), step.get("finish_reason"),
+                        step["correct"], step["response"], step.get("extracted"), step.get("finish_reason"), (u, s),
                     )
                 )
         elif mode == "problem":
-            for problem in unit["problems"]:
-                for sample in problem["samples"]:
+            for p, problem in enumerate(unit["problems"]):
+                for s, sample in enumerate(problem["samples"]):
                     samples.append(
                         AnswerSample(
                             problem["problem_type"], problem["difficulty"], sample["tokens"], sample["thinking_tokens"],
                             sample["correct"], sample["response"], sample.get("extracted"), sample.get("finish_reason"),
+                            (u, p, s),
                         )
                     )
         elif mode == "anytime":
-            for problem in unit["problems"]:
+            for p, problem in enumerate(unit["problems"]):
                 for cell in problem["by_budget"]:
                     summary = cell["summaries"][0] if cell["summaries"] else {}
                     samples.append(
                         AnswerSample(
                             problem["problem_type"], problem["difficulty"], cell["thinking_tokens"],
-                            cell["thinking_tokens"], cell["score"] >= 0.5, problem["thinking"],
-                            summary.get("extracted"), None,
+                            problem["thinking_tokens"], cell["score"] >= 0.5, problem["thinking"],
+                            summary.get("extracted"), None, (u, p),
                         )
                     )
         else:
@@ -107,15 +111,10 @@ def behaviour_summary(samples: Sequence[AnswerSample]) -> dict[str, Any]:
 
     Rates are per 1000 *thinking* tokens (the whole response when it has no ``</think>``);
     ``share_reflecting`` is the share of samples with at least one self-reflection keyword or
-    REA-RL reflection (methods.md §7). Samples with the same text (anytime mode) count once.
+    REA-RL reflection (methods.md §7). Each reasoning trace counts once, however many answers
+    it gave (an anytime question's, one per budget); identical answers sampled apart count apart.
     """
-    seen: set[tuple[str, int]] = set()
-    unique = []
-    for s in samples:
-        key = (s.text, s.thinking_tokens)
-        if key not in seen:
-            seen.add(key)
-            unique.append(s)
+    unique = list({s.trace: s for s in samples}.values())
     thinking_tokens = sum(s.thinking_tokens for s in unique)
     reflections = [behaviour.reflection_counts(s.text) for s in unique]
     patterns = [behaviour.reasoning_pattern_counts(s.text) for s in unique]
