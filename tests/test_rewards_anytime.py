@@ -184,6 +184,8 @@ def test_anytime_score_is_mean_accuracy_under_uniform_prior(correct):
         lambda: accuracy_by_budget([]),
         lambda: accuracy_by_budget([[1, 0], [1]]),
         lambda: overthinking_count([[1, 2]]),
+        lambda: overthinking_count([[1, 0], [1]]),  # counted 1, where accuracy_by_budget refused the rows
+        lambda: overthinking_count([[], []]),
         lambda: forced_summary_prompt("x", -1, word_truncate, finished=True),
         lambda: forced_summary_prompt("x", 1, word_truncate, finished=True, end_marker=""),
     ],

@@ -70,11 +70,32 @@ def test_episode_bonus_peaks_at_the_target_utilization():
         lambda: step_reward(correct=True, tokens_used=float("inf"), total_budget=100, num_questions=1),
         lambda: step_reward(correct=True, tokens_used=1, overspend_tokens=float("nan"), total_budget=100, num_questions=1),
         lambda: step_reward(correct=True, tokens_used=1, total_budget=float("nan"), num_questions=1),
+        # A string was truthy: "no" earned a right answer's 1.05. NaN or negative weights came
+        # back as a NaN reward or a bonus for spending (gamma=-1: 1.95 for a fifth of fair).
+        lambda: step_reward(correct="no", tokens_used=50, total_budget=1000, num_questions=10),
+        lambda: step_reward(correct=2, tokens_used=50, total_budget=1000, num_questions=10),
+        lambda: step_reward(correct=None, tokens_used=50, total_budget=1000, num_questions=10),
+        lambda: step_reward(correct=True, tokens_used=200, total_budget=1000, num_questions=10, beta=float("nan")),
+        lambda: step_reward(correct=True, tokens_used=20, total_budget=1000, num_questions=10, gamma=-1),
+        lambda: step_reward(correct=True, tokens_used=20, total_budget=1000, num_questions=10, gamma="0.1"),
+        lambda: step_reward(correct=True, tokens_used=20, total_budget=1000, num_questions=10,
+                            soft_overspend_penalty=float("inf")),
+        lambda: episode_bonus(accuracy=1.0, spent=900, total_budget=1000, target_utilization=float("nan")),
+        lambda: episode_bonus(accuracy=1.0, spent=900, total_budget=1000, lambda_ep=float("nan")),
+        lambda: episode_bonus(accuracy=1.0, spent=900, total_budget=1000, lambda_ep=-0.5),
     ],
 )
 def test_impossible_inputs_raise(call):
     with pytest.raises(RewardInputError):  # a ValueError too, as docs/rewards.md states
         call()
+
+
+def test_zero_one_and_numpy_flags_are_correctness_too():
+    import numpy
+    right = step_reward(correct=True, tokens_used=50, total_budget=1000, num_questions=10)
+    wrong = step_reward(correct=False, tokens_used=50, total_budget=1000, num_questions=10)
+    for flag, expected in ((1, right), (0, wrong), (1.0, right), (numpy.bool_(True), right), (numpy.bool_(False), wrong)):
+        assert step_reward(correct=flag, tokens_used=50, total_budget=1000, num_questions=10) == expected
 
 
 def test_docstring_examples_hold():

@@ -14,19 +14,20 @@ from numbers import Real
 from reasoning_economics.errors import RewardInputError
 
 
+def as_flag(value: object, name: str = "correct") -> bool:
+    """A correctness flag as a bool; accepts bools and the numbers 0 and 1 only."""
+    if isinstance(value, bool):
+        return value
+    if getattr(getattr(value, "dtype", None), "kind", None) == "b":  # numpy.bool_ is no Real
+        return bool(value)
+    if isinstance(value, Real) and value in (0, 1):
+        return bool(value)
+    raise RewardInputError(f"{name} must be a bool or 0/1, got {value!r}")
+
+
 def as_correctness(correct: Sequence[object], name: str = "correct") -> list[bool]:
     """Correctness flags as bools; accepts bools and the numbers 0 and 1 only."""
-    flags = []
-    for i, value in enumerate(correct):
-        if isinstance(value, bool):
-            flags.append(value)
-        elif getattr(getattr(value, "dtype", None), "kind", None) == "b":  # numpy.bool_ is no Real
-            flags.append(bool(value))
-        elif isinstance(value, Real) and value in (0, 1):
-            flags.append(bool(value))
-        else:
-            raise RewardInputError(f"{name}[{i}] must be a bool or 0/1, got {value!r}")
-    return flags
+    return [as_flag(value, f"{name}[{i}]") for i, value in enumerate(correct)]
 
 
 def as_lengths(lengths: Sequence[object], name: str = "lengths") -> list[float]:

@@ -209,16 +209,21 @@ def summary_advantages(summary_scores: Sequence[float]) -> list[float]:
     return [r - mean for r in scores]
 
 
+def _budget_rows(correct_by_budget: Sequence[Sequence[bool]]) -> list[list[bool]]:
+    """The rows as bools, each with the same, non-zero number of budgets."""
+    rows = [as_correctness(row, f"correct_by_budget[{i}]") for i, row in enumerate(correct_by_budget)]
+    if rows and (not rows[0] or any(len(row) != len(rows[0]) for row in rows)):
+        raise RewardInputError("every sample needs the same, non-zero number of budgets")
+    return rows
+
+
 def accuracy_by_budget(correct_by_budget: Sequence[Sequence[bool]]) -> list[float]:
     """Accuracy at each budget: ``correct_by_budget[i][j]`` says whether sample i was right
     when cut at budget j. All rows must have the same number of budgets."""
-    rows = [as_correctness(row, f"correct_by_budget[{i}]") for i, row in enumerate(correct_by_budget)]
+    rows = _budget_rows(correct_by_budget)
     if not rows:
         raise RewardInputError("correct_by_budget must hold at least one sample")
-    n_budgets = len(rows[0])
-    if n_budgets == 0 or any(len(row) != n_budgets for row in rows):
-        raise RewardInputError("every sample needs the same, non-zero number of budgets")
-    return [sum(row[j] for row in rows) / len(rows) for j in range(n_budgets)]
+    return [sum(row[j] for row in rows) / len(rows) for j in range(len(rows[0]))]
 
 
 def anytime_score(accuracies: Sequence[float], prior: Sequence[float] | None = None) -> float:
@@ -235,10 +240,10 @@ def anytime_score(accuracies: Sequence[float], prior: Sequence[float] | None = N
 
 def overthinking_count(correct_by_budget: Sequence[Sequence[bool]]) -> int:
     """Samples that were right at some budget and wrong at a larger one: thinking longer
-    turned a right answer wrong. Each sample counts at most once."""
+    turned a right answer wrong. Each sample counts at most once. All rows must have the same
+    number of budgets."""
     count = 0
-    for i, row in enumerate(correct_by_budget):
-        flags = as_correctness(row, f"correct_by_budget[{i}]")
+    for flags in _budget_rows(correct_by_budget):
         seen_right = False
         for ok in flags:
             if ok:

@@ -20,6 +20,7 @@ import math
 from typing import NamedTuple
 
 from reasoning_economics.errors import RewardInputError
+from reasoning_economics.rewards._validation import as_flag, require_non_negative
 
 CORRECT_REWARD = 1.0
 WRONG_REWARD = -0.1
@@ -84,6 +85,16 @@ def step_reward(
         raise RewardInputError(
             f"token counts must be finite and non-negative, got tokens_used={tokens_used}, overspend_tokens={overspend_tokens}"
         )
+    # One chained comparison per weight on every step; the named checks only when one fails.
+    try:
+        weights_ok = 0.0 <= beta < math.inf and 0.0 <= gamma < math.inf and 0.0 <= soft_overspend_penalty < math.inf
+    except TypeError:
+        weights_ok = False
+    if not weights_ok:
+        for name, weight in (("beta", beta), ("gamma", gamma), ("soft_overspend_penalty", soft_overspend_penalty)):
+            require_non_negative(weight, name)
+    if correct is not True and correct is not False:
+        correct = as_flag(correct)
     fair = fair_share(total_budget, num_questions)
     ratio = tokens_used / fair
     return StepReward(
@@ -114,5 +125,7 @@ def episode_bonus(
         raise RewardInputError(f"spent must be a finite number of tokens >= 0, got {spent}")
     if not 0.0 <= accuracy <= 1.0:
         raise RewardInputError(f"accuracy must be in [0, 1], got {accuracy}")
+    require_non_negative(lambda_ep, "lambda_ep")
+    require_non_negative(target_utilization, "target_utilization")
     utilization = spent / total_budget
     return lambda_ep * accuracy * max(0.0, 1.0 - abs(utilization - target_utilization))
