@@ -76,6 +76,29 @@ def test_ranks_share_ties_and_spearman_by_hand():
         metrics.spearman_rho([1, 2], [1])
 
 
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: metrics.spearman_rho([1, NAN, 3], [1, 2, 3]),  # a NaN ranked anywhere: rho 1.0
+        lambda: metrics.spearman_rho([1, 2, 3], [1, 2, float("inf")]),
+        lambda: metrics.spearman_rho(["a", "b"], [1, 2]),
+        lambda: metrics.token_stats([1, NAN, 3]),  # mean and median NaN
+        lambda: metrics.token_stats([1, -5, 3]),
+        lambda: metrics.token_stats([True, 2]),
+        lambda: metrics.accuracy_per_1k_tokens(3, NAN),
+        lambda: metrics.accuracy_per_1k_tokens(NAN, 100),
+        lambda: metrics.accuracy_by_length_bins([10, NAN], [True, False]),
+        lambda: metrics.accuracy_by_length_bins([10, -1], [True, False]),
+    ],
+)
+def test_metrics_refuse_nan_and_negative_counts(call):
+    with pytest.raises(ConfigError):
+        call()
+
+
 def test_accuracy_per_1k_tokens_and_per_1k():
     assert metrics.accuracy_per_1k_tokens(3, 1500) == pytest.approx(2.0)
     assert metrics.accuracy_per_1k_tokens(3, 0) is None

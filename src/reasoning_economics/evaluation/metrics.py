@@ -12,6 +12,7 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any
 
 from reasoning_economics.errors import ConfigError
@@ -50,6 +51,19 @@ class Proportion:
 
     def to_dict(self) -> dict[str, Any]:
         return {"successes": self.successes, "total": self.total, "value": self.value, "low": self.low, "high": self.high}
+
+
+def _finite_numbers(values: Sequence[float], name: str, *, counts: bool = False) -> list[float]:
+    """``values`` as floats, each finite (and >= 0 when they are ``counts``): a NaN sorts
+    anywhere and ranks as anything, so it came back as a made-up statistic."""
+    numbers = []
+    for i, value in enumerate(values):
+        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+            raise ConfigError(f"{name}[{i}] must be a finite number, got {value!r}")
+        if counts and value < 0:
+            raise ConfigError(f"{name}[{i}] must be a count >= 0, got {value!r}")
+        numbers.append(float(value))
+    return numbers
 
 
 def wilson_interval(successes: int, total: int, z: float = Z_95) -> Proportion:
@@ -115,7 +129,7 @@ def token_stats(values: Sequence[float]) -> dict[str, float | int | None]:
     p90 is the nearest-rank 90th percentile (the smallest value with at least 90% of the
     values at or below it). With no values every statistic but ``count`` is None: a 0 would
     read as answers that cost nothing, and a baseline compared against it would be made up."""
-    data = sorted(float(v) for v in values)
+    data = sorted(_finite_numbers(values, "values", counts=True))
     if not data:
         return {"count": 0, "mean": None, "median": None, "p90": None, "min": None, "max": None}
     rank = max(1, math.ceil(0.9 * len(data)))
@@ -164,6 +178,7 @@ def spearman_rho(x: Sequence[float], y: Sequence[float]) -> float | None:
     """
     if len(x) != len(y):
         raise ConfigError(f"spearman_rho needs equal lengths, got {len(x)} and {len(y)}")
+    x, y = _finite_numbers(x, "x"), _finite_numbers(y, "y")
     if len(x) < 2:
         return None
     rx, ry = ranks(x), ranks(y)
@@ -178,8 +193,8 @@ def spearman_rho(x: Sequence[float], y: Sequence[float]) -> float | None:
 
 def accuracy_per_1k_tokens(correct: int, tokens: float) -> float | None:
     """Correct answers per 1000 tokens spent; None when no token was spent."""
-    if tokens < 0 or correct < 0:
-        raise ConfigError("correct and tokens must be non-negative")
+    if not (0 <= tokens < math.inf and 0 <= correct < math.inf):
+        raise ConfigError(f"correct and tokens must be finite and non-negative, got {correct!r} and {tokens!r}")
     if tokens == 0:
         return None
     return correct / (tokens / 1000.0)
@@ -220,7 +235,7 @@ def accuracy_by_length_bins(
         raise ConfigError(f"got {len(lengths)} lengths for {len(correct)} correctness flags")
     if num_bins < 1:
         raise ConfigError(f"num_bins must be >= 1, got {num_bins}")
-    pairs = sorted(zip((float(v) for v in lengths), (bool(c) for c in correct)), key=lambda p: p[0])
+    pairs = sorted(zip(_finite_numbers(lengths, "lengths", counts=True), (bool(c) for c in correct)), key=lambda p: p[0])
     base, larger = divmod(len(pairs), num_bins)
     # Where each bin ends in the sorted samples, were there no ties.
     ends = list(itertools.accumulate(base + (j < larger) for j in range(num_bins)))
