@@ -393,6 +393,9 @@ def test_an_empty_file_is_a_format_error_naming_it(name, content, tmp_path):
 def test_a_folder_of_empty_files_is_a_format_error(tmp_path):
     folder = tmp_path / "parts"
     (folder / "sub").mkdir(parents=True)
+    (folder / "notes.txt").write_text("not data")
+    with pytest.raises(DatasetFormatError, match="the folder holds no data files"):
+        create_source("file", path=str(folder), cache_dir=str(tmp_path / "c"))
     (folder / "a.jsonl").write_text("")
     (folder / "sub" / "b.jsonl").write_text("\n")
     with pytest.raises(DatasetFormatError, match="every data file in the folder is empty"):

@@ -90,7 +90,10 @@ def _load_local(datasets: Any, path: Path, split: str, cache_dir: str | None):
     literal = glob.escape(str(path))
     if path.is_dir():
         files = [file for file in path.rglob("*") if file.suffix.lower() in _BUILDERS]
-        if files and all(_is_blank(file) for file in files):
+        if not files:
+            # datasets raised its EmptyDatasetError, which no caller knew as a dataset error.
+            raise DatasetFormatError(f"{str(path)!r}: the folder holds no data files ({', '.join(_BUILDERS)})")
+        if all(_is_blank(file) for file in files):
             raise DatasetFormatError(f"{str(path)!r}: every data file in the folder is empty")
         builder = None if literal == str(path) else _folder_builder(path)
         try:
