@@ -267,3 +267,31 @@ def test_tokenizer_names_of_one_vocabulary_are_not_a_difference(runs, tmp_path):
     assert len(warnings) == 1, warnings
     assert "'llama'" in warnings[0] and "tokenizer_name 'meta-llama/Llama-3.1-8B-Instruct' vs 'qwen3'" in warnings[0]
     assert "warning: run 'hub-name'" not in " ".join(result.output.split())
+
+
+def test_a_write_cut_short_leaves_the_earlier_report_whole(runs, tmp_path):
+    # Written in place, a report cut short by a full disk or a file-size limit replaced the
+    # good one with a page without its end, and summary.json left its temporary file behind.
+    import resource
+    import shutil
+    import subprocess
+    import sys
+
+    run = tmp_path / "short"
+    shutil.copytree(runs / "short", run)
+    before = {path.name: path.read_bytes() for path in run.iterdir()}
+    limit = len(before["report.html"]) // 2
+
+    def limit_file_size():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    for target in (run, tmp_path / "elsewhere"):  # the run's own report, and a new one
+        done = subprocess.run(
+            [sys.executable, "-m", "reasoning_economics.cli", "report", str(run), "--out", str(target)],
+            capture_output=True, text=True, timeout=120, preexec_fn=limit_file_size,
+        )  # fmt: skip
+        assert done.returncode == 2, done.stderr
+        assert "cannot write report.html (File too large)" in done.stderr and "Traceback" not in done.stderr
+        assert not list(target.glob("*.tmp"))
+        assert not (target / "report.html").exists() or target == run
+    assert {path.name: path.read_bytes() for path in run.iterdir()} == before

@@ -1,5 +1,6 @@
 """JSON as the package writes it: one JSON Lines record as text (the episode log and
-``results.jsonl``), and whole JSON files (``summary.json``, ``run.json``, the benchmark's results)."""
+``results.jsonl``), and whole JSON files (``summary.json``, ``run.json``, the benchmark's results),
+written atomically as every whole file the package writes is (``report.html`` too)."""
 
 from __future__ import annotations
 
@@ -33,12 +34,22 @@ def write_json(path: str | Path, data: Any, *, sort_keys: bool = False) -> Path:
     JSON has no NaN or infinity: such a number becomes null, where ``json.dumps`` would write
     a ``NaN`` token that strict readers (``jq``, browsers) refuse.
     """
+    text = json.dumps(_finite(data), indent=2, sort_keys=sort_keys, ensure_ascii=False, allow_nan=False, default=str)
+    return write_text_atomically(path, text + "\n")
+
+
+def write_text_atomically(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file renamed over it: a failed write (a
+    full disk, a file-size limit) leaves the file as it was and no temporary file behind."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
-    text = json.dumps(_finite(data), indent=2, sort_keys=sort_keys, ensure_ascii=False, allow_nan=False, default=str)
-    temporary.write_text(text + "\n", encoding="utf-8")
-    temporary.replace(path)
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     return path
 
 

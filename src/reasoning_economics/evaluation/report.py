@@ -32,6 +32,7 @@ from reasoning_economics.evaluation.results import (
     writing_output,
 )
 from reasoning_economics.evaluation.summary import summarize, with_baseline
+from reasoning_economics.jsonl import write_text_atomically
 from reasoning_economics.text import html_text, visible
 from reasoning_economics.training.logs import TRAIN_LOG_NAME
 
@@ -510,5 +511,5 @@ def write_report(
     report_path = out / REPORT_NAME
     page = render_html(runs, comparison)
     with writing_output(report_path):
-        report_path.write_text(page, encoding="utf-8")
+        write_text_atomically(report_path, page)
     return comparison, report_path

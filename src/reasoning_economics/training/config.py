@@ -29,6 +29,7 @@ from typing import Any
 
 from reasoning_economics.config_files import read_config_file
 from reasoning_economics.errors import ConfigError, validation_problems
+from reasoning_economics.jsonl import write_json
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 VLLM_MODES = ("colocate", "server")
@@ -232,7 +233,7 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+        write_json(path, self.to_dict(), sort_keys=True)
 
 
 def _layer(values: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

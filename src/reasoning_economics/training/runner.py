@@ -13,7 +13,6 @@ A run directory holds::
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import time
 import warnings
@@ -23,6 +22,7 @@ from typing import Any
 
 from reasoning_economics.errors import ConfigError, require
 from reasoning_economics.evaluation.results import make_output_dir
+from reasoning_economics.jsonl import write_json
 from reasoning_economics.training.config import CONFIG_NAME, TrainConfig
 from reasoning_economics.training.logs import TRAIN_LOG_NAME, make_jsonl_callback, read_training_log
 
@@ -283,5 +283,5 @@ def train(config: TrainConfig) -> TrainResult:
         "checkpoints": [p.name for p in result.checkpoints],
         "last_log": result.last_log,
     }
-    (output_dir / "train_summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    write_json(output_dir / "train_summary.json", summary, sort_keys=True)
     return result
