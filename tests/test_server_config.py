@@ -3,6 +3,9 @@ the REE_* environment of ``uvicorn reasoning_economics.server.app:app``, and the
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from typer.testing import CliRunner
 
@@ -194,6 +197,14 @@ def test_ree_serve_announces_itself_only_once_listening(tmp_path):
     assert f"ree serve: 127.0.0.1:{port} is already in use" in str(refused.value)
     log = (tmp_path / "taken.log").read_text()
     assert "listening on" not in log and "Traceback" not in log
+    # A host that names no interface of this machine, whatever the port: the same at once.
+    for host in ("not_a_host.invalid", "192.0.2.1"):  # no such name; an address of no interface here
+        done = subprocess.run(
+            [sys.executable, "-m", "reasoning_economics.cli", "serve", "--no-warm-up", "--port", "0", "--host", host],
+            capture_output=True, text=True, timeout=120,
+        )
+        assert done.returncode == 2, (host, done.returncode, done.stderr)
+        assert "ree serve: cannot listen on" in done.stderr and host in done.stderr and "Traceback" not in done.stderr
     # Without a port, the server binds port 0 and its banner names the port the system chose.
     with ServerProcess(["--no-warm-up"], log_path=tmp_path / "free.log") as running:
         assert running.port > 0 and running.healthy()

@@ -124,9 +124,8 @@ def serve(
 
 def _address_problem(host: str, port: int) -> str | None:
     """Why uvicorn could not listen on ``host:port``, or None. uvicorn says so only after the
-    start-up (a log line and exit code 3); the port may still be taken in between, which that covers."""
-    if port == 0:
-        return None  # the system picks a free one
+    start-up (a log line and exit code 3); the port may still be taken in between, which that covers.
+    Port 0 is checked too: the system picks a free one, but the host may name no interface."""
     import errno
     import socket
 
