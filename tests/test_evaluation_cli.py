@@ -92,7 +92,7 @@ def test_a_server_refusing_the_token_says_to_pass_token_not_that_it_is_down(star
     pytest.importorskip("uvicorn")
     server = start_server(token="s3cret")
     runner = CliRunner()
-    args = [*ARGS, "--episodes", "1", "--server", server.base_url]
+    args = ["eval", "--policy", SPEC, "--no-progress", "--episodes", "1", "--server", server.base_url]
     for extra, status in (([], "401"), (["--token", "wrong"], "403")):
         out = tmp_path / f"refused{status}"
         result = runner.invoke(app, [*args, *extra, "--out", str(out)])

@@ -165,8 +165,9 @@ def test_a_grading_error_is_retried_with_the_same_answer(where, grading_workers_
     logger = logging.getLogger(mode_base.__name__)
     logger.addHandler(retries)
     try:
-        config = EvalConfig(policy=WRONG_EVERY_TIME, dataset=dataset, questions=2, episodes=2, concurrency=1,
-                            server=server)  # fmt: skip
+        # With a server its own number of questions (2) applies, and none may be given.
+        config = EvalConfig(policy=WRONG_EVERY_TIME, dataset=dataset, episodes=2, concurrency=1, server=server,
+                            **({} if server else {"questions": 2}))  # fmt: skip
         run_evaluation(config, tmp_path / "run", show_progress=False)
     finally:
         logger.removeHandler(retries)

@@ -23,8 +23,8 @@ def _comparable(units):
 
 def test_remote_episodes_equal_in_process_episodes(start_server, tmp_path):
     server = start_server(env_config=EnvConfig(num_questions=3, max_tokens_per_step=100))
-    # No max_tokens_per_step with a server: the server's own limit (100 here) applies.
-    remote = EvalConfig(policy=SPEC, episodes=3, questions=3, budget=500, server=server.base_url, concurrency=2)
+    # No questions or max_tokens_per_step with a server: the server's own (3 and 100 here) apply.
+    remote = EvalConfig(policy=SPEC, episodes=3, budget=500, server=server.base_url, concurrency=2)
     remote_summary = run_evaluation(remote, tmp_path / "remote", show_progress=False)
     local = EvalConfig(policy=SPEC, episodes=3, questions=3, max_tokens_per_step=100, budget=500, concurrency=2)
     local_summary = run_evaluation(local, tmp_path / "local", show_progress=False)

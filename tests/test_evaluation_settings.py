@@ -5,8 +5,8 @@ EnvConfig); ``run.json`` records unit 0's as ``first_episode.env_config_digest``
 its own. A unit served under another digest is refused before it is appended, an episode reset
 under another is refused before any answer is generated, and ``--resume`` refuses a server
 whose digest differs, even when the questions, budget and first question are the same (reward
-weights and budget mode are not visible otherwise). ``--soft`` and ``--max-tokens-per-step`` do
-not apply with ``--server`` (the server's own settings do) and are refused.
+weights and budget mode are not visible otherwise). ``--soft``, ``--questions`` and
+``--max-tokens-per-step`` do not apply with ``--server`` (the server's own settings do) and are refused.
 """
 
 from __future__ import annotations
@@ -142,7 +142,9 @@ def test_a_server_asking_other_questions_says_so_to_a_scripted_policy(start_serv
 @pytest.mark.parametrize(
     "flags, named",
     [(["--soft"], "--soft"), (["--max-tokens-per-step", "64"], "--max-tokens-per-step"),
-     (["--max-tokens-per-step", "192"], "--max-tokens-per-step")],
+     (["--max-tokens-per-step", "192"], "--max-tokens-per-step"),
+     # The server's number of questions was used and the one asked for kept nowhere, in silence.
+     (["--questions", "2"], "--questions"), (["-k", "4"], "--questions")],
 )  # fmt: skip
 def test_flags_a_server_does_not_apply_are_refused(flags, named, start_server, tmp_path):
     server = start_server(env_config=EnvConfig(num_questions=2))
@@ -158,5 +160,7 @@ def test_eval_config_refuses_settings_a_server_does_not_apply():
         EvalConfig(server="http://127.0.0.1:1", hard_cap_mode=False)
     with pytest.raises(ConfigError, match="server's own per-step token limit"):
         EvalConfig(server="http://127.0.0.1:1", max_tokens_per_step=64)
+    with pytest.raises(ConfigError, match="server's own number of questions per episode"):
+        EvalConfig(server="http://127.0.0.1:1", questions=3)
     assert EvalConfig(hard_cap_mode=False, max_tokens_per_step=64).max_tokens_per_step == 64
     assert EvalConfig(server="http://127.0.0.1:1").hard_cap_mode

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from reasoning_economics.cli_options import given_on_command_line
-from reasoning_economics.evaluation.config import MODES
+from reasoning_economics.evaluation.config import DEFAULT_QUESTIONS, MODES, SERVER_OWN_SETTING
 
 
 def _fail(message: str) -> None:
@@ -32,7 +32,9 @@ def eval_command(
         "anytime: thinking cut at each budget, answer forced, accuracy per budget.",
     ),
     episodes: int = typer.Option(8, "--episodes", "-n", help="Episodes (units); unit i uses seed SEED+i."),
-    questions: int = typer.Option(4, "--questions", "-k", help="Questions per episode (with --server the server's setting wins)."),
+    questions: int = typer.Option(
+        DEFAULT_QUESTIONS, "--questions", "-k", help="Questions per episode (not with --server: the server's number applies)."
+    ),
     seed: int = typer.Option(0, "--seed", "-s", help="Base seed."),
     out: Path = typer.Option(
         None, "--out", "-o", help="Run directory; by default runs/<policy>-<mode>-seed<seed>-<time>."
@@ -78,8 +80,8 @@ def eval_command(
     """
     from rich.console import Console
 
-    from reasoning_economics.errors import ConfigError, GradingError, ReasoningEconomicsError, ServerConnectionError
-    from reasoning_economics.evaluation.config import DEFAULT_MAX_TOKENS_PER_STEP, SERVER_OWN_SETTING, EvalConfig
+    from reasoning_economics.errors import GradingError, ReasoningEconomicsError, ServerConnectionError
+    from reasoning_economics.evaluation.config import DEFAULT_MAX_TOKENS_PER_STEP, EvalConfig
     from reasoning_economics.evaluation.report import rich_table, write_report
     from reasoning_economics.evaluation.results import RESULTS_NAME, RUN_CONFIG_NAME
     from reasoning_economics.evaluation.runner import run_evaluation
@@ -89,9 +91,6 @@ def eval_command(
     console = Console(stderr=False)
     try:
         _refuse_unread_options(ctx, mode, server)
-        if server and max_tokens_per_step is not None:
-            # Even the default value, named: the server's own limit applies, not this one.
-            raise ConfigError(SERVER_OWN_SETTING.format(flag="--max-tokens-per-step", what="per-step token limit"))
         config = EvalConfig(
             policy=policy,
             policy_options={"base_url": base_url} if base_url else {},
@@ -206,6 +205,13 @@ MODE_OPTIONS = {
 """Parameter -> (flag, the one mode that reads it)."""
 
 
+SERVER_OWNED_OPTIONS = {
+    "questions": ("--questions", "number of questions per episode"),
+    "max_tokens_per_step": ("--max-tokens-per-step", "per-step token limit"),
+}
+"""Parameter -> (flag, what the server sets instead) for the options refused with --server."""
+
+
 def _refuse_unread_options(ctx: typer.Context, mode: str, server: str | None) -> None:
     """Raise ConfigError for an option given on the command line that this run would not read
     (a default, or REE_TOKEN from the environment, is not "given")."""
@@ -217,6 +223,10 @@ def _refuse_unread_options(ctx: typer.Context, mode: str, server: str | None) ->
                 f"{flag} does not apply in {mode} mode: only {reader} mode reads it "
                 f"(drop {flag}, or add --mode {reader})"
             )
+    for name, (flag, what) in SERVER_OWNED_OPTIONS.items():
+        if server and given_on_command_line(ctx, name):
+            # Even the default value, named: the server's own setting applies, not this one.
+            raise ConfigError(SERVER_OWN_SETTING.format(flag=flag, what=what))
     if given_on_command_line(ctx, "token") and not server:
         raise ConfigError(
             "--token is the bearer token for --server; without --server the environment runs in-process "

@@ -15,6 +15,7 @@ MODES = ("episode", "problem", "anytime")
 MAX_QUESTIONS = 1000
 MAX_TOKENS_PER_STEP = 1_000_000
 DEFAULT_MAX_TOKENS_PER_STEP = 192
+DEFAULT_QUESTIONS = 4
 
 
 SERVER_OWN_SETTING = (
@@ -37,8 +38,8 @@ class EvalConfig:
         dataset: problem source spec (``builtin``, ``champ``, ``file:<path>``, mixtures).
         mode: ``episode`` (shared budget), ``problem`` (n samples each, pass@k) or ``anytime``.
         episodes: number of units.
-        questions: questions per episode (the environment's ``num_questions``; in server mode
-            the server's setting wins).
+        questions: questions per episode (the environment's ``num_questions``). With ``server``
+            the server's own number applies, so only the default is accepted there.
         seed: base seed.
         budget: total budget per episode (the client budget); None lets the environment size it
             from the questions in the tokenizer (``budget_ratio`` x question tokens).
@@ -63,7 +64,7 @@ class EvalConfig:
     dataset: str = "builtin"
     mode: str = "episode"
     episodes: int = 8
-    questions: int = 4
+    questions: int = DEFAULT_QUESTIONS
     seed: int = 0
     budget: int | None = None
     tokenizer: str | None = None
@@ -120,6 +121,8 @@ class EvalConfig:
                 raise ConfigError(f"server must be an http(s):// or ws(s):// URL, got {self.server!r}")
             if not self.hard_cap_mode:
                 raise ConfigError(SERVER_OWN_SETTING.format(flag="--soft (hard_cap_mode=False)", what="budget mode"))
+            if self.questions != DEFAULT_QUESTIONS:
+                raise ConfigError(SERVER_OWN_SETTING.format(flag="--questions", what="number of questions per episode"))
             if self.max_tokens_per_step != DEFAULT_MAX_TOKENS_PER_STEP:
                 raise ConfigError(
                     SERVER_OWN_SETTING.format(flag="--max-tokens-per-step", what="per-step token limit")
