@@ -151,7 +151,8 @@ def test_websocket_sessions_outlive_the_request_deadline(strict_server):
     ("header", "status"),
     [
         (b"Sec-WebSocket-Protocol: a\x7f\r\n", b"400"),  # h11 lets DEL through; websockets cannot parse it
-        (b"".join(b"X-Header-%d: 1\r\n" % i for i in range(200)), b"431"),  # websockets takes 128
+        # websockets takes 128 (431); the server's own head limit refuses them first, unparsed
+        (b"".join(b"X-Header-%d: 1\r\n" % i for i in range(200)), b"400"),
     ],
     ids=["DEL in a header", "200 headers"],
 )

@@ -228,6 +228,12 @@ def test_messages_over_the_limit_get_a_typed_error_and_frames_far_over_it_are_re
         before = exchange(ws, {"type": "state"})
         big = {"type": "step", "data": {"response": "x" * 100_000}}
         assert error_code(exchange(ws, big)) == "MESSAGE_TOO_LARGE"
+        # The limit is in bytes: 20,000 four-byte characters are 80,000 bytes (counted as
+        # characters, they passed, and so did 33 MB against the default 16 MiB).
+        wide = json.dumps({"type": "step", "data": {"response": "\U0001F600" * 20_000}}, ensure_ascii=False)
+        assert len(wide) < 64 * 1024 < len(wide.encode())
+        reply = exchange(ws, wide)
+        assert error_code(reply) == "MESSAGE_TOO_LARGE" and "bytes" in reply["data"]["message"], reply
         assert exchange(ws, {"type": "state"}) == before
         ws.send(json.dumps({"type": "step", "data": {"response": "x" * 200_000}}))  # over 2 x 64 KiB
         with pytest.raises(ConnectionClosed) as closed:

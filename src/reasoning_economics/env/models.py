@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from openenv.core.env_server.types import Action, Observation, State
-from pydantic import Field
+from pydantic import Field, model_validator
+
+from reasoning_economics.errors import few_unknown_keys
 
 
 # Bound once: looked up on every observation, they were a quarter of from_trusted's cost.
@@ -26,6 +28,11 @@ class ReasonBudgetAction(Action):
     """
 
     response: str = Field(..., description="The full model output for the current question.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _few_unknown_fields(cls, data: Any) -> Any:
+        return few_unknown_keys(cls, data)
 
 
 class ReasonBudgetObservation(Observation):

@@ -175,7 +175,7 @@ def create_server_app(settings: ServerSettings | None = None) -> FastAPI:
         make_env,
         max_sessions=settings.max_sessions,
         session_timeout_s=settings.session_timeout_s,
-        max_message_chars=settings.max_message_bytes,
+        max_message_bytes=settings.max_message_bytes,
         executor=executor,
         episode_log=episode_log,
     )

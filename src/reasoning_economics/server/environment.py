@@ -11,10 +11,10 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError, model_validator
 
 from reasoning_economics.env import EnvConfig, ReasonBudgetAction, ReasonBudgetEnvironment, ReasonBudgetObservation
-from reasoning_economics.errors import ConfigError, ResponseTooLargeError, validation_problems
+from reasoning_economics.errors import ConfigError, ResponseTooLargeError, few_unknown_keys, validation_problems
 from reasoning_economics.grading.fair_share import charged_to
 
 
@@ -27,6 +27,11 @@ class ResetParams(BaseModel):
     episode_id: StrictStr | None = Field(None, max_length=255)
     tokenizer_name: StrictStr | None = Field(None, min_length=1, max_length=512)
     total_budget: StrictInt | StrictFloat | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _few_unknown_fields(cls, data: Any) -> Any:
+        return few_unknown_keys(cls, data)
 
 
 def check_reset_params(params: dict[str, Any]) -> dict[str, Any]:

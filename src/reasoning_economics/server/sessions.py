@@ -30,7 +30,7 @@ from openenv.core.env_server.types import WSCloseMessage, WSResetMessage, WSStat
 from pydantic import ValidationError
 
 from reasoning_economics.env import ReasonBudgetAction
-from reasoning_economics.errors import ReasoningEconomicsError
+from reasoning_economics.errors import ReasoningEconomicsError, unknown_keys_problem
 from reasoning_economics.server import protocol
 from reasoning_economics.server.environment import ServedEnvironment, check_response_size
 from reasoning_economics.server.episode_log import EpisodeLog, EpisodeRecorder
@@ -63,14 +63,14 @@ class WebSocketSessions:
         *,
         max_sessions: int,
         session_timeout_s: float,
-        max_message_chars: int,
+        max_message_bytes: int,
         executor: Executor,
         episode_log: EpisodeLog | None = None,
     ) -> None:
         self.make_env = make_env
         self.max_sessions = max_sessions
         self.session_timeout_s = session_timeout_s
-        self.max_message_chars = max_message_chars
+        self.max_message_bytes = max_message_bytes
         self.executor = executor
         self.episode_log = episode_log
         self.active = 0
@@ -141,7 +141,7 @@ class WebSocketSessions:
     async def handle(self, session: _Session, text: str) -> Any:
         """The reply (a JSON text) to one message, or ``_CLOSE``. Never raises."""
         try:
-            kind, message = protocol.parse_message(text, self.max_message_chars)
+            kind, message = protocol.parse_message(text, self.max_message_bytes)
             if kind == "step":
                 return await self._step(session, message)
             if kind == "reset":
@@ -215,6 +215,10 @@ class WebSocketSessions:
 
 
 def _validate(model: Any, data: Any, what: str) -> Any:
+    # OpenEnv's message models list every unknown key as an error of its own.
+    problem = unknown_keys_problem(data, model.model_fields)
+    if problem is not None:
+        raise protocol.ProtocolError(protocol.VALIDATION_ERROR, f"invalid {what}: {problem}")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
