@@ -78,6 +78,7 @@ def test_resume_without_repeating_the_options_continues_the_stored_settings(leng
     # The README's form: only the directory, the new step count and --resume.
     result = ree("train", "-o", run, "--steps", "2", "--resume")
     assert result.exit_code == 0, result.output
+    assert "trained 1 step, to step 2 in" in result.output
 
     now = json.loads((run / "train_config.json").read_text())
     assert now["recipe"] == "length" and now["model"] == stored["model"]  # not the defaults (episode, smollm2)
@@ -193,7 +194,23 @@ def test_ctrl_c_says_how_to_resume(tmp_path, monkeypatch):
     result = ree("train", "-o", out, "--steps", "30")
     assert result.exit_code == 130
     assert f"the last checkpoint is {out / 'checkpoint-10'}" in result.output  # by number, not by name
-    assert f"continue with ree train -o {out} --resume" in result.output
+    # The steps asked for, not the stored ones: those of the run's last start, maybe fewer.
+    assert f"continue with ree train -o {out} --resume --steps 30" in result.output
+
+
+def test_a_resume_with_nothing_to_train_says_so_and_changes_nothing(length_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(length_run, run)
+    before = snapshot(run)
+    # Before, the model was loaded and final/ rewritten, and the command said "trained 1 steps".
+    for args in ((), ("--steps", "1")):
+        result = ree("train", "-o", run, "--resume", *args)
+        assert result.exit_code == 0, result.output
+        assert "nothing to train: the run is already at step 1 of --steps 1" in result.output
+        assert "trained" not in result.output
+    assert snapshot(run) == before
 
 
 def test_help_shows_the_defaults():

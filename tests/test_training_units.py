@@ -317,6 +317,25 @@ print(result.output, end="")
 """
 
 
+@pytest.mark.parametrize("dataset", ["file:{tmp}/no-such.jsonl", "file:{tmp}/empty-folder"])
+def test_a_dataset_that_cannot_be_read_fails_before_the_model_loads(tmp_path, dataset):
+    # It failed at the first step, after the model had loaded (the embedded one: ~40 s), and
+    # left a run folder that a corrected start then refused as "already holds a training run".
+    from typer.testing import CliRunner
+
+    from reasoning_economics.cli import app
+
+    pytest.importorskip("trl")
+    (tmp_path / "empty-folder").mkdir()
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        app, ["train", "--steps", "1", "-o", str(out), "--set", f"env.dataset={dataset.format(tmp=tmp_path)}"]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: ") and ("no such file" in result.output or "no data files" in result.output)
+    assert not out.exists()
+
+
 def test_cli_output_dir_that_cannot_be_a_directory_fails_before_any_model_work(tmp_path):
     # In a fresh process, so that "torch was never imported" shows the check came first.
     import subprocess
@@ -377,6 +396,13 @@ def test_cli_recipe_errors_come_before_any_model_work(tmp_path, args, message):
     assert status == "2 True False", done.stdout + done.stderr
     assert output.startswith("error: ") and message in output
     assert not (tmp_path / "run").exists()
+    # --print-config prints only settings a run would accept (it printed the unknown recipe).
+    printed = subprocess.run(
+        [sys.executable, "-c", TRAIN_CLI, "-o", str(tmp_path / "run"), *args, "--print-config"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    if "brpo advantage" not in message:  # the recipe's own checks run once it is built
+        assert printed.stdout.startswith("2 ") and message in printed.stdout, printed.stdout + printed.stderr
 
 
 def test_recipe_knobs_the_recipe_does_not_read_are_reported(tmp_path):

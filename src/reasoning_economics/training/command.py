@@ -135,12 +135,20 @@ def train(
         try:
             result = run_training(config)
         except KeyboardInterrupt:
-            typer.echo(_interrupted_hint(Path(config.output_dir)), err=True)
+            typer.echo(_interrupted_hint(Path(config.output_dir), config.steps), err=True)
             raise typer.Exit(130) from None
     except ReasoningEconomicsError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    typer.echo(f"trained {result.global_step} steps in {result.wall_time_s:.1f} s")
+    if result.steps_trained == 0:
+        typer.echo(
+            f"nothing to train: the run is already at step {result.global_step} of --steps {config.steps} "
+            "(pass a larger --steps to train further)"
+        )
+        return
+    trained = f"{result.steps_trained} step{'s' if result.steps_trained != 1 else ''}"
+    to_step = f", to step {result.global_step}" if result.global_step != result.steps_trained else ""
+    typer.echo(f"trained {trained}{to_step} in {result.wall_time_s:.1f} s")
     typer.echo(f"log:         {result.log_path}")
     typer.echo(f"checkpoints: {', '.join(str(p) for p in result.checkpoints) or 'none'}")
     typer.echo(f"final model: {result.final_dir}")
@@ -150,8 +158,9 @@ def train(
         typer.echo("last step:   " + ", ".join(f"{k}={last[k]:.4g}" for k in shown if last.get(k) is not None))
 
 
-def _interrupted_hint(output_dir: Path) -> str:
-    """What to do after Ctrl-C: resume from the last checkpoint, when there is one."""
+def _interrupted_hint(output_dir: Path, steps: int) -> str:
+    """What to do after Ctrl-C: resume from the last checkpoint, when there is one, towards the
+    same ``steps`` (the run's stored ones are those of the run's last start, which may be fewer)."""
     checkpoints = sorted(
         (p for p in output_dir.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()),
         key=lambda p: int(p.name.split("-")[-1]),
@@ -160,5 +169,5 @@ def _interrupted_hint(output_dir: Path) -> str:
         return f"interrupted: no checkpoint was saved in {output_dir} yet, so there is nothing to resume"
     return (
         f"interrupted: the last checkpoint is {checkpoints[-1]}; continue with "
-        f"ree train -o {output_dir} --resume (the run's stored settings apply)"
+        f"ree train -o {output_dir} --resume --steps {steps} (the run's stored settings apply to the rest)"
     )

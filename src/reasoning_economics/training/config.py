@@ -189,6 +189,10 @@ class TrainConfig:
         for name in ("model", "recipe", "output_dir"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ConfigError(f"{name} must be a non-empty string, got {getattr(self, name)!r}")
+        from reasoning_economics.training.recipes import RECIPES  # here: the recipes read TrainConfig
+
+        if self.recipe not in RECIPES:
+            raise ConfigError(f"unknown recipe {self.recipe!r}; known: {', '.join(RECIPES)}")
         self._check_env()
 
     def _check_env(self) -> None:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from reasoning_economics.errors import ConfigError, RewardInputError, UnknownNameError
+from reasoning_economics.errors import ConfigError, RewardInputError
 from reasoning_economics.training.config import TrainConfig
 from reasoning_economics.training.field_rewards import (
     GroupVerdictReward,
@@ -150,12 +150,9 @@ def build_recipe(config: TrainConfig) -> RecipeSetup:
     """The setup of ``config.recipe``.
 
     Raises:
-        UnknownNameError: no recipe has that name.
         ConfigError: the chosen advantage needs fields this recipe's rollout does not produce,
             or a recipe knob has a value the recipe refuses (an unknown ``anytime_prior``).
     """
-    if config.recipe not in RECIPES:
-        raise UnknownNameError(f"unknown recipe {config.recipe!r}; known: {', '.join(RECIPES)}")
     try:
         setup = RECIPES[config.recipe](config)
     except RewardInputError as exc:

@@ -13,6 +13,7 @@ A run directory holds::
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import time
 import warnings
@@ -36,6 +37,7 @@ class TrainResult:
     final_dir: Path
     checkpoints: list[Path]
     global_step: int
+    steps_trained: int
     wall_time_s: float
     last_log: dict[str, Any] | None
 
@@ -102,6 +104,17 @@ def _resume_checkpoint(config: TrainConfig, output_dir: Path) -> str | None:
     return last
 
 
+def checkpoint_step(checkpoint: str | None) -> int:
+    """The step a checkpoint was saved at (its ``trainer_state.json``), 0 for none."""
+    if checkpoint is None:
+        return 0
+    try:
+        state = json.loads((Path(checkpoint) / "trainer_state.json").read_text())
+        return int(state["global_step"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"--resume: cannot read the step of checkpoint {checkpoint!r}: {exc}") from None
+
+
 def build_trainer(config: TrainConfig) -> tuple[Any, Any]:
     """The ``EnvGRPOTrainer`` and the episode rollout for ``config`` (nothing trained yet)."""
     from reasoning_economics.training.recipes import build_recipe
@@ -114,6 +127,7 @@ def build_trainer(config: TrainConfig) -> tuple[Any, Any]:
     from trl import GRPOConfig
 
     from reasoning_economics.env import SYSTEM_PROMPT, EnvConfig
+    from reasoning_economics.problems import create_source
     from reasoning_economics.training.episodes import EpisodeOptions
     from reasoning_economics.training.models import load_policy, lora_config
     from reasoning_economics.training.rollout import EpisodeRollout, episode_dataset
@@ -127,6 +141,15 @@ def build_trainer(config: TrainConfig) -> tuple[Any, Any]:
         require("vllm", "vllm")
         if not cuda:
             raise ConfigError("--use-vllm needs a GPU; on CPU, training generates with transformers")
+    env_values = dict(config.env)
+    env_values["num_questions"] = 1 if recipe.single_question else config.num_questions
+    # The prompt tells the policy its per-answer limit; make it the limit it really gets.
+    env_values.setdefault("max_tokens_per_step", recipe.max_step_tokens)
+    env_config = None if config.env_url else EnvConfig(**env_values)
+    if env_config is not None:
+        # Built now (sources are cached, so the environment reuses it), before the model loads:
+        # a missing or empty dataset failed at the first step, after the run folder was made.
+        create_source(env_config.dataset, **env_config.dataset_config)
     # /sys, /proc, a full or read-only disk: what check_output_dir cannot foresee.
     make_output_dir(output_dir, option="output_dir")
 
@@ -138,11 +161,6 @@ def build_trainer(config: TrainConfig) -> tuple[Any, Any]:
         tokenizer_dir = output_dir / "policy_tokenizer"
         policy.tokenizer.save_pretrained(tokenizer_dir)
         counting_name = str(tokenizer_dir.resolve())
-    env_values = dict(config.env)
-    env_values["num_questions"] = 1 if recipe.single_question else config.num_questions
-    # The prompt tells the policy its per-answer limit; make it the limit it really gets.
-    env_values.setdefault("max_tokens_per_step", recipe.max_step_tokens)
-    env_config = None if config.env_url else EnvConfig(**env_values)
     sessions = SessionPool(session_factory(env_config, config.env_url))
     options = EpisodeOptions(
         max_step_tokens=recipe.max_step_tokens,
@@ -234,6 +252,21 @@ def _save_config_callback(config: TrainConfig, path: Path) -> Any:
     return SaveTrainConfig()
 
 
+def _result(output_dir: Path, global_step: int, *, steps_trained: int, wall: float) -> TrainResult:
+    log_path = output_dir / TRAIN_LOG_NAME
+    records = read_training_log(log_path) if log_path.is_file() else []
+    return TrainResult(
+        output_dir=output_dir,
+        log_path=log_path,
+        final_dir=output_dir / "final",
+        checkpoints=sorted(output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1])),
+        global_step=global_step,
+        steps_trained=steps_trained,
+        wall_time_s=wall,
+        last_log=records[-1] if records else None,
+    )
+
+
 def train(config: TrainConfig) -> TrainResult:
     """Run ``config`` to the end (resuming when asked) and save the final model; see the module docstring."""
     output_dir = Path(config.output_dir)
@@ -246,6 +279,10 @@ def train(config: TrainConfig) -> TrainResult:
             "or choose another -o"
         )
     resume_from = _resume_checkpoint(config, output_dir)
+    resumed_at = checkpoint_step(resume_from)
+    if resumed_at >= config.steps:
+        # Loading the model to train nothing rewrote final/ and said "trained 1 steps".
+        return _result(output_dir, resumed_at, steps_trained=0, wall=0.0)
     started = time.monotonic()
     trainer, rollout = build_trainer(config)
     trainer.add_callback(_save_config_callback(config, output_dir / CONFIG_NAME))
@@ -265,17 +302,8 @@ def train(config: TrainConfig) -> TrainResult:
     trainer.save_model(str(final_dir))
     trainer.processing_class.save_pretrained(str(final_dir))
     wall = time.monotonic() - started
-    log_path = output_dir / TRAIN_LOG_NAME
-    records = read_training_log(log_path) if log_path.is_file() else []
-    result = TrainResult(
-        output_dir=output_dir,
-        log_path=log_path,
-        final_dir=final_dir,
-        checkpoints=sorted(output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1])),
-        global_step=trainer.state.global_step,
-        wall_time_s=wall,
-        last_log=records[-1] if records else None,
-    )
+    step = trainer.state.global_step
+    result = _result(output_dir, step, steps_trained=step - resumed_at, wall=wall)
     summary = {
         "global_step": result.global_step,
         "wall_time_s": round(wall, 2),
