@@ -183,6 +183,40 @@ def test_what_follows_an_anchor_is_read_only_so_far():
     assert extract_final_answer("7\n" + "and so on " * 100).answer == "7"
 
 
+def test_an_answer_phrase_is_read_for_a_sentence_only():
+    from reasoning_economics.grading.extraction import MAX_PHRASE_SCAN_CHARS
+
+    # A display block after the phrase, as long as any answer the grader takes, is read whole.
+    matrix = "\\begin{pmatrix}" + " & ".join(["1"] * 600) + "\\end{pmatrix}"
+    assert len(matrix) > 2_000 and extract_final_answer(f"The answer is $${matrix}$$").answer == matrix
+    # Past the window the block does not close: the phrase states nothing read as a value.
+    beyond = "\\begin{pmatrix}" + " & ".join(["1"] * MAX_PHRASE_SCAN_CHARS) + "\\end{pmatrix}"
+    found = extract_final_answer(f"The answer is $${beyond}$$")
+    assert found is None or found.answer != beyond
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "answer: " * 125_000,  # the last 8 lie in the first tail searched
+        ("answer: " * 125_000)[:-80_064] + ("Answer: " + "$" * 10_000) * 8,  # in the third
+        # A longer phrase across the tail's start (3 characters into "final answer is"): the tail
+        # reads "answer is" there, one of its 9 matches, and drops it.
+        "x " * 50_000 + "final answer is 3. " + " " * 19_880 + "answer is 4. " * 8,
+        # The same with 8 in the tail, the cut one among them: a longer tail is searched.
+        "x " * 50_000 + "final answer is 3. " + " " * 19_893 + "answer is 4. " * 7,
+        "x " * 50_000 + "final answer is 3. " + "answer is 4. " * 3,  # too few phrases: the whole text
+    ],
+)
+def test_the_last_answer_phrases_are_those_of_the_whole_text(text):
+    from collections import deque
+
+    from reasoning_economics.grading.extraction import _ANSWER_PHRASE, MAX_PHRASE_ATTEMPTS, _last_phrases
+
+    whole = [match.span() for match in deque(_ANSWER_PHRASE.finditer(text), maxlen=MAX_PHRASE_ATTEMPTS)]
+    assert [match.span() for match in _last_phrases(text)] == whole
+
+
 def test_extraction_of_a_long_hostile_text_stays_linear():
     hostile = "\\boxed{" * 200_000 + "answer is " * 100_000 + "1"
     found = extract_final_answer(hostile)

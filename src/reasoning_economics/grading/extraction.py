@@ -24,9 +24,9 @@ when no final answer follows it):
 When the answer is found only in the thinking, the ``<think>`` tags are not part of it. An
 empty final box is an answer: the empty string, which grades as wrong. Every scan is linear in
 the length of the text, and what follows an anchor is read for ``MAX_ANCHOR_SCAN_CHARS`` at
-most, so the most costly hostile megabyte found (eight phrases, then a million ``$``) takes
-~50 ms, against ~15 ms for a megabyte of plain words (2-core EPYC;
-``benchmarks/hostile_extraction.py``).
+most (``MAX_PHRASE_SCAN_CHARS`` after an answer phrase), so the most costly hostile megabytes
+found (eight phrases, each before thousands of ``$``, or then a million of them) take 40-70 ms,
+against ~15 ms for a megabyte of plain words (2-core EPYC; ``benchmarks/hostile_extraction.py``).
 """
 
 from __future__ import annotations
@@ -57,6 +57,10 @@ MAX_PHRASE_ATTEMPTS = 8
 # is that long (the grader refuses those over 2,000 characters), and reading each anchor to the
 # end of a hostile megabyte cost a second or more.
 MAX_ANCHOR_SCAN_CHARS = 10_000
+# After an answer phrase, only the sentence stating the answer is read, and each of the last
+# phrases is tried: eight phrases, each before 10,000 "$", cost 220 ms. No answer the grader
+# takes is longer than 2,000 characters.
+MAX_PHRASE_SCAN_CHARS = 2_500
 # With no anchor, the answer is looked for in this much of the text's end.
 UNANCHORED_TAIL_CHARS = 20_000
 BARE_ANSWER_MAX_CHARS = 500
@@ -409,6 +413,16 @@ def _last_phrases(text: str) -> list[re.Match[str]]:
     # when lower-casing keeps the length (some non-ASCII letters grow), else match as is.
     lowered = text.lower()
     pattern, subject = (_ANSWER_PHRASE_LOWER, lowered) if len(lowered) == len(text) else (_ANSWER_PHRASE, text)
+    # A megabyte of "answer: " is 125,000 matches, 40 ms of match objects to keep the last 8.
+    # Tails four times longer each are searched until one holds more than 8: they are the last
+    # ones. Its first match is dropped, as it may be the end of a longer phrase that starts
+    # before the tail ("final answer"). The tails read at most 4/3 of the text.
+    size = UNANCHORED_TAIL_CHARS
+    while size < len(subject):
+        in_tail = list(deque(pattern.finditer(subject, len(subject) - size), maxlen=MAX_PHRASE_ATTEMPTS + 1))
+        if len(in_tail) > MAX_PHRASE_ATTEMPTS:
+            return in_tail[1:]
+        size *= 4
     return list(deque(pattern.finditer(subject), maxlen=MAX_PHRASE_ATTEMPTS))
 
 
@@ -430,7 +444,7 @@ def _stated_answer(text: str, after: int | None) -> str | None:
 
 
 def _phrase_answer(text: str, phrase: re.Match[str]) -> str | None:
-    rest = text[phrase.end() : phrase.end() + MAX_ANCHOR_SCAN_CHARS].lstrip()
+    rest = text[phrase.end() : phrase.end() + MAX_PHRASE_SCAN_CHARS].lstrip()
     filler = _FILLER_AFTER_PHRASE.match(rest)
     if filler is not None:
         rest = rest[filler.end() :]
