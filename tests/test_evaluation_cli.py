@@ -40,6 +40,19 @@ def test_options_the_run_would_not_read_are_refused(extra, message, tmp_path):
     assert "Traceback" not in result.output and not out.exists()
 
 
+@pytest.mark.parametrize(
+    "flag",
+    ["--episodes", "--questions", "--budget", "--max-tokens-per-step", "--concurrency", "--samples",
+     "--anytime-max-budget", "--anytime-budgets", "--summaries", "--summary-tokens"],
+)  # fmt: skip
+def test_a_count_below_one_names_its_flag(flag, tmp_path):
+    # The error named the setting's field ("anytime_num_budgets must be an integer >= 1").
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["eval", "--policy", SPEC, flag, "0", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{flag}'" in _flat(result.output) and not out.exists()
+
+
 def test_options_a_mode_reads_and_an_ambient_token_are_accepted(tmp_path, monkeypatch):
     # REE_TOKEN exported for a server is not a --token given by hand: an in-process run ignores it.
     monkeypatch.setenv("REE_TOKEN", "exported-for-the-server")

@@ -176,6 +176,10 @@ def test_resume_after_a_crash_neither_loses_nor_repeats_episodes(tmp_path):
     other = EvalConfig(policy=spec, episodes=5, questions=3, concurrency=1, seed=7)
     with pytest.raises(ConfigError, match="questions"):
         run_evaluation(other, crashed, resume=True, show_progress=False)
+    # Another seed is named as the cause of another first question, not another dataset.
+    reseeded = EvalConfig(policy=spec, episodes=5, questions=2, concurrency=1, seed=8)
+    with pytest.raises(ConfigError, match=r"seed: stored 7, now 8; unit 0's first question differs \(another seed\)"):
+        run_evaluation(reseeded, crashed, resume=True, show_progress=False)
     # without run.json nothing says which settings made the results: refused, and nothing written
     (crashed / "run.json").unlink()
     with pytest.raises(ConfigError, match="holds results but no run.json"):

@@ -31,19 +31,20 @@ def eval_command(
         help="episode: shared budget (main). problem: --samples answers per question, pass@k. "
         "anytime: thinking cut at each budget, answer forced, accuracy per budget.",
     ),
-    episodes: int = typer.Option(8, "--episodes", "-n", help="Episodes (units); unit i uses seed SEED+i."),
+    episodes: int = typer.Option(8, "--episodes", "-n", min=1, help="Episodes (units); unit i uses seed SEED+i."),
     questions: int = typer.Option(
-        DEFAULT_QUESTIONS, "--questions", "-k", help="Questions per episode (not with --server: the server's number applies)."
+        DEFAULT_QUESTIONS, "--questions", "-k", min=1, help="Questions per episode (not with --server: the server's number applies)."
     ),
-    seed: int = typer.Option(0, "--seed", "-s", help="Base seed."),
+    seed: int = typer.Option(0, "--seed", "-s", min=0, help="Base seed."),
     out: Path = typer.Option(
         None, "--out", "-o", help="Run directory; by default runs/<policy>-<mode>-seed<seed>-<time>."
     ),
     budget: int = typer.Option(
-        None, "--budget", help="Total token budget per episode; by default 4 x the questions' tokens."
+        None, "--budget", min=1,
+        help="Total token budget per episode; by default 4 x the questions' tokens (the environment's budget_ratio)."
     ),
     max_tokens_per_step: int = typer.Option(
-        None, "--max-tokens-per-step",
+        None, "--max-tokens-per-step", min=1,
         help="Most tokens one answer may use (default 192; not with --server: the server's limit applies).",
     ),
     tokenizer: str = typer.Option(
@@ -53,14 +54,14 @@ def eval_command(
         False, "--soft",
         help="Soft budget: no clipping or early stop; overspend is penalised (not with --server: its mode applies).",
     ),
-    concurrency: int = typer.Option(8, "--concurrency", "-c", help="Units run at once (generation is batched)."),
-    samples: int = typer.Option(4, "--samples", help="problem mode only: answers per question."),
+    concurrency: int = typer.Option(8, "--concurrency", "-c", min=1, help="Units run at once (generation is batched)."),
+    samples: int = typer.Option(4, "--samples", min=1, help="problem mode only: answers per question."),
     anytime_max_budget: int = typer.Option(
-        256, "--anytime-max-budget", help="anytime mode only: largest thinking budget b_max."
+        256, "--anytime-max-budget", min=1, help="anytime mode only: largest thinking budget b_max."
     ),
-    anytime_budgets: int = typer.Option(4, "--anytime-budgets", help="anytime mode only: S budgets, b_j = j*b_max/S."),
-    summaries: int = typer.Option(1, "--summaries", help="anytime mode only: forced answers per budget."),
-    summary_tokens: int = typer.Option(48, "--summary-tokens", help="anytime mode only: most tokens per forced answer."),
+    anytime_budgets: int = typer.Option(4, "--anytime-budgets", min=1, help="anytime mode only: S budgets, b_j = j*b_max/S."),
+    summaries: int = typer.Option(1, "--summaries", min=1, help="anytime mode only: forced answers per budget."),
+    summary_tokens: int = typer.Option(48, "--summary-tokens", min=1, help="anytime mode only: most tokens per forced answer."),
     server: str = typer.Option(None, "--server", help="URL of a `ree serve` instance (episode mode)."),
     token: str = typer.Option(
         None, "--token", envvar="REE_TOKEN",

@@ -326,7 +326,9 @@ def _refuse_other_settings(run_dir: Path, stored: dict[str, Any], run_config: di
             # Only the parts that differ: the whole question text buried the reason.
             for key in sorted(set(first_stored) | set(first_now)):
                 if key == "first_question" and first_stored.get(key) != first_now.get(key):
-                    details.append("unit 0's first question differs (another dataset)")
+                    # The seed is named above when it changed; otherwise the questions did.
+                    cause = "another seed" if "seed" in differences else "another dataset"
+                    details.append(f"unit 0's first question differs ({cause})")
                 elif key == "env_config_digest" and first_stored.get(key) != first_now.get(key):
                     details.append(
                         f"the environment's settings differ (env_config_digest: stored {first_stored.get(key)!r}, "
