@@ -213,3 +213,22 @@ def test_in_process_the_action_names_the_count_of_unknown_fields():
     with pytest.raises(InvalidActionError, match="4,900 unknown fields") as refused:
         env.step({"response": "1", **many_keys(4_900)})
     assert len(str(refused.value)) < 2_000
+
+
+# ------------------------------------------------------------- bytes, not characters
+
+
+def test_the_message_limit_counts_utf8_bytes_exactly():
+    from reasoning_economics.server.protocol import MESSAGE_TOO_LARGE, ProtocolError, parse_message, utf8_size
+
+    limit = 3 * (1 << 20)  # three of the megabytes of characters counted at a time
+    head, tail = '{"type": "state", "pad": "', '"}'
+    fill = limit - len(head) - len(tail)
+    text = head + "\u00e9" * (fill // 2) + "a" * (fill % 2) + tail  # two bytes a character
+    assert utf8_size(text, limit) == len(text.encode()) == limit
+    assert parse_message(text, limit)[0] == "state"
+    with pytest.raises(ProtocolError) as refused:
+        parse_message(text + " ", limit)
+    assert refused.value.code == MESSAGE_TOO_LARGE and "at least" in refused.value.message
+    # The count stops once it passes the limit: one megabyte of characters, not the whole text.
+    assert utf8_size("\U0001F600" * (3 << 20), 10) == 4 << 20

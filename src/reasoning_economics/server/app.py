@@ -231,6 +231,10 @@ def create_server_app(settings: ServerSettings | None = None) -> FastAPI:
     return app
 
 
+TRANSPORT_MARGIN_BYTES = 1 << 20
+"""How far past ``--max-message-mb`` a WebSocket frame is still read, to be answered MESSAGE_TOO_LARGE."""
+
+
 def uvicorn_options(settings: ServerSettings) -> dict[str, Any]:
     """The uvicorn settings ``ree serve`` runs with (tests run a live server with the same)."""
     return {
@@ -238,9 +242,10 @@ def uvicorn_options(settings: ServerSettings) -> dict[str, Any]:
         "access_log": False,
         "http": http_protocol_with_deadline(settings.request_timeout_s),
         "ws": UnreadPingLimitProtocol,
-        # Frames above twice the message limit are refused by the transport (close 1009);
-        # between the two, the server answers MESSAGE_TOO_LARGE and the session goes on.
-        "ws_max_size": 2 * settings.max_message_bytes,
+        # Frames a little over the message limit get MESSAGE_TOO_LARGE and the session goes on;
+        # larger ones are refused by the transport (close 1009). Twice the limit, the margin
+        # once characters were counted, let 32 MB frames be buffered, decoded and refused.
+        "ws_max_size": settings.max_message_bytes + min(settings.max_message_bytes, TRANSPORT_MARGIN_BYTES),
         # Compression costs CPU on every step, and observations are small JSON.
         "ws_per_message_deflate": False,
         # A trainer's event loop may be busy for seconds: be patient before dropping it.

@@ -119,9 +119,21 @@ def validation_error(exc: ValidationError, what: str) -> ProtocolError:
     return ProtocolError(VALIDATION_ERROR, f"invalid {what}: {summary}", errors=details)
 
 
-def utf8_size(text: str) -> int:
-    """The bytes of ``text`` in UTF-8, as it came over the wire."""
-    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+_UTF8_COUNT_CHARS = 1 << 20
+
+
+def utf8_size(text: str, stop_over: int) -> int:
+    """The bytes of ``text`` in UTF-8, as it came over the wire; counted a megabyte of
+    characters at a time (encoded whole, 32 MB of emoji held another 32 MB), and only until
+    the count passes ``stop_over``."""
+    if text.isascii():
+        return len(text)
+    size = 0
+    for start in range(0, len(text), _UTF8_COUNT_CHARS):
+        size += len(text[start : start + _UTF8_COUNT_CHARS].encode("utf-8", "surrogatepass"))
+        if size > stop_over:
+            break
+    return size
 
 
 def parse_message(text: str, max_bytes: int) -> tuple[str, dict[str, Any]]:
@@ -131,12 +143,18 @@ def parse_message(text: str, max_bytes: int) -> tuple[str, dict[str, Any]]:
     characters passed at four times the limit), and deep nesting (which makes the JSON parser
     recurse) is an INVALID_JSON error, not a crash.
     """
-    # A message of at most max_bytes / 4 characters fits whatever they are: no need to count.
-    size = 0 if len(text) * 4 <= max_bytes else utf8_size(text)
+    # A message of at most max_bytes / 4 characters fits whatever they are, and one of more
+    # than max_bytes does not: only in between are its bytes counted.
+    if len(text) * 4 <= max_bytes:
+        size = 0
+    elif len(text) > max_bytes:
+        size = len(text)
+    else:
+        size = utf8_size(text, max_bytes)
     if size > max_bytes:
         raise ProtocolError(
             MESSAGE_TOO_LARGE,
-            f"message has {size:,} bytes; this server accepts at most {max_bytes:,}. "
+            f"message has at least {size:,} bytes; this server accepts at most {max_bytes:,}. "
             "Nothing was done; the session goes on.",
         )
     if too_many_json_values(text, MAX_JSON_VALUES):
