@@ -299,6 +299,29 @@ def test_non_string_input_is_a_typed_error():
         grading.is_correct("5", None)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("timeout", [-1, 0, float("nan"), float("inf"), "3", True])
+def test_a_timeout_that_is_no_positive_number_is_a_typed_error(timeout):
+    # -1 had two healthy workers killed as stuck, then a GradingError; 0 stood for the default;
+    # "3" was a TypeError. Refused before any worker is asked, for every grader.
+    from reasoning_economics.problems import create_source, sample_episode
+
+    with pytest.raises(GradingInputError, match="timeout must be a number of seconds above 0"):
+        grading.grade("\\boxed{x^2+2x+1}", "(x+1)^2", timeout=timeout)
+    (builtin,) = sample_episode(create_source("builtin"), 1, seed=0)
+    with pytest.raises(GradingInputError, match="timeout must be"):
+        grading.grade_problem("\\boxed{1}", builtin, timeout=timeout)
+
+
+def test_grade_problem_needs_a_problem_it_can_grade():
+    from reasoning_economics.problems import Problem
+
+    with pytest.raises(GradingInputError, match="problem must be a Problem, got dict"):
+        grading.grade_problem("1", {"answer": "1"})  # type: ignore[arg-type]
+    bare = Problem(id="x", question="?", answer="1", source="mine", problem_type="t", difficulty=0.5, grader="reasoning_gym")
+    with pytest.raises(GradingInputError, match="grader_data lacks 'dataset' or 'entry'"):
+        grading.grade_problem("1", bare)
+
+
 def test_repeated_pairs_come_from_the_cache():
     from reasoning_economics.grading.grader import _cache
 

@@ -203,10 +203,35 @@ def test_a_number_with_an_honest_aside_is_still_the_answer(response, gold, extra
         ("The answer is 5 apples (after giving 3 away)", "3"),
         ("The answer is 5, since 5*5 = 25.", "25"),
         ("The answer is 12 (not 13).", "13"),
+        # After a word, a letter or a formula the reason's last number was the answer: a policy
+        # saying "not 6" was credited with the 7 of its reason.
+        ("The answer is not 6, since 7 is prime.", "7"),
+        ("Final Answer: No, because 7 is prime.", "7"),
+        ("The answer is yes, since 2>1.", "1"),
+        ("The answer is \\dfrac{1}{2}, because 17 fails.", "17"),
     ],
 )
 def test_the_number_of_a_reason_is_not_graded_as_the_answer(response, wrong_gold):
     assert not grade(response, wrong_gold).correct
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "extracted"),
+    [
+        ("Final Answer: No, because 7 is prime.", "No", "No"),
+        ("The answer is yes, since it is even.", "Yes", "yes"),
+        ("The answer is B, because 3 + 4 = 7.", "B", "B"),
+        ("The answer is True, since 3 is odd.", "True", "True"),
+        ("The answer is \\dfrac{449}{668}, since every other choice fails the check.", "\\dfrac{449}{668}", "\\dfrac{449}{668}"),
+        ("The answer is (2,3), since 2 + 2 = 4 and the rest follows.", "(2,3)", "(2,3)"),
+        ("The answer is 5.0 + 2.0i because of the symmetry.", "5+2i", "5.0 + 2.0i"),
+    ],
+)
+def test_an_answer_before_its_reason_is_read_whatever_it_is(response, gold, extracted):
+    # A word, a letter or a formula before "since" or "because" was graded as the reason's
+    # last number: wrong for its own gold (extracted "7", "3", "4", "2.0").
+    assert extract_final_answer(response).answer == extracted
+    assert grade(response, gold).correct
 
 
 @pytest.mark.parametrize("response", ["The answer is about 2, not 3.", "The answer is roughly 2 rather than 3.",

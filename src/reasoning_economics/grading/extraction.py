@@ -113,6 +113,8 @@ _REASON_OPENER = re.compile(
     r"around|nearly|namely|equivalently|that\s+is|ie)\b|\bi\.\s?e\.|=|\\approx|\u2248",
     re.IGNORECASE,
 )
+# A reason given after the answer (_REASON_OPENER also lists words that qualify it).
+_JUSTIFICATION = re.compile(r",?\s+(?:since|because)\b", re.IGNORECASE)
 _REJECTED_BEFORE = re.compile(
     r"\b(?:not|rather\s+than|instead\s+of|anything\s+but|other\s+than|except(?:\s+for)?|excluding)\Z",
     re.IGNORECASE,
@@ -474,6 +476,11 @@ def _phrase_answer(text: str, phrase: re.Match[str]) -> str | None:
 
 def _line_answer(line: str) -> str | None:
     """The answer stated by ``line``, the sentence after an answer phrase."""
+    justified = _JUSTIFICATION.search(line)
+    if justified is not None and justified.start() > 0:
+        # "No, because 7 is prime", "not 6, since 7 is prime": the answer is stated before its
+        # reason. The reason's last number was taken (7, right for gold 7).
+        line = line[: justified.start()]
     number = _NUMBER.match(line)
     head, semicolon, clause = line.partition(";")
     if number is not None and semicolon and head.strip() == number.group(0) and is_prose(clause):

@@ -8,9 +8,9 @@ worker with a hard timeout. Builtin reasoning-gym problems are scored by reasoni
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from reasoning_economics.errors import GradingInputError
 from reasoning_economics.grading import fast_path, reasoning_gym_check
@@ -19,9 +19,7 @@ from reasoning_economics.grading.extraction import extract_final_answer, last_bo
 from reasoning_economics.grading.hedges import has_unbalanced_braces, why_not_one_value
 from reasoning_economics.grading.normalize import clean, exact_number, latex_friendly
 from reasoning_economics.grading.workers import DEADLINE_PASSED, TIMED_OUT, get_pool
-
-if TYPE_CHECKING:
-    from reasoning_economics.problems.record import Problem
+from reasoning_economics.problems.record import Problem
 
 DEFAULT_TIMEOUT_S = 5.0
 # No real final answer is this long; longer ones are wrong without being parsed.
@@ -53,6 +51,16 @@ def _require_str(name: str, value: object) -> str:
     if not isinstance(value, str):
         raise GradingInputError(f"{name} must be a str, got {type(value).__name__}")
     return value
+
+
+def _timeout_s(timeout: object) -> float:
+    """``timeout`` in seconds (None: the default), a finite number above 0. A negative one
+    had workers killed as stuck, and 0 stood for the default."""
+    if timeout is None:
+        return DEFAULT_TIMEOUT_S
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
+        raise GradingInputError(f"timeout must be a number of seconds above 0, got {timeout!r}")
+    return float(timeout)
 
 
 def gold_answer(gold: str) -> str:
@@ -97,10 +105,12 @@ def grade(response: str, gold: str, *, timeout: float | None = None) -> GradeRes
     """Grade a full response against a gold answer with math-verify equivalence.
 
     Never raises for a hostile response: it is graded as text, at most ``timeout`` seconds
-    (default 5). Raises GradingInputError for non-string input and GradingError only if
-    grading workers crash twice on the same answer.
+    (default 5). Raises GradingInputError for non-string input or a timeout that is not a
+    number of seconds above 0, and GradingError only if grading workers crash twice on the
+    same answer.
     """
     _require_str("response", response)
+    timeout_s = _timeout_s(timeout)
     raw_gold = _require_str("gold", gold).strip()
     gold = gold_answer(raw_gold)
     if gold and response.strip() in (gold, raw_gold):
@@ -122,7 +132,7 @@ def grade(response: str, gold: str, *, timeout: float | None = None) -> GradeRes
         not_one_value = why_not_one_value(answer, against_a_number=_gold_is_one_number(gold))
     if not_one_value is not None:
         return GradeResult(False, answer, not_one_value)
-    correct, reason = _decide_symbolic(answer, gold, timeout or DEFAULT_TIMEOUT_S)
+    correct, reason = _decide_symbolic(answer, gold, timeout_s)
     return GradeResult(correct, answer, reason)
 
 
@@ -145,8 +155,15 @@ def is_correct(response: str, gold: str) -> bool:
 def grade_problem(response: str, problem: Problem, *, timeout: float | None = None) -> GradeResult:
     """Grade a response to ``problem`` with the problem's own grader."""
     _require_str("response", response)
+    if not isinstance(problem, Problem):
+        raise GradingInputError(f"problem must be a Problem, got {type(problem).__name__}")
     if problem.grader != "reasoning_gym":
         return grade(response, problem.answer, timeout=timeout)
+    _timeout_s(timeout)  # checked as grade checks it, though a scorer has no time limit
+    if not {"dataset", "entry"} <= problem.grader_data.keys():
+        raise GradingInputError(
+            f"problem {problem.id!r} is graded by reasoning_gym but its grader_data lacks 'dataset' or 'entry'"
+        )
     answer, early = _extract(response)
     if early is not None:
         return early
