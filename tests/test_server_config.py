@@ -35,6 +35,14 @@ def test_an_env_config_file_in_toml_or_yaml_gives_the_defaults(tmp_path):
         ("list.yaml", "- 1\n- 2\n", "must hold a mapping"),
         ("env.ini", "num_questions = 4\n", "must end in .toml, .yaml, .yml, .json"),
         ("broken.json", "{", "not valid JSON"),
+        # A flag for a number, a word for a flag and a string for a number were converted.
+        ("flag.toml", "num_questions = true\n", "num_questions"),
+        ("word.yaml", "hard_cap_mode: 'yes'\n", "hard_cap_mode"),
+        ("string.json", '{"num_questions": "3"}', "num_questions"),
+        ("ratio.toml", "budget_ratio = true\n", "budget_ratio"),
+        # An [env] table beside other keys: each was "not permitted", [env] among them.
+        ("both.toml", "num_questions = 3\n[env]\nnum_questions = 5\n", "either at the top level or in an \\[env\\] table"),
+        ("train.yaml", "model: smollm2\nenv:\n  num_questions: 2\n", "beside \\[env\\] it has model"),
     ],
 )
 def test_a_bad_config_file_is_a_config_error_naming_the_problem(tmp_path, name, text, message):

@@ -144,7 +144,15 @@ def load_env_config(path: Path | None = None, **overrides: Any):
     values: dict[str, Any] = {}
     if path is not None:
         values = read_config_file(Path(path))
-        if set(values) == {"env"} and isinstance(values["env"], dict):
+        if "env" in values and isinstance(values["env"], dict):
+            others = sorted(key for key in values if key != "env")
+            if others:
+                # Each was reported as an unknown field, "env" among them.
+                raise ConfigError(
+                    f"{path}: the environment's settings go either at the top level or in an [env] table, "
+                    f"not both; beside [env] it has {', '.join(others)} (a ree train settings file is not "
+                    "a ree serve one)"
+                )
             values = values["env"]
     values.update({key: value for key, value in overrides.items() if value is not None})
     try:
