@@ -52,6 +52,14 @@ def test_completion_text_handles_strings_and_messages():
     assert completion_text(parts) == "ab"
     with pytest.raises(RewardInputError):
         completion_text(42)
+    with pytest.raises(RewardInputError):  # was read as an empty conversation: rewarded 0
+        completion_text(b"\\boxed{4}")
+
+
+def test_a_column_given_as_one_text_is_refused():
+    # Its characters were the values when their number matched the completions': "45" for two.
+    with pytest.raises(RewardInputError, match="column 'answer' must hold one value per completion, got a str"):
+        correctness_reward(["p", "q"], ["\\boxed{4}", "\\boxed{5}"], answer="45")
 
 
 def test_group_indices_by_prompt_and_gold():

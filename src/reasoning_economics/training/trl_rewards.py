@@ -78,7 +78,8 @@ def completion_text(completion: Completion, end_marker: str = reflection_rewards
     policy's text and are left out."""
     if isinstance(completion, str):
         return completion
-    if isinstance(completion, Sequence):
+    # bytes are a Sequence too (of ints, no messages): they were read as an empty completion.
+    if isinstance(completion, Sequence) and not isinstance(completion, (bytes, bytearray)):
         return "".join(
             _assistant_text(m, end_marker)
             for m in completion
@@ -131,6 +132,11 @@ class _Batch:
             available = ", ".join(sorted(k for k in self.columns if not k.startswith(("trainer_", "log_"))))
             raise RewardInputError(
                 f"{self.spec.__name__} needs the dataset column {name!r}; columns passed: {available or 'none'}"
+            )
+        if isinstance(self.columns[name], (str, bytes)):
+            # A text's characters were read as the column's values when their number matched.
+            raise RewardInputError(
+                f"column {name!r} must hold one value per completion, got a {type(self.columns[name]).__name__}"
             )
         values = list(self.columns[name])
         if len(values) != len(self.texts):
