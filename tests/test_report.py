@@ -61,6 +61,9 @@ def test_report_compares_two_runs_against_a_baseline(runs, tmp_path):
     assert versus["token_reduction_pct"] == pytest.approx(50.0)
     assert versus["accuracy_change_points"] == pytest.approx(0.0)
     assert "vs_baseline" not in comparison["runs"]["long"]
+    # The baseline is among the runs: its column says so, as when it is given apart.
+    header = re.search(r"<thead>(.*?)</thead>", (out / "report.html").read_text(), re.DOTALL).group(1)
+    assert "<th>long (baseline)</th>" in header and "<th>short</th>" in header
     # "short" is as accurate and cheaper, so it alone is on the frontier
     assert comparison["pareto_frontier"] == ["short"]
     images = embedded_images((out / "report.html").read_text())

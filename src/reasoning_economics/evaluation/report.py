@@ -271,7 +271,10 @@ def table_rows(comparison: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         metric_rows = metric_rows[:1]
     if any(trained):
         metric_rows.extend(_training_rows(trained))
-    return ["metric", *names], [[label, *column] for label, column in metric_rows]
+    # A baseline given among the runs keeps its own name: the column still says which it is.
+    baseline = comparison.get("baseline")
+    header = [f"{name} (baseline)" if name == baseline and not name.endswith("(baseline)") else name for name in names]
+    return ["metric", *header], [[label, *column] for label, column in metric_rows]
 
 
 _TRAINING_ROWS = (
