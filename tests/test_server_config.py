@@ -40,6 +40,10 @@ def test_an_env_config_file_in_toml_or_yaml_gives_the_defaults(tmp_path):
         ("word.yaml", "hard_cap_mode: 'yes'\n", "hard_cap_mode"),
         ("string.json", '{"num_questions": "3"}', "num_questions"),
         ("ratio.toml", "budget_ratio = true\n", "budget_ratio"),
+        # A key given twice: TOML refused it, JSON and YAML kept the last value.
+        ("twice.yaml", "num_questions: 2\nnum_questions: 3\n", "'num_questions' is given twice"),
+        ("twice.json", '{"num_questions": 2, "num_questions": 3}', "'num_questions' is given twice"),
+        ("nested.yaml", "env:\n  beta: 1\n  beta: 2\n", "'beta' is given twice"),
         # An [env] table beside other keys: each was "not permitted", [env] among them.
         ("both.toml", "num_questions = 3\n[env]\nnum_questions = 5\n", "either at the top level or in an \\[env\\] table"),
         ("train.yaml", "model: smollm2\nenv:\n  num_questions: 2\n", "beside \\[env\\] it has model"),

@@ -16,7 +16,8 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     """The mapping held by a ``.toml``, ``.yaml``/``.yml`` or ``.json`` file (empty file: ``{}``).
 
     Raises ConfigError, naming the file, when it is missing, unreadable, of another type,
-    not valid in its format, or holds something other than a mapping.
+    not valid in its format (a key given twice included: TOML refuses it, and JSON and YAML
+    kept the last value in silence), or holds something other than a mapping.
     """
     path = Path(path)
     if not path.is_file():
@@ -36,11 +37,11 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
                 import tomli as tomllib
             data = tomllib.loads(text)
         elif suffix == ".json":
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_without_repeated_keys)
         else:
             import yaml
 
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader
     except Exception as exc:  # tomllib.TOMLDecodeError, yaml.YAMLError, JSONDecodeError: each says where
         raise ConfigError(f"config file {path} is not valid {suffix[1:].upper()}: {exc}") from exc
     if data is None:
@@ -48,3 +49,29 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping of settings, got {type(data).__name__}")
     return data
+
+
+def _without_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    mapping: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in mapping:
+            raise ValueError(f"key {key!r} is given twice")
+        mapping[key] = value
+    return mapping
+
+
+def _yaml_loader() -> Any:
+    """yaml's SafeLoader, refusing a key given twice in one mapping."""
+    import yaml
+
+    class SafeLoaderWithoutRepeatedKeys(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen = set()  # an unhashable key fails here as in construct_mapping: invalid YAML
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice", key_node.start_mark)
+                seen.add(key)
+            return super().construct_mapping(node, deep)
+
+    return SafeLoaderWithoutRepeatedKeys
