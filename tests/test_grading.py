@@ -299,13 +299,13 @@ def test_non_string_input_is_a_typed_error():
         grading.is_correct("5", None)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("timeout", [-1, 0, float("nan"), float("inf"), "3", True])
+@pytest.mark.parametrize("timeout", [-1, 0, 1e-9, 0.09, float("nan"), float("inf"), "3", True])
 def test_a_timeout_that_is_no_positive_number_is_a_typed_error(timeout):
-    # -1 had two healthy workers killed as stuck, then a GradingError; 0 stood for the default;
-    # "3" was a TypeError. Refused before any worker is asked, for every grader.
+    # -1 and 1e-9 had two healthy workers killed as stuck, then a GradingError; 0 stood for the
+    # default; "3" was a TypeError. Refused before any worker is asked, for every grader.
     from reasoning_economics.problems import create_source, sample_episode
 
-    with pytest.raises(GradingInputError, match="timeout must be a number of seconds above 0"):
+    with pytest.raises(GradingInputError, match="timeout must be a number of seconds from 0.1"):
         grading.grade("\\boxed{x^2+2x+1}", "(x+1)^2", timeout=timeout)
     (builtin,) = sample_episode(create_source("builtin"), 1, seed=0)
     with pytest.raises(GradingInputError, match="timeout must be"):

@@ -127,8 +127,8 @@ class EvalConfig:
                 raise ConfigError(
                     SERVER_OWN_SETTING.format(flag="--max-tokens-per-step", what="per-step token limit")
                 )
-        if not self.grading_timeout > 0:
-            raise ConfigError(f"grading_timeout must be > 0, got {self.grading_timeout!r}")
+        if not self.grading_timeout >= 0.1:  # grading.grader.MIN_TIMEOUT_S
+            raise ConfigError(f"grading_timeout must be at least 0.1 s, got {self.grading_timeout!r}")
 
     def seed_of(self, index: int) -> int:
         """The seed of unit ``index``."""

@@ -22,6 +22,9 @@ from reasoning_economics.grading.workers import DEADLINE_PASSED, TIMED_OUT, get_
 from reasoning_economics.problems.record import Problem
 
 DEFAULT_TIMEOUT_S = 5.0
+MIN_TIMEOUT_S = 0.1
+"""A worker that has not taken an answer within the timeout is replaced as stopped: below this,
+healthy workers were (1e-9 s retired two)."""
 # No real final answer is this long; longer ones are wrong without being parsed.
 MAX_ANSWER_CHARS = 2_000
 
@@ -54,12 +57,12 @@ def _require_str(name: str, value: object) -> str:
 
 
 def _timeout_s(timeout: object) -> float:
-    """``timeout`` in seconds (None: the default), a finite number above 0. A negative one
-    had workers killed as stuck, and 0 stood for the default."""
+    """``timeout`` in seconds (None: the default), a finite number of at least ``MIN_TIMEOUT_S``.
+    A negative one had workers killed as stuck, and 0 stood for the default."""
     if timeout is None:
         return DEFAULT_TIMEOUT_S
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
-        raise GradingInputError(f"timeout must be a number of seconds above 0, got {timeout!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not MIN_TIMEOUT_S <= timeout < math.inf:
+        raise GradingInputError(f"timeout must be a number of seconds from {MIN_TIMEOUT_S:g}, got {timeout!r}")
     return float(timeout)
 
 
@@ -106,7 +109,7 @@ def grade(response: str, gold: str, *, timeout: float | None = None) -> GradeRes
 
     Never raises for a hostile response: it is graded as text, at most ``timeout`` seconds
     (default 5). Raises GradingInputError for non-string input or a timeout that is not a
-    number of seconds above 0, and GradingError only if grading workers crash twice on the
+    number of seconds from ``MIN_TIMEOUT_S`` (0.1), and GradingError only if grading workers crash twice on the
     same answer.
     """
     _require_str("response", response)
