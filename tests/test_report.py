@@ -152,6 +152,21 @@ def test_report_out_that_cannot_be_a_directory_is_a_clear_error(runs, tmp_path):
     assert afile.read_text() == "not a folder"
 
 
+def test_runs_of_different_modes_compared_without_a_baseline_are_warned_about(runs, tmp_path):
+    sampled = tmp_path / "sampled"
+    made = CliRunner().invoke(app, ["eval", "--policy", "oracle:accuracy=1.0,tokens=40", "--mode", "problem",
+                                    "--samples", "2", "--episodes", "1", "--questions", "2", "--no-progress",
+                                    "--out", str(sampled)])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    result = CliRunner().invoke(app, ["report", str(runs / "short"), str(sampled), "--out", str(tmp_path / "cmp")])
+    assert result.exit_code == 0, result.output
+    (warning,) = json.loads((tmp_path / "cmp" / "summary.json").read_text())["warnings"]
+    assert "different modes ('short' (episode), 'sampled' (problem))" in warning
+    same = CliRunner().invoke(app, ["report", str(runs / "short"), str(runs / "long"), "--out", str(tmp_path / "same")])
+    assert same.exit_code == 0, same.output
+    assert json.loads((tmp_path / "same" / "summary.json").read_text())["warnings"] == []
+
+
 def test_a_comparison_is_never_written_over_one_of_its_runs(runs, tmp_path):
     short = runs / "short"
     before = {name: (short / name).read_bytes() for name in ("summary.json", "report.html")}

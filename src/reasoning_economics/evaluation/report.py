@@ -114,6 +114,14 @@ def compare(runs: Sequence[RunData], baseline: RunData | None = None) -> dict[st
         )
     if baseline is not None and baseline.summary is not None:
         warnings.extend(_setting_warnings(runs, baseline))
+    modes = {run.name: run.summary.get("mode") for run in runs if run.summary is not None}
+    if baseline is None and len(set(modes.values())) > 1:
+        # With a baseline, _setting_warnings names each run whose mode differs from it.
+        listed = ", ".join(f"{name!r} ({mode})" for name, mode in modes.items())
+        warnings.append(
+            f"the runs were evaluated in different modes ({listed}): tokens and accuracy mean different "
+            "things in each, and the accuracy-vs-tokens frontier puts them side by side"
+        )
     return {
         "runs": summaries,
         "baseline": baseline.name if baseline else None,
