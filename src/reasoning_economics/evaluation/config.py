@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reasoning_economics.errors import ConfigError
+from reasoning_economics.grading.grader import MIN_TIMEOUT_S
 
 MODES = ("episode", "problem", "anytime")
 
@@ -127,8 +128,8 @@ class EvalConfig:
                 raise ConfigError(
                     SERVER_OWN_SETTING.format(flag="--max-tokens-per-step", what="per-step token limit")
                 )
-        if not self.grading_timeout >= 0.1:  # grading.grader.MIN_TIMEOUT_S
-            raise ConfigError(f"grading_timeout must be at least 0.1 s, got {self.grading_timeout!r}")
+        if not self.grading_timeout >= MIN_TIMEOUT_S:
+            raise ConfigError(f"grading_timeout must be at least {MIN_TIMEOUT_S:g} s, got {self.grading_timeout!r}")
 
     def seed_of(self, index: int) -> int:
         """The seed of unit ``index``."""

@@ -12,10 +12,10 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from numbers import Real
 from typing import Any
 
 from reasoning_economics.errors import ConfigError
+from reasoning_economics.rewards._validation import as_lengths, as_numbers
 from reasoning_economics.rewards.anytime import accuracy_by_budget, anytime_score, overthinking_count
 
 __all__ = [
@@ -51,19 +51,6 @@ class Proportion:
 
     def to_dict(self) -> dict[str, Any]:
         return {"successes": self.successes, "total": self.total, "value": self.value, "low": self.low, "high": self.high}
-
-
-def _finite_numbers(values: Sequence[float], name: str, *, counts: bool = False) -> list[float]:
-    """``values`` as floats, each finite (and >= 0 when they are ``counts``): a NaN sorts
-    anywhere and ranks as anything, so it came back as a made-up statistic."""
-    numbers = []
-    for i, value in enumerate(values):
-        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-            raise ConfigError(f"{name}[{i}] must be a finite number, got {value!r}")
-        if counts and value < 0:
-            raise ConfigError(f"{name}[{i}] must be a count >= 0, got {value!r}")
-        numbers.append(float(value))
-    return numbers
 
 
 def wilson_interval(successes: int, total: int, z: float = Z_95) -> Proportion:
@@ -129,7 +116,8 @@ def token_stats(values: Sequence[float]) -> dict[str, float | int | None]:
     p90 is the nearest-rank 90th percentile (the smallest value with at least 90% of the
     values at or below it). With no values every statistic but ``count`` is None: a 0 would
     read as answers that cost nothing, and a baseline compared against it would be made up."""
-    data = sorted(_finite_numbers(values, "values", counts=True))
+    # A NaN sorts anywhere and ranks as anything: it came back as a made-up statistic.
+    data = sorted(as_lengths(values, "values", error=ConfigError))
     if not data:
         return {"count": 0, "mean": None, "median": None, "p90": None, "min": None, "max": None}
     rank = max(1, math.ceil(0.9 * len(data)))
@@ -178,7 +166,7 @@ def spearman_rho(x: Sequence[float], y: Sequence[float]) -> float | None:
     """
     if len(x) != len(y):
         raise ConfigError(f"spearman_rho needs equal lengths, got {len(x)} and {len(y)}")
-    x, y = _finite_numbers(x, "x"), _finite_numbers(y, "y")
+    x, y = as_numbers(x, "x", error=ConfigError), as_numbers(y, "y", error=ConfigError)
     if len(x) < 2:
         return None
     rx, ry = ranks(x), ranks(y)
@@ -235,7 +223,7 @@ def accuracy_by_length_bins(
         raise ConfigError(f"got {len(lengths)} lengths for {len(correct)} correctness flags")
     if num_bins < 1:
         raise ConfigError(f"num_bins must be >= 1, got {num_bins}")
-    pairs = sorted(zip(_finite_numbers(lengths, "lengths", counts=True), (bool(c) for c in correct)), key=lambda p: p[0])
+    pairs = sorted(zip(as_lengths(lengths, error=ConfigError), (bool(c) for c in correct)), key=lambda p: p[0])
     base, larger = divmod(len(pairs), num_bins)
     # Where each bin ends in the sorted samples, were there no ties.
     ends = list(itertools.accumulate(base + (j < larger) for j in range(num_bins)))

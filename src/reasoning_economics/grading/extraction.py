@@ -205,7 +205,8 @@ def _box_starts_from_the_end(text: str) -> Iterator[re.Match[str]]:
 def _last_box(text: str) -> tuple[int, str] | None:
     """(where its ``\\boxed`` starts, its content) for the last well-formed box, else None. A
     box inside another is part of the outer one's content: ``\\boxed{\\fbox{5}9}`` answers
-    ``59``, not 5, which a grader reading boxes would have read alone, and ``\\boxed{x = \\boxed{3}}`` answers ``x = 3``."""
+    ``59``, not 5, which a grader reading boxes would have read alone, and
+    ``\\boxed{x = \\boxed{3}}`` answers ``x = 3``."""
     found: tuple[int, int, str] | None = None
     for match in islice(_box_starts_from_the_end(text), MAX_BOX_ATTEMPTS):
         box = _box_at(text, match)

@@ -109,8 +109,8 @@ def grade(response: str, gold: str, *, timeout: float | None = None) -> GradeRes
 
     Never raises for a hostile response: it is graded as text, at most ``timeout`` seconds
     (default 5). Raises GradingInputError for non-string input or a timeout that is not a
-    number of seconds from ``MIN_TIMEOUT_S`` (0.1), and GradingError only if grading workers crash twice on the
-    same answer.
+    number of seconds from ``MIN_TIMEOUT_S`` (0.1), and GradingError only if grading workers
+    crash twice on the same answer.
     """
     _require_str("response", response)
     timeout_s = _timeout_s(timeout)

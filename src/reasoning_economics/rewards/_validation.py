@@ -30,24 +30,26 @@ def as_correctness(correct: Sequence[object], name: str = "correct") -> list[boo
     return [as_flag(value, f"{name}[{i}]") for i, value in enumerate(correct)]
 
 
-def as_lengths(lengths: Sequence[object], name: str = "lengths") -> list[float]:
-    """Token lengths as floats; each must be a finite real number >= 0."""
-    out = []
-    for i, value in enumerate(lengths):
-        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-            raise RewardInputError(f"{name}[{i}] must be a finite number of tokens, got {value!r}")
+def as_lengths(
+    lengths: Sequence[object], name: str = "lengths", *, error: type[ValueError] = RewardInputError
+) -> list[float]:
+    """Token lengths as floats; each must be a finite real number >= 0 (else ``error``)."""
+    out = as_numbers(lengths, name, error=error)
+    for i, value in enumerate(out):
         if value < 0:
-            raise RewardInputError(f"{name}[{i}] must be >= 0 tokens, got {value!r}")
-        out.append(float(value))
+            raise error(f"{name}[{i}] must be >= 0 tokens, got {value!r}")
     return out
 
 
-def as_numbers(values: Sequence[object], name: str = "rewards") -> list[float]:
-    """Finite real numbers as floats (rewards, scores)."""
+def as_numbers(
+    values: Sequence[object], name: str = "rewards", *, error: type[ValueError] = RewardInputError
+) -> list[float]:
+    """Finite real numbers as floats (rewards, scores; else ``error``, for callers outside
+    the rewards, such as the evaluation metrics, that raise their own)."""
     out = []
     for i, value in enumerate(values):
         if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-            raise RewardInputError(f"{name}[{i}] must be a finite number, got {value!r}")
+            raise error(f"{name}[{i}] must be a finite number, got {value!r}")
         out.append(float(value))
     return out
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from reasoning_economics.grading.grader import MIN_TIMEOUT_S
 from reasoning_economics.server import (
     DEFAULT_MAX_HTTP_RESETS,
     DEFAULT_MAX_SESSIONS,
@@ -75,7 +76,7 @@ def serve(
         False, "--trust-remote-code", help="Let allowed tokenizers run their own code (transformers). Off by default."
     ),
     grading_timeout: float = typer.Option(
-        None, "--grading-timeout", min=0.1, help="Wall-clock limit per grade, in seconds, after which the worker is killed (it stops deciding after a third of it in CPU seconds); by default the config's grading_timeout, 5."
+        None, "--grading-timeout", min=MIN_TIMEOUT_S, help="Wall-clock limit per grade, in seconds, after which the worker is killed (it stops deciding after a third of it in CPU seconds); by default the config's grading_timeout, 5."
     ),
     max_message_mb: float = typer.Option(
         16.0, "--max-message-mb", min=0.001, max=4096.0, help="Larger WebSocket messages get MESSAGE_TOO_LARGE without being parsed; larger HTTP request bodies get 413."
