@@ -166,7 +166,14 @@ def test_anytime_summary_by_hand():
     assert anytime["by_difficulty"]["easy"]["overthinking_count"] == 1
     assert anytime["by_difficulty"]["hard"]["accuracy"] == [0.0, 1.0]
     assert (s["accuracy"]["successes"], s["accuracy"]["total"]) == (1, 2)  # at the largest budget
-    assert s["tokens_per_question"]["mean"] == pytest.approx((10 + 15 + 10 + 20) / 4)
+    # One answer a question, at the largest budget (it pooled every budget's cut: 4 answers, 13.75).
+    assert s["answers"] == 2
+    assert s["tokens_per_question"]["mean"] == pytest.approx((15 + 20) / 2)
+    assert anytime["tokens"] == [10.0, 17.5]
+    assert anytime["by_difficulty"]["hard"]["tokens"] == [10.0, 20.0]
+    # 1 right summary in 35 thinking tokens at the largest budget
+    assert s["accuracy_per_1k_tokens"] == pytest.approx(1000 / 35)
+    assert s["by_difficulty"]["hard"]["accuracy_per_1k_tokens"] == pytest.approx(1000 / 20)
     # Tiers and types read accuracy at the largest budget too (they pooled every budget's cells).
     assert s["by_difficulty"]["easy"]["accuracy"]["value"] == 0.0
     assert s["by_difficulty"]["hard"]["accuracy"]["value"] == 1.0
@@ -189,8 +196,39 @@ def test_anytime_reflection_counts_each_question_once_over_its_whole_thinking():
     assert s["reflection"]["share_reflecting"] == 1.0
     assert s["patterns_per_1k"]["backtracking"] == pytest.approx(1000 / 300)
     assert s["by_difficulty"]["easy"]["reflection"]["rea_rl_per_1k"] == pytest.approx(10.0)
-    # The tokens per answer stay those kept at each budget.
-    assert s["tokens_per_question"]["mean"] == pytest.approx((100 + 200 + 300 + 300) / 4)
+    # The tokens are those kept at the largest budget: all 300.
+    assert s["tokens_per_question"]["mean"] == pytest.approx(300)
+
+
+def _anytime_problem(difficulty, thinking_tokens, budgets, finish_reason="stop"):
+    return {"problem_type": "gcd", "difficulty": difficulty, "thinking": "so 3", "thinking_tokens": thinking_tokens,
+            "finish_reason": finish_reason,
+            "by_budget": [{"budget": b, "thinking_tokens": min(thinking_tokens, b), "score": 1.0,
+                           "summaries": [{"correct": True, "extracted": "3"}]} for b in budgets]}
+
+
+def test_anytime_ranks_questions_not_budget_cuts_against_difficulty():
+    # Thinking grows with difficulty (40, 80, 120 tokens): rho is 1. Pooling the cuts at budgets
+    # 50 and 100 ranked (40, 40, 50, 80, 50, 100) and read 0.80; the largest budget's are
+    # 40, 80, 100, still in difficulty's order.
+    budgets = [50, 100]
+    unit = {"index": 0, "mode": "anytime", "budgets": budgets,
+            "problems": [_anytime_problem(0.1, 40, budgets), _anytime_problem(0.5, 80, budgets),
+                         _anytime_problem(0.9, 120, budgets, finish_reason="length")]}
+    s = summarize([unit], {"mode": "anytime"})
+    assert s["spearman_tokens_difficulty"] == pytest.approx(1.0)
+    assert s["answers"] == 3
+    assert s["tokens_per_question"]["mean"] == pytest.approx((40 + 80 + 100) / 3)
+    # the third thought was cut at the largest budget: 1 of 3 (it read 0.0, finish reasons unread)
+    assert s["truncation_rate"] == pytest.approx(1 / 3)
+
+
+def test_rates_of_a_run_without_answers_are_unknown():
+    s = summarize([], {"mode": "episode"})
+    assert (s["truncation_rate"], s["reflection"]["share_reflecting"]) == (None, None)
+    # and a run whose policy reports no finish reasons knows no truncation rate
+    unit = {**EPISODES[1], "steps": [{**EPISODES[1]["steps"][0], "finish_reason": None}]}
+    assert summarize([unit], {"mode": "episode"})["truncation_rate"] is None
 
 
 def test_anytime_accuracy_counts_summaries_so_a_half_right_question_is_half_right():

@@ -455,7 +455,8 @@ def render_html(runs: Sequence[RunData], comparison: dict[str, Any]) -> str:
                     + _html_table(
                         ["budget", *map(str, anytime["budgets"]), "anytime score", "overthinking"],
                         [["accuracy", *(f"{a:.3f}" for a in anytime["accuracy"]),
-                          f"{anytime['anytime_score']:.3f}", str(anytime["overthinking_count"])]],
+                          f"{anytime['anytime_score']:.3f}", str(anytime["overthinking_count"])],
+                         ["thinking tokens kept", *(f"{t:.1f}" for t in anytime["tokens"]), "", ""]],
                     )
                 )
         examples = example_answers(run.units)

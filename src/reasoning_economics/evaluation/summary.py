@@ -5,10 +5,10 @@ on demand), so it always matches the file. The record formats are those the mode
 (:mod:`reasoning_economics.evaluation.modes`); everything here is a pure function of them.
 
 Answers are flattened to *answer samples* first: one per step in ``episode`` mode, one per
-sample in ``problem`` mode and one per (question, budget) in ``anytime`` mode (there the
-tokens are the thinking tokens kept at that budget). Every token and behaviour metric is
-computed on that flat list, the mode-specific ones (budget use, pass@k, the anytime curve) on
-the units. Behaviour (reflection, reasoning patterns) is a property of a reasoning trace,
+sample in ``problem`` mode and one per question in ``anytime`` mode, its answer at the largest
+budget (the one whose accuracy the run reports; the tokens are the thinking tokens kept there).
+Every token and behaviour metric is computed on that flat list, the mode-specific ones (budget
+use, pass@k, the anytime curve, with its tokens at each budget) on the units. Behaviour (reflection, reasoning patterns) is a property of a reasoning trace,
 counted once per trace: an anytime question's one trace is cut at every budget.
 """
 
@@ -77,15 +77,20 @@ def answer_samples(units: Sequence[dict[str, Any]]) -> list[AnswerSample]:
                     )
         elif mode == "anytime":
             for p, problem in enumerate(unit["problems"]):
-                for cell in problem["by_budget"]:
-                    summary = cell["summaries"][0] if cell["summaries"] else {}
-                    samples.append(
-                        AnswerSample(
-                            problem["problem_type"], problem["difficulty"], cell["thinking_tokens"],
-                            problem["thinking_tokens"], cell["score"] >= 0.5, problem["thinking"],
-                            summary.get("extracted"), None, (u, p),
-                        )
+                if not problem["by_budget"]:
+                    continue
+                # The largest budget's answer, the one whose accuracy the run reports: pooling
+                # every budget's cut paired a mean over all budgets with that accuracy, and ranked
+                # the budget caps, not the questions, against difficulty.
+                cell = problem["by_budget"][-1]
+                summary = cell["summaries"][0] if cell["summaries"] else {}
+                samples.append(
+                    AnswerSample(
+                        problem["problem_type"], problem["difficulty"], cell["thinking_tokens"],
+                        problem["thinking_tokens"], cell["score"] >= 0.5, problem["thinking"],
+                        summary.get("extracted"), problem.get("finish_reason"), (u, p),
                     )
+                )
         else:
             raise ValueError(f"unknown mode {mode!r} in unit {unit.get('index')}")
     return samples
@@ -123,7 +128,7 @@ def behaviour_summary(samples: Sequence[AnswerSample]) -> dict[str, Any]:
         "reflection": {
             "rea_rl_per_1k": metrics.per_1k(sum(r["rea_rl"] for r in reflections), thinking_tokens),
             "self_reflection_per_1k": metrics.per_1k(sum(r["self_reflection"] for r in reflections), thinking_tokens),
-            "share_reflecting": metrics.rate([r["rea_rl"] + r["self_reflection"] > 0 for r in reflections]).value,
+            "share_reflecting": _share([r["rea_rl"] + r["self_reflection"] > 0 for r in reflections]),
         },
         "patterns_per_1k": {
             name: metrics.per_1k(sum(p[name] for p in patterns), thinking_tokens)
@@ -131,6 +136,11 @@ def behaviour_summary(samples: Sequence[AnswerSample]) -> dict[str, Any]:
         },
         "faithfulness": metrics.rate([f for f in faithful if f is not None]).to_dict(),
     }
+
+
+def _share(flags: Sequence[bool]) -> float | None:
+    """The share of true ``flags``; None when there is none (unknown, not 0 of 0)."""
+    return metrics.rate(flags).value if flags else None
 
 
 def summarize(units: Sequence[dict[str, Any]], run_config: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -153,7 +163,7 @@ def summarize(units: Sequence[dict[str, Any]], run_config: dict[str, Any] | None
         "spearman_tokens_difficulty": metrics.spearman_rho(
             [s.tokens for s in samples], [s.difficulty for s in samples]
         ),
-        "truncation_rate": metrics.rate([s.finish_reason == "length" for s in samples if s.finish_reason]).value,
+        "truncation_rate": _share([s.finish_reason == "length" for s in samples if s.finish_reason]),
     }
     by_tier = metrics.group_values([s.tier for s in samples], list(samples))
     summary["by_difficulty"] = {tier: _group_summary(by_tier[tier]) for tier in _tier_order(list(by_tier))}
@@ -170,16 +180,18 @@ def summarize(units: Sequence[dict[str, Any]], run_config: dict[str, Any] | None
         summary.update(problem_mode_summary(units, samples))
     elif mode == "anytime":
         summary["anytime"] = anytime_summary(units)
-        problems = [p for u in units for p in u["problems"]]
+        problems = [p for u in units for p in u["problems"] if p["by_budget"]]
         final = _accuracy_at_largest_budget(problems)
         summary["accuracy"] = final.to_dict() if final.total else None
-        # Accuracy is read at the largest budget, per tier and type as overall; the other
-        # measures stay those of every (question, budget) answer sample.
+        summary["accuracy_per_1k_tokens"] = _per_1k_at_largest_budget(problems)
+        # Accuracy counts the summaries at the largest budget, per tier and type as overall (the
+        # answer samples hold one flag a question: right when half its summaries are).
         for key, group_of in (("by_difficulty", lambda p: difficulty_tier(p["difficulty"])),
                               ("by_problem_type", lambda p: p["problem_type"])):  # fmt: skip
             groups = metrics.group_values([group_of(p) for p in problems], problems)
             for name, group in groups.items():
                 summary[key][name]["accuracy"] = _accuracy_at_largest_budget(group).to_dict()
+                summary[key][name]["accuracy_per_1k_tokens"] = _per_1k_at_largest_budget(group)
     return summary
 
 
@@ -190,6 +202,15 @@ def _accuracy_at_largest_budget(problems: Sequence[dict[str, Any]]) -> metrics.P
     last_cells = [p["by_budget"][-1] for p in problems if p["by_budget"]]
     correct = sum(sum(1 for summary in cell["summaries"] if summary["correct"]) for cell in last_cells)
     return metrics.wilson_interval(correct, sum(len(cell["summaries"]) for cell in last_cells))
+
+
+def _per_1k_at_largest_budget(problems: Sequence[dict[str, Any]]) -> float | None:
+    """Anytime mode: right answers per 1000 thinking tokens at the largest budget, a question
+    counting the share of its summaries that are right there."""
+    last_cells = [p["by_budget"][-1] for p in problems]
+    return metrics.accuracy_per_1k_tokens(
+        math.fsum(cell["score"] for cell in last_cells), sum(cell["thinking_tokens"] for cell in last_cells)
+    )
 
 
 def _episode_accuracy(units: Sequence[dict[str, Any]]) -> metrics.Proportion:
@@ -289,6 +310,9 @@ def anytime_summary(units: Sequence[dict[str, Any]]) -> dict[str, Any]:
             "overthinking_count": metrics.overthinking_count(right),
             "questions": len(group),
             "mean_thinking_tokens": math.fsum(p["thinking_tokens"] for p in group) / len(group),
+            # the thinking tokens kept at each budget: the curve's x, as accuracy is its y
+            "tokens": [math.fsum(p["by_budget"][j]["thinking_tokens"] for p in group) / len(group)
+                       for j in range(len(budgets))],
         }
 
     by_tier = metrics.group_values([difficulty_tier(p["difficulty"]) for p in problems], problems)
