@@ -82,6 +82,17 @@ def test_hard_budget_cuts_the_answer_and_ends_the_episode(tmp_path):
         assert [s["step_token_limit"] for s in unit["steps"]] == [192, 192, 100]
         assert [s["tokens_used"] for s in unit["steps"]] == [150, 150, 100]
         assert unit["steps"][2]["finish_reason"] == "length"
+        fourth = sample_episode(create_source("builtin"), 4, unit["seed"])[3]
+        assert unit["unanswered"] == [
+            {"question_id": fourth.id, "problem_type": fourth.problem_type, "difficulty": fourth.difficulty}
+        ]
+    # The unanswered questions count as wrong in their tier and type too: the groups add up to
+    # the 8 questions, not to the 6 answered (a policy starving hard questions read 100% there).
+    tiers = summary["by_difficulty"].values()
+    assert sum(g["accuracy"]["total"] for g in tiers) == 8
+    assert sum(g["unanswered"] for g in tiers) == 2
+    assert sum(g["accuracy"]["successes"] for g in tiers) == 4
+    assert sum(g["accuracy"]["total"] for g in summary["by_problem_type"].values()) == 8
 
 
 def test_problem_mode_pass_at_k_matches_the_oracle_draws(tmp_path):

@@ -21,19 +21,26 @@ def _comparable(units):
     return [{k: v for k, v in unit.items() if k not in ("episode_id", "env_config_digest")} for unit in units]
 
 
-def test_remote_episodes_equal_in_process_episodes(start_server, tmp_path):
+@pytest.mark.parametrize("budget", [500, 120])
+def test_remote_episodes_equal_in_process_episodes(start_server, tmp_path, budget):
     server = start_server(env_config=EnvConfig(num_questions=3, max_tokens_per_step=100))
     # No questions or max_tokens_per_step with a server: the server's own (3 and 100 here) apply.
-    remote = EvalConfig(policy=SPEC, episodes=3, budget=500, server=server.base_url, concurrency=2)
+    remote = EvalConfig(policy=SPEC, episodes=3, budget=budget, server=server.base_url, concurrency=2)
     remote_summary = run_evaluation(remote, tmp_path / "remote", show_progress=False)
-    local = EvalConfig(policy=SPEC, episodes=3, questions=3, max_tokens_per_step=100, budget=500, concurrency=2)
+    local = EvalConfig(policy=SPEC, episodes=3, questions=3, max_tokens_per_step=100, budget=budget, concurrency=2)
     local_summary = run_evaluation(local, tmp_path / "local", show_progress=False)
     remote_units, local_units = read_results(tmp_path / "remote"), read_results(tmp_path / "local")
     # same questions, answers, charges, rewards and terminations, step by step
     assert _comparable(remote_units) == _comparable(local_units)
     assert remote_summary["accuracy"] == local_summary["accuracy"]
     assert remote_summary["budget"] == local_summary["budget"]
-    assert all(unit["total_budget"] == 500 for unit in remote_units)
+    assert all(unit["total_budget"] == budget for unit in remote_units)
+    # The questions the budget never reached are rebuilt from the seed on the client's side, as
+    # the environment holds them in-process (equal units above), and counted in their tiers.
+    unanswered = sum(len(unit["unanswered"]) for unit in remote_units)
+    assert unanswered == sum(3 - len(unit["steps"]) for unit in remote_units)
+    assert (unanswered > 0) == (budget == 120)
+    assert remote_summary["by_difficulty"] == local_summary["by_difficulty"]
 
 
 def test_cli_against_a_server_with_a_token(start_server, tmp_path):

@@ -139,6 +139,36 @@ def test_a_server_asking_other_questions_says_so_to_a_scripted_policy(start_serv
         run_evaluation(config, tmp_path / "run", show_progress=False)
 
 
+@pytest.mark.parametrize("dataset", ["builtin", "server's"])
+def test_unanswered_questions_are_rebuilt_only_from_the_servers_own_questions(dataset, start_server, tmp_path):
+    """The questions the budget never reached are rebuilt from the seed on this side, when the
+    server asked the rebuild's questions up to there; from another dataset they are unknown
+    (None), rather than the local dataset's, which the server did not ask."""
+    from reasoning_economics.evaluation.sessions import RemoteSession
+    from reasoning_economics.problems import create_source, sample_episode
+
+    problems = tmp_path / "problems.jsonl"
+    problems.write_text("".join(json.dumps({"question": f"What is {k} + 977?", "answer": str(k + 977)}) + "\n"
+                                for k in range(8)))  # fmt: skip
+    served = f"file:{problems}"
+    server = start_server(env_config=EnvConfig(num_questions=3, dataset=served))
+    local = served if dataset == "server's" else dataset
+    session = RemoteSession(server.base_url, token=None, tokenizer_name=None, total_budget=20, dataset=local)
+    try:
+        observation = session.reset(seed=4)
+        while not observation.done:  # 12 tokens an answer: two of the three questions fit
+            observation = session.step("So the answer is " + "1 2 3 4 5 6 " + "\\boxed{980}", {})
+        answered = len(observation.history)
+        unanswered = session.unanswered(observation)
+    finally:
+        session.close()
+    assert 0 < answered < 3
+    if dataset == "builtin":
+        assert unanswered is None
+    else:
+        assert unanswered == sample_episode(create_source(served), 3, 4)[answered:]
+
+
 @pytest.mark.parametrize(
     "flags, named",
     [(["--soft"], "--soft"), (["--max-tokens-per-step", "64"], "--max-tokens-per-step"),

@@ -75,6 +75,26 @@ def test_episode_summary_by_hand():
     assert s["reward"]["step_reward"] == pytest.approx((1.0 - 0.1 - 0.2 + 1.0) / 4)
 
 
+def test_unanswered_questions_count_as_wrong_in_their_tier_and_type():
+    # Episode 1 left two questions: a hard gcd and a hard "prime" no answer reached.
+    unanswered = [{"question_id": "q5", "problem_type": "gcd", "difficulty": 0.8},
+                  {"question_id": "q6", "problem_type": "prime", "difficulty": 0.95}]
+    units = [{**EPISODES[0], "unanswered": []}, {**EPISODES[1], "unanswered": unanswered}]
+    s = summarize(units, {"mode": "episode"})
+    hard = s["by_difficulty"]["hard"]
+    # one answered hard question (wrong) and two unanswered: 0 of 3
+    assert (hard["accuracy"]["successes"], hard["accuracy"]["total"], hard["unanswered"]) == (0, 3, 2)
+    assert hard["tokens"]["count"] == 1  # tokens stay those of the answers
+    easy = s["by_difficulty"]["easy"]
+    assert (easy["accuracy"]["successes"], easy["accuracy"]["total"], easy["unanswered"]) == (2, 2, 0)
+    gcd, prime = s["by_problem_type"]["gcd"], s["by_problem_type"]["prime"]
+    assert (gcd["accuracy"]["successes"], gcd["accuracy"]["total"], gcd["unanswered"]) == (2, 4, 1)
+    # a type no answer reached still shows, with its accuracy 0 of 1
+    assert (prime["accuracy"]["total"], prime["unanswered"], prime["tokens"]["count"]) == (1, 1, 0)
+    # the groups add up to the overall accuracy's 2 of 6
+    assert sum(g["accuracy"]["total"] for g in s["by_difficulty"].values()) == s["accuracy"]["total"] == 6
+
+
 def test_baseline_comparison_reports_reduction_and_points():
     s = summarize(EPISODES, {"mode": "episode"})
     baseline = {"run": {"name": "base"}, "accuracy": {"value": 0.5}, "tokens_per_question": {"mean": 250.0}}

@@ -313,3 +313,25 @@ def test_a_write_cut_short_leaves_the_earlier_report_whole(runs, tmp_path):
         assert not list(target.glob("*.tmp"))
         assert not (target / "report.html").exists() or target == run
     assert {path.name: path.read_bytes() for path in run.iterdir()} == before
+
+
+def test_a_tier_no_answer_reached_is_drawn_without_tokens(tmp_path):
+    # Episode mode: the one hard question was never reached, so its tier has an accuracy (0 of
+    # 1) and no tokens; the figures draw the other tiers and leave its bar empty.
+    from reasoning_economics.evaluation.plots import RunData, reflection_by_difficulty, tokens_by_difficulty
+    from reasoning_economics.evaluation.report import _breakdown_rows
+    from reasoning_economics.evaluation.summary import summarize
+
+    step = {"difficulty": 0.1, "problem_type": "gcd", "remaining_before": 100, "tokens_counted": 90,
+            "tokens_used": 90, "thinking_tokens": 90, "correct": True, "response": "wait\n\\boxed{6}",
+            "extracted": "6", "reward": 1.0, "finish_reason": "stop"}  # fmt: skip
+    unit = {"index": 0, "mode": "episode", "total_budget": 100, "num_questions": 2, "spent_budget": 90,
+            "total_reward": 1.0, "steps": [step],
+            "unanswered": [{"question_id": "q2", "problem_type": "gcd", "difficulty": 0.9}]}  # fmt: skip
+    summary = summarize([unit], {"mode": "episode", "name": "starved"})
+    assert list(summary["by_difficulty"]) == ["easy", "hard"]
+    run = RunData("starved", tmp_path, summary, [unit])
+    for figure in (tokens_by_difficulty, reflection_by_difficulty):
+        assert_real_image(figure([run]))
+    rows = {row[0]: row for row in _breakdown_rows(summary, "by_difficulty")}
+    assert rows["hard"][1:4] == ["0", "1", "0.000 [0.00, 0.79]"]

@@ -117,8 +117,9 @@ def tokens_by_difficulty(runs: Sequence[RunData]) -> bytes | None:
     for k, run in enumerate(runs):
         xs = [i + (k - (len(runs) - 1) / 2) * width for i in range(len(tiers))]
         groups = [run.summary["by_difficulty"].get(t) for t in tiers]
-        means = [g["tokens"]["mean"] if g else 0.0 for g in groups]
-        medians = [g["tokens"]["median"] if g else math.nan for g in groups]
+        # A tier with unanswered questions only (episode mode) has a group without tokens.
+        means = [g["tokens"]["mean"] if g and g["tokens"]["count"] else 0.0 for g in groups]
+        medians = [g["tokens"]["median"] if g and g["tokens"]["count"] else math.nan for g in groups]
         ax.bar(xs, means, width=width, label=label(run.name))
         ax.plot(xs, medians, "k_", markersize=12)
     ax.set_xticks(range(len(tiers)), tiers)

@@ -44,6 +44,11 @@ class EpisodeStep(_Question, _Answer):
     reward: Number
 
 
+class UnansweredQuestion(_Record):
+    problem_type: str
+    difficulty: Number
+
+
 class EpisodeUnit(_Record):
     index: Count
     mode: Literal["episode"] = "episode"
@@ -52,11 +57,17 @@ class EpisodeUnit(_Record):
     spent_budget: Number
     total_reward: Number
     steps: list[EpisodeStep]
+    # None: not known (a server whose questions could not be rebuilt here, or an older run)
+    unanswered: list[UnansweredQuestion] | None = None
 
     @model_validator(mode="after")
     def _at_most_one_step_per_question(self) -> EpisodeUnit:
         if len(self.steps) > self.num_questions:
             raise ValueError(f"{len(self.steps)} steps for {self.num_questions} questions")
+        if self.unanswered is not None and len(self.steps) + len(self.unanswered) != self.num_questions:
+            raise ValueError(
+                f"{len(self.steps)} steps and {len(self.unanswered)} unanswered questions for {self.num_questions} questions"
+            )
         return self
 
 

@@ -355,6 +355,7 @@ def _breakdown_rows(summary: dict[str, Any], key: str) -> list[list[str]]:
             [
                 group,
                 str(g["tokens"]["count"]),
+                _fmt(g.get("unanswered")),
                 f"{acc['value']:.3f} [{acc['low']:.2f}, {acc['high']:.2f}]",
                 _fmt(g["tokens"]["mean"], ".1f"),
                 _fmt(g["tokens"]["median"], ".1f"),
@@ -369,7 +370,7 @@ def _breakdown_rows(summary: dict[str, Any], key: str) -> list[list[str]]:
 
 
 _BREAKDOWN_HEADER = [
-    "group", "answers", "accuracy [95% CI]", "tokens mean", "tokens median", "acc / 1k tok",
+    "group", "answers", "unanswered", "accuracy [95% CI]", "tokens mean", "tokens median", "acc / 1k tok",
     "REA-RL reflect / 1k", "self-reflect / 1k", "share reflecting", "verification / 1k",
     "backtracking / 1k", "exploration / 1k",
 ]

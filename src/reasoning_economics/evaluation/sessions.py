@@ -29,6 +29,10 @@ class EpisodeSession(Protocol):
 
     def problem(self, observation: Any) -> Problem | None: ...
 
+    def unanswered(self, observation: Any) -> list[Problem] | None:
+        """The questions a finished episode never asked (the budget ran out); None when unknown."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -54,6 +58,9 @@ class LocalSession:
         if observation.done:
             return None
         return self.env.problems[observation.step_idx]
+
+    def unanswered(self, observation: Any) -> list[Problem] | None:
+        return self.env.problems[len(observation.history):]
 
     def close(self) -> None:
         """Nothing to release."""
@@ -112,6 +119,16 @@ class RemoteSession:
             return None
         candidate = self._problems[observation.step_idx]
         return candidate if candidate.question == observation.question else None
+
+    def unanswered(self, observation: Any) -> list[Problem] | None:
+        """The local rebuild's questions after the answered ones, when the server asked the
+        rebuild's questions up to there (the same ids in the same places); else None."""
+        asked = [entry.get("question_id") for entry in observation.history]
+        if self._problems is None or len(self._problems) < len(asked):
+            return None
+        if [problem.id for problem in self._problems[: len(asked)]] != asked:
+            return None
+        return self._problems[len(asked):]
 
     def served_other_question(self, observation: Any) -> bool:
         """Whether the server asked a question the local rebuild of the episode does not hold

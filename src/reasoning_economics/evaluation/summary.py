@@ -173,6 +173,7 @@ def summarize(units: Sequence[dict[str, Any]], run_config: dict[str, Any] | None
     if mode == "episode":
         accuracy = _episode_accuracy(units)
         summary["accuracy"] = accuracy.to_dict() if accuracy.total else None
+        _count_unanswered(summary, units)
         summary["budget"] = budget_summary(units)
         summary["reward"] = reward_summary(units)
     elif mode == "problem":
@@ -211,6 +212,27 @@ def _per_1k_at_largest_budget(problems: Sequence[dict[str, Any]]) -> float | Non
     return metrics.accuracy_per_1k_tokens(
         math.fsum(cell["score"] for cell in last_cells), sum(cell["thinking_tokens"] for cell in last_cells)
     )
+
+
+def _count_unanswered(summary: dict[str, Any], units: Sequence[dict[str, Any]]) -> None:
+    """Episode mode: the questions the budget never reached count as wrong in their tier and
+    type, as in the overall accuracy (a policy that starved the hard questions read 100% on
+    the ones it answered). Each group gains ``unanswered``; a tier no answer reached gets a group
+    of its own. Units that do not know their unanswered questions (see the episode record) add
+    none."""
+    unanswered = [q for unit in units for q in (unit.get("unanswered") or ())]
+    for key, group_of in (("by_difficulty", lambda q: difficulty_tier(q["difficulty"])),
+                          ("by_problem_type", lambda q: q["problem_type"])):  # fmt: skip
+        groups = summary[key]
+        missing = metrics.group_values([group_of(q) for q in unanswered], unanswered)
+        for name in missing.keys() - groups.keys():
+            groups[name] = _group_summary([])
+        for name, group in groups.items():
+            answered = group["accuracy"]
+            group["unanswered"] = skipped = len(missing.get(name, ()))
+            group["accuracy"] = metrics.wilson_interval(answered["successes"], answered["total"] + skipped).to_dict()
+        if key == "by_difficulty":
+            summary[key] = {tier: groups[tier] for tier in _tier_order(list(groups))}
 
 
 def _episode_accuracy(units: Sequence[dict[str, Any]]) -> metrics.Proportion:

@@ -12,7 +12,9 @@ Record of one episode (one line of ``results.jsonl``)::
     steps: [{step_idx, question_id, problem_type, difficulty, question, gold, request_seed,
              remaining_before, step_token_limit, response, grading_response, finish_reason,
              completion_tokens, tokens_counted, tokens_used, overspend_tokens, thinking_tokens,
-             correct, extracted, grade_reason, reward, reward_parts}]
+             correct, extracted, grade_reason, reward, reward_parts}],
+    unanswered: [{question_id, problem_type, difficulty}] (the questions the budget never reached;
+                null when a server's questions could not be rebuilt here)
 """
 
 from __future__ import annotations
@@ -205,7 +207,18 @@ class EpisodeMode:
             "total_reward": meta["total_reward"],
             "correct": sum(1 for step in episode.steps if step["correct"]),
             "steps": episode.steps,
+            "unanswered": _unanswered_record(episode.session.unanswered(final)),
         }
+
+
+def _unanswered_record(problems: list[Any] | None) -> list[dict[str, Any]] | None:
+    """The questions the budget never reached, as the summary counts them (wrong, in their
+    tier and type); None when the session cannot tell them."""
+    if problems is None:
+        return None
+    return [
+        {"question_id": p.id, "problem_type": p.problem_type, "difficulty": p.difficulty} for p in problems
+    ]
 
 
 def _check_settings(context: RunContext, episode: _LiveEpisode) -> None:
