@@ -144,7 +144,27 @@ class RunContext:
             raise PolicyError(
                 f"policy {getattr(self.policy, 'name', '?')!r} returned {len(results)} results for {len(requests)} requests"
             )
-        return [_valid_text(result) for result in results]
+        results = [_valid_text(result) for result in results]
+        cut = [self._within_max_tokens(request, result) for request, result in zip(requests, results)]
+        longer = sum(1 for before, after in zip(results, cut) if after is not before)
+        if longer:
+            logger.warning(
+                "%d of %d answers of policy %r were longer than the max_tokens asked, counted in this run's "
+                "tokenizer %r: each was cut there, as an endpoint honouring the limit would have stopped, so "
+                "that no answer is graded on tokens it was not given. The endpoint ignores max_tokens, or its "
+                "model counts with another tokenizer than the run's (--tokenizer)",
+                longer, len(results), getattr(self.policy, "name", "?"), self.tokenizer_name,
+            )  # fmt: skip
+        return cut
+
+    def _within_max_tokens(self, request: GenerationRequest, result: GenerationResult) -> GenerationResult:
+        """``result`` cut to ``request.max_tokens`` tokens of the run's tokenizer, marked as stopped
+        by the length limit, when it is longer; else ``result`` itself."""
+        text = result.text
+        if not isinstance(text, str) or self.counter.count(text) <= request.max_tokens:
+            return result
+        ids = list(self.counter.encode(text))[: request.max_tokens]
+        return dataclasses.replace(result, text=self.counter.decode(ids), finish_reason="length")
 
     def grade(self, text: str, problem: Problem) -> Any:
         from reasoning_economics import grading
