@@ -26,7 +26,7 @@ ANSWER = "Two and two make four. The answer is \\boxed{4}."
 @pytest.fixture
 def endpoint():
     requests: list[dict] = []
-    answer = {"text": ANSWER}  # what every completion says; a test may change it
+    answer = {"text": ANSWER}  # what every completion says, and its status; a test may change them
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):
@@ -42,8 +42,10 @@ def endpoint():
                              "finish_reason": "stop"}],
                 "usage": {"prompt_tokens": 10, "completion_tokens": count, "total_tokens": 10 + count},
             }
+            if answer.get("status", 200) != 200:  # a test's failing endpoint
+                reply = {"error": {"message": "model is overloaded"}}
             data = json.dumps(reply).encode()
-            self.send_response(200)
+            self.send_response(answer.get("status", 200))
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -113,3 +115,60 @@ def test_an_endpoint_ignoring_max_tokens_is_cut_at_the_limit(endpoint, tmp_path,
         assert counter.count(answer["response"]) <= 50
         assert answer["response"].startswith("step step")
         assert not answer["correct"]
+
+
+def test_policy_options_reach_the_endpoint(endpoint, tmp_path):
+    # openai:<model> takes the model after the colon, so its options come as --policy-option.
+    base_url, requests, _ = endpoint
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        app,
+        ["eval", "--policy", "openai:Qwen/Qwen2.5-0.5B-Instruct", "--base-url", base_url, "--episodes", "1",
+         "--questions", "2", "-P", "temperature=0.7", "--policy-option", "max_tokens_field=max_completion_tokens",
+         "-P", "top_p=0.9", "--no-progress", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert len(requests) == 2
+    for body in requests:
+        assert (body["temperature"], body["top_p"]) == (0.7, 0.9)
+        assert "max_completion_tokens" in body and "max_tokens" not in body
+    stored = json.loads((out / "run.json").read_text())
+    assert stored["policy_options"] == {
+        "temperature": 0.7, "max_tokens_field": "max_completion_tokens", "top_p": 0.9, "base_url": base_url
+    }
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [(["-P", "temperature"], "is not of the form KEY=VALUE"),
+     (["-P", "timeout=1", "-P", "timeout=2"], "--policy-option timeout is given twice"),
+     (["-P", "base_url=http://127.0.0.1:9/v1"], "both as --base-url and as --policy-option"),
+     (["-P", "temprature=0.7"], "unknown option(s) ['temprature']")],
+)
+def test_bad_policy_options_are_refused_before_the_run_starts(endpoint, tmp_path, flags, message):
+    base_url, requests, _ = endpoint
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        app,
+        ["eval", "--policy", "openai:m", "--base-url", base_url, "--episodes", "1", *flags, "--no-progress",
+         "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not requests and not out.exists()
+
+
+def test_an_endpoint_failing_mid_run_says_how_to_resume(endpoint, tmp_path):
+    base_url, requests, answer = endpoint
+    out = tmp_path / "run"
+    args = ["eval", "--policy", "openai:Qwen/Qwen2.5-0.5B-Instruct", "--base-url", base_url, "--questions", "1",
+            "-c", "1", "-P", "max_retries=0", "--no-progress", "--out", str(out)]  # fmt: skip
+    assert CliRunner().invoke(app, [*args, "--episodes", "1"]).exit_code == 0
+    answer["status"] = 400
+    failed = CliRunner().invoke(app, [*args, "--episodes", "2", "--resume"])
+    assert failed.exit_code == 2
+    assert "HTTP 400: model is overloaded" in failed.output
+    assert "continue with the same command plus --resume" in failed.output
+    answer["status"] = 200
+    assert CliRunner().invoke(app, [*args, "--episodes", "2", "--resume"]).exit_code == 0
+    assert [unit["index"] for unit in read_results(out)] == [0, 1]

@@ -68,6 +68,11 @@ def eval_command(
         help="Bearer token for --server (--token without --server is refused; REE_TOKEN is then unused).",
     ),
     base_url: str = typer.Option(None, "--base-url", help="openai: policies: the endpoint's base URL."),
+    policy_option: list[str] = typer.Option(
+        None, "--policy-option", "-P", metavar="KEY=VALUE",
+        help="An option of the policy, repeatable: e.g. -P temperature=0.7 -P timeout=30 -P max_retries=2 for "
+        "openai:<model>, or -P temperature=0.8 for hf:<dir> (values read as in oracle:accuracy=0.8 specs).",
+    ),
     resume: bool = typer.Option(
         False, "--resume", help="Continue an interrupted run in --out (refused where --out holds no run)."
     ),
@@ -81,7 +86,12 @@ def eval_command(
     """
     from rich.console import Console
 
-    from reasoning_economics.errors import GradingError, ReasoningEconomicsError, ServerConnectionError
+    from reasoning_economics.errors import (
+        GradingError,
+        PolicyEndpointError,
+        ReasoningEconomicsError,
+        ServerConnectionError,
+    )
     from reasoning_economics.evaluation.config import DEFAULT_MAX_TOKENS_PER_STEP, EvalConfig
     from reasoning_economics.evaluation.report import rich_table, write_report
     from reasoning_economics.evaluation.results import RESULTS_NAME, RUN_CONFIG_NAME
@@ -94,7 +104,7 @@ def eval_command(
         _refuse_unread_options(ctx, mode, server)
         config = EvalConfig(
             policy=policy,
-            policy_options={"base_url": base_url} if base_url else {},
+            policy_options=_policy_options(policy_option or [], base_url),
             dataset=dataset,
             mode=mode,
             episodes=episodes,
@@ -133,6 +143,8 @@ def eval_command(
             raise typer.Exit(code=130) from None
         except GradingError as exc:
             _fail(f"{exc}\n{_how_to_continue(run_dir, 'once grading works again (see the errors above, or the server log)')}")
+        except PolicyEndpointError as exc:
+            _fail(f"{exc}\n{_how_to_continue(run_dir, 'once the endpoint answers again')}")
         except ServerConnectionError as exc:
             if _token_refused(exc):
                 # The server is up and said no: running again only helps with the right token.
@@ -233,6 +245,28 @@ def _refuse_unread_options(ctx: typer.Context, mode: str, server: str | None) ->
             "--token is the bearer token for --server; without --server the environment runs in-process "
             "and needs none (drop --token, or add --server URL)"
         )
+
+
+def _policy_options(items: list[str], base_url: str | None) -> dict[str, object]:
+    """The policy's options from ``--policy-option KEY=VALUE`` flags and ``--base-url``."""
+    from reasoning_economics.errors import ConfigError
+    from reasoning_economics.policies.registry import parse_option_value
+
+    options: dict[str, object] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--policy-option {item!r} is not of the form KEY=VALUE (e.g. temperature=0.7)")
+        if key in options:
+            raise ConfigError(f"--policy-option {key} is given twice")
+        # The whole value, commas included: one flag is one option.
+        options[key] = parse_option_value(value)
+    if base_url:
+        if "base_url" in options:
+            raise ConfigError("base_url is given both as --base-url and as --policy-option: give it once")
+        options["base_url"] = base_url
+    return options
 
 
 def _holds_a_run(run_dir: Path) -> bool:
