@@ -8,6 +8,7 @@ problems the sampler gives each seed and the runner's documented request seeds
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from reasoning_economics.evaluation.modes import derive_seed
 from reasoning_economics.evaluation.results import read_results
 from reasoning_economics.evaluation.runner import run_evaluation
 from reasoning_economics.policies import create_policy
-from reasoning_economics.problems import create_source, sample_episode
+from reasoning_economics.problems import clear_source_cache, create_source, sample_episode
 
 ORACLE = "oracle:accuracy=0.6,tokens=40,tokens_per_difficulty=60,seed=3"
 
@@ -188,7 +189,9 @@ def test_resume_after_a_crash_neither_loses_nor_repeats_episodes(tmp_path):
     run_evaluation(config, crashed, resume=True, show_progress=False)
     assert len((crashed / "results.jsonl").read_text().splitlines()) == 5
     other = EvalConfig(policy=spec, episodes=5, questions=3, concurrency=1, seed=7)
-    with pytest.raises(ConfigError, match="questions"):
+    # Another number of questions draws other questions: named so, not "another dataset".
+    with pytest.raises(ConfigError, match=r"questions: stored 2, now 3; .*unit 0's first question differs "
+                                          r"\(another number of questions\)"):
         run_evaluation(other, crashed, resume=True, show_progress=False)
     # Another seed is named as the cause of another first question, not another dataset.
     reseeded = EvalConfig(policy=spec, episodes=5, questions=2, concurrency=1, seed=8)
@@ -199,6 +202,44 @@ def test_resume_after_a_crash_neither_loses_nor_repeats_episodes(tmp_path):
     with pytest.raises(ConfigError, match="holds results but no run.json"):
         run_evaluation(other, crashed, resume=True, show_progress=False)
     assert not (crashed / "run.json").exists() and len(read_results(crashed)) == 5
+
+
+@pytest.mark.parametrize("mode", ["problem", "anytime"])
+def test_resume_refuses_a_dataset_file_changed_under_the_same_name(mode, tmp_path):
+    # problem and anytime modes recorded no question of unit 0, so a resume after the file
+    # changed appended units of the new questions to those of the old ones.
+    dataset = tmp_path / "sums.jsonl"
+
+    def write(operator):
+        dataset.write_text("".join(json.dumps({"question": f"What is {k} {operator} {k}?", "answer": "0"}) + "\n"
+                                   for k in range(8)))  # fmt: skip
+        clear_source_cache()  # a process reads a file once; a new `ree eval` reads it again
+
+    write("+")
+    spec = "oracle:accuracy=1.0,tokens=20"
+    extra = {"samples": 2} if mode == "problem" else {"anytime_max_budget": 32, "anytime_num_budgets": 2}
+    config = EvalConfig(policy=spec, mode=mode, episodes=2, questions=3, dataset=f"file:{dataset}", **extra)
+    run_evaluation(config, tmp_path / "run", show_progress=False)
+    stored = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert stored["first_episode"]["first_question"].startswith("What is ")
+    write("-")
+    longer = dataclasses.replace(config, episodes=4)
+    before = (tmp_path / "run" / "results.jsonl").read_bytes()
+    with pytest.raises(ConfigError, match=r"unit 0's first question differs \(another dataset, or the dataset's file changed\)"):
+        run_evaluation(longer, tmp_path / "run", resume=True, show_progress=False)
+    assert (tmp_path / "run" / "results.jsonl").read_bytes() == before
+    write("+")
+    run_evaluation(longer, tmp_path / "run", resume=True, show_progress=False)
+    assert [unit["index"] for unit in read_results(tmp_path / "run")] == [0, 1, 2, 3]
+
+
+def test_a_dataset_too_small_for_the_questions_leaves_no_run_folder(tmp_path):
+    dataset = tmp_path / "two.jsonl"
+    dataset.write_text("".join(json.dumps({"question": f"What is {k} + 1?", "answer": str(k + 1)}) + "\n" for k in range(2)))
+    config = EvalConfig(policy="oracle:accuracy=1.0", mode="problem", episodes=1, questions=3, dataset=f"file:{dataset}")
+    with pytest.raises(ConfigError):
+        run_evaluation(config, tmp_path / "run", show_progress=False)
+    assert not (tmp_path / "run").exists()
 
 
 def test_concurrent_batched_episodes_give_the_same_results_as_one_at_a_time(tmp_path):

@@ -326,14 +326,18 @@ def _refuse_other_settings(run_dir: Path, stored: dict[str, Any], run_config: di
             # Only the parts that differ: the whole question text buried the reason.
             for key in sorted(set(first_stored) | set(first_now)):
                 if key == "first_question" and first_stored.get(key) != first_now.get(key):
-                    # The seed is named above when it changed; otherwise the questions did.
-                    cause = "another seed" if "seed" in differences else "another dataset"
+                    # A seed or a number of questions named above draws other questions; else the dataset changed.
+                    cause = (
+                        "another seed" if "seed" in differences
+                        else "another number of questions" if "questions" in differences
+                        else "another dataset, or the dataset's file changed"
+                    )  # fmt: skip
                     details.append(f"unit 0's first question differs ({cause})")
                 elif key == "env_config_digest" and first_stored.get(key) != first_now.get(key):
                     details.append(
                         f"the environment's settings differ (env_config_digest: stored {first_stored.get(key)!r}, "
-                        f"now {first_now.get(key)!r}; reward weights, budget mode, dataset or limits changed); "
-                        "resume against the settings that made the run, or choose another --out"
+                        f"now {first_now.get(key)!r}; reward weights, budget mode, dataset, number of questions "
+                        "or limits changed); resume against the settings that made the run, or choose another --out"
                     )
                 elif first_stored.get(key) != first_now.get(key):
                     details.append(f"unit 0's {key}: stored {first_stored.get(key)!r}, now {first_now.get(key)!r}")
@@ -397,10 +401,11 @@ def unit_mismatch(unit: dict[str, Any], run_config: dict[str, Any]) -> str | Non
         # Units from before the digest (or from a server without one) hold none: the checks
         # below still apply to them.
         return other_environment_settings(held_digest, expected)
-    if mode == "episode" and first and unit.get("seed") == first.get("seed"):
-        if unit["total_budget"] != first.get("total_budget"):
+    if first and unit.get("seed") == first.get("seed"):
+        if mode == "episode" and unit["total_budget"] != first.get("total_budget"):
             return f"has a total budget of {unit['total_budget']}, but this run's gives seed {first['seed']} {first.get('total_budget')}"
-        if unit["steps"] and unit["steps"][0]["question"] != first.get("first_question"):
+        asked = unit["steps"] if mode == "episode" else unit["problems"]
+        if asked and asked[0]["question"] != first.get("first_question"):
             return f"asks another first question for seed {first['seed']} than this run does (another dataset)"
     return None
 

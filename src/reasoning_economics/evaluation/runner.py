@@ -13,7 +13,6 @@ whole file at the end.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -91,10 +90,20 @@ def run_evaluation(
             first_episode = describe_first_episode(config, tokenizer_name)
             run_config["first_episode"] = first_episode
             run_config["questions"] = first_episode["num_questions"]
+        else:
+            # Unit 0's questions, drawn before the run folder is made (a dataset with too few
+            # problems fails here): --resume compares the first with the one on disk, so a
+            # dataset file changed under the same name cannot mix two question sets in one run.
+            from reasoning_economics.problems import sample_episode
+
+            run_config["first_episode"] = {
+                "seed": config.seed,
+                "num_questions": config.questions,
+                "first_question": sample_episode(source, config.questions, config.seed)[0].question,
+            }
         done = prepare_run_dir(out_dir, run_config, resume=resume)
         done_indices = {unit["index"] for unit in done}
         todo = [i for i in range(config.episodes) if i not in done_indices]
-        started = time.monotonic()
         with ResultsWriter(out_dir) as writer, _progress(console, show_progress) as progress:
             task = progress.add_task(
                 escape(f"{config.mode} {config.policy[:24]}"),  # a policy spec is text, not markup
@@ -113,7 +122,6 @@ def run_evaluation(
             )
             mode.run(context, todo)
         units = read_units(out_dir)
-        run_config["wall_seconds_last_session"] = round(time.monotonic() - started, 3)
         summary = summarize(units, run_config)
         write_output_json(out_dir / SUMMARY_NAME, summary)
         return summary
