@@ -313,6 +313,24 @@ def test_thinking_models_are_graded_on_the_visible_answer_and_charged_in_full(tm
     assert summary["reflection"]["rea_rl_per_1k"] == pytest.approx(1000 * 4 / total_thinking)
 
 
+def test_thinking_tokens_count_the_text_the_reflection_counts_read():
+    from reasoning_economics.evaluation.behaviour import reflection_counts
+    from reasoning_economics.evaluation.modes.base import split_response
+
+    # Two closing tags: the answer graded is after the last, the thinking (REA-RL's split, the
+    # text the reflection counts read) before the first. The tokens were counted over
+    # everything up to the last tag, a denominator for another text than the counts'.
+    text = "<think>plan A</think> wait, but check that. </think> Final: \\boxed{4}"
+    split = split_response(text)
+    assert split.grading_response == " Final: \\boxed{4}"
+    assert split.thinking == "plan A"
+    assert reflection_counts(text)["rea_rl"] == 0  # "wait, but check" lies outside that thinking
+    # one tag pair, or a template that opened <think> in the prompt: the same split as before
+    assert split_response("<think>wait</think>\\boxed{4}").thinking == "wait"
+    assert split_response("wait</think>\\boxed{4}").thinking == "wait"
+    assert split_response("<think>still going").thinking == "still going"
+
+
 SLOW_EVAL = """
 import sys, time
 from reasoning_economics.policies import register_policy

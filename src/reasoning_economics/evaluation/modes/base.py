@@ -21,6 +21,7 @@ from reasoning_economics.evaluation.config import EvalConfig
 from reasoning_economics.grading.extraction import THINK_END, THINK_START, split_thinking
 from reasoning_economics.policies.base import GenerationRequest, GenerationResult, Policy
 from reasoning_economics.problems import Problem, ProblemSource
+from reasoning_economics.rewards.reflection import thinking_part
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -82,7 +83,9 @@ class ThinkingSplit:
 
     ``grading_response`` is the visible answer when the response used ``<think>`` tags (the
     environment grades only it) and None otherwise (the whole response is graded).
-    ``thinking`` is the thinking text (the whole response when there are no tags).
+    ``thinking`` is the thinking text (the whole response when there are no tags), bounded as
+    the reflection counts bound it (:func:`rewards.reflection.thinking_part`), so that counts
+    per thinking token divide counts and tokens of the same text.
     """
 
     thinking: str
@@ -94,11 +97,12 @@ class ThinkingSplit:
 
 
 def split_response(text: str) -> ThinkingSplit:
-    """Split a thinking model's output with :func:`grading.extraction.split_thinking`."""
+    """Split a thinking model's output: the visible answer after the last ``</think>``
+    (:func:`grading.extraction.split_thinking`), the thinking as the reflection counts read it."""
     if THINK_END not in text and THINK_START not in text:
         return ThinkingSplit(thinking=text, grading_response=None)
-    thinking, answer = split_thinking(text)
-    return ThinkingSplit(thinking=thinking, grading_response=answer)
+    _, answer = split_thinking(text)
+    return ThinkingSplit(thinking=thinking_part(text), grading_response=answer)
 
 
 @dataclass
