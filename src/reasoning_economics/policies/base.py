@@ -51,12 +51,14 @@ class GenerationResult:
     """What a policy produced for one request.
 
     ``text`` excludes the request's ``prefix``. ``completion_tokens`` counts only the new tokens.
-    ``finish_reason`` is ``"length"`` when the limit cut the text, else ``"stop"``.
+    ``finish_reason`` is ``"length"`` when the limit cut the text, ``"stop"`` when the model
+    ended on its own, and None when the policy cannot tell (an endpoint that sends no reason, or
+    one it does not know, such as ``content_filter``).
     """
 
     text: str
     completion_tokens: int
-    finish_reason: FinishReason
+    finish_reason: FinishReason | None
     logprobs: tuple[float, ...] | None = None
 
 

@@ -6,9 +6,16 @@ Options (``create_policy("openai:<model>", base_url=..., ...)``; the CLI's ``--b
   ``http://127.0.0.1:8080/v1`` for ``llama-server``. Default ``$OPENAI_BASE_URL``, else OpenAI's.
 - ``api_key``: default ``$REE_API_KEY``, else ``$OPENAI_API_KEY`` (local servers need none).
 - ``concurrency`` requests in flight at once (a thread pool over one connection pool);
-  ``timeout`` seconds per attempt; ``max_retries`` further attempts on 408/429/5xx, timeouts and
-  connection errors, waiting ``backoff * 2**attempt`` seconds (at most ``max_backoff``; a
-  ``Retry-After`` header is honoured). Other 4xx answers fail at once with the server's message.
+  ``timeout`` seconds per attempt: an attempt whose answer is not complete by then fails, though
+  the deadline is checked between the chunks of the body, so one stalled read can add at most
+  one more ``timeout``. ``max_retries`` further attempts on 408/429/5xx, timeouts and connection
+  errors, waiting ``backoff * 2**attempt`` seconds (at most ``max_backoff``; a ``Retry-After``
+  header of finite, non-negative seconds is honoured, anything else falls back to the backoff).
+  Other 4xx answers fail at once with the server's message; 3xx answers fail at once too,
+  naming their ``Location`` (redirects are not followed: point ``base_url`` at the final address).
+- ``max_response_bytes`` (default 64 MiB): the most bytes an answer may have once its
+  ``Content-Encoding`` is undone (so a gzip bomb stops there too); a longer one fails without
+  retrying. Of an error answer only the first 64 KiB are read, enough for its message.
 - ``temperature`` (default 0), ``top_p``, ``seed``: sampling, passed through.
 - ``max_tokens_field``: ``max_tokens`` (vLLM, llama.cpp, most servers) or
   ``max_completion_tokens`` (OpenAI's reasoning models, which reject ``max_tokens``).
@@ -20,6 +27,15 @@ Options (``create_policy("openai:<model>", base_url=..., ...)``; the CLI's ``--b
 
 ``messages`` requests go to ``POST /chat/completions``, raw ``prompt`` requests to
 ``POST /completions``. ``completion_tokens`` is the server's ``usage.completion_tokens``.
+``finish_reason`` is ``"length"`` for ``length`` (and ``max_tokens``, the name some proxies pass
+on); ``"stop"`` when the model ended on its own: ``stop``, ``eos``, ``eos_token``, ``end_turn``,
+``stop_sequence``, ``tool_calls``, ``function_call``; None for anything else, a missing reason
+included (``content_filter``, ``abort``: the text was cut, but not by the token limit).
+``logprobs`` are None for a choice whose values are not all finite numbers.
+
+``close()`` stops the policy at once, even while a server holds a request: it ends retry waits,
+drops queued requests and shuts the open connections, and the ``generate`` call in progress
+raises a ``PolicyEndpointError`` saying the policy was closed.
 
 **Prefix continuation** (``supports_prefix``, on by default through ``prefix_continuation``):
 the prefix is sent as a final assistant message with ``"continue_final_message": true,
@@ -31,23 +47,30 @@ prefill") and ignores the fields. OpenAI's own API does not continue assistant m
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import random
+import socket
 import threading
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from reasoning_economics.errors import ConfigError, PolicyEndpointError, PolicyTimeoutError, require
-from reasoning_economics.policies.base import GenerationRequest, GenerationResult
+from reasoning_economics.policies.base import FinishReason, GenerationRequest, GenerationResult
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 """Answers worth retrying: overload, rate limits and transient server failures."""
 MAX_TOKENS_FIELDS = ("max_tokens", "max_completion_tokens")
+ERROR_BODY_BYTES = 64 * 1024
+"""How much of an error answer is read: enough for its message, not a flood."""
+LENGTH_REASONS = frozenset({"length", "max_tokens"})
+STOP_REASONS = frozenset({"stop", "eos", "eos_token", "end_turn", "stop_sequence", "tool_calls", "function_call"})
 
 
 @dataclass(frozen=True)
@@ -69,6 +92,7 @@ class OpenAIConfig:
     max_tokens_field: str = "max_tokens"
     tokenizer: str | None = None
     extra_body: dict[str, Any] | None = None
+    max_response_bytes: int = 64 * 1024 * 1024
 
     def __post_init__(self) -> None:
         def number(name: str, value: Any, *, positive: bool) -> None:
@@ -99,6 +123,7 @@ class OpenAIConfig:
         integer("max_retries", self.max_retries, minimum=0)
         number("backoff", self.backoff, positive=False)
         number("max_backoff", self.max_backoff, positive=False)
+        integer("max_response_bytes", self.max_response_bytes, minimum=1)
         if self.max_tokens_field not in MAX_TOKENS_FIELDS:
             raise ConfigError(f"max_tokens_field must be one of {MAX_TOKENS_FIELDS}, got {self.max_tokens_field!r}")
         if self.base_url is not None and not str(self.base_url).startswith(("http://", "https://")):
@@ -136,8 +161,11 @@ class OpenAIPolicy:
             limits=httpx.Limits(max_connections=config.concurrency, max_keepalive_connections=config.concurrency),
         )
         self._pool = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="ree-openai")
-        self._closed = False
+        self._stop = threading.Event()
         self._close_lock = threading.Lock()
+        # Every connection's network stream, so close() can shut its socket: closing a socket does
+        # not wake a thread blocked reading it, shutting it down does.
+        self._streams: weakref.WeakSet[Any] = weakref.WeakSet()
         self._counter: Any = None
 
     # ------------------------------------------------------------------ generation
@@ -150,19 +178,22 @@ class OpenAIPolicy:
                 so a caller can keep them.
             ConfigError: a request asks for a prefix while ``prefix_continuation`` is off.
         """
-        if self._closed:
+        if self._stop.is_set():
             raise ConfigError(f"policy {self.name!r} is closed")
         for request in requests:
             if request.prefix is not None and not self.supports_prefix:
                 raise ConfigError(f"policy {self.name!r} was created with prefix_continuation=false")
         futures = [self._pool.submit(self._one, request) for request in requests]
         results: list[GenerationResult | None] = []
-        first_error: BaseException | None = None
+        first_error: Exception | None = None
         for future in futures:
+            # Only the request's own failure is caught: a KeyboardInterrupt while waiting leaves at once.
             try:
                 results.append(future.result())
-            except BaseException as exc:  # noqa: BLE001 - re-raised below, after every request ended
+            except Exception as exc:  # noqa: BLE001 - re-raised below, after every request ended
                 results.append(None)
+                if self._stop.is_set() and not isinstance(exc, PolicyEndpointError):
+                    exc = self._closed_error(exc)  # a request close() cancelled, or one it cut off mid-start
                 first_error = first_error or exc
         if first_error is not None:
             first_error.partial_results = results  # type: ignore[attr-defined]
@@ -205,42 +236,92 @@ class OpenAIPolicy:
         return path, body
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        httpx = self._httpx
         config = self.config
         url = f"{self.base_url}{path}"
-        last: PolicyEndpointError | None = None
         for attempt in range(config.max_retries + 1):
-            retry_after: float | None = None
-            try:
-                response = self._client.post(path, json=body)
-            except httpx.TimeoutException as exc:
-                last = PolicyTimeoutError(f"{url}: no answer within {config.timeout:g} s ({type(exc).__name__})")
-            except httpx.TransportError as exc:
-                last = PolicyEndpointError(f"{url}: connection failed ({type(exc).__name__}: {exc})")
-            else:
-                if response.status_code < 400:
-                    try:
-                        payload = response.json()
-                    except ValueError as exc:
-                        raise PolicyEndpointError(f"{url}: answer is not JSON: {response.text[:200]!r}",
-                                                  status=response.status_code) from exc
-                    if not isinstance(payload, dict):
-                        raise PolicyEndpointError(f"{url}: answer is not a JSON object", status=response.status_code)
-                    return payload
-                message = f"{url}: HTTP {response.status_code}: {_server_message(response)}"
-                if response.status_code not in RETRY_STATUSES:
-                    if response.status_code in (401, 403):
-                        message += " (set REE_API_KEY or OPENAI_API_KEY, or pass api_key)"
-                    raise PolicyEndpointError(message, status=response.status_code)
-                last = PolicyEndpointError(message, status=response.status_code)
-                retry_after = _retry_after(response)
+            outcome = self._attempt(path, body, url)
+            if isinstance(outcome, dict):
+                return outcome
+            last, retry_after = outcome
+            if self._stop.is_set():  # close() shut the connection, or came while the server answered
+                raise self._closed_error(last)
             if attempt < config.max_retries:
                 delay = min(config.max_backoff, config.backoff * 2**attempt) * random.uniform(0.75, 1.0)
-                time.sleep(min(config.max_backoff, retry_after) if retry_after is not None else delay)
-        assert last is not None
+                if self._stop.wait(min(config.max_backoff, retry_after) if retry_after is not None else delay):
+                    raise self._closed_error(last)
         if config.max_retries:
             last.args = (f"{last.args[0]} (after {config.max_retries + 1} attempts)",)
         raise last
+
+    def _attempt(
+        self, path: str, body: dict[str, Any], url: str
+    ) -> dict[str, Any] | tuple[PolicyEndpointError, float | None]:
+        """One request: the answer's JSON object, or a failure worth retrying and its ``Retry-After``.
+
+        Raises:
+            PolicyEndpointError: a failure not worth retrying (a 3xx or 4xx answer, a body that
+                cannot be read or is too large).
+        """
+        httpx = self._httpx
+        config = self.config
+        deadline = time.monotonic() + config.timeout
+        try:
+            with self._client.stream("POST", path, json=body, extensions={"trace": self._track_stream}) as response:
+                status = response.status_code
+                if status < 300:
+                    data, cut = self._read(response, config.max_response_bytes, deadline, url)
+                    if cut:
+                        raise PolicyEndpointError(
+                            f"{url}: answer is larger than max_response_bytes={config.max_response_bytes}",
+                            status=status,
+                        )
+                    return _json_object(data, url, status)
+                if status < 400:
+                    location = response.headers.get("location")
+                    raise PolicyEndpointError(
+                        f"{url}: HTTP {status} redirects to {location!r}; redirects are not followed, "
+                        "set base_url to the address that answers",
+                        status=status,
+                    )
+                try:
+                    detail = _server_message(self._read(response, ERROR_BODY_BYTES, deadline, url)[0])
+                except httpx.DecodingError as exc:
+                    detail = _undecodable(response, exc)
+        except httpx.DecodingError as exc:  # of a 2xx body; an error body's is its message above
+            raise PolicyEndpointError(f"{url}: {_undecodable(response, exc)}", status=status) from exc
+        except httpx.TimeoutException as exc:
+            return PolicyTimeoutError(f"{url}: no answer within {config.timeout:g} s ({type(exc).__name__})"), None
+        except PolicyTimeoutError as exc:
+            return exc, None
+        except httpx.TransportError as exc:
+            return PolicyEndpointError(f"{url}: connection failed ({type(exc).__name__}: {exc})"), None
+        message = f"{url}: HTTP {status}: {detail or response.reason_phrase}"
+        if status not in RETRY_STATUSES:
+            if status in (401, 403):
+                message += " (set REE_API_KEY or OPENAI_API_KEY, or pass api_key)"
+            raise PolicyEndpointError(message, status=status)
+        return PolicyEndpointError(message, status=status), _retry_after(response)
+
+    def _read(self, response: Any, limit: int, deadline: float, url: str) -> tuple[bytearray, bool]:
+        """The first ``limit`` bytes of the body, and whether it had more (reading stops there).
+
+        ``iter_bytes`` yields the bytes after ``Content-Encoding`` is undone, so ``limit`` bounds
+        the memory a gzip bomb takes too. httpx's ``timeout`` bounds each read, not the whole
+        answer, so a server dripping a byte at a time is stopped here by ``deadline``.
+
+        Raises:
+            PolicyTimeoutError: the body was still arriving at ``deadline``.
+            httpx.DecodingError: the body does not match its ``Content-Encoding``.
+        """
+        body = bytearray()  # grown in place: a list joined at the end would hold the body twice
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > limit:
+                del body[limit:]
+                return body, True
+            if time.monotonic() > deadline:
+                raise PolicyTimeoutError(f"{url}: answer not complete within {self.config.timeout:g} s")
+        return body, False
 
     def _parse(self, payload: dict[str, Any], request: GenerationRequest, *, chat: bool) -> GenerationResult:
         url = f"{self.base_url}{'/chat/completions' if chat else '/completions'}"
@@ -266,7 +347,7 @@ class OpenAIPolicy:
         return GenerationResult(
             text=text,
             completion_tokens=completion_tokens,
-            finish_reason="length" if finish == "length" else "stop",
+            finish_reason=_finish_reason(finish),
             logprobs=logprobs,
         )
 
@@ -277,21 +358,71 @@ class OpenAIPolicy:
             self._counter = get_counter(self.config.tokenizer)
         return self._counter.count(text)
 
-    def close(self) -> None:
-        """Stop the worker threads and close the connections; safe to call twice."""
+    def _track_stream(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's trace hook: remember each new connection's stream (TCP, then TLS) for close()."""
+        stream = info.get("return_value")
+        if not (event.endswith(".complete") and hasattr(stream, "get_extra_info")):
+            return
         with self._close_lock:
-            if self._closed:
+            if not self._stop.is_set():
+                self._streams.add(stream)
                 return
-            self._closed = True
-        self._pool.shutdown(wait=True)
+        _shut(stream)  # connected while close() ran
+
+    def _closed_error(self, cause: BaseException | None) -> PolicyEndpointError:
+        error = PolicyEndpointError(f"policy {self.name!r} was closed before the request finished")
+        error.__cause__ = cause
+        return error
+
+    def close(self) -> None:
+        """Stop at once: end retry waits, drop queued requests, shut the connections; safe to call twice.
+
+        Worker threads are not waited for: one reading a shut socket ends within moments, one
+        still connecting within the connect timeout (at most 10 s).
+        """
+        with self._close_lock:
+            if self._stop.is_set():
+                return
+            self._stop.set()
+            streams = list(self._streams)
+        for stream in streams:
+            _shut(stream)
+        self._pool.shutdown(wait=False, cancel_futures=True)
         self._client.close()
 
 
-def _server_message(response: Any) -> str:
+def _shut(stream: Any) -> None:
+    """Shut a connection's socket so a thread blocked reading it wakes up now."""
     try:
-        payload = response.json()
-    except ValueError:
-        return response.text[:300] or response.reason_phrase
+        stream.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
+    except (AttributeError, OSError):  # no socket, already closed, or a TCP socket TLS has taken over
+        pass
+
+
+def _json_object(data: bytearray, url: str, status: int) -> dict[str, Any]:
+    try:
+        payload = json.loads(data)
+    except RecursionError as exc:
+        raise PolicyEndpointError(f"{url}: answer is not JSON we can read: nested too deeply", status=status) from exc
+    except ValueError as exc:
+        start = data[:200].decode("utf-8", "replace")
+        raise PolicyEndpointError(f"{url}: answer is not JSON: {start!r}", status=status) from exc
+    if not isinstance(payload, dict):
+        raise PolicyEndpointError(f"{url}: answer is not a JSON object", status=status)
+    return payload
+
+
+def _undecodable(response: Any, exc: Exception) -> str:
+    encoding = response.headers.get("content-encoding")
+    return f"body does not match its Content-Encoding {encoding!r} ({exc})"
+
+
+def _server_message(data: bytearray) -> str:
+    """The error text of an error answer's (first 64 KiB of) body; empty when it has none."""
+    try:
+        payload = json.loads(data)
+    except (ValueError, RecursionError):
+        return data[:300].decode("utf-8", "replace")
     error = payload.get("error") if isinstance(payload, dict) else None
     if isinstance(error, dict) and "message" in error:
         return str(error["message"])[:500]
@@ -301,11 +432,20 @@ def _server_message(response: Any) -> str:
 
 
 def _retry_after(response: Any) -> float | None:
-    value = response.headers.get("retry-after")
+    """``Retry-After`` in seconds; None for an HTTP date or a value that is no wait (NaN, inf, < 0)."""
     try:
-        return max(0.0, float(value)) if value is not None else None
+        seconds = float(response.headers.get("retry-after", ""))
     except ValueError:
-        return None  # an HTTP date: fall back to the exponential backoff
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _finish_reason(value: Any) -> FinishReason | None:
+    if not isinstance(value, str):
+        return None
+    if value in LENGTH_REASONS:
+        return "length"
+    return "stop" if value in STOP_REASONS else None
 
 
 def _logprobs(choice: dict[str, Any], chat: bool) -> tuple[float, ...] | None:
@@ -314,7 +454,9 @@ def _logprobs(choice: dict[str, Any], chat: bool) -> tuple[float, ...] | None:
         return None
     try:
         if chat:
-            return tuple(float(item["logprob"]) for item in block.get("content") or [])
-        return tuple(float(value) for value in block.get("token_logprobs") or [])
-    except (KeyError, TypeError, ValueError):
+            values = tuple(float(item["logprob"]) for item in block.get("content") or [])
+        else:
+            values = tuple(float(value) for value in block.get("token_logprobs") or [])
+    except (KeyError, TypeError, ValueError, OverflowError):  # OverflowError: an integer of 400 digits
         return None
+    return values if all(math.isfinite(value) for value in values) else None
