@@ -371,3 +371,55 @@ def test_anytime_budget_scores_and_brpo_token_advantages(tiny_model, tmp_path):
             got = batch["advantages"][row, start:end]
             assert torch.allclose(got, torch.full_like(got, expected[s]), atol=1e-6), (row, s)
     rollout.close()
+
+
+@pytest.mark.parametrize(
+    "recipe, overrides, limit",
+    [
+        ("length", {"max_step_tokens": 2000}, 2000),
+        ("anytime", {"max_step_tokens": 64, "anytime_max_budget": 2000}, 2000),  # b_max, not max_step_tokens
+        ("length", {"max_step_tokens": 2000, "total_budget": 50}, 50),  # a budget the user sets still binds
+    ],
+)
+def test_single_question_recipes_give_each_response_the_documented_limit(tiny_model, tmp_path, recipe, overrides, limit):
+    # In hard mode the environment's own budget (budget_ratio x the question's tokens) capped
+    # responses near 4x the question: 116, 916, 132, ... instead of 2000.
+    config = small_config(tiny_model, tmp_path, recipe=recipe, env={}, **{"total_budget": None, **overrides})
+    trainer, rollout = build_trainer(config)
+    try:
+        options = rollout.options
+        session = rollout.sessions.take(1)[0]
+        for seed in range(5):
+            turn = session.reset(seed=seed, tokenizer_name=options.tokenizer_name, total_budget=options.total_budget)
+            # What play_episodes lets one response take.
+            assert min(turn.step_token_limit, options.max_step_tokens) == limit, seed
+            assert f"at most {limit} for this answer" in turn.prompt  # the limit the prompt states
+    finally:
+        rollout.close()
+
+
+def test_anytime_summaries_keep_the_thinking_the_policy_opened(tiny_model, tmp_path):
+    # The summary prompt dropped the policy's "<think>" but closed it with "</think>"; the
+    # reflection recipe's revisions keep the opening tag.
+    config = small_config(
+        tiny_model, tmp_path, recipe="anytime", num_generations=2, groups_per_step=1, anytime_max_budget=32,
+        anytime_num_budgets=2, summaries_per_budget=1, summary_tokens=8, total_budget=100_000,
+    )  # fmt: skip
+    trainer, rollout = build_trainer(config)
+    (seed, problem), = _integer_answer_problems(1, start=61).items()
+    summary_prompts = []
+
+    def reply(prompt):
+        if "**Final Answer**" in prompt:
+            summary_prompts.append(prompt.split("<|im_start|>assistant\n")[-1])
+            return f"\\boxed{{{problem.answer}}}"
+        return f"<think>The sum is {problem.answer}.</think> \\boxed{{{problem.answer}}}"
+
+    rollout.context(trainer)
+    rollout._generator = ScriptedPolicy(trainer.processing_class, reply)
+    rollout([episode_prompt(seed)] * 2, trainer)
+    assert len(summary_prompts) == 4  # 2 samples x 2 budgets x 1 summary
+    for text in summary_prompts:
+        assert text.startswith(f"<think>The sum is {problem.answer}.</think>"), text
+        assert text.count("<think>") == 1 and text.count("</think>") == 1
+    rollout.close()

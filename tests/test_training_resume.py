@@ -231,3 +231,61 @@ def test_training_again_into_a_run_without_resume_is_refused_and_changes_nothing
     assert result.exit_code == 2, result.output
     assert "already holds a training run; pass --resume" in result.output
     assert snapshot(length_run) == before
+
+
+def test_a_run_resumed_to_more_steps_trains_what_an_uninterrupted_run_trains(tiny_model, tmp_path, monkeypatch,
+                                                                              one_torch_thread_module):  # fmt: skip
+    # Resumed from 1 step to 3, it trained seed 0 twice and never seed 2 (TRL shuffled the
+    # dataset by its size, which --steps sets), and its step 2 ran at learning rate 0 (the
+    # 1-step schedule's last value, held by the checkpoint's optimizer).
+    from reasoning_economics.training.logs import read_training_log
+    from reasoning_economics.training.rollout import EpisodeRollout, episode_seed
+
+    seeds_trained: list[list[int]] = []
+    play = EpisodeRollout.__call__
+
+    def recording(self, prompts, trainer):
+        seeds_trained.append(sorted({episode_seed(p) for p in prompts}))
+        return play(self, prompts, trainer)
+
+    monkeypatch.setattr(EpisodeRollout, "__call__", recording)
+    common = ["--model", tiny_model, "--learning-rate", "0.01", "--groups-per-step", "1", *SMALL]
+
+    result = ree("train", *common, "--steps", "3", "-o", tmp_path / "whole")
+    assert result.exit_code == 0, result.output
+    uninterrupted, seeds_trained[:] = list(seeds_trained), []
+    assert sorted(s for step in uninterrupted for s in step) == [0, 1, 2]  # one group per step, no seed twice
+
+    run = tmp_path / "resumed"
+    assert ree("train", *common, "--steps", "1", "-o", run).exit_code == 0
+    result = ree("train", "-o", run, "--steps", "3", "--resume")
+    assert result.exit_code == 0, result.output
+    assert seeds_trained == uninterrupted
+
+    whole = {r["step"]: r["learning_rate"] for r in read_training_log(tmp_path / "whole")}
+    resumed = {r["step"]: r["learning_rate"] for r in read_training_log(run)}
+    assert (whole[2], whole[3]) == pytest.approx((0.01 * 2 / 3, 0.01 / 3))  # linear decay over 3 steps
+    assert (resumed[2], resumed[3]) == pytest.approx((whole[2], whole[3]))
+
+
+def test_a_run_that_died_before_logging_a_step_can_be_started_again(tiny_model, tmp_path, one_torch_thread_module):
+    from reasoning_economics.training.runner import holds_a_training_run
+
+    out = tmp_path / "run"
+    unreachable = ["--env-url", "http://127.0.0.1:9", "--env-tokenizer", "qwen3"]  # fails in the first step
+    died = ree("train", "--model", tiny_model, "--steps", "1", *SMALL, *unreachable, "-o", out)
+    assert died.exit_code != 0
+    assert (out / "train_config.json").is_file() and not any(out.glob("checkpoint-*"))
+
+    # It answered "already holds a training run" to a start and "no checkpoint-*" to --resume.
+    resumed = ree("train", "-o", out, "--resume")
+    assert resumed.exit_code == 2 and "the run saved nothing yet: start it again without --resume" in resumed.output
+    started = ree("train", "--model", tiny_model, "--steps", "1", *SMALL, "-o", out)
+    assert started.exit_code == 0, started.output
+    assert json.loads((out / "train_config.json").read_text())["env_url"] is None
+    assert (out / "checkpoint-1").is_dir()
+
+    logged = tmp_path / "logged"  # a run that logged a step is kept, checkpoint or not
+    logged.mkdir()
+    (logged / "train_log.jsonl").write_text('{"step": 1}\n')
+    assert holds_a_training_run(logged)

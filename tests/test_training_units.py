@@ -65,11 +65,73 @@ def test_config_toml(tmp_path):
         ({"env": {"bogus": 1}}, r"invalid env settings: env\.bogus: Extra inputs are not permitted"),
         ({"env": {"beta": -1}}, r"env\.beta: Input should be greater than or equal to 0"),
         ({"anytime_prior": "foo"}, "unknown budget prior 'foo'; known: uniform, linear, base"),  # any recipe
+        # These failed only inside the first step, after the model had loaded, or as a traceback.
+        (
+            {"recipe": "reflection", "num_generations": 4, "revisions_per_group": 3},
+            r"revisions_per_group \(3\) must be at most num_generations // 2 \(2\)",
+        ),
+        ({"max_step_tokens": 2_000_000}, "max_step_tokens=2000000 is not a per-response limit the environment accepts"),
+        ({"recipe": "anytime", "anytime_max_budget": 2_000_000}, "anytime_max_budget=2000000 is not a per-response"),
+        (
+            {"num_generations": 3, "gradient_accumulation_steps": 2},
+            r"groups_per_step x num_generations \(3\) must be divisible by gradient_accumulation_steps \(2\)",
+        ),
     ],
 )
 def test_config_rejects_bad_values(values, message):
     with pytest.raises(ConfigError, match=message):
         TrainConfig.from_mapping(values)
+
+
+def test_limits_the_environment_or_the_groups_cannot_meet_are_error_lines_before_the_start(tmp_path):
+    from typer.testing import CliRunner
+
+    from reasoning_economics.cli import app
+
+    for args in (
+        ["--max-step-tokens", "2000000"],  # was a pydantic ValidationError traceback
+        ["--recipe", "reflection", "-G", "4", "--set", "revisions_per_group=3"],  # was found in the first step
+    ):
+        for print_config in ([], ["--print-config"]):
+            result = CliRunner().invoke(app, ["train", *args, *print_config, "-o", str(tmp_path / "run")])
+            assert result.exit_code == 2, result.output
+            lines = result.output.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert not (tmp_path / "run").exists()
+    # A limit the environment accepts, and one revision for each of two originals, are fine.
+    accepted = ["--max-step-tokens", "1000000", "--recipe", "reflection", "-G", "4", "--set", "revisions_per_group=2"]
+    assert CliRunner().invoke(app, ["train", "--print-config", *accepted]).exit_code == 0
+
+
+@pytest.mark.parametrize("recipe", ["length", "reflection", "anytime"])
+def test_reward_to_go_is_refused_where_it_would_ignore_the_recipes_reward(recipe):
+    # It credits the environment's per-question step rewards: under these recipes it trained on
+    # those instead of the efficiency / REA-RL / anytime reward the recipe logs.
+    from reasoning_economics.training.recipes import build_recipe
+
+    with pytest.raises(ConfigError, match=f"recipe {recipe!r} has one reward per response"):
+        build_recipe(TrainConfig(recipe=recipe, advantage="reward_to_go"))
+    assert build_recipe(TrainConfig(recipe=recipe, advantage="grpo")).advantage == "grpo"
+    assert build_recipe(TrainConfig(recipe="episode", advantage="reward_to_go")).advantage == "reward_to_go"
+
+
+def test_trl_adapter_groups_by_position_when_given_num_generations():
+    from reasoning_economics.rewards.length import efficiency_reward
+    from reasoning_economics.training.trl_rewards import make_reward_func
+
+    # Two dataset rows with the same prompt text: TRL samples G=2 completions for each, two groups.
+    prompts, completions, answers = ["q"] * 4, ["\\boxed{19}"] * 4, ["19"] * 4
+    ids = [[1] * 10, [1] * 20, [1] * 30, [1] * 40]
+    by_position = make_reward_func("efficiency", num_generations=2)(prompts, completions, completion_ids=ids, answer=answers)
+    right = [True, True]
+    assert by_position == pytest.approx(efficiency_reward(right, [10, 20]) + efficiency_reward(right, [30, 40]))
+    by_prompt = make_reward_func("efficiency")(prompts, completions, completion_ids=ids, answer=answers)
+    assert by_prompt == pytest.approx(efficiency_reward(right * 2, [10, 20, 30, 40]))  # one group of four
+    assert by_prompt != pytest.approx(by_position)
+    with pytest.raises(RewardInputError, match="3 completions do not split into groups of num_generations=2"):
+        make_reward_func("efficiency", num_generations=2)(prompts[:3], completions[:3], answer=answers[:3])
+    with pytest.raises(ConfigError, match="num_generations must be an integer >= 1"):
+        make_reward_func("efficiency", num_generations=0)
 
 
 def test_config_file_errors(tmp_path):
@@ -381,6 +443,7 @@ def test_use_vllm_without_vllm_is_a_missing_extra_error(tmp_path):
         # Whatever the recipe: a misspelt prior is a mistake, not a knob another recipe reads.
         (["--recipe", "episode", "--set", "anytime_prior=bogus"], "unknown budget prior 'bogus'"),
         (["--recipe", "episode", "--advantage", "brpo"], "the brpo advantage needs the anytime recipe"),
+        (["--recipe", "length", "--advantage", "reward_to_go"], "the reward_to_go advantage credits the episode"),
         (["--advantage", "gae"], "advantage must be one of grpo, rloo, reward_to_go, brpo"),
     ],
 )
@@ -401,7 +464,7 @@ def test_cli_recipe_errors_come_before_any_model_work(tmp_path, args, message):
         [sys.executable, "-c", TRAIN_CLI, "-o", str(tmp_path / "run"), *args, "--print-config"],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    if "brpo advantage" not in message:  # the recipe's own checks run once it is built
+    if "brpo advantage" not in message and "reward_to_go advantage" not in message:  # checked by the recipe
         assert printed.stdout.startswith("2 ") and message in printed.stdout, printed.stdout + printed.stderr
 
 

@@ -2,7 +2,8 @@
 
 Each slot answers one question with at most ``b_max`` tokens of thinking. Then, for every
 budget ``b_j`` of the support, the thinking is cut at ``b_j`` tokens (or kept whole when it
-finished earlier), ``"…</think>\\n\\n**Final Answer**\\n"`` is appended, and the policy writes
+finished earlier) and kept after the response's opening ``<think>``, if it wrote one;
+``"…</think>\\n\\n**Final Answer**\\n"`` is appended, and the policy writes
 ``summaries_per_budget`` short summaries of at most ``summary_tokens`` tokens. A summary scores
 1 when its answer is right; ``r̄_j`` is the mean. The rollout returns, per sample:
 
@@ -84,9 +85,13 @@ class AnytimeSummaries:
         )
         prompts: list[list[int]] = []
         for record in records:
-            thinking, finished = split_thinking_text(record.responses[0] if record.responses else "")
+            response = record.responses[0] if record.responses else ""
+            thinking, finished = split_thinking_text(response)
+            # The policy's own opening tag stays, as in the reflection recipe's revisions: without
+            # it the summary prompt closed a </think> that was never opened.
+            opener = response[: response.index(THINK_START) + len(THINK_START)] if THINK_START in response else ""
             for budget in self.budgets:
-                text = forced_summary_prompt(thinking, budget, truncate, finished=finished)
+                text = opener + forced_summary_prompt(thinking, budget, truncate, finished=finished)
                 ids = record.prompt_ids + tokenizer(text, add_special_tokens=False)["input_ids"]
                 prompts.extend([ids] * self.summaries_per_budget)
         summaries = ctx.generator.generate(prompts, [self.summary_tokens] * len(prompts))

@@ -130,6 +130,13 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
         if self.num_generations < 2:
             raise ConfigError("num_generations must be >= 2: a GRPO group compares samples")
+        group_completions = self.groups_per_step * self.num_generations
+        if group_completions % self.gradient_accumulation_steps:
+            # Checked here, not when TRL builds its batches: that came after the model had loaded.
+            raise ConfigError(
+                f"groups_per_step x num_generations ({group_completions}) must be divisible by "
+                f"gradient_accumulation_steps ({self.gradient_accumulation_steps})"
+            )
         for name in ("save_steps", "total_budget", "anytime_max_budget", "revisions_per_group", "save_total_limit"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -193,7 +200,22 @@ class TrainConfig:
 
         if self.recipe not in RECIPES:
             raise ConfigError(f"unknown recipe {self.recipe!r}; known: {', '.join(RECIPES)}")
+        if self.recipe == "reflection" and self.revisions_per_group is not None:
+            # Each revision rewrites its own original; the rollout found out only in the first step.
+            if self.revisions_per_group > self.num_generations // 2:
+                raise ConfigError(
+                    f"revisions_per_group ({self.revisions_per_group}) must be at most num_generations // 2 "
+                    f"({self.num_generations // 2}): each revision of a group needs its own original"
+                )
         self._check_env()
+
+    @property
+    def response_token_limit(self) -> int:
+        """The most tokens one response may take: the anytime recipe's largest budget
+        (``anytime_max_budget``, by default ``max_step_tokens``), else ``max_step_tokens``."""
+        if self.recipe == "anytime" and self.anytime_max_budget is not None:
+            return self.anytime_max_budget
+        return self.max_step_tokens
 
     def _check_env(self) -> None:
         """The ``env`` settings checked as EnvConfig checks them, before any model is loaded
@@ -206,6 +228,19 @@ class TrainConfig:
             EnvConfig(**{**self.env, "num_questions": self.num_questions})
         except ValidationError as exc:
             raise ConfigError(f"invalid env settings: {validation_problems(exc, limit=5, field_prefix='env.')}") from None
+        if "max_tokens_per_step" in self.env or self.env_url is not None:
+            return  # the user's own limit, checked above, or a server's environment
+        # The run gives the environment its per-response limit as max_tokens_per_step; one the
+        # environment refuses was a pydantic traceback after the config had been accepted.
+        try:
+            EnvConfig(**{**self.env, "num_questions": self.num_questions, "max_tokens_per_step": self.response_token_limit})
+        except ValidationError as exc:
+            source = "anytime_max_budget" if self.response_token_limit != self.max_step_tokens else "max_step_tokens"
+            problem = validation_problems(exc, limit=1).partition(": ")[2]
+            raise ConfigError(
+                f"{source}={self.response_token_limit} is not a per-response limit the environment accepts "
+                f"(its max_tokens_per_step: {problem})"
+            ) from None
 
     # ------------------------------------------------------------------ I/O
     @classmethod

@@ -94,7 +94,7 @@ def _anytime(config: TrainConfig) -> RecipeSetup:
     from reasoning_economics.rewards.anytime import budget_prior, budget_support
     from reasoning_economics.training.anytime_plan import AnytimeSummaries, anytime_metrics
 
-    max_budget = config.anytime_max_budget or config.max_step_tokens
+    max_budget = config.response_token_limit
     budgets = budget_support(max_budget, config.anytime_num_budgets)
     prior = budget_prior(config.anytime_prior, budgets)
     advantage = config.advantage or "brpo"
@@ -150,8 +150,9 @@ def build_recipe(config: TrainConfig) -> RecipeSetup:
     """The setup of ``config.recipe``.
 
     Raises:
-        ConfigError: the chosen advantage needs fields this recipe's rollout does not produce,
-            or a recipe knob has a value the recipe refuses (an unknown ``anytime_prior``).
+        ConfigError: the chosen advantage needs fields this recipe's rollout does not produce
+            (brpo outside anytime) or would ignore the recipe's reward (reward_to_go outside
+            episode), or a recipe knob has a value the recipe refuses (an unknown ``anytime_prior``).
     """
     try:
         setup = RECIPES[config.recipe](config)
@@ -159,4 +160,12 @@ def build_recipe(config: TrainConfig) -> RecipeSetup:
         raise ConfigError(f"recipe {config.recipe}: {exc}") from None
     if setup.advantage == "brpo" and config.recipe != "anytime":
         raise ConfigError("the brpo advantage needs the anytime recipe's budget scores")
+    if setup.advantage == "reward_to_go" and config.recipe != "episode":
+        # reward_to_go credits the environment's per-question step rewards, so under another
+        # recipe it silently trained on those instead of the recipe's own reward.
+        raise ConfigError(
+            f"the reward_to_go advantage credits the episode recipe's per-question step rewards; "
+            f"recipe {config.recipe!r} has one reward per response: use grpo or rloo"
+            + (" or brpo" if config.recipe == "anytime" else "")
+        )
     return setup

@@ -80,12 +80,24 @@ def check_output_dir(output_dir: Path) -> None:
 
 
 def holds_a_training_run(output_dir: Path) -> bool:
-    """Whether ``output_dir`` holds a run's settings, log or checkpoints."""
+    """Whether ``output_dir`` holds a run's log lines or checkpoints.
+
+    Settings alone (``train_config.json``, written when training begins) are a run that died
+    before it logged or saved anything: nothing to lose and nothing to resume, so a new start
+    may reuse the directory (refusing it left a folder neither a start nor --resume accepted).
+    """
     if not output_dir.is_dir():
         return False
-    return any((output_dir / name).exists() for name in (CONFIG_NAME, TRAIN_LOG_NAME)) or any(
-        output_dir.glob("checkpoint-*")
-    )
+    if any(output_dir.glob("checkpoint-*")):
+        return True
+    log = output_dir / TRAIN_LOG_NAME
+    if not log.exists():
+        return False
+    try:
+        with log.open() as handle:
+            return any(line.strip() for line in handle)
+    except OSError:
+        return True  # unreadable: not known to be empty, so not overwritten
 
 
 def _resume_checkpoint(config: TrainConfig, output_dir: Path) -> str | None:
@@ -100,7 +112,8 @@ def _resume_checkpoint(config: TrainConfig, output_dir: Path) -> str | None:
 
     last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
     if last is None:
-        raise ConfigError(f"--resume: no checkpoint-* directory in {str(output_dir)!r}")
+        hint = "" if holds_a_training_run(output_dir) else "; the run saved nothing yet: start it again without --resume"
+        raise ConfigError(f"--resume: no checkpoint-* directory in {str(output_dir)!r}{hint}")
     return last
 
 
@@ -113,6 +126,16 @@ def checkpoint_step(checkpoint: str | None) -> int:
         return int(state["global_step"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"--resume: cannot read the step of checkpoint {checkpoint!r}: {exc}") from None
+
+
+def episode_budget(config: TrainConfig, recipe: Any) -> int | None:
+    """The total budget every episode is reset with: ``total_budget`` when set; for a
+    single-question recipe, its per-response limit (the environment's own budget, budget_ratio x
+    the question's tokens, capped responses near 4x the question instead); else None (the
+    environment's)."""
+    if config.total_budget is not None:
+        return config.total_budget
+    return recipe.max_step_tokens if recipe.single_question else None
 
 
 def build_trainer(config: TrainConfig) -> tuple[Any, Any]:
@@ -165,18 +188,13 @@ def build_trainer(config: TrainConfig) -> tuple[Any, Any]:
     options = EpisodeOptions(
         max_step_tokens=recipe.max_step_tokens,
         tokenizer_name=counting_name,
-        total_budget=config.total_budget,
+        total_budget=episode_budget(config, recipe),
         feedback=config.observation_feedback,
     )
     system_prompt = SYSTEM_PROMPT if config.system_prompt == "default" else config.system_prompt
     rollout = EpisodeRollout(sessions, options, plan=recipe.plan, shaping=recipe.shaping, system_prompt=system_prompt)
 
-    group_completions = config.groups_per_step * config.num_generations
-    if group_completions % config.gradient_accumulation_steps:
-        raise ConfigError(
-            f"groups_per_step x num_generations ({group_completions}) must be divisible by "
-            f"gradient_accumulation_steps ({config.gradient_accumulation_steps})"
-        )
+    group_completions = config.groups_per_step * config.num_generations  # TrainConfig checked it divides
     episode_tokens = recipe.max_step_tokens * env_values["num_questions"]
     if config.recipe == "reflection":
         episode_tokens += config.revision_answer_tokens
@@ -211,6 +229,10 @@ def build_trainer(config: TrainConfig) -> tuple[Any, Any]:
         vllm_server_base_url=config.vllm_server_base_url,
         vllm_gpu_memory_utilization=config.vllm_gpu_memory_utilization,
         log_completions=config.log_completions,
+        # In dataset order, episode k is seed + k whatever the dataset's size; TRL's shuffle
+        # permuted by size, so a run resumed with a larger --steps repeated some seeds and
+        # skipped others instead of training those an uninterrupted run trains.
+        shuffle_dataset=False,
         dataloader_num_workers=0,
         **precision,
     )
@@ -230,12 +252,39 @@ def build_trainer(config: TrainConfig) -> tuple[Any, Any]:
             processing_class=policy.tokenizer,
             rollout_func=rollout,
             peft_config=peft_config,
-            callbacks=[make_jsonl_callback(output_dir / TRAIN_LOG_NAME)],
+            callbacks=[make_jsonl_callback(output_dir / TRAIN_LOG_NAME), _scheduled_learning_rate_callback()],
             advantage=recipe.advantage,
             brpo_prior=recipe.brpo_prior,
             extra_metrics=recipe.extra_metrics,
         )
     return trainer, rollout
+
+
+def _scheduled_learning_rate_callback() -> Any:
+    """A callback that sets each parameter group's learning rate to the rebuilt scheduler's
+    value when training begins, after a resumed checkpoint has loaded.
+
+    The checkpoint's optimizer holds the learning rate its own schedule reached (0 at the end of
+    a linear one), and the first resumed step used it before the scheduler, rebuilt for the new
+    ``steps``, stepped once. ``base_lr x lr_lambda(last_epoch)`` is what an uninterrupted run of
+    ``steps`` uses at that step. On a fresh run it is the rate already set.
+    """
+    from transformers import TrainerCallback
+
+    class ScheduledLearningRate(TrainerCallback):
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            optimizer, scheduler = kwargs.get("optimizer"), kwargs.get("lr_scheduler")
+            scheduler = getattr(scheduler, "scheduler", scheduler)  # accelerate may wrap it
+            lr_lambdas = getattr(scheduler, "lr_lambdas", None)
+            if optimizer is None or not lr_lambdas:
+                return
+            rates = [base * rate(scheduler.last_epoch) for base, rate in zip(scheduler.base_lrs, lr_lambdas)]
+            for group, rate in zip(optimizer.param_groups, rates):
+                group["lr"] = rate
+            # What the trainer logs as the step's learning_rate (get_last_lr) until the scheduler steps.
+            scheduler._last_lr = rates
+
+    return ScheduledLearningRate()
 
 
 def _save_config_callback(config: TrainConfig, path: Path) -> Any:

@@ -10,8 +10,17 @@ aligned with the completions. The functions here:
   against the gold column with :func:`reasoning_economics.grading.grade`;
 - measure lengths as ``len(completion_ids[i])`` when TRL passes token ids (so lengths are
   in the policy's own tokenizer) and otherwise with ``reasoning_economics.tokens``;
-- group completions by prompt (and gold answer) for the group statistics the length rewards
-  need, so one call may hold several groups in any order.
+- group completions for the group statistics the length rewards need. By default a group is
+  the completions sharing a prompt (and gold answer), so one call may hold several groups in
+  any order. TRL itself groups by position: ``num_generations`` consecutive completions per
+  prompt, even when two dataset rows have the same prompt text, whose completions the default
+  grouping merges into one group. Pass ``num_generations=G`` to :func:`make_reward_func` to
+  group as TRL does.
+
+Truncation: a completion cut at the length limit (no end-of-sequence id) is only recognised
+when ``eos_token_ids`` is given (the tokenizer's EOS ids, as TRL reads them). Without it every
+completion counts as finished, so the ``efficiency`` reward gives a cut-off right answer its
+full length-aware reward instead of 0 (methods.md §2).
 
 Ready-made functions use each method's defaults; :func:`make_reward_func` configures one::
 
@@ -19,7 +28,10 @@ Ready-made functions use each method's defaults; :func:`make_reward_func` config
 
     trainer = GRPOTrainer(
         model=..., train_dataset=dataset,  # with an "answer" column
-        reward_funcs=[correctness_reward, make_reward_func("efficiency", alpha=0.2)],
+        reward_funcs=[
+            correctness_reward,
+            make_reward_func("efficiency", alpha=0.2, eos_token_ids=[tokenizer.eos_token_id], num_generations=G),
+        ],
     )
 
 Nothing here imports TRL or torch: the adapters are plain callables.
@@ -258,6 +270,7 @@ class TRLReward:
     eos_token_ids: tuple[int, ...] | None = None
     end_marker: str = reflection_rewards.THINK_END
     options: tuple[tuple[str, Any], ...] = field(default=())
+    num_generations: int | None = None
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -270,6 +283,10 @@ class TRLReward:
                 )
         if not self.answer_column or not self.target_column or not self.end_marker:
             raise ConfigError("answer_column, target_column and end_marker must be non-empty")
+        if self.num_generations is not None and (
+            isinstance(self.num_generations, bool) or not isinstance(self.num_generations, int) or self.num_generations < 1
+        ):
+            raise ConfigError(f"num_generations must be an integer >= 1 or None, got {self.num_generations!r}")
 
     @property
     def __name__(self) -> str:  # TRL names the reward's metrics after this
@@ -288,7 +305,8 @@ class TRLReward:
         completion_ids: Sequence[Sequence[int]] | None = None,
         **kwargs: Any,
     ) -> list[float]:
-        """One reward per completion, computed group by group (completions sharing a prompt)."""
+        """One reward per completion, computed group by group: ``num_generations`` consecutive
+        completions when set (TRL's groups), else the completions sharing a prompt."""
         if len(prompts) != len(completions):
             raise RewardInputError(f"got {len(prompts)} prompts for {len(completions)} completions")
         if completion_ids is not None and len(completion_ids) != len(completions):
@@ -297,7 +315,15 @@ class TRLReward:
         golds = batch.golds if self.method != "reflection" else None
         rewards = [0.0] * len(completions)
         compute = METHODS[self.method].compute
-        for idx in group_indices(prompts, golds):
+        if self.num_generations is not None:
+            if len(completions) % self.num_generations:
+                raise RewardInputError(
+                    f"{len(completions)} completions do not split into groups of num_generations={self.num_generations}"
+                )
+            groups = [list(range(i, i + self.num_generations)) for i in range(0, len(completions), self.num_generations)]
+        else:
+            groups = group_indices(prompts, golds)
+        for idx in groups:
             for i, reward in zip(idx, compute(batch, idx, **dict(self.options))):
                 rewards[i] = float(reward)
         return rewards
@@ -311,6 +337,7 @@ def make_reward_func(
     target_column: str = DEFAULT_TARGET_COLUMN,
     eos_token_ids: Collection[int] | None = None,
     end_marker: str = reflection_rewards.THINK_END,
+    num_generations: int | None = None,
     **options: Any,
 ) -> TRLReward:
     """Build a TRL reward function for one of :data:`METHODS`.
@@ -324,7 +351,11 @@ def make_reward_func(
         target_column: the dataset column holding L1's ``n_target`` (LCPO rewards only).
         eos_token_ids: when given, a completion whose last id is not one of them counts as cut
             off (the efficiency reward then gives it 0), read the way TRL itself reads it.
+            Without it no completion counts as cut off.
         end_marker: the end-of-thinking marker; grading reads only the text after it.
+        num_generations: when given, each run of this many consecutive completions is one group
+            (TRL's ``num_generations``, TRL's own grouping); otherwise completions are grouped
+            by prompt text and gold answer.
         **options: the method's own parameters, e.g. ``alpha=0.2`` (see :data:`METHODS`).
     """
     keywords = options.get("keywords")
@@ -338,6 +369,7 @@ def make_reward_func(
         eos_token_ids=None if eos_token_ids is None else tuple(int(i) for i in eos_token_ids),
         end_marker=end_marker,
         options=tuple(sorted(options.items())),
+        num_generations=num_generations,
     )
 
 
