@@ -19,6 +19,21 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from reasoning_economics.errors import ConfigError
 
 FinishReason = Literal["stop", "length"]
+LENGTH_REASONS = frozenset({"length", "max_tokens"})
+STOP_REASONS = frozenset({"stop", "eos", "eos_token", "end_turn", "stop_sequence", "tool_calls", "function_call"})
+
+
+def finish_reason_of(value: Any) -> FinishReason | None:
+    """A backend's finish reason as a result states it: ``"length"`` for ``length`` (and
+    ``max_tokens``, the name some proxies pass on); ``"stop"`` when the model ended on its own
+    (``stop``, ``eos``, ``end_turn``, ``stop_sequence``, a tool call, ...); None for anything
+    else, a missing reason included (``content_filter``, ``abort``: the text was cut, but not by
+    the token limit)."""
+    if not isinstance(value, str):
+        return None
+    if value in LENGTH_REASONS:
+        return "length"
+    return "stop" if value in STOP_REASONS else None
 
 
 @dataclass(frozen=True)

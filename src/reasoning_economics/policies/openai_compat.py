@@ -27,10 +27,8 @@ Options (``create_policy("openai:<model>", base_url=..., ...)``; the CLI's ``--b
 
 ``messages`` requests go to ``POST /chat/completions``, raw ``prompt`` requests to
 ``POST /completions``. ``completion_tokens`` is the server's ``usage.completion_tokens``.
-``finish_reason`` is ``"length"`` for ``length`` (and ``max_tokens``, the name some proxies pass
-on); ``"stop"`` when the model ended on its own: ``stop``, ``eos``, ``eos_token``, ``end_turn``,
-``stop_sequence``, ``tool_calls``, ``function_call``; None for anything else, a missing reason
-included (``content_filter``, ``abort``: the text was cut, but not by the token limit).
+``finish_reason`` is read by :func:`reasoning_economics.policies.base.finish_reason_of`: None
+for a missing reason or one it does not know.
 ``logprobs`` are None for a choice whose values are not all finite numbers.
 
 ``close()`` stops the policy at once, even while a server holds a request: it ends retry waits,
@@ -61,7 +59,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reasoning_economics.errors import ConfigError, PolicyEndpointError, PolicyTimeoutError, require
-from reasoning_economics.policies.base import FinishReason, GenerationRequest, GenerationResult
+from reasoning_economics.policies.base import GenerationRequest, GenerationResult, finish_reason_of
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -69,8 +67,6 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_TOKENS_FIELDS = ("max_tokens", "max_completion_tokens")
 ERROR_BODY_BYTES = 64 * 1024
 """How much of an error answer is read: enough for its message, not a flood."""
-LENGTH_REASONS = frozenset({"length", "max_tokens"})
-STOP_REASONS = frozenset({"stop", "eos", "eos_token", "end_turn", "stop_sequence", "tool_calls", "function_call"})
 
 
 @dataclass(frozen=True)
@@ -347,7 +343,7 @@ class OpenAIPolicy:
         return GenerationResult(
             text=text,
             completion_tokens=completion_tokens,
-            finish_reason=_finish_reason(finish),
+            finish_reason=finish_reason_of(finish),
             logprobs=logprobs,
         )
 
@@ -438,14 +434,6 @@ def _retry_after(response: Any) -> float | None:
     except ValueError:
         return None
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
-
-
-def _finish_reason(value: Any) -> FinishReason | None:
-    if not isinstance(value, str):
-        return None
-    if value in LENGTH_REASONS:
-        return "length"
-    return "stop" if value in STOP_REASONS else None
 
 
 def _logprobs(choice: dict[str, Any], chat: bool) -> tuple[float, ...] | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reasoning_economics.errors import ConfigError, PolicyError, require
-from reasoning_economics.policies.base import GenerationRequest, GenerationResult
+from reasoning_economics.policies.base import GenerationRequest, GenerationResult, finish_reason_of
 from reasoning_economics.policies.chat import LocalModelConfig, prompt_text
 
 
@@ -107,7 +107,7 @@ class VLLMPolicy:
         for i, output in zip(active, outputs):
             completion = output.outputs[0]
             ids = list(completion.token_ids)
-            finish = "length" if completion.finish_reason == "length" else "stop"
+            finish = finish_reason_of(completion.finish_reason)  # vLLM's "abort" is no stop
             if finish == "stop" and ids and ids[-1] in self.eos_ids:
                 ids = ids[:-1]
             logprobs = None
