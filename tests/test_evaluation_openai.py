@@ -140,8 +140,8 @@ def test_policy_options_reach_the_endpoint(endpoint, tmp_path):
 
 @pytest.mark.parametrize(
     "flags, message",
-    [(["-P", "temperature"], "is not of the form KEY=VALUE"),
-     (["-P", "timeout=1", "-P", "timeout=2"], "--policy-option timeout is given twice"),
+    [(["-P", "temperature"], "--policy-option 'temperature' is not of the form key=value"),
+     (["-P", "timeout=1", "-P", "timeout=2"], "--policy-option 'timeout' is given twice"),
      (["-P", "base_url=http://127.0.0.1:9/v1"], "both as --base-url and as --policy-option"),
      (["-P", "temprature=0.7"], "unknown option(s) ['temprature']")],
 )

@@ -250,18 +250,10 @@ def _refuse_unread_options(ctx: typer.Context, mode: str, server: str | None) ->
 def _policy_options(items: list[str], base_url: str | None) -> dict[str, object]:
     """The policy's options from ``--policy-option KEY=VALUE`` flags and ``--base-url``."""
     from reasoning_economics.errors import ConfigError
-    from reasoning_economics.policies.registry import parse_option_value
+    from reasoning_economics.policies.registry import parse_option_pairs
 
-    options: dict[str, object] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ConfigError(f"--policy-option {item!r} is not of the form KEY=VALUE (e.g. temperature=0.7)")
-        if key in options:
-            raise ConfigError(f"--policy-option {key} is given twice")
-        # The whole value, commas included: one flag is one option.
-        options[key] = parse_option_value(value)
+    # The whole value, commas included: one flag is one option.
+    options = parse_option_pairs(items, label="--policy-option")
     if base_url:
         if "base_url" in options:
             raise ConfigError("base_url is given both as --base-url and as --policy-option: give it once")

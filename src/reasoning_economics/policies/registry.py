@@ -13,12 +13,13 @@
 After the first ``:``, a policy that wraps a model takes the model (a directory, hub id or
 served model name: the whole rest of the spec); any other policy takes ``key=value`` options
 separated by commas. Keyword ``options`` add to the spec's (the CLI's ``--base-url`` arrives as
-``base_url=...``); naming one option in both places is an error. Every policy's options are a
+``base_url=...``, each ``--policy-option KEY=VALUE`` as one option); naming one option in both places is an error. Every policy's options are a
 dataclass that validates itself, so a typo is a :class:`ConfigError` listing what is accepted.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from reasoning_economics.errors import ConfigError
@@ -79,16 +80,23 @@ def parse_option_value(text: str) -> Any:
 
 def parse_options(text: str) -> dict[str, Any]:
     """``"a=1,b=x"`` -> ``{"a": 1, "b": "x"}`` (see :func:`parse_option_value`)."""
+    items = text.split(",")
+    if not all(item.strip() for item in items):
+        raise ConfigError(f"empty option in {text!r}; write key=value pairs separated by commas")
+    return parse_option_pairs(items, where=f" in {text!r}")
+
+
+def parse_option_pairs(items: Iterable[str], *, label: str = "option", where: str = "") -> dict[str, Any]:
+    """``["a=1", "b=x,y"]`` -> ``{"a": 1, "b": "x,y"}``: each item one ``key=value`` option.
+    Errors name an item as ``label`` (e.g. the flag that gave it) and add ``where``."""
     options: dict[str, Any] = {}
-    for item in text.split(","):
-        if not item.strip():
-            raise ConfigError(f"empty option in {text!r}; write key=value pairs separated by commas")
+    for item in items:
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ConfigError(f"option {item.strip()!r} in {text!r} is not of the form key=value")
+            raise ConfigError(f"{label} {item.strip()!r}{where} is not of the form key=value")
         if key in options:
-            raise ConfigError(f"option {key!r} is given twice in {text!r}")
+            raise ConfigError(f"{label} {key!r} is given twice{where}")
         options[key] = parse_option_value(value)
     return options
 
