@@ -13,8 +13,9 @@
 After the first ``:``, a policy that wraps a model takes the model (a directory, hub id or
 served model name: the whole rest of the spec); any other policy takes ``key=value`` options
 separated by commas. Keyword ``options`` add to the spec's (the CLI's ``--base-url`` arrives as
-``base_url=...``, each ``--policy-option KEY=VALUE`` as one option); naming one option in both places is an error. Every policy's options are a
-dataclass that validates itself, so a typo is a :class:`ConfigError` listing what is accepted.
+``base_url=...``, each ``--policy-option KEY=VALUE`` as one option); naming one option in both
+places is an error. Every policy's options are a dataclass that validates itself, so a typo is a
+:class:`ConfigError` listing what is accepted.
 """
 
 from __future__ import annotations
