@@ -4,6 +4,7 @@ connection errors, the token header, and done/reward read from either place."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 
 import pytest
@@ -154,7 +155,8 @@ def test_replies_of_another_protocol_are_typed_errors():
     from websockets.sync.server import serve
 
     replies = iter(['<html>not json</html>', '[1, 2]', '{"type": "error", "data": "boom"}',
-                    '{"type": "observation", "data": {"observation": {"step_idx": "many"}, "done": false}}'])  # fmt: skip
+                    '{"type": "observation", "data": {"observation": {"question": "q", "remaining_budget": 1, '
+                    '"questions_remaining": 1, "step_idx": "many", "history": []}, "done": false}}'])  # fmt: skip
 
     def answer(ws):
         for message in ws:
@@ -227,3 +229,113 @@ def test_server_error_codes_map_to_the_local_error_classes():
     assert isinstance(error_from_reply({"code": "CONFIG_ERROR", "message": "m"}), ConfigError)
     unknown = error_from_reply({"code": "INVALID_JSON", "message": "bad", "errors": [1]})
     assert type(unknown) is ServerError and unknown.code == "INVALID_JSON" and unknown.details == {"errors": [1]}
+
+
+def _observation(step_idx=0, questions_remaining=3, history=(), done=False, reward=None, **fields):
+    observation = {"question": "What is 1 + 1?", "remaining_budget": 300, "questions_remaining": questions_remaining,
+                   "step_idx": step_idx, "budget_per_remaining": 100.0, "accuracy_so_far": 0.0,
+                   "history": list(history), "step_token_limit": 100, "metadata": {"num_questions": 3}, **fields}
+    return json.dumps({"type": "observation", "data": {"observation": observation, "done": done, "reward": reward}})
+
+
+RECORD = {"step_idx": 0, "question_id": "q0", "was_correct": True, "tokens_used": 5, "tokens_counted": 5, "reward": 1.0}
+
+
+@pytest.mark.parametrize(
+    ("step_reply", "expected"),
+    [
+        # done "false" read as true ended every episode at once, with nothing answered
+        (_observation(1, 2, [RECORD]).replace('"done": false', '"done": "false"'), "'done' that is not true or false"),
+        (_observation(1, 2, [RECORD], reward="1e300"), "a reward that is not a finite number"),
+        (_observation(1, 2, [RECORD]).replace('"reward": null', '"reward": NaN'), "a reward that is not a finite number"),
+        (_observation(1, 2, [{**RECORD, "was_correct": "no"}]), "was_correct is 'no'"),  # recorded as right
+        (_observation(1, 2, [{**RECORD, "tokens_used": -1000}]), "tokens_used is -1000, not a token count"),
+        (_observation(1, 2, [RECORD], step_token_limit=10**12), "step_token_limit of 1000000000000"),  # asked an LLM for it
+        (_observation(1, 2, [RECORD], metadata={"num_questions": 10**9}), "metadata.num_questions of 1000000000"),
+        (_observation(1, 2, [RECORD], metadata={"num_questions": "3"}), "metadata.num_questions of '3'"),
+        (_observation(1, 2, [RECORD] * 5), "5 history records for 1 questions answered"),
+        (_observation(1, 2, [RECORD], budget_per_remaining=float("inf")), "budget_per_remaining is not finite"),
+        (_observation(1, 2, [RECORD], step_token_limit=True), "invalid ReasonBudgetObservation"),
+        # the same question again, done never true: ree eval and ree train stepped forever
+        (_observation(0, 3), "did not move the episode on by one question"),
+        (_observation(1, 3, [RECORD]), "did not move the episode on by one question"),
+        (json.dumps({"type": "observation", "data": {"observation": {"step_idx": 1}, "done": False}}),
+         "an observation without question, remaining_budget, questions_remaining, history"),
+    ],
+)  # fmt: skip
+def test_a_server_reply_no_environment_sends_is_refused_not_recorded(step_reply, expected):
+    import threading
+
+    from websockets.sync.server import serve
+
+    def answer(ws):
+        for message in ws:
+            kind = json.loads(message).get("type")
+            if kind == "reset":
+                ws.send(_observation())
+            elif kind == "step":
+                ws.send(step_reply)
+
+    with serve(answer, "127.0.0.1", 0) as stub:
+        threading.Thread(target=stub.serve_forever, daemon=True).start()
+        with ReasonBudgetClient(base_url=f"http://127.0.0.1:{stub.socket.getsockname()[1]}") as client:
+            assert client.reset(seed=1).observation.step_idx == 0
+            with pytest.raises(ServerError, match=expected) as raised:
+                client.step(ReasonBudgetAction(response="\\boxed{2}"))
+        assert raised.value.code == "INVALID_REPLY"
+        stub.shutdown()
+
+
+def test_a_well_behaved_stub_episode_is_read_to_its_end():
+    # The checks above leave a reply every environment sends alone, to the episode's last step.
+    import threading
+
+    from websockets.sync.server import serve
+
+    replies = iter([_observation(), _observation(1, 2, [RECORD], reward=1.0),
+                    _observation(2, 0, [RECORD, RECORD], done=True, reward=-0.1)])  # fmt: skip
+
+    def answer(ws):
+        for message in ws:
+            if json.loads(message).get("type") in ("reset", "step"):
+                ws.send(next(replies))
+
+    with serve(answer, "127.0.0.1", 0) as stub:
+        threading.Thread(target=stub.serve_forever, daemon=True).start()
+        with ReasonBudgetClient(base_url=f"http://127.0.0.1:{stub.socket.getsockname()[1]}") as client:
+            client.reset(seed=1)
+            assert client.step(ReasonBudgetAction(response="a")).reward == 1.0
+            last = client.step(ReasonBudgetAction(response="b"))
+            assert (last.done, last.reward, last.observation.step_idx) == (True, -0.1, 2)
+        stub.shutdown()
+
+
+def test_server_error_text_is_cut_and_escaped_and_local_error_codes_are_not_taken():
+    huge = error_from_reply({"code": "EPISODE_FINISHED", "message": "x" * 20_000_000})
+    assert isinstance(huge, EpisodeFinishedError) and len(str(huge)) < 2_100
+    escaped = error_from_reply({"code": "EPISODE_FINISHED", "message": "done\x1b]0;pwned\x07"})
+    assert "\x1b" not in str(escaped) and "\\x1b]0;pwned" in str(escaped)
+    # A server naming a policy or a missing-extra error: ree eval blamed the user's model endpoint.
+    for code in ("POLICY_ENDPOINT_ERROR", "POLICY_ERROR", "MISSING_EXTRA", "CONNECTION_ERROR"):
+        relayed = error_from_reply({"code": code, "message": "the server lies"})
+        assert type(relayed) is ServerError and relayed.code == code
+
+
+def test_a_reply_over_the_clients_limit_is_named_as_such():
+    # A 17 MB frame (OpenEnv's client read up to 100 MB; 90 MB of empty history records took
+    # 4.8 GB to parse): refused at 16 MB, and said so rather than blamed on the network.
+    import threading
+
+    from websockets.sync.server import serve
+
+    def answer(ws):
+        for message in ws:
+            if json.loads(message).get("type") == "reset":
+                ws.send('{"type": "observation", "data": {"observation": {"history": [' + "{}," * 6_000_000 + "{}]}}}")
+
+    with serve(answer, "127.0.0.1", 0, max_size=None) as stub:
+        threading.Thread(target=stub.serve_forever, daemon=True).start()
+        with ReasonBudgetClient(base_url=f"http://127.0.0.1:{stub.socket.getsockname()[1]}") as client:
+            with pytest.raises(ServerConnectionError, match=r"a reply larger than this client reads \(16 MB"):
+                client.reset(seed=1)
+        stub.shutdown()

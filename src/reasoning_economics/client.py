@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import math
 from typing import Any
 
 from openenv.core.client_types import StepResult
@@ -34,7 +35,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.protocol import State
 
 from reasoning_economics import errors
+from reasoning_economics.env.config import MAX_QUESTIONS, MAX_TOKENS_PER_STEP
 from reasoning_economics.env.models import ReasonBudgetAction, ReasonBudgetObservation, ReasonBudgetState
+from reasoning_economics.text import visible
 
 __all__ = ["ReasonBudgetClient", "ReasonBudgetAction", "ReasonBudgetObservation", "ReasonBudgetState", "StepResult"]
 
@@ -54,6 +57,14 @@ CLOSE_CODE_MEANINGS = {
 registry): a bare number in an error told a user nothing of whether to wait or give up."""
 # What an OpenEnv server (ree serve and the reference alike) answers to each message.
 _REPLY_TYPES = {"reset": "observation", "step": "observation", "state": "state"}
+# The reference environment's observation fields: every server of this protocol sends them.
+_REQUIRED_OBSERVATION_FIELDS = ("question", "remaining_budget", "questions_remaining", "step_idx", "history")
+MAX_SERVER_TEXT = 2000
+"""Most characters of a server's error message (or of one of its details) shown: a server wrote
+20 MB of text, and terminal escapes, into the error a user reads."""
+DEFAULT_MAX_MESSAGE_MB = 16.0
+"""The largest reply read (OpenEnv's default is 100 MB): an observation holds one episode of at
+most 1,000 questions, and a server's 90 MB frame of empty history entries took 4.8 GB to parse."""
 
 
 def _error_classes() -> dict[str, type[errors.ReasoningEconomicsError]]:
@@ -68,15 +79,65 @@ def _error_classes() -> dict[str, type[errors.ReasoningEconomicsError]]:
     return found
 
 
+# Errors of this process, not of an environment: a server naming one of these codes is relayed
+# as a ServerError, or a server could make `ree eval` blame the user's own model endpoint.
+_LOCAL_ONLY_ERRORS = (errors.PolicyError, errors.MissingExtraError, errors.ServerConnectionError, errors.ResultsFileError)
+
+
+def _server_text(value: Any) -> str:
+    """A server's text as it may be shown: cut to MAX_SERVER_TEXT characters, controls escaped."""
+    text = value if isinstance(value, str) else str(value)[:MAX_SERVER_TEXT]
+    if len(text) > MAX_SERVER_TEXT:
+        text = text[:MAX_SERVER_TEXT] + f"... ({len(text) - MAX_SERVER_TEXT:,} more characters)"
+    return visible(text)
+
+
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _observation_problem(observation: ReasonBudgetObservation) -> str | None:
+    """What in ``observation`` no environment of this protocol sends (None when nothing): numbers
+    that are not finite or lie past the environment's limits, and history records whose
+    verdict or token counts are not of their type (they were recorded as given)."""
+    for name in ("budget_per_remaining", "accuracy_so_far"):
+        if not math.isfinite(getattr(observation, name)):
+            return f"an observation whose {name} is not finite"
+    if observation.step_token_limit > MAX_TOKENS_PER_STEP:
+        return f"a step_token_limit of {errors.describe(observation.step_token_limit)}, past the environment's {MAX_TOKENS_PER_STEP:,}"
+    if observation.questions_remaining > MAX_QUESTIONS or observation.step_idx > MAX_QUESTIONS:
+        return f"an episode of more than {MAX_QUESTIONS:,} questions"
+    if len(observation.history) > observation.step_idx:
+        return f"{len(observation.history):,} history records for {observation.step_idx} questions answered"
+    questions = observation.metadata.get("num_questions")
+    if questions is not None and not (isinstance(questions, int) and not isinstance(questions, bool)
+                                      and 1 <= questions <= MAX_QUESTIONS):  # fmt: skip
+        return f"metadata.num_questions of {errors.describe(questions)}, not a count from 1 to {MAX_QUESTIONS:,}"
+    for record in observation.history:
+        if "was_correct" in record and not isinstance(record["was_correct"], bool):
+            return f"a history record whose was_correct is {errors.describe(record['was_correct'])}"
+        for key in ("tokens_used", "tokens_counted"):
+            value = record.get(key, 0)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                return f"a history record whose {key} is {errors.describe(value)}, not a token count"
+        if "reward" in record and not _finite_number(record["reward"]):
+            return f"a history record whose reward is {errors.describe(record['reward'])}"
+    return None
+
+
 def error_from_reply(data: Any) -> errors.ReasoningEconomicsError:
     """The typed exception for a server's ``{"type": "error", "data": ...}`` payload."""
     if not isinstance(data, dict):  # not ree serve's shape: keep what it said
         data = {"message": f"the server reported an error: {str(data)[:300]}"}
-    code = str(data.get("code") or "SERVER_ERROR")
-    message = str(data.get("message") or "the server reported an error")
-    details = {key: value for key, value in data.items() if key not in ("code", "message")}
+    code = _server_text(data.get("code") or "SERVER_ERROR")[:100]
+    message = _server_text(data.get("message") or "the server reported an error")
+    details = {
+        _server_text(key)[:100]: _server_text(value) if isinstance(value, str) else value
+        for key, value in list(data.items())[:20]
+        if key not in ("code", "message")
+    }
     kind = _error_classes().get(code)
-    if kind is None or kind is errors.ReasoningEconomicsError:
+    if kind is None or kind is errors.ReasoningEconomicsError or issubclass(kind, _LOCAL_ONLY_ERRORS):
         return errors.ServerError(f"{message} (code: {code})", code=code, details=details)
     if issubclass(kind, errors.ServerError):
         return kind(message, details=details)
@@ -107,9 +168,15 @@ class ReasonBudgetClient(EnvClient[ReasonBudgetAction, ReasonBudgetObservation, 
         if token is not None:
             all_headers["Authorization"] = f"Bearer {token}"
         kwargs.setdefault("message_timeout_s", 120.0)
+        kwargs.setdefault("max_message_size_mb", DEFAULT_MAX_MESSAGE_MB)
         super().__init__(base_url=base_url, headers=all_headers or None, **kwargs)
         # Why the connection ended, raised again by every call until reset() starts anew.
         self._lost: errors.ReasoningEconomicsError | None = None
+        # The message the reply being parsed answers, and the episode's last (step_idx,
+        # questions_remaining): each step must move it on, so a server can never keep an
+        # episode going forever.
+        self._replying_to: str | None = None
+        self._progress: tuple[int, int] | None = None
 
     # -- wire format ---------------------------------------------------------
     def _step_payload(self, action: ReasonBudgetAction) -> dict[str, Any]:
@@ -123,20 +190,49 @@ class ReasonBudgetClient(EnvClient[ReasonBudgetAction, ReasonBudgetObservation, 
     def _parse_result(self, payload: dict[str, Any]) -> StepResult[ReasonBudgetObservation]:
         fields = dict(payload.get("observation") or {})
         # OpenEnv servers (the reference too) move done/reward out of the observation: put them back.
-        done = bool(payload.get("done", fields.get("done", False)))
+        done = payload.get("done", fields.get("done", False))
         reward = payload.get("reward", fields.get("reward"))
+        if not isinstance(done, bool):  # bool("false") is True: every episode ended at once
+            raise self._invalid_reply(f"'done' that is not true or false ({errors.describe(done)})")
+        if reward is not None and not _finite_number(reward):
+            raise self._invalid_reply(f"a reward that is not a finite number ({errors.describe(reward)})")
+        missing = [name for name in _REQUIRED_OBSERVATION_FIELDS if name not in fields]
+        if missing:
+            raise self._invalid_reply(f"an observation without {', '.join(missing)}")
         fields["done"], fields["reward"] = done, reward
         observation = self._validated(
             ReasonBudgetObservation, {key: value for key, value in fields.items() if key in _OBSERVATION_FIELDS}
         )
+        problem = _observation_problem(observation) or self._progress_problem(observation)
+        if problem is not None:
+            raise self._invalid_reply(problem)
         return StepResult(observation=observation, reward=reward, done=done, metadata=payload.get("metadata"))
+
+    def _progress_problem(self, observation: ReasonBudgetObservation) -> str | None:
+        """Why ``observation`` does not follow the episode's last one (None when it does): a
+        reset starts at question 0, and each step answers one question, so ``step_idx`` goes up
+        by one and, until the end, ``questions_remaining`` down by one."""
+        now = (observation.step_idx, observation.questions_remaining)
+        before, self._progress = self._progress, now
+        if self._replying_to == "reset":
+            return None if observation.step_idx == 0 else f"a reset at question {observation.step_idx}, not 0"
+        if self._replying_to != "step" or before is None:
+            return None
+        if observation.step_idx != before[0] + 1 or (not observation.done and now[1] != before[1] - 1):
+            self._progress = before
+            return (
+                f"a step that did not move the episode on by one question (from step_idx {before[0]} with "
+                f"{before[1]} questions left to step_idx {now[0]} with {now[1]}, done={observation.done})"
+            )
+        return None
 
     def _parse_state(self, payload: dict[str, Any]) -> ReasonBudgetState:
         return self._validated(ReasonBudgetState, {k: v for k, v in payload.items() if k in _STATE_FIELDS})
 
     def _validated(self, model: Any, fields: dict[str, Any]) -> Any:
         try:
-            return model.model_validate(fields)
+            # strict: "true" is no count and 1.5 no step index; a reply is read, never coerced.
+            return model.model_validate(fields, strict=True)
         except ValidationError as exc:
             raise self._invalid_reply(f"an invalid {model.__name__}: {exc.error_count()} error(s), first: "
                                       f"{exc.errors(include_url=False, include_input=False)[0]['msg']}") from exc
@@ -200,6 +296,11 @@ class ReasonBudgetClient(EnvClient[ReasonBudgetAction, ReasonBudgetObservation, 
             response = await self._receive()
         except ConnectionClosed as exc:
             self._ws = None
+            if exc.sent is not None and exc.sent.code == 1009:  # closed here: the reply was too large
+                raise self._remember(errors.ServerConnectionError(
+                    f"{self._ws_url} sent a reply larger than this client reads "
+                    f"({self._max_message_size / 2**20:g} MB: max_message_size_mb); the connection was closed"
+                )) from exc  # fmt: skip
             close = exc.rcvd
             raise self._remember(
                 self._lost_connection(close.code if close else None, close.reason if close else None)
@@ -216,6 +317,7 @@ class ReasonBudgetClient(EnvClient[ReasonBudgetAction, ReasonBudgetObservation, 
         if response.get("type") == "error":
             raise error_from_reply(response.get("data") or {})
         self._check_reply_shape(message.get("type"), response)
+        self._replying_to = message.get("type")
         return response
 
     def _check_reply_shape(self, sent: Any, response: dict[str, Any]) -> None:

@@ -8,6 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 
 from reasoning_economics.grading.grader import MIN_TIMEOUT_S
 
+MAX_QUESTIONS = 1000
+"""Most questions an episode may hold (``num_questions``)."""
+MAX_TOKENS_PER_STEP = 1_000_000
+"""Highest per-step generation limit (``max_tokens_per_step``)."""
+
 
 class EnvConfig(BaseModel):
     """Configuration of :class:`~reasoning_economics.env.environment.ReasonBudgetEnvironment`.
@@ -21,11 +26,11 @@ class EnvConfig(BaseModel):
     # and flags are strict: a file's "true" was 1 question, and "yes" a hard cap.
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
-    num_questions: StrictInt = Field(10, ge=1, le=1000, description="Questions per episode (N).")
+    num_questions: StrictInt = Field(10, ge=1, le=MAX_QUESTIONS, description="Questions per episode (N).")
     budget_ratio: StrictFloat = Field(4.0, gt=0, le=1000, description="B = budget_ratio x question tokens.")
     min_tokens: StrictInt = Field(10, ge=0, description="Hard mode ends the episode when fewer remain.")
     max_tokens: StrictInt = Field(800, ge=1, le=1_000_000, description="Upper token estimate per answer (config budget).")
-    max_tokens_per_step: StrictInt = Field(2048, ge=1, le=1_000_000, description="Generation limit per step.")
+    max_tokens_per_step: StrictInt = Field(2048, ge=1, le=MAX_TOKENS_PER_STEP, description="Generation limit per step.")
     hard_cap_mode: StrictBool = Field(True, description="Hard: clip to remaining budget and stop early.")
     soft_allow_negative_budget: StrictBool = Field(True, description="Soft: remaining budget may go below 0.")
     soft_overspend_penalty: StrictFloat = Field(0.25, ge=0, description="rho, soft-mode overspend weight.")
