@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from typer.testing import CliRunner
 
@@ -61,3 +63,45 @@ def test_cli_against_a_server_with_a_token(start_server, tmp_path):
     assert accepted.exit_code == 0, accepted.output
     units = read_results(tmp_path / "ok")
     assert [len(u["steps"]) for u in units] == [2, 2]
+
+
+@pytest.mark.parametrize(
+    ("metadata", "record", "expected"),
+    [
+        ({}, {}, "answered a reset without metadata num_questions, total_budget"),
+        ({"num_questions": 1, "total_budget": 100}, {"step_idx": 0, "was_correct": True},
+         "answered episode 0's step without the history record ree eval records \\(missing: question_id"),
+    ],
+)  # fmt: skip
+def test_a_server_without_the_fields_ree_eval_records_is_an_error_line(metadata, record, expected, tmp_path):
+    # A reply of another server (the fields are ree serve's): KeyError and IndexError tracebacks before.
+    import json
+    import threading
+
+    from websockets.sync.server import serve
+
+    from reasoning_economics.problems import create_source, sample_episode
+
+    question = sample_episode(create_source("builtin"), 1, 0)[0].question  # what the oracle can answer
+
+    def observation(step_idx, history, done):
+        return json.dumps({"type": "observation", "data": {"done": done, "reward": 1.0 if done else None, "observation": {
+            "question": "" if done else question, "remaining_budget": 100, "questions_remaining": 0 if done else 1,
+            "step_idx": step_idx, "history": history, "step_token_limit": 0 if done else 50, "prompt": question,
+            "metadata": metadata}}})  # fmt: skip
+
+    def answer(ws):
+        for message in ws:
+            kind = json.loads(message).get("type")
+            if kind in ("reset", "step"):
+                ws.send(observation(0, [], False) if kind == "reset" else observation(1, [record], True))
+
+    with serve(answer, "127.0.0.1", 0) as stub:
+        threading.Thread(target=stub.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{stub.socket.getsockname()[1]}"
+        result = CliRunner().invoke(
+            app, ["eval", "--policy", SPEC, "--episodes", "1", "--server", url, "--no-progress", "--out", str(tmp_path / "run")]
+        )
+        stub.shutdown()
+    assert result.exit_code == 2, result.output
+    assert "error:" in result.output and re.search(expected, " ".join(result.output.split()))

@@ -24,6 +24,7 @@ from reasoning_economics.evaluation.results import (
     SUMMARY_NAME,
     ResultsWriter,
     changed_during_run,
+    environment_at,
     prepare_run_dir,
     read_units,
     unit_mismatch,
@@ -141,9 +142,18 @@ def describe_first_episode(config: EvalConfig, tokenizer_name: str) -> dict[str,
     finally:
         session.close()
     meta = observation.metadata
+    missing = [key for key in ("num_questions", "total_budget") if key not in meta]
+    if missing:
+        from reasoning_economics.errors import ServerError
+
+        raise ServerError(
+            f"{environment_at(config.server)} answered a reset without metadata {', '.join(missing)}, which "
+            "ree eval records; is it a reasoning-economics server?",
+            code="INVALID_REPLY",
+        )
     return {
         "seed": config.seed,
-        "num_questions": int(meta["num_questions"]),
+        "num_questions": meta["num_questions"],
         "total_budget": meta["total_budget"],
         "budget_source": meta.get("budget_source"),
         "tokenizer_name": meta.get("tokenizer_name"),

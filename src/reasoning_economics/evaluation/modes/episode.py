@@ -32,7 +32,7 @@ from reasoning_economics.evaluation.modes.base import (
     retry_grading,
     split_response,
 )
-from reasoning_economics.errors import ConfigError
+from reasoning_economics.errors import ConfigError, ServerError
 from reasoning_economics.evaluation.results import (
     RunMismatchError,
     changed_during_run,
@@ -41,6 +41,12 @@ from reasoning_economics.evaluation.results import (
 )
 from reasoning_economics.evaluation.sessions import EpisodeSession, LocalSession, RemoteSession
 from reasoning_economics.policies.base import GenerationRequest, GenerationResult
+
+
+STEP_RECORD_KEYS = (
+    "step_idx", "question_id", "problem_type", "difficulty", "tokens_counted", "tokens_used", "was_correct",
+)
+"""The fields of a step's history record that every episode record copies."""
 
 
 def open_session(config: EvalConfig, tokenizer_name: str | None) -> EpisodeSession:
@@ -155,7 +161,14 @@ class EpisodeMode:
             lambda: episode.session.step(result.text, metadata),
             f"episode {episode.index}'s answer to question {before.step_idx + 1}",
         )
-        entry = after.history[-1]
+        entry = after.history[-1] if after.history else {}
+        missing = [key for key in STEP_RECORD_KEYS if key not in entry]
+        if missing:
+            raise ServerError(
+                f"{environment_at(context.config.server)} answered episode {episode.index}'s step without the history "
+                f"record ree eval records (missing: {', '.join(missing)}); is it a reasoning-economics server?",
+                code="INVALID_REPLY",
+            )
         episode.steps.append(
             {
                 "step_idx": entry["step_idx"],
