@@ -35,8 +35,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.protocol import State
 
 from reasoning_economics import errors
-from reasoning_economics.env.config import MAX_QUESTIONS, MAX_TOKENS_PER_STEP
 from reasoning_economics.env.models import ReasonBudgetAction, ReasonBudgetObservation, ReasonBudgetState
+from reasoning_economics.limits import MAX_QUESTIONS, MAX_TOKENS_PER_STEP
 from reasoning_economics.text import visible
 
 __all__ = ["ReasonBudgetClient", "ReasonBudgetAction", "ReasonBudgetObservation", "ReasonBudgetState", "StepResult"]

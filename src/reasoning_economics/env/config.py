@@ -7,11 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, model_validator
 
 from reasoning_economics.grading.grader import MIN_TIMEOUT_S
-
-MAX_QUESTIONS = 1000
-"""Most questions an episode may hold (``num_questions``)."""
-MAX_TOKENS_PER_STEP = 1_000_000
-"""Highest per-step generation limit (``max_tokens_per_step``)."""
+from reasoning_economics.limits import MAX_QUESTIONS, MAX_TOKENS_PER_STEP
 
 
 class EnvConfig(BaseModel):

@@ -8,13 +8,12 @@ from typing import Any
 
 from reasoning_economics.errors import ConfigError
 from reasoning_economics.grading.grader import MIN_TIMEOUT_S
+# The environment's own limits, checked here so that a value past them fails before the policy
+# loads and the run directory is made.
+from reasoning_economics.limits import MAX_QUESTIONS, MAX_TOKENS_PER_STEP
 
 MODES = ("episode", "problem", "anytime")
 
-# The environment's own limits (EnvConfig.num_questions and .max_tokens_per_step), checked here
-# so that a value past them fails before the policy loads and the run directory is made.
-MAX_QUESTIONS = 1000
-MAX_TOKENS_PER_STEP = 1_000_000
 DEFAULT_MAX_TOKENS_PER_STEP = 192
 DEFAULT_QUESTIONS = 4
 
