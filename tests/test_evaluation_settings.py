@@ -194,3 +194,28 @@ def test_eval_config_refuses_settings_a_server_does_not_apply():
         EvalConfig(server="http://127.0.0.1:1", questions=3)
     assert EvalConfig(hard_cap_mode=False, max_tokens_per_step=64).max_tokens_per_step == 64
     assert EvalConfig(server="http://127.0.0.1:1").hard_cap_mode
+
+
+def test_run_json_of_a_server_run_holds_only_the_settings_the_client_applies(start_server, tmp_path):
+    """The server's own per-step limit, budget mode and grading timeout apply, and the client
+    cannot know them: run.json recorded the client's defaults (192 tokens a step, hard mode),
+    and ree report then compared those with an in-process run's."""
+    from reasoning_economics.evaluation.report import compare, load_runs
+
+    server = start_server(env_config=EnvConfig(num_questions=2, max_tokens_per_step=100))
+    remote, local = tmp_path / "remote", tmp_path / "local"
+    run_evaluation(EvalConfig(policy=SPEC, episodes=1, budget=1000, server=server.base_url), remote, show_progress=False)
+    stored = json.loads((remote / "run.json").read_text())
+    assert not {"max_tokens_per_step", "hard_cap_mode", "grading_timeout"} & set(stored), stored
+    assert stored["questions"] == 2  # what the server served
+    assert read_results(remote)[0]["steps"][0]["step_token_limit"] == 100  # the limit that applied
+    # The same environment in-process: nothing to warn about (before: "max_tokens_per_step 192 vs 100").
+    in_process = EvalConfig(policy=SPEC, episodes=1, budget=1000, questions=2, max_tokens_per_step=100)
+    run_evaluation(in_process, local, show_progress=False)
+    assert compare(load_runs([remote, local]), baseline=load_runs([local])[0])["warnings"] == []
+    # A run.json of an earlier version, with the client's defaults, still resumes.
+    (remote / "run.json").write_text(json.dumps({**stored, "max_tokens_per_step": 192, "hard_cap_mode": True}))
+    more = ("--episodes", "2", "--budget", "1000", "--resume")
+    resumed = CliRunner().invoke(app, _eval_args(server.base_url, remote, *more))
+    assert resumed.exit_code == 0, resumed.output
+    assert [u["index"] for u in read_results(remote)] == [0, 1]

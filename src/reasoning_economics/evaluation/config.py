@@ -18,6 +18,9 @@ DEFAULT_MAX_TOKENS_PER_STEP = 192
 DEFAULT_QUESTIONS = 4
 
 
+SERVER_OWN_KEYS = ("max_tokens_per_step", "hard_cap_mode", "grading_timeout")
+"""Environment settings a ``--server`` run neither sends nor applies: the server's own apply."""
+
 SERVER_OWN_SETTING = (
     "{flag} does not apply with --server: the server's own {what} applies (set it where the server "
     "starts, in its EnvConfig; run.json records the server's settings as first_episode.env_config_digest). "
@@ -135,9 +138,16 @@ class EvalConfig:
         return self.seed + index
 
     def identity(self) -> dict[str, Any]:
-        """What goes into ``run.json`` (everything but the secret token)."""
+        """What goes into ``run.json``: every setting the run reads (not the secret token, nor
+        another mode's options; with ``server``, not the environment's own settings, which the
+        server decides and ``first_episode.env_config_digest`` fingerprints)."""
         data = dataclasses.asdict(self)
         data.pop("token")
+        if self.server is not None:
+            # Only the defaults are accepted here, and nothing sends them: a run.json saying 192
+            # tokens a step and hard mode misled when the server applied its own.
+            for key in SERVER_OWN_KEYS:
+                data.pop(key)
         if self.mode != "anytime":
             for key in ("anytime_max_budget", "anytime_num_budgets", "summaries_per_budget", "summary_tokens"):
                 data.pop(key)
