@@ -381,11 +381,22 @@ def test_observations_are_what_validation_would_build():
 def test_from_trusted_needs_every_field():
     from reasoning_economics.env.models import ReasonBudgetObservation
 
-    with pytest.raises(TypeError, match=r"missing \['done'.*unknown \['nonsense'\]"):
-        ReasonBudgetObservation.from_trusted(
-            **{name: None for name in ReasonBudgetObservation.model_fields if name not in ("done", "reward")},
-            nonsense=1,
-        )
+    every = {name: None for name in ReasonBudgetObservation.model_fields}
+    assert ReasonBudgetObservation.from_trusted(**every).model_fields_set == set(every)
+    with pytest.raises(TypeError, match="'done'"):
+        ReasonBudgetObservation.from_trusted(**{name: None for name in every if name != "done"})
+    with pytest.raises(TypeError, match="'nonsense'"):
+        ReasonBudgetObservation.from_trusted(**every, nonsense=1)
+
+
+def test_observations_do_not_share_their_fields_set():
+    # pydantic adds to __pydantic_fields_set__ on assignment: one shared set would leak between observations.
+    env = ReasonBudgetEnvironment(num_questions=3)
+    first = env.reset(seed=3, total_budget=400)
+    second = env.step(ReasonBudgetAction(response="\\boxed{1}"))
+    assert first.__pydantic_fields_set__ is not second.__pydantic_fields_set__
+    first.__pydantic_fields_set__.discard("prompt")
+    assert "prompt" in second.model_fields_set
 
 
 def test_changing_an_observation_never_changes_the_episode():

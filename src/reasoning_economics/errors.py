@@ -238,7 +238,9 @@ def unknown_keys_problem(data: Any, known: Collection[str]) -> str | None:
 def few_unknown_keys(model: Any, data: Any) -> Any:
     """``data``, for a pydantic model's "before" validator: or one validation error in its
     place when it holds many unknown keys (see :func:`unknown_keys_problem`)."""
-    problem = unknown_keys_problem(data, model.model_fields)
+    if type(data) is not dict or len(data) <= MAX_UNKNOWN_KEYS_VALIDATED:
+        return data  # the check below could not refuse it: it runs on every action a step validates
+    problem = unknown_keys_problem(data, model.__pydantic_fields__)
     if problem is not None:
         from pydantic_core import PydanticCustomError
 

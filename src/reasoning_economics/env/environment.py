@@ -53,6 +53,8 @@ from reasoning_economics.rewards.budget import episode_bonus, step_reward
 logger = logging.getLogger(__name__)
 _ANNOUNCED_CONFIG_BUDGETS: set[int] = set()
 
+_validate_action_dict = ReasonBudgetAction.__pydantic_validator__.validate_python
+
 RESET_KWARGS = ("seed", "episode_id", "tokenizer_name", "total_budget")
 ACTION_METADATA_KEYS = ("tokenizer_name", "grading_response")
 
@@ -161,7 +163,7 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
             tokenizer_request=tokenizer,
             env_config_digest=self.config_digest,
         )
-        return self._observation(reward=None)
+        return self._observation(self._episode, reward=None)
 
     def _resolve_seed(self, seed: Any) -> int:
         if seed is None:
@@ -326,12 +328,13 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
             grade_seconds=grade_seconds,
         )
         episode.history.append(record)
-        return self._observation(reward=reward)
+        return self._observation(episode, reward=reward)
 
     def _validate_action(self, action: Any) -> ReasonBudgetAction:
         if isinstance(action, dict):
             try:
-                action = ReasonBudgetAction.model_validate(action)
+                # model_validate's own body only forwards its defaults to this validator, on every step.
+                action = _validate_action_dict(action)
             except ValueError as exc:
                 raise InvalidActionError(f"invalid action: {exc}") from exc
         if not isinstance(action, ReasonBudgetAction):
@@ -366,8 +369,7 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
         return self._episode
 
     # ------------------------------------------------------------ observation
-    def _observation(self, reward: float | None) -> ReasonBudgetObservation:
-        episode = self._require_episode()
+    def _observation(self, episode: _Episode, reward: float | None) -> ReasonBudgetObservation:
         config = self.config
         remaining = episode.remaining
         answered = episode.step_idx

@@ -6,6 +6,7 @@ the extra fields (``prompt``, ``step_token_limit``, ``episode_id``) are optional
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from openenv.core.env_server.types import Action, Observation, State
@@ -58,25 +59,64 @@ class ReasonBudgetObservation(Observation):
     episode_id: str | None = Field(None, description="Identifier of this episode.")
 
     @classmethod
-    def from_trusted(cls, **values: Any) -> ReasonBudgetObservation:
+    def from_trusted(
+        cls,
+        *,
+        done: bool,
+        reward: float | None,
+        metadata: dict[str, Any],
+        question: str,
+        remaining_budget: int,
+        questions_remaining: int,
+        step_idx: int,
+        budget_per_remaining: float,
+        accuracy_so_far: float,
+        history: list[dict[str, Any]],
+        prompt: str,
+        step_token_limit: int,
+        episode_id: str | None,
+    ) -> ReasonBudgetObservation:
         """Build an observation without validation from every field's value, each of its declared type.
 
         Only for values the environment computed itself. It sets what pydantic's
         ``model_construct`` sets, without resolving defaults field by field, which made
-        ``model_construct`` a sixth of a step's own cost. Raises ``TypeError`` unless every
-        field is given.
+        ``model_construct`` a sixth of a step's own cost. Every field is a required
+        keyword, so Python's own call checks refuse a missing or unknown one (``TypeError``);
+        the import-time check below keeps the keywords equal to the model's fields.
         """
-        fields = cls.__pydantic_fields__.keys()  # model_fields is a slower, warning-aware property
-        if values.keys() != fields:
-            missing = sorted(fields - values.keys())
-            unknown = sorted(values.keys() - fields)
-            raise TypeError(f"from_trusted needs every field: missing {missing}, unknown {unknown}")
         observation = _new_object(cls)
-        _set_attribute(observation, "__dict__", values)
-        _set_attribute(observation, "__pydantic_fields_set__", set(values))
+        _set_attribute(
+            observation,
+            "__dict__",
+            {
+                "done": done,
+                "reward": reward,
+                "metadata": metadata,
+                "question": question,
+                "remaining_budget": remaining_budget,
+                "questions_remaining": questions_remaining,
+                "step_idx": step_idx,
+                "budget_per_remaining": budget_per_remaining,
+                "accuracy_so_far": accuracy_so_far,
+                "history": history,
+                "prompt": prompt,
+                "step_token_limit": step_token_limit,
+                "episode_id": episode_id,
+            },
+        )
+        _set_attribute(observation, "__pydantic_fields_set__", _OBSERVATION_FIELDS.copy())
         _set_attribute(observation, "__pydantic_extra__", None)
         _set_attribute(observation, "__pydantic_private__", None)
         return observation
+
+
+_OBSERVATION_FIELDS = set(ReasonBudgetObservation.__pydantic_fields__)
+# A field openenv's Observation gains in a later version would otherwise be left unset.
+if set(inspect.signature(ReasonBudgetObservation.from_trusted).parameters) != _OBSERVATION_FIELDS:
+    raise ImportError(
+        "ReasonBudgetObservation.from_trusted's keywords differ from the model's fields "
+        f"{sorted(_OBSERVATION_FIELDS)}: update it for this openenv version"
+    )
 
 
 class ReasonBudgetState(State):

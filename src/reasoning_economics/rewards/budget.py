@@ -43,6 +43,9 @@ class StepReward(NamedTuple):
         return self.correctness + self.efficiency_bonus - self.cost_penalty - self.overspend_penalty
 
 
+_new_tuple = tuple.__new__
+
+
 def fair_share(total_budget: float, num_questions: int) -> float:
     """B / N, the tokens each question would get under an even split."""
     if num_questions <= 0:
@@ -97,11 +100,16 @@ def step_reward(
         correct = as_flag(correct)
     fair = fair_share(total_budget, num_questions)
     ratio = tokens_used / fair
-    return StepReward(
-        correctness=CORRECT_REWARD if correct else WRONG_REWARD,
-        efficiency_bonus=gamma * (1.0 - ratio) if correct else 0.0,
-        cost_penalty=beta * max(0.0, ratio - 1.0),
-        overspend_penalty=soft_overspend_penalty * overspend_tokens / fair if soft_mode else 0.0,
+    # In StepReward's field order: its generated __new__, called with keywords, cost three
+    # times this on every step of every episode.
+    return _new_tuple(
+        StepReward,
+        (
+            CORRECT_REWARD if correct else WRONG_REWARD,  # correctness
+            gamma * (1.0 - ratio) if correct else 0.0,  # efficiency_bonus
+            beta * max(0.0, ratio - 1.0),  # cost_penalty
+            soft_overspend_penalty * overspend_tokens / fair if soft_mode else 0.0,  # overspend_penalty
+        ),
     )
 
 
