@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import json
+import logging
 import os
 import random
 import subprocess
@@ -301,6 +302,39 @@ def test_user_file_read_errors(tmp_path):
         create_source("file")
     with pytest.raises(ConfigError, match="difficulty must be a number"):
         create_source("file", path=str(broken), difficulty=2)
+
+
+def test_loading_a_file_prints_no_datasets_progress_bars_or_log_lines(tmp_path, capfd, caplog):
+    # datasets printed "Generating train split: ..." bars on every load, and for a malformed
+    # file its own "Failed to load JSON ..." error line before ours (capfd sees tqdm's fd 2).
+    import datasets
+
+    good = tmp_path / "good.jsonl"
+    rows = [{"question": f"What is {n} + 1?", "answer": str(n + 1)} for n in range(20)]
+    good.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "q", "answer": "1"}\nnot json\n')
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    (folder / "good.jsonl").write_text(good.read_text())
+    (folder / "bad.jsonl").write_text(bad.read_text())
+    bars_disabled, level = datasets.are_progress_bars_disabled(), logging.getLogger("datasets").level
+    with caplog.at_level(logging.WARNING):
+        source = create_source(f"file:{good}", cache_dir=str(tmp_path / "c1"))
+        assert source.problem_types == ("good",)
+        with pytest.raises(DatasetFormatError, match="cannot be read as JSON Lines: line 2 is not valid JSON"):
+            create_source(f"file:{bad}", cache_dir=str(tmp_path / "c2"))
+        with pytest.raises(DatasetFormatError, match=r"bad\.jsonl' cannot be read as JSON Lines: line 2"):
+            create_source(f"file:{folder}", cache_dir=str(tmp_path / "c3"))
+    out, err = capfd.readouterr()
+    for text in (out, err):
+        assert "Generating" not in text
+        assert "Failed to load JSON" not in text
+        assert "examples/s" not in text
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("datasets")] == []
+    # the settings are the user's again afterwards
+    assert datasets.are_progress_bars_disabled() == bars_disabled
+    assert logging.getLogger("datasets").level == level
 
 
 def test_a_file_that_is_not_utf8_is_a_format_error_naming_it(tmp_path):

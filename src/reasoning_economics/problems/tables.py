@@ -10,7 +10,9 @@
   ~25 s retrying a dead connection.
 
 Either failure raises :class:`~reasoning_economics.errors.DatasetUnavailableError`
-saying how to pass a local copy.
+saying how to pass a local copy. A local load is quiet: ``datasets``' progress bars
+("Generating train split: ...") and its log lines (which a malformed file gives before our
+own error) are turned off for the load only, then set back as they were.
 
 :class:`TableSource` is the draw logic the table-backed sources share: rows bucketed by
 problem type, a random row of the asked type, rows without a usable gold answer skipped.
@@ -20,8 +22,12 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
+import os
 import random
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,7 +76,8 @@ def load_table(
     """
     datasets = require("datasets", "data")
     if path is not None:
-        return _load_local(datasets, Path(path).expanduser(), split, cache_dir)
+        with _quiet_datasets(datasets):
+            return _load_local(datasets, Path(path).expanduser(), split, cache_dir)
     if hub_id is None:
         raise DatasetUnavailableError(f"no path and no hub id to load from. {how_to}".strip())
     _probe_hub(hub_id, how_to)
@@ -126,6 +133,42 @@ def _load_local(datasets: Any, path: Path, split: str, cache_dir: str | None):
             raise DatasetFormatError(f"{str(path)!r} cannot be read as JSON Lines: {bad_line}") from exc
         raise DatasetFormatError(f"{str(path)!r} cannot be read as {builder}: {cause}") from exc
     return _validated(pyarrow, table, repr(str(path)))
+
+
+_quiet_lock = threading.Lock()
+_quiet_depth = 0  # loads in progress (threads may load at once); the first saves, the last restores
+_quiet_saved: tuple[bool, int] | None = None  # (bars were disabled, the datasets logger's own level)
+
+
+@contextmanager
+def _quiet_datasets(datasets: Any) -> Iterator[None]:
+    """No ``datasets`` progress bars and no ``datasets`` log records while the block runs.
+
+    Both are process-wide settings of ``datasets``; they are set back to what they were when
+    the last concurrent block ends. A user's explicit choice in the environment wins:
+    ``HF_DATASETS_DISABLE_PROGRESS_BARS=0`` keeps the bars, ``DATASETS_VERBOSITY`` the log level.
+    """
+    global _quiet_depth, _quiet_saved
+    logger = logging.getLogger("datasets")
+    with _quiet_lock:
+        if _quiet_depth == 0:
+            _quiet_saved = (datasets.are_progress_bars_disabled(), logger.level)
+            if getattr(datasets.config, "HF_DATASETS_DISABLE_PROGRESS_BARS", None) is not False:
+                datasets.disable_progress_bars()
+            if not os.environ.get("DATASETS_VERBOSITY"):
+                logger.setLevel(logging.CRITICAL + 1)
+        _quiet_depth += 1
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            _quiet_depth -= 1
+            if _quiet_depth == 0 and _quiet_saved is not None:
+                bars_were_disabled, level = _quiet_saved
+                _quiet_saved = None
+                if not bars_were_disabled and datasets.are_progress_bars_disabled():
+                    datasets.enable_progress_bars()
+                logger.setLevel(level)
 
 
 def _first_bad_json_line(path: Path) -> str | None:
