@@ -223,3 +223,86 @@ def test_ree_serve_announces_itself_only_once_listening(tmp_path):
         log = (tmp_path / "free.log").read_text()
         assert f"listening on  http://127.0.0.1:{running.port}" in log
         assert log.startswith("ree serve ") and log.index("starting...") < log.index("listening on")
+
+
+@pytest.mark.timeout(90)  # a hang guard: before, ree serve started and served
+def test_a_config_that_cannot_serve_an_episode_is_refused_at_start(tmp_path):
+    # Both started, answered /health as healthy and then failed every reset (403, 422); with
+    # --no-warm-up nothing was even logged.
+    from reasoning_economics.server.app import create_server_app
+
+    runner = CliRunner()
+    not_allowed = tmp_path / "tokenizer.toml"
+    not_allowed.write_text('tokenizer_name = "gpt2"\n')
+    problems = tmp_path / "two.jsonl"
+    problems.write_text('{"question": "1+1?", "answer": "2"}\n{"question": "2+2?", "answer": "4"}\n')
+    too_few = tmp_path / "too_few.toml"
+    too_few.write_text(f'dataset = "file:{problems}"\nnum_questions = 5\n')
+    for config, reason in ((not_allowed, "tokenizer 'gpt2' is not allowed"), (too_few, "too few distinct problems")):
+        result = runner.invoke(cli, ["serve", "--no-warm-up", "--port", "0", "--config", str(config)])
+        assert result.exit_code == 2, result.output
+        assert "ree serve: this configuration cannot serve an episode" in result.output and reason in result.output
+        assert "listening on" not in result.output
+    with pytest.raises(ConfigError, match="cannot serve an episode"):
+        create_server_app(ServerSettings.build(env_config=load_env_config(too_few)))
+
+
+@pytest.mark.timeout(90)  # a hang guard: before, ree serve started and served
+def test_a_blank_ree_token_is_refused_not_read_as_no_auth(tmp_path):
+    # A secret never filled in (docker run -e REE_TOKEN="$UNSET") served with no auth at all.
+    from reasoning_economics.server.app import settings_from_environ
+
+    for blank in ("", "  "):
+        result = CliRunner().invoke(cli, ["serve", "--no-warm-up", "--port", "0"], env={"REE_TOKEN": blank})
+        assert result.exit_code == 2 and "REE_TOKEN is set but empty" in result.output, result.output
+        with pytest.raises(ConfigError, match="REE_TOKEN is set but empty"):
+            settings_from_environ({"REE_TOKEN": blank})
+    assert settings_from_environ({}).token is None
+
+
+def test_ree_serve_reads_the_variables_the_uvicorn_app_reads(tmp_path):
+    # The Docker image runs ree serve: docker run -e REE_MAX_SESSIONS=... did nothing.
+    from reasoning_economics.bench.server_process import ServerProcess
+
+    help_text = CliRunner().invoke(cli, ["serve", "--help"], env={"COLUMNS": "300"}).output
+    for variable in ("REE_MAX_SESSIONS", "REE_SESSION_TIMEOUT", "REE_MAX_HTTP_RESETS", "REE_CONFIG", "REE_LOG_DIR",
+                     "REE_LOG_MAX_MB", "REE_ALLOW_TOKENIZERS"):  # fmt: skip
+        assert variable in help_text
+    result = CliRunner().invoke(cli, ["serve", "--no-warm-up"], env={"REE_MAX_SESSIONS": "lots"})
+    assert result.exit_code == 2 and "--max-sessions" in result.output
+    config = tmp_path / "env.toml"
+    config.write_text("num_questions = 3\n")
+    variables = {"REE_MAX_SESSIONS": "7", "REE_SESSION_TIMEOUT": "42", "REE_MAX_HTTP_RESETS": "3",
+                 "REE_CONFIG": str(config), "REE_LOG_DIR": str(tmp_path / "logs"),
+                 "REE_ALLOW_TOKENIZERS": str(tmp_path / "missing-tokenizer")}  # fmt: skip
+    refused = CliRunner().invoke(cli, ["serve", "--no-warm-up", "--port", "0"], env=variables)
+    assert refused.exit_code == 2 and "missing-tokenizer' cannot be loaded" in refused.output
+    del variables["REE_ALLOW_TOKENIZERS"]
+    with ServerProcess(["--no-warm-up"], log_path=tmp_path / "serve.log", env=variables) as running:
+        assert running.healthy()
+        log = (tmp_path / "serve.log").read_text()
+    assert "questions=3" in log and "at most 7, closed after 42 s of silence" in log
+    assert "at most 3 HTTP /reset at once" in log and f"episode log   {tmp_path / 'logs' / 'episodes.jsonl'}" in log
+
+
+def test_the_limits_of_serve_options_are_checked_at_once_and_shown(tmp_path):
+    from reasoning_economics.server.command import _build, _print_banner
+
+    help_text = CliRunner().invoke(cli, ["serve", "--help"], env={"COLUMNS": "300"}).output
+    assert "0.1<=x<=600" in help_text and "1<=x<=1000000" in help_text
+    for option, value in (("--grading-timeout", "1000"), ("--max-sessions", "2000000")):
+        result = CliRunner().invoke(cli, ["serve", option, value])
+        assert result.exit_code == 2 and option in result.output
+    # An IPv6 host is bracketed in the banner's URLs, as a client's base_url must write it.
+    import io
+
+    from rich.console import Console
+
+    settings, app = _build(
+        host="::1", port=8001, max_sessions=4, session_timeout=60, request_timeout=10, max_http_resets=4,
+        token=None, config=None, log_dir=None, allow_tokenizer=[], trust_remote_code=False, grading_timeout=None,
+        max_message_bytes=1 << 20, warm_up=False,
+    )  # fmt: skip
+    output = io.StringIO()
+    _print_banner(Console(file=output, width=400), settings, app, port=8001)
+    assert "listening on  http://[::1]:8001   WebSocket sessions: ws://[::1]:8001/ws" in output.getvalue()

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, model_validator
 
-from reasoning_economics.grading.grader import MIN_TIMEOUT_S
+from reasoning_economics.grading.grader import MAX_TIMEOUT_S, MIN_TIMEOUT_S
 from reasoning_economics.limits import MAX_QUESTIONS, MAX_TOKENS_PER_STEP
 
 
@@ -39,7 +39,7 @@ class EnvConfig(BaseModel):
     dataset: str = Field("builtin", min_length=1, description="Problem source spec (see problems).")
     dataset_config: dict[str, Any] = Field(default_factory=dict, description="Options for the source.")
     max_response_chars: StrictInt = Field(1_000_000, ge=1, description="Larger responses are rejected.")
-    grading_timeout: StrictFloat = Field(5.0, ge=MIN_TIMEOUT_S, le=600, description="Wall-clock limit per grade (s); the worker stops deciding after a third of it in CPU seconds.")
+    grading_timeout: StrictFloat = Field(5.0, ge=MIN_TIMEOUT_S, le=MAX_TIMEOUT_S, description="Wall-clock limit per grade (s); the worker stops deciding after a third of it in CPU seconds.")
     allowed_tokenizers: tuple[str, ...] | None = Field(
         None, description="External tokenizers clients may name; None allows any (library use)."
     )

@@ -19,6 +19,7 @@ Nothing heavy is imported here: ``ree --help`` imports only :mod:`.command`.
 # Defaults shared by ``ree serve``'s options and ServerSettings; here so that ``ree --help``
 # need not import pydantic.
 DEFAULT_MAX_SESSIONS = 1024
+MAX_SESSIONS = 1_000_000
 DEFAULT_SESSION_TIMEOUT_S = 1800.0
 DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 DEFAULT_REQUEST_TIMEOUT_S = 10.0

@@ -86,7 +86,7 @@ from reasoning_economics.server.protocol import (
     observation_payload,
 )
 from reasoning_economics.server.sessions import WebSocketSessions
-from reasoning_economics.server.settings import ServerSettings, load_env_config
+from reasoning_economics.server.settings import BLANK_TOKEN_VARIABLE, ServerSettings, listed_in_variable, load_env_config
 
 logger = logging.getLogger(__name__)
 
@@ -129,8 +129,9 @@ def create_server_app(settings: ServerSettings | None = None) -> FastAPI:
 
     Raises:
         EpisodeLogError: ``settings.log_dir`` is set but its log file cannot be opened.
-        ConfigError: ``settings.env_config`` is not an EnvConfig, or an allowed tokenizer
-            cannot be loaded (see :func:`load_allowed_tokenizers`).
+        ConfigError: ``settings.env_config`` is not an EnvConfig, an allowed tokenizer
+            cannot be loaded (see :func:`load_allowed_tokenizers`), or the configuration's
+            own reset fails (a tokenizer it does not allow, too few distinct problems).
     """
     settings = settings or ServerSettings()
     env_config = settings.env_config if settings.env_config is not None else EnvConfig(allowed_tokenizers=())
@@ -140,6 +141,12 @@ def create_server_app(settings: ServerSettings | None = None) -> FastAPI:
         # A network client may name built-in vocabularies only, unless the operator allows more.
         env_config = env_config.model_copy(update={"allowed_tokenizers": ()})
     load_allowed_tokenizers(env_config)
+
+    def make_env() -> ServedEnvironment:
+        return ServedEnvironment(env_config)
+
+    make_env.__name__ = "ServedEnvironment"
+    _check_serves_an_episode(make_env)
     episode_log = None
     if settings.episode_log_path is not None:
         episode_log = EpisodeLog(
@@ -148,10 +155,6 @@ def create_server_app(settings: ServerSettings | None = None) -> FastAPI:
             max_bytes=settings.log_max_mb * 1024 * 1024,
         )
 
-    def make_env() -> ServedEnvironment:
-        return ServedEnvironment(env_config)
-
-    make_env.__name__ = "ServedEnvironment"
     app = create_app(
         make_env,
         ReasonBudgetAction,
@@ -387,6 +390,19 @@ def _calm_garbage_collector() -> None:
     gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)
 
 
+def _check_serves_an_episode(make_env: Any) -> None:
+    """Raise ``ConfigError`` unless the configuration's own reset works. A config naming a
+    tokenizer the server does not allow, or asking for more questions than its source has
+    distinct problems, started and answered /health while every reset failed."""
+    env = make_env()
+    try:
+        env.reset(seed=0)
+    except ReasoningEconomicsError as exc:
+        raise ConfigError(f"this configuration cannot serve an episode: {exc}") from exc
+    finally:
+        env.close()
+
+
 def _warm_up(make_env: Any, env_config: EnvConfig) -> None:
     """One reset and one step, so problem pools, the tokenizer and the grading workers are up
     before the first client arrives (the bench and trainers would otherwise pay for it)."""
@@ -409,13 +425,16 @@ def settings_from_environ(environ: dict[str, str] | None = None) -> ServerSettin
     (an EnvConfig file), ``REE_LOG_DIR``, ``REE_LOG_MAX_MB``, ``REE_MAX_SESSIONS``, ``REE_SESSION_TIMEOUT``,
     ``REE_MAX_HTTP_RESETS``, ``REE_ALLOW_TOKENIZERS`` (comma-separated)."""
     environ = dict(os.environ if environ is None else environ)
-    allowed = tuple(name.strip() for name in environ.get("REE_ALLOW_TOKENIZERS", "").split(",") if name.strip())
+    allowed = listed_in_variable(environ.get("REE_ALLOW_TOKENIZERS"))
     config_path = environ.get("REE_CONFIG")
     env_config = load_env_config(Path(config_path) if config_path else None)
     env_config = env_config.model_copy(
         update={"allowed_tokenizers": tuple(env_config.allowed_tokenizers or ()) + allowed}
     )
-    values: dict[str, Any] = {"env_config": env_config, "token": environ.get("REE_TOKEN") or None}
+    token = environ.get("REE_TOKEN")
+    if token is not None and not token.strip():
+        raise ConfigError(BLANK_TOKEN_VARIABLE)
+    values: dict[str, Any] = {"env_config": env_config, "token": token}
     if environ.get("REE_LOG_DIR"):
         values["log_dir"] = Path(environ["REE_LOG_DIR"])
     if environ.get("REE_LOG_MAX_MB"):

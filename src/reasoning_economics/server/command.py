@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -12,12 +13,13 @@ from pathlib import Path
 
 import typer
 
-from reasoning_economics.grading.grader import MIN_TIMEOUT_S
+from reasoning_economics.grading.grader import MAX_TIMEOUT_S, MIN_TIMEOUT_S
 from reasoning_economics.server import (
     DEFAULT_MAX_HTTP_RESETS,
     DEFAULT_MAX_SESSIONS,
     DEFAULT_REQUEST_TIMEOUT_S,
     DEFAULT_SESSION_TIMEOUT_S,
+    MAX_SESSIONS,
 )
 from reasoning_economics.server.episode_log import DEFAULT_MAX_LOG_MB, DEFAULT_MAX_LOGGED_RESPONSE_CHARS, LOG_BACKUPS
 
@@ -26,10 +28,10 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind; 0.0.0.0 exposes the server to the network."),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="TCP port; 0 lets the system choose a free one, which the banner names."),
     max_sessions: int = typer.Option(
-        DEFAULT_MAX_SESSIONS, "--max-sessions", min=1, help="Most concurrent WebSocket sessions; more get CAPACITY_REACHED."
+        DEFAULT_MAX_SESSIONS, "--max-sessions", min=1, max=MAX_SESSIONS, envvar="REE_MAX_SESSIONS", help="Most concurrent WebSocket sessions; more get CAPACITY_REACHED."
     ),
     session_timeout: float = typer.Option(
-        DEFAULT_SESSION_TIMEOUT_S, "--session-timeout", min=0.001,
+        DEFAULT_SESSION_TIMEOUT_S, "--session-timeout", min=0.001, envvar="REE_SESSION_TIMEOUT",
         help="Seconds a session may stay silent before it is closed (SESSION_TIMEOUT) and its slot freed.",
     ),
     request_timeout: float = typer.Option(
@@ -42,7 +44,7 @@ def serve(
         ),
     ),
     max_http_resets: int = typer.Option(
-        DEFAULT_MAX_HTTP_RESETS, "--max-http-resets", min=1, max=4096,
+        DEFAULT_MAX_HTTP_RESETS, "--max-http-resets", min=1, max=4096, envvar="REE_MAX_HTTP_RESETS",
         help=(
             "Most stateless HTTP POST /reset calls worked on at once; more get 503 CAPACITY_REACHED (Retry-After: 1). "
             "They share the thread pool of the WebSocket sessions, which this keeps responsive under a flood."
@@ -53,11 +55,11 @@ def serve(
         help="Require 'Authorization: Bearer <token>' on every request except GET /health.",
     ),
     config: Path = typer.Option(
-        None, "--config", exists=True, dir_okay=False, readable=True,
+        None, "--config", exists=True, dir_okay=False, readable=True, envvar="REE_CONFIG",
         help="TOML, YAML or JSON file of EnvConfig defaults (num_questions, budget_ratio, dataset, ...).",
     ),
     log_dir: Path = typer.Option(
-        None, "--log-dir", file_okay=False,
+        None, "--log-dir", file_okay=False, envvar="REE_LOG_DIR",
         help="Append every finished episode to LOG_DIR/episodes.jsonl (one JSON line each, flushed per episode).",
     ),
     log_max_response_chars: int = typer.Option(
@@ -65,18 +67,21 @@ def serve(
         help="The episode log keeps a longer response (or grading_response) as its head and tail, marked, with its length and sha256.",
     ),
     log_max_mb: int = typer.Option(
-        DEFAULT_MAX_LOG_MB, "--log-max-mb", min=0,
+        DEFAULT_MAX_LOG_MB, "--log-max-mb", min=0, envvar="REE_LOG_MAX_MB",
         help=f"Rotate the episode log when it would pass this many MB: episodes.jsonl becomes episodes.1.jsonl, and so on up to {LOG_BACKUPS} files, the oldest deleted (0: never rotate).",
     ),
     allow_tokenizer: list[str] = typer.Option(
         None, "--allow-tokenizer",
-        help="Hub id or local directory of a tokenizer clients may name, besides the built-in vocabularies (repeatable).",
+        help=(
+            "Hub id or local directory of a tokenizer clients may name, besides the built-in vocabularies "
+            "(repeatable; REE_ALLOW_TOKENIZERS adds a comma-separated list)."
+        ),
     ),
     trust_remote_code: bool = typer.Option(
         False, "--trust-remote-code", help="Let allowed tokenizers run their own code (transformers). Off by default."
     ),
     grading_timeout: float = typer.Option(
-        None, "--grading-timeout", min=MIN_TIMEOUT_S, help="Wall-clock limit per grade, in seconds, after which the worker is killed (it stops deciding after a third of it in CPU seconds); by default the config's grading_timeout, 5."
+        None, "--grading-timeout", min=MIN_TIMEOUT_S, max=MAX_TIMEOUT_S, help="Wall-clock limit per grade, in seconds, after which the worker is killed (it stops deciding after a third of it in CPU seconds); by default the config's grading_timeout, 5."
     ),
     max_message_mb: float = typer.Option(
         16.0, "--max-message-mb", min=0.001, max=4096.0, help="Larger WebSocket messages get MESSAGE_TOO_LARGE without being parsed; larger HTTP request bodies get 413."
@@ -95,15 +100,21 @@ def serve(
 
     from reasoning_economics import __version__
     from reasoning_economics.errors import ReasoningEconomicsError
+    from reasoning_economics.server.settings import BLANK_TOKEN_VARIABLE, listed_in_variable
 
     console, errors = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
+    variable = os.environ.get("REE_TOKEN")
+    if variable is not None and not variable.strip() and token in (None, variable):  # click reads "" as unset
+        errors.print(f"ree serve: {BLANK_TOKEN_VARIABLE}", style="red", markup=False)
+        raise typer.Exit(2)
     # The details follow once the port is bound; until then (seconds of imports and warm-up) say what is happening.
     console.print(f"[bold]ree serve[/bold] {__version__}: the shared-token-budget environment (OpenEnv), starting...")
     try:
         settings, app = _build(
             host=host, port=port, max_sessions=max_sessions, session_timeout=session_timeout,
             request_timeout=request_timeout, max_http_resets=max_http_resets, token=token,
-            config=config, log_dir=log_dir, log_max_response_chars=log_max_response_chars, log_max_mb=log_max_mb, allow_tokenizer=allow_tokenizer or [],
+            config=config, log_dir=log_dir, log_max_response_chars=log_max_response_chars, log_max_mb=log_max_mb,
+            allow_tokenizer=[*(allow_tokenizer or []), *listed_in_variable(os.environ.get("REE_ALLOW_TOKENIZERS"))],
             trust_remote_code=trust_remote_code, grading_timeout=grading_timeout,
             max_message_bytes=int(max_message_mb * 1024 * 1024), warm_up=warm_up,
         )  # fmt: skip
@@ -172,14 +183,15 @@ def _serve_until_stopped(app, settings, announce) -> bool:
 
         async def startup(self, sockets=None) -> None:
             await super().startup(sockets)
-            if self.started:
+            if self.started and not self.should_exit:  # a signal during the warm-up: it is stopping
                 # With --port 0 the system chose the port: the banner names the one bound.
                 announce(port=self.servers[0].sockets[0].getsockname()[1])
 
         async def shutdown(self, sockets=None) -> None:
             # Episodes end with the process, so a grade still waiting or running is of no use
-            # to anyone: stop the workers first, and those steps end at once with GRADING_ERROR
-            # instead of holding the graceful shutdown until uvicorn cancels them (a traceback each).
+            # to anyone: stop the workers first, and those steps end at once (their GRADING_ERROR
+            # reply usually meets a connection already closed with 1012) instead of holding the
+            # graceful shutdown until uvicorn cancels them (a traceback each).
             from reasoning_economics.grading.workers import shutdown_pool
 
             await asyncio.to_thread(shutdown_pool)
@@ -228,8 +240,9 @@ def _print_banner(console, settings, app, open_files: float | None = None, *, po
     from reasoning_economics.server.connections import descriptors_needed
 
     env_config = app.state.env_config
-    base = f"http://{settings.host}:{port}"
-    ws = f"ws://{settings.host}:{port}/ws"
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host  # an IPv6 address, as URLs write it
+    base = f"http://{host}:{port}"
+    ws = f"ws://{host}:{port}/ws"
     allowed = escape(", ".join(env_config.allowed_tokenizers) or "none")
     console.print(f"  listening on  {escape(base)}   WebSocket sessions: {escape(ws)}")
     console.print("  endpoints     /ws  /health  /metadata  /schema  /reset  /step  /state  /mcp  /docs")

@@ -19,6 +19,7 @@ from reasoning_economics.server import (
     DEFAULT_MAX_HTTP_RESETS,
     DEFAULT_MAX_MESSAGE_BYTES,
     DEFAULT_MAX_SESSIONS,
+    MAX_SESSIONS,
     DEFAULT_REQUEST_TIMEOUT_S,
     DEFAULT_SESSION_TIMEOUT_S,
 )
@@ -28,6 +29,17 @@ EPISODE_LOG_NAME = "episodes.jsonl"
 MAX_STEP_THREADS = 4096
 
 
+BLANK_TOKEN_VARIABLE = (
+    "REE_TOKEN is set but empty: unset it to serve without auth (a secret that was never filled in "
+    "would otherwise leave the server open)"
+)
+
+
+def listed_in_variable(value: str | None) -> tuple[str, ...]:
+    """The names of a comma-separated environment variable such as ``REE_ALLOW_TOKENIZERS``."""
+    return tuple(name.strip() for name in (value or "").split(",") if name.strip())
+
+
 class ServerSettings(BaseModel):
     """How ``ree serve`` serves the environment (the environment itself is ``env_config``)."""
 
@@ -35,7 +47,7 @@ class ServerSettings(BaseModel):
 
     host: str = Field("127.0.0.1", min_length=1, description="Interface to bind (loopback by default).")
     port: int = Field(8000, ge=0, le=65535, description="TCP port (0 picks a free one).")
-    max_sessions: int = Field(DEFAULT_MAX_SESSIONS, ge=1, le=1_000_000, description="Concurrent WebSocket sessions.")
+    max_sessions: int = Field(DEFAULT_MAX_SESSIONS, ge=1, le=MAX_SESSIONS, description="Concurrent WebSocket sessions.")
     session_timeout_s: float = Field(
         DEFAULT_SESSION_TIMEOUT_S, gt=0, description="A session silent this long is closed and its slot freed."
     )
