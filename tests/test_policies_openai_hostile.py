@@ -212,9 +212,12 @@ def test_max_response_bytes_must_be_a_positive_integer(value):
 
 
 # ------------------------------------------------------------------ close() while a request hangs
-def close_during_generate(server: HostileServer, **options) -> tuple[float, float, BaseException | None]:
-    """Start generate() in a thread, close the policy 0.3 s later; return how long close() took,
-    how long generate() went on after close() began, and what generate() raised."""
+def close_during_generate(
+    server: HostileServer, requests_first: int = 1, **options
+) -> tuple[float, float, BaseException | None]:
+    """Start generate() in a thread, close the policy once the server has had ``requests_first``
+    requests (and 0.3 s more); return how long close() took, how long generate() went on after
+    close() began, and what generate() raised."""
     policy = make(server, **options)
     raised: list[BaseException | None] = []
 
@@ -227,6 +230,10 @@ def close_during_generate(server: HostileServer, **options) -> tuple[float, floa
 
     worker = threading.Thread(target=run, daemon=True)
     worker.start()
+    # Polled, not a fixed sleep: on a loaded machine the second request came after 0.3 s.
+    deadline = time.monotonic() + 10
+    while server.requests < requests_first and time.monotonic() < deadline:
+        time.sleep(0.01)
     time.sleep(0.3)
     started = time.monotonic()
     closer = threading.Thread(target=policy.close, daemon=True)
@@ -247,7 +254,9 @@ def test_close_stops_a_request_the_server_never_answers(server):
 
 def test_close_stops_a_retry_wait(server):
     server.answers = [send(503, {"error": {"message": "busy"}})]
-    close_took, generate_took, raised = close_during_generate(server, max_retries=3, backoff=10.0, max_backoff=10.0)
+    close_took, generate_took, raised = close_during_generate(
+        server, requests_first=2, max_retries=3, backoff=10.0, max_backoff=10.0
+    )
     assert close_took < 1.0 and generate_took < 1.0
     assert isinstance(raised, PolicyEndpointError) and "closed" in str(raised)
     assert server.requests == 2  # both requests failed once; neither was retried after close()
