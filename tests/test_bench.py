@@ -143,13 +143,19 @@ def test_scripts_hold_the_questions_the_environment_asks_for_each_seed():
 
 def test_json_document_has_machine_targets_and_no_nan(tmp_path):
     section = SectionResult(name="env", title="t", columns=("a",), rows=[("x",)], data={"p50": math.nan})
-    section.targets = [Target("reset p50", 1.0, 5.0, "ms"), Target("steps/s", 400.0, 500.0, "steps/s", True)]
+    section.targets = [
+        Target("reset p50", 1.0, 5.0, "ms"),
+        Target("steps/s", 400.0, 500.0, "steps/s", True),
+        Target("memory", math.nan, 100.0, "KB"),  # not measured: not a miss
+    ]
     machine = {"cpu_model": "cpu", "usable_cores": 2}
     path = write_json(tmp_path / "out" / "bench.json", document([section], machine, {"mode": "quick"}, "ree bench"))
     payload = json.loads(path.read_text())
     assert payload["machine"] == machine and payload["command"] == "ree bench"
     assert payload["sections"]["env"]["data"] == {"p50": None}
-    assert [(t["name"], t["met"]) for t in payload["targets"]] == [("reset p50", True), ("steps/s", False)]
+    assert [(t["name"], t["met"]) for t in payload["targets"]] == [
+        ("reset p50", True), ("steps/s", False), ("memory", None)
+    ]
     assert not list((tmp_path / "out").glob("*.tmp"))
 
 
@@ -310,6 +316,9 @@ def test_the_websocket_section_loads_a_server_started_elsewhere(tmp_path):
         (["--only", "env", "--server-url", "http://127.0.0.1:8001"], "--only websocket"),
         (["--only", "websocket", "--server-url", "http://192.0.2.1:8001"], "loopback"),
         (["--only", "websocket", "--server-pid", "1"], "give both"),
+        # Both were a traceback and exit 1: urlsplit keeps a bad port until it is read.
+        (["--only", "websocket", "--server-url", "http://127.0.0.1:99999"], "bad port (Port out of range"),
+        (["--server-url", "ws://127.0.0.1:abc/ws"], "bad port (Port could not be cast"),
     ],
 )
 def test_bench_command_refuses_a_server_it_cannot_load(args, message):
@@ -496,3 +505,36 @@ def test_a_level_with_no_timed_reset_shows_a_dash_not_nan():
     assert "nan" not in " ".join(map(str, row))
     timed = LoadResult(sessions=1, steps=2, window_seconds=1.0, step_latencies=[0.001, 0.001], reset_latencies=[0.004])
     assert level_row("paced", timed)[6:8] == ("4.0", "4.0")
+
+
+def test_a_partial_or_external_run_does_not_replace_the_published_results():
+    # ree bench --only tokens replaced benchmarks/results/bench-full.json, which docs/performance.md's tables come from.
+    from reasoning_economics.bench.command import default_output, sections_to_run
+    from reasoning_economics.bench.config import SECTIONS, BenchConfig
+
+    assert default_output(BenchConfig.full()) == Path("benchmarks/results/bench-full.json")
+    assert default_output(BenchConfig.quick(sections=("tokens", "env"))) == Path("benchmarks/results/bench-quick-tokens-env.json")
+    external = BenchConfig.quick(sections=("websocket",), server_url="http://127.0.0.1:8001")
+    assert default_output(external) == Path("benchmarks/results/bench-quick-websocket-external.json")
+    # Another server is loaded by the websocket section only; --only twice runs a section once.
+    assert sections_to_run(None, None) == SECTIONS
+    assert sections_to_run(None, "http://127.0.0.1:8001") == ("websocket",)
+    assert sections_to_run(["env", "tokens", "env"], None) == ("env", "tokens")
+
+
+def test_the_targets_table_writes_numbers_plainly_and_says_what_was_not_measured():
+    import io
+
+    from rich.console import Console
+
+    from reasoning_economics.bench.report import readable, render
+
+    assert [readable(v) for v in (2751.0, 476.4, 50.8, 1.48, 0.284, 0.0)] == ["2,751", "476", "50.8", "1.48", "0.284", "0"]
+    section = SectionResult(name="websocket", title="t", columns=("a",))
+    section.targets = [Target("steps/s at 64", 2751.0, 500.0, "steps/s", True), Target("memory", math.nan, 100.0, "KB")]
+    output = io.StringIO()
+    machine = {"cpu_model": "cpu", "usable_cores": 2, "python": "3", "platform": "linux"}
+    render(Console(file=output, width=200), [section], machine)
+    text = output.getvalue()
+    assert "2,751 steps/s" in text and "e+03" not in text
+    assert "not measured" in text and text.count(" no ") == 0

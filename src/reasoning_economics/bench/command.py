@@ -11,10 +11,14 @@ import typer
 def bench(
     quick: bool = typer.Option(False, "--quick", help="Smaller, capped run of every section (under a minute)."),
     output: Path = typer.Option(
-        None, "--output", "-o", help="JSON file to write (default: benchmarks/results/bench-<mode>.json)."
+        None, "--output", "-o",
+        help=(
+            "JSON file to write. Default, under the current folder: benchmarks/results/bench-<mode>.json for "
+            "every section, bench-<mode>-<sections>.json for --only, with -external for --server-url."
+        ),
     ),
     only: list[str] = typer.Option(
-        None, "--only", help="Run only these sections (repeatable): tokens, grading, env, websocket."
+        None, "--only", help="Run only these sections (repeatable): tokens, grading, env, websocket. Default: all, or websocket with --server-url."
     ),
     server_url: str = typer.Option(
         None,
@@ -37,13 +41,13 @@ def bench(
     """
     from rich.console import Console
 
-    from reasoning_economics.bench.config import SECTIONS, BenchConfig
+    from reasoning_economics.bench.config import BenchConfig
     from reasoning_economics.jsonl import write_json
     from reasoning_economics.bench.suite import run_suite
     from reasoning_economics.errors import ConfigError
     from reasoning_economics.evaluation.results import writing_output
 
-    sections = tuple(only) if only else SECTIONS
+    sections = sections_to_run(only, server_url)
     if server_url is not None and "websocket" not in sections:
         raise typer.BadParameter("--server-url is for the websocket section; add --only websocket")
     target = {"server_url": server_url, "server_pid": server_pid}
@@ -53,7 +57,7 @@ def bench(
         raise typer.BadParameter(str(exc)) from exc
     if config.server_url is not None and (problem := unreachable(config.server_url)) is not None:
         raise typer.BadParameter(f"{problem}; start that server first", param_hint="--server-url")
-    path = output or Path("benchmarks/results") / f"bench-{config.mode}.json"
+    path = output or default_output(config)
     try:
         check_output_file(path)
     except ConfigError as exc:
@@ -79,6 +83,29 @@ def bench(
     if payload["failed_sections"]:
         console.print(f"[red]failed sections: {', '.join(payload['failed_sections'])}[/]")
         raise typer.Exit(1)
+
+
+def sections_to_run(only: list[str] | None, server_url: str | None) -> tuple[str, ...]:
+    """``--only``'s sections once each, in the order given; without it every section, or only
+    the websocket section when another server is loaded (the others never touch it)."""
+    from reasoning_economics.bench.config import SECTIONS
+
+    if only:
+        return tuple(dict.fromkeys(only))
+    return ("websocket",) if server_url is not None else SECTIONS
+
+
+def default_output(config) -> Path:
+    """Where a run writes without --output: a partial run or another server's numbers must not
+    replace the published whole run (benchmarks/results/bench-full.json, docs/performance.md's tables)."""
+    from reasoning_economics.bench.config import SECTIONS
+
+    name = f"bench-{config.mode}"
+    if tuple(config.sections) != SECTIONS:
+        name += "-" + "-".join(config.sections)
+    if config.server_url is not None:
+        name += "-external"
+    return Path("benchmarks/results") / f"{name}.json"
 
 
 def check_output_file(path: Path) -> None:

@@ -41,6 +41,10 @@ def loopback_ws_url(url: str) -> str:
         loopback = False
     if not loopback:
         raise ValueError(f"server URL must name a loopback host (127.0.0.1, ::1 or localhost), got {host!r}")
+    try:
+        parts.port  # noqa: B018 - reading it checks it: urlsplit keeps ":99999" and ":abc" until asked
+    except ValueError as exc:
+        raise ValueError(f"server URL has a bad port ({exc}), got {url!r}") from exc
     path = parts.path if parts.path not in ("", "/") else "/ws"
     return urlunsplit((schemes[parts.scheme], parts.netloc, path, parts.query, ""))
 

@@ -33,10 +33,18 @@ def render(console: Console, sections: list[SectionResult], machine: dict[str, A
         for column in ("target", "measured", "goal", "met"):
             table.add_column(column, justify="left" if column == "target" else "right")
         for target in targets:
-            measured = "n/a" if math.isnan(target.measured) else f"{target.measured:,.3g} {target.unit}"
+            measured = "n/a" if math.isnan(target.measured) else f"{readable(target.measured)} {target.unit}"
             goal = f"{'>=' if target.higher_is_better else '<='} {target.limit:,g} {target.unit}"
-            table.add_row(escape(target.name), measured, goal, "[green]yes[/]" if target.met else "[red]no[/]")
+            met = {True: "[green]yes[/]", False: "[red]no[/]", None: "[yellow]not measured[/]"}[target.met]
+            table.add_row(escape(target.name), measured, goal, met)
         console.print(table)
+
+
+def readable(value: float) -> str:
+    """Three significant digits without an exponent: 2,751 steps/s, not 2.75e+03."""
+    if value == 0 or abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}" if abs(value) >= 0.001 else f"{value:.2e}"
 
 
 def document(

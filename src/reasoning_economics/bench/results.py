@@ -18,9 +18,11 @@ class Target:
     higher_is_better: bool = False
 
     @property
-    def met(self) -> bool:
+    def met(self) -> bool | None:
+        """Whether the goal is met; None when nothing was measured (a level that did not run,
+        server memory without --server-pid), which is not a miss."""
         if math.isnan(self.measured):
-            return False
+            return None
         return self.measured >= self.limit if self.higher_is_better else self.measured <= self.limit
 
     def as_dict(self) -> dict[str, Any]:
