@@ -51,3 +51,17 @@ def test_every_option_the_readme_gives_a_ree_command_exists():
             assert option in help_text, (command, option)
             checked += 1
     assert checked >= 10
+
+
+def test_every_ree_command_help_reads_as_paragraphs_at_any_width():
+    # typer keeps a docstring's single line breaks: a hard-wrapped paragraph came out ragged at
+    # 80 columns ("...at a time);" / "clients" / "written for ...").
+    import inspect
+
+    from reasoning_economics.cli import app
+
+    for command in app.registered_commands:
+        for paragraph in inspect.cleandoc(command.callback.__doc__ or "").split("\n\n"):
+            assert "\n" not in paragraph.strip(), (command.callback.__name__, paragraph)
+    shown = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "80"}).output
+    assert "at a time); \n clients" not in shown and "clients written for the reference" in " ".join(shown.split())

@@ -35,9 +35,7 @@ def bench(
 ) -> None:
     """Benchmark token counting, grading, the in-process environment and `ree serve` over WebSocket.
 
-    Prints tables, checks the performance targets (docs/performance.md) and writes JSON
-    describing the machine. Loops are bounded in count and time, and the server listens on
-    127.0.0.1 only.
+    Prints tables, checks the performance targets (docs/performance.md) and writes JSON describing the machine. Loops are bounded in count and time, and the server listens on 127.0.0.1 only.
     """
     from rich.console import Console
 

@@ -90,9 +90,7 @@ def serve(
 ) -> None:
     """Serve the shared-token-budget environment over OpenEnv's HTTP and WebSocket protocol.
 
-    Trainers connect to ws://HOST:PORT/ws (one episode per connection at a time); clients
-    written for the reference ReasoningEconomicsEnv work unchanged. Errors are typed JSON
-    messages, never a dropped connection. Stop with Ctrl-C.
+    Trainers connect to ws://HOST:PORT/ws (one episode per connection at a time); clients written for the reference ReasoningEconomicsEnv work unchanged. Errors are typed JSON messages, never a dropped connection. Stop with Ctrl-C.
     """  # fmt: skip
     import logging
 
