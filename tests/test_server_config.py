@@ -223,6 +223,7 @@ def test_ree_serve_announces_itself_only_once_listening(tmp_path):
         log = (tmp_path / "free.log").read_text()
         assert f"listening on  http://127.0.0.1:{running.port}" in log
         assert log.startswith("ree serve ") and log.index("starting...") < log.index("listening on")
+    assert (tmp_path / "free.log").read_text().rstrip().endswith("ree serve: stopped")  # SIGTERM: said, then gone
 
 
 @pytest.mark.timeout(90)  # a hang guard: before, ree serve started and served

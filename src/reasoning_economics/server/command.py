@@ -107,6 +107,10 @@ def serve(
         raise typer.Exit(2)
     # The details follow once the port is bound; until then (seconds of imports and warm-up) say what is happening.
     console.print(f"[bold]ree serve[/bold] {__version__}: the shared-token-budget environment (OpenEnv), starting...")
+    address_problem = _address_problem(host, port)
+    if address_problem is not None:  # found now, not after the imports, the warm-up and uvicorn's start-up
+        errors.print(f"ree serve: {address_problem}", style="red", markup=False)
+        raise typer.Exit(2)
     try:
         settings, app = _build(
             host=host, port=port, max_sessions=max_sessions, session_timeout=session_timeout,
@@ -119,16 +123,13 @@ def serve(
     except ReasoningEconomicsError as exc:
         errors.print(f"ree serve: {exc}", style="red", markup=False)
         raise typer.Exit(2) from exc
-    address_problem = _address_problem(host, port)
-    if address_problem is not None:  # found now, not after the warm-up and uvicorn's start-up
-        errors.print(f"ree serve: {address_problem}", style="red", markup=False)
-        raise typer.Exit(2)
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from reasoning_economics.server.connections import descriptors_needed, raise_open_file_limit
 
     open_files = raise_open_file_limit(descriptors_needed(settings.max_sessions))
-    if not _serve_until_stopped(app, settings, announce=partial(_print_banner, console, settings, app, open_files)):
+    announce = partial(_print_banner, console, settings, app, open_files)
+    if not _serve_until_stopped(app, settings, announce=announce, stopped=lambda: console.print("ree serve: stopped")):
         raise typer.Exit(3)  # uvicorn logged why: the address is taken, say
 
 
@@ -154,9 +155,10 @@ def _address_problem(host: str, port: int) -> str | None:
     return None
 
 
-def _serve_until_stopped(app, settings, announce) -> bool:
+def _serve_until_stopped(app, settings, announce, stopped) -> bool:
     """Run uvicorn as ``uvicorn.run`` does and call ``announce`` once the port is bound (after
-    the warm-up), so the banner never says "listening" for a server that failed to start.
+    the warm-up), so the banner never says "listening" for a server that failed to start, and
+    ``stopped`` once a started server has shut down (before uvicorn raises SIGTERM again to exit).
     Returns whether the server started."""
     import uvicorn
 
@@ -194,6 +196,8 @@ def _serve_until_stopped(app, settings, announce) -> bool:
 
             await asyncio.to_thread(shutdown_pool)
             await super().shutdown(sockets)
+            if self.started:
+                stopped()
 
     server = AnnouncingServer(uvicorn.Config(app, host=settings.host, port=settings.port, **uvicorn_options(settings)))
     try:
