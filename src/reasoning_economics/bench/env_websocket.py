@@ -1,7 +1,9 @@
 """The environment over WebSocket: a real ``ree serve`` on 127.0.0.1 under 1-1,024 sessions.
 
 Two kinds of load, each per concurrency level (all sessions connect and reset first, then
-all start together; every run stops at its step count or its time cap):
+all start together; every run stops at its step count or its time cap, and a reset or step
+left unanswered past the cap plus ``ws_load.MESSAGE_GRACE_S`` counts as an error and ends
+its session, so a server that stops answering cannot hang the run):
 
 - **saturating**: each client sends its next step as soon as the last is answered. This
   gives the server's throughput (total steps/s). Latency here is queueing: by Little's law
@@ -141,8 +143,9 @@ def _idle_memory(server: ServerProcess | ExternalServer, context: BenchContext) 
     baseline = rss_bytes(server.pid)
     during, idle = asyncio.run(
         hold_idle_sessions(
-            server.ws_url, config.idle_sessions, context.scripts, config.tokenizer, lambda: rss_bytes(server.pid)
-        )
+            server.ws_url, config.idle_sessions, context.scripts, config.tokenizer, lambda: rss_bytes(server.pid),
+            seconds=config.ws_seconds_per_level,
+        )  # fmt: skip
     )
     # A session the server refused (at capacity) costs it nothing: divide by those it holds.
     opened = config.idle_sessions - idle.errors

@@ -1,7 +1,10 @@
 """A real ``ree serve`` in a child process on 127.0.0.1, for benchmarks and fault injection.
 
 Only loopback addresses are used. The child is stopped (SIGTERM, then SIGKILL) when the
-context exits, and its output goes to a log file so a failed start can be explained.
+context exits or its start fails or is interrupted, and its output goes to a log file so a
+failed start can be explained. On Linux the child also gets SIGKILL when the process that
+started it dies (a parent-death signal, as the grading workers have), so a benchmark killed
+by a signal it does not handle (SIGTERM from ``timeout``, a CI cancel) leaves no server behind.
 """
 
 from __future__ import annotations
@@ -21,6 +24,31 @@ from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
 _BANNER_PORT = re.compile(rb"listening on  http://127\.0\.0\.1:(\d+)")
+
+
+def _parent_death_signal():
+    """A ``preexec_fn`` that makes the child receive SIGKILL when its parent dies, on Linux
+    (``prctl(PR_SET_PDEATHSIG)``); ``None`` elsewhere, where no such signal exists (the child
+    is then stopped only by :meth:`ServerProcess.stop`).
+
+    libc is loaded here, in the parent, so the child runs only the ``prctl`` call between
+    fork and exec. The signal follows the parent *thread* that starts the child: start the
+    server from a thread that lives as long as it should.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    pr_set_pdeathsig = 1
+    parent = os.getpid()
+
+    def die_with_parent() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the signal was set
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return die_with_parent
 
 
 class ServerStartError(RuntimeError):
@@ -78,11 +106,22 @@ class ServerProcess:
         ]  # fmt: skip
 
     def start(self) -> "ServerProcess":
+        """Start the server and wait until it answers /health. The server is stopped again
+        if it does not, or if anything (an exception, KeyboardInterrupt) interrupts the wait:
+        ``__exit__`` does not run when ``__enter__`` raises."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        log_start = log.tell()
-        self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, env=self.env)
-        log.close()
+        with self.log_path.open("ab") as log:
+            log_start = log.tell()
+            self.process = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, env=self.env, preexec_fn=_parent_death_signal()
+            )
+        try:
+            return self._wait_until_healthy(log_start)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_until_healthy(self, log_start: int) -> "ServerProcess":
         deadline = time.monotonic() + self.start_seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -92,7 +131,6 @@ class ServerProcess:
             if self.port and self.healthy():
                 return self
             time.sleep(0.1)
-        self.stop()
         raise ServerStartError(f"ree serve did not answer /health within {self.start_seconds} s:\n{self.log_tail()}")
 
     def _announced_port(self, log_start: int) -> int:

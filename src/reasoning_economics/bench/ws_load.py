@@ -19,6 +19,26 @@ from reasoning_economics.bench.workload import EpisodeScript
 
 ERROR_SAMPLES = 5
 
+MESSAGE_GRACE_S = 30.0
+"""How much longer than a level's time cap (``seconds``) one reset or step may wait for its
+answer before it counts as an error: a server that takes a message and never answers must not
+hang the benchmark. Generous, so that only a stuck server reaches it: at 1,024 saturating
+sessions a step waits about a second in the server's queue on 2 cores."""
+
+CLOSE_TIMEOUT_S = 10.0
+"""The longest one session's closing handshake may take; closing is best effort."""
+
+
+def message_limit(seconds: float) -> float:
+    """The longest one reset or step of a level capped at ``seconds`` waits for its answer."""
+    return seconds + MESSAGE_GRACE_S
+
+
+def connect_phase_limit(open_timeout: float, seconds: float) -> float:
+    """The longest the connect-and-first-reset phase of a level may take: each session's
+    handshake (``open_timeout``) and first reset (:func:`message_limit`); sessions start together."""
+    return open_timeout + message_limit(seconds)
+
 
 @dataclass
 class LoadResult:
@@ -59,8 +79,17 @@ def reset_message(seed: int, tokenizer: str) -> str:
 class _Session:
     """One client: connect, reset, then step through scripted episodes until told to stop."""
 
-    def __init__(self, index: int, url: str, scripts: list[EpisodeScript], tokenizer: str, result: LoadResult):
+    def __init__(
+        self,
+        index: int,
+        url: str,
+        scripts: list[EpisodeScript],
+        tokenizer: str,
+        result: LoadResult,
+        message_timeout: float = MESSAGE_GRACE_S,
+    ):
         self.index = index
+        self.message_timeout = message_timeout
         self.url = url
         self.scripts = scripts
         self.tokenizer = tokenizer
@@ -75,13 +104,32 @@ class _Session:
     def _script(self) -> EpisodeScript:
         return self.scripts[self._slot() % len(self.scripts)]
 
-    async def _exchange(self, message: str, expected_type: str) -> dict | None:
+    async def _send_and_receive(self, message: str) -> str | bytes:
         await self.connection.send(message)
-        reply = json.loads(await self.connection.recv())
+        return await self.connection.recv()
+
+    async def _exchange(self, message: str, expected_type: str) -> dict | None:
+        """Send ``message`` and read its answer; raises ``TimeoutError`` when no answer comes
+        within ``message_timeout`` s (the session then ends, counted as an error)."""
+        try:
+            answer = await asyncio.wait_for(self._send_and_receive(message), self.message_timeout)
+        except asyncio.TimeoutError:
+            raise TimeoutError(f"no answer within {self.message_timeout:g} s") from None
+        reply = json.loads(answer)
         if reply.get("type") != expected_type:
             self.result.record_error(f"session {self.index}: {json.dumps(reply)[:300]}")
             return None
         return reply
+
+    async def start(self, open_timeout: float, limit: float) -> bool:
+        """:meth:`connect_and_reset`, given up (as an error) after ``limit`` seconds."""
+        try:
+            return await asyncio.wait_for(self.connect_and_reset(open_timeout), limit)
+        except asyncio.TimeoutError:
+            self.result.record_error(
+                f"session {self.index} could not start: not connected and reset within {limit:g} s"
+            )
+            return False
 
     async def connect_and_reset(self, open_timeout: float) -> bool:
         from websockets.asyncio.client import connect
@@ -143,10 +191,18 @@ class _Session:
         if self.connection is None:
             return
         try:
-            await self.connection.send(json.dumps({"type": "close"}))
-            await self.connection.close()
+            await asyncio.wait_for(self._send_close(), CLOSE_TIMEOUT_S)
         except Exception:  # closing is best effort; errors were already counted above
             pass
+        finally:
+            # A connection whose server never answered the close: drop it without a handshake.
+            transport = getattr(self.connection, "transport", None)
+            if transport is not None and not transport.is_closing():
+                transport.abort()
+
+    async def _send_close(self) -> None:
+        await self.connection.send(json.dumps({"type": "close"}))
+        await self.connection.close()
 
 
 async def run_load(
@@ -166,11 +222,18 @@ async def run_load(
     ``interval`` = 0 saturates the server (each client sends its next step as soon as the
     last is answered); ``interval`` > 0 paces each client to one step per ``interval`` s,
     like a trainer waiting on generation, for an offered load of ``sessions / interval``.
+
+    Every wait is bounded: one reset or step waits at most :func:`message_limit` (``seconds``
+    plus :data:`MESSAGE_GRACE_S`) for its answer, and the connect-and-first-reset phase at
+    most :func:`connect_phase_limit`. A wait that runs out counts as an error and ends its
+    session, so a server that stops answering ends the level instead of hanging it.
     """
     result = LoadResult(sessions=sessions)
-    clients = [_Session(index, url, scripts, tokenizer, result) for index in range(sessions)]
+    limit = message_limit(seconds)
+    clients = [_Session(index, url, scripts, tokenizer, result, limit) for index in range(sessions)]
     started = time.perf_counter()
-    ready = await asyncio.gather(*(client.connect_and_reset(open_timeout) for client in clients))
+    phase_limit = connect_phase_limit(open_timeout, seconds)
+    ready = await asyncio.gather(*(client.start(open_timeout, phase_limit) for client in clients))
     result.connect_seconds = time.perf_counter() - started
     share = max(1, math.ceil(total_steps / sessions))
     window_start = time.perf_counter()
@@ -181,15 +244,28 @@ async def run_load(
     return result
 
 
-async def hold_idle_sessions(url: str, sessions: int, scripts: list[EpisodeScript], tokenizer: str, on_open):
+async def hold_idle_sessions(
+    url: str,
+    sessions: int,
+    scripts: list[EpisodeScript],
+    tokenizer: str,
+    on_open,
+    *,
+    seconds: float = 0.0,
+    open_timeout: float = 60.0,
+):
     """Open and reset ``sessions`` sessions, call ``on_open()`` while all are idle, then close them.
 
+    The opening is bounded as :func:`run_load`'s is, for a level capped at ``seconds``: a
+    session not connected and reset within :func:`connect_phase_limit` counts as an error.
     Returns ``(on_open's result, LoadResult)``.
     """
     result = LoadResult(sessions=sessions)
-    clients = [_Session(index, url, scripts, tokenizer, result) for index in range(sessions)]
+    limit = message_limit(seconds)
+    clients = [_Session(index, url, scripts, tokenizer, result, limit) for index in range(sessions)]
     started = time.perf_counter()
-    await asyncio.gather(*(client.connect_and_reset(60.0) for client in clients))
+    phase_limit = connect_phase_limit(open_timeout, seconds)
+    await asyncio.gather(*(client.start(open_timeout, phase_limit) for client in clients))
     result.connect_seconds = time.perf_counter() - started
     await asyncio.sleep(0.5)  # let the server finish bookkeeping of the last resets
     measured = on_open()
