@@ -538,3 +538,27 @@ def test_the_targets_table_writes_numbers_plainly_and_says_what_was_not_measured
     text = output.getvalue()
     assert "2,751 steps/s" in text and "e+03" not in text
     assert "not measured" in text and text.count(" no ") == 0
+
+
+def test_a_server_url_that_is_not_a_websocket_server_is_refused_before_measuring(tmp_path):
+    # Only TCP was checked: a listener that is no WebSocket server failed the section after the
+    # other sections' minutes. A real HTTP server on 127.0.0.1 that answers every request with 404.
+    import http.server
+    import threading
+
+    from typer.testing import CliRunner
+
+    from reasoning_economics.cli import app
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port, output = server.server_address[1], tmp_path / "out.json"
+        args = ["bench", "--quick", "--server-url", f"http://127.0.0.1:{port}", "-o", str(output)]
+        result = CliRunner().invoke(app, args, env={"COLUMNS": "400"})
+    finally:
+        server.shutdown()
+        server.server_close()
+    shown = " ".join(result.output.replace("│", " ").split())
+    assert result.exit_code == 2 and f"no WebSocket server answers at ws://127.0.0.1:{port}/ws" in shown, shown
+    assert "Bare cost" not in shown and not output.exists()

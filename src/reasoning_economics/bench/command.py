@@ -122,10 +122,14 @@ def check_output_file(path: Path) -> None:
 
 
 def unreachable(ws_url: str, timeout_s: float = 5.0) -> str | None:
-    """Why nothing accepts a connection at ``ws_url``'s host and port, or None: said in one
-    line before any measuring, instead of a traceback from the load client's first session."""
+    """Why no WebSocket server answers at ``ws_url``, or None: said in one line before any
+    measuring, instead of a traceback from the load client's first session, or a failed
+    section after the others' minutes (a listener that is not a WebSocket server there)."""
+    import asyncio
     import socket
     from urllib.parse import urlsplit
+
+    from reasoning_economics.bench.env_websocket import check_answers
 
     parts = urlsplit(ws_url)
     port = parts.port or (443 if parts.scheme == "wss" else 80)
@@ -133,4 +137,8 @@ def unreachable(ws_url: str, timeout_s: float = 5.0) -> str | None:
         socket.create_connection((parts.hostname, port), timeout=timeout_s).close()
     except OSError as exc:
         return f"nothing answers at {parts.hostname}:{port} ({exc.strerror or exc})"
+    try:
+        asyncio.run(check_answers(ws_url, open_timeout=timeout_s))
+    except ConnectionError as exc:
+        return str(exc)
     return None

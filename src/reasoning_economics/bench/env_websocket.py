@@ -55,21 +55,21 @@ class ExternalServer:
     pid: int | None = None
 
     def __enter__(self) -> "ExternalServer":
-        asyncio.run(_check_answers(self.ws_url))
+        asyncio.run(check_answers(self.ws_url))
         return self
 
     def __exit__(self, *exc_info) -> None:
         return None
 
 
-async def _check_answers(url: str) -> None:
+async def check_answers(url: str, open_timeout: float = 10.0) -> None:
     """Raise ``ConnectionError`` unless a WebSocket handshake at ``url`` succeeds, so that a
     wrong address fails the section instead of filling every level with errors."""
     from websockets.asyncio.client import connect
     from websockets.exceptions import InvalidHandshake
 
     try:
-        async with connect(url, open_timeout=10, ping_interval=None):
+        async with connect(url, open_timeout=open_timeout, ping_interval=None):
             pass
     except (OSError, asyncio.TimeoutError, InvalidHandshake) as exc:
         raise ConnectionError(f"no WebSocket server answers at {url}: {type(exc).__name__}: {exc}") from exc
