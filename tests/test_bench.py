@@ -538,6 +538,10 @@ def test_the_targets_table_writes_numbers_plainly_and_says_what_was_not_measured
     text = output.getvalue()
     assert "2,751 steps/s" in text and "e+03" not in text
     assert "not measured" in text and text.count(" no ") == 0
+    # Issue 7 words the latency goal as "p99 < 50 ms": exactly 50 misses it, and the goal says "<".
+    at_limit = Target("step p99", 50.0, 50.0, "ms", strict=True)
+    assert at_limit.met is False and at_limit.as_dict()["comparison"] == "<"
+    assert Target("step p99", 49.9, 50.0, "ms", strict=True).met and Target("reset p50", 5.0, 5.0, "ms").met
 
 
 def test_a_server_url_that_is_not_a_websocket_server_is_refused_before_measuring(tmp_path):

@@ -34,7 +34,7 @@ def render(console: Console, sections: list[SectionResult], machine: dict[str, A
             table.add_column(column, justify="left" if column == "target" else "right")
         for target in targets:
             measured = "n/a" if math.isnan(target.measured) else f"{readable(target.measured)} {target.unit}"
-            goal = f"{'>=' if target.higher_is_better else '<='} {target.limit:,g} {target.unit}"
+            goal = f"{target.comparison} {target.limit:,g} {target.unit}"
             met = {True: "[green]yes[/]", False: "[red]no[/]", None: "[yellow]not measured[/]"}[target.met]
             table.add_row(escape(target.name), measured, goal, met)
         console.print(table)

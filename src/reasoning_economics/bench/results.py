@@ -16,6 +16,8 @@ class Target:
     limit: float
     unit: str
     higher_is_better: bool = False
+    strict: bool = False
+    """The goal excludes its limit (p99 < 50 ms), as issue 7 words it."""
 
     @property
     def met(self) -> bool | None:
@@ -23,7 +25,13 @@ class Target:
         server memory without --server-pid), which is not a miss."""
         if math.isnan(self.measured):
             return None
+        if self.strict:
+            return self.measured > self.limit if self.higher_is_better else self.measured < self.limit
         return self.measured >= self.limit if self.higher_is_better else self.measured <= self.limit
+
+    @property
+    def comparison(self) -> str:
+        return (">" if self.higher_is_better else "<") + ("" if self.strict else "=")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -31,7 +39,7 @@ class Target:
             "measured": None if math.isnan(self.measured) else round(self.measured, 4),
             "limit": self.limit,
             "unit": self.unit,
-            "comparison": ">=" if self.higher_is_better else "<=",
+            "comparison": self.comparison,
             "met": self.met,
         }
 
