@@ -164,6 +164,8 @@ def test_machine_description_names_cpu_cores_python_and_packages():
 
     machine = describe_machine()
     assert machine["usable_cores"] >= 1 and machine["cpu_model"]
+    load = machine["load_average_at_start"]  # Linux has one: three non-negative numbers
+    assert len(load) == 3 and all(value >= 0 for value in load)
     assert re.fullmatch(r"3\.\d+\.\d+", machine["python"])
     assert machine["packages"]["reasoning-economics"] is not None
     assert machine["packages"]["quicktok-v1"] is not None
@@ -368,7 +370,9 @@ def test_an_output_file_that_cannot_be_written_is_refused_before_anything_is_mea
         assert "Bare cost" not in shown  # nothing was measured
     written = tmp_path / "new" / "bench.json"
     result = CliRunner().invoke(app, ["bench", "--quick", "--only", "tokens", "-o", str(written)])
-    assert result.exit_code == 0 and json.loads(written.read_text())["sections"]["tokens"]
+    payload = json.loads(written.read_text())
+    assert result.exit_code == 0 and payload["sections"]["tokens"]
+    assert payload["seconds"] >= payload["sections"]["tokens"]["seconds"] > 0 and len(payload["load_average_at_end"]) == 3
     assert sorted(p.name for p in written.parent.iterdir()) == ["bench.json"]  # no probe left behind
 
 

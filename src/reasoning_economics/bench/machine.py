@@ -62,8 +62,18 @@ def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]
     return versions
 
 
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages, None where the system has none: on a shared
+    machine, other work at the time explains numbers that differ from run to run."""
+    try:
+        return [round(value, 2) for value in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
 def describe_machine() -> dict[str, object]:
-    """CPU model, cores, memory, OS, Python and package versions, and the time of the run."""
+    """CPU model, cores, memory, OS, Python and package versions, the load when the run
+    started and the time of the run."""
     return {
         "cpu_model": cpu_model(),
         "logical_cpus": os.cpu_count(),
@@ -73,5 +83,6 @@ def describe_machine() -> dict[str, object]:
         "python": sys.version.split()[0],
         "python_implementation": platform.python_implementation(),
         "packages": package_versions(),
+        "load_average_at_start": load_average(),
         "timestamp_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from reasoning_economics.bench.config import BenchConfig
 from reasoning_economics.bench.context import BenchContext
-from reasoning_economics.bench.machine import describe_machine
+from reasoning_economics.bench.machine import describe_machine, load_average
 from reasoning_economics.bench.report import document, render
 from reasoning_economics.bench.results import SectionResult
 
@@ -52,6 +52,7 @@ def run_suite(config: BenchConfig, console: Console | None = None, command: str 
     context = BenchContext(config)
     machine = describe_machine()
     results: list[SectionResult] = []
+    run_started = time.perf_counter()
     for name in config.sections:
         console.print(f"[bold cyan]-> {name}[/]")
         started = time.perf_counter()
@@ -67,4 +68,6 @@ def run_suite(config: BenchConfig, console: Console | None = None, command: str 
     settings = {key: value for key, value in dataclasses.asdict(config).items() if key != "cache_dir"}
     payload = document(results, machine, settings, command)
     payload["failed_sections"] = [section.name for section in results if "error" in section.data]
+    payload["seconds"] = time.perf_counter() - run_started
+    payload["load_average_at_end"] = load_average()
     return payload
