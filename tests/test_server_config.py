@@ -307,3 +307,25 @@ def test_the_limits_of_serve_options_are_checked_at_once_and_shown(tmp_path):
     output = io.StringIO()
     _print_banner(Console(file=output, width=400), settings, app, port=8001)
     assert "listening on  http://[::1]:8001   WebSocket sessions: ws://[::1]:8001/ws" in output.getvalue()
+
+
+def test_ctrl_c_twice_stops_the_server_quietly(tmp_path):
+    # uvicorn made the second SIGINT a forced exit: the lifespan task was cancelled mid-shutdown
+    # and a 44-line traceback followed (4 times in 4 with the signals 10 ms apart).
+    import signal
+    import time
+
+    from reasoning_economics.bench.server_process import ServerProcess
+
+    log_path = tmp_path / "serve.log"
+    server = ServerProcess(["--no-warm-up"], log_path=log_path)
+    server.start()
+    try:
+        server.process.send_signal(signal.SIGINT)
+        time.sleep(0.01)
+        server.process.send_signal(signal.SIGINT)
+        assert server.process.wait(30) == 0
+    finally:
+        server.stop()
+    log = log_path.read_text()
+    assert "Traceback" not in log and log.rstrip().endswith("ree serve: stopped"), log[-2000:]

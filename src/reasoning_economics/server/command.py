@@ -181,6 +181,14 @@ def _serve_until_stopped(app, settings, announce, stopped) -> bool:
             finally:
                 signal.signal(signal.SIGHUP, previous)
 
+        def handle_exit(self, sig: int, frame) -> None:
+            # uvicorn makes a second Ctrl-C a forced exit, which cancelled the lifespan task
+            # mid-shutdown and printed a 44-line traceback. The shutdown is bounded anyway
+            # (timeout_graceful_shutdown, and the grading workers are stopped first).
+            if self.should_exit and sig == signal.SIGINT:
+                return
+            super().handle_exit(sig, frame)
+
         async def startup(self, sockets=None) -> None:
             await super().startup(sockets)
             if self.started and not self.should_exit:  # a signal during the warm-up: it is stopping
