@@ -86,7 +86,7 @@ from reasoning_economics.server.protocol import (
     observation_payload,
 )
 from reasoning_economics.server.sessions import WebSocketSessions
-from reasoning_economics.server.settings import BLANK_TOKEN_VARIABLE, ServerSettings, listed_in_variable, load_env_config
+from reasoning_economics.server.settings import ServerSettings, listed_in_variable, load_env_config, token_from_variable
 
 logger = logging.getLogger(__name__)
 
@@ -431,10 +431,7 @@ def settings_from_environ(environ: dict[str, str] | None = None) -> ServerSettin
     env_config = env_config.model_copy(
         update={"allowed_tokenizers": tuple(env_config.allowed_tokenizers or ()) + allowed}
     )
-    token = environ.get("REE_TOKEN")
-    if token is not None and not token.strip():
-        raise ConfigError(BLANK_TOKEN_VARIABLE)
-    values: dict[str, Any] = {"env_config": env_config, "token": token}
+    values: dict[str, Any] = {"env_config": env_config, "token": token_from_variable(environ.get("REE_TOKEN"))}
     if environ.get("REE_LOG_DIR"):
         values["log_dir"] = Path(environ["REE_LOG_DIR"])
     if environ.get("REE_LOG_MAX_MB"):

@@ -98,13 +98,16 @@ def serve(
 
     from reasoning_economics import __version__
     from reasoning_economics.errors import ReasoningEconomicsError
-    from reasoning_economics.server.settings import BLANK_TOKEN_VARIABLE, listed_in_variable
+    from reasoning_economics.server.settings import listed_in_variable, token_from_variable
 
     console, errors = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
     variable = os.environ.get("REE_TOKEN")
-    if variable is not None and not variable.strip() and token in (None, variable):  # click reads "" as unset
-        errors.print(f"ree serve: {BLANK_TOKEN_VARIABLE}", style="red", markup=False)
-        raise typer.Exit(2)
+    if token in (None, variable):  # the token came from REE_TOKEN, or none came: click reads "" as unset
+        try:
+            token = token_from_variable(variable)
+        except ReasoningEconomicsError as exc:
+            errors.print(f"ree serve: {exc}", style="red", markup=False)
+            raise typer.Exit(2) from exc
     # The details follow once the port is bound; until then (seconds of imports and warm-up) say what is happening.
     console.print(f"[bold]ree serve[/bold] {__version__}: the shared-token-budget environment (OpenEnv), starting...")
     address_problem = _address_problem(host, port)

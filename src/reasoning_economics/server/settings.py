@@ -29,10 +29,15 @@ EPISODE_LOG_NAME = "episodes.jsonl"
 MAX_STEP_THREADS = 4096
 
 
-BLANK_TOKEN_VARIABLE = (
-    "REE_TOKEN is set but empty: unset it to serve without auth (a secret that was never filled in "
-    "would otherwise leave the server open)"
-)
+def token_from_variable(value: str | None) -> str | None:
+    """``REE_TOKEN``'s value: None when it is unset. Raises ``ConfigError`` when it is set but
+    blank, which click and ``environ.get(...) or None`` both read as no auth."""
+    if value is not None and not value.strip():
+        raise ConfigError(
+            "REE_TOKEN is set but empty: unset it to serve without auth (a secret that was never filled in "
+            "would otherwise leave the server open)"
+        )
+    return value
 
 
 def listed_in_variable(value: str | None) -> tuple[str, ...]:
