@@ -22,6 +22,8 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+from reasoning_economics.parent_death import parent_death_setter
+
 LOOPBACK = "127.0.0.1"
 _BANNER_PORT = re.compile(rb"listening on  http://127\.0\.0\.1:(\d+)")
 
@@ -35,16 +37,13 @@ def _parent_death_signal():
     fork and exec. The signal follows the parent *thread* that starts the child: start the
     server from a thread that lives as long as it should.
     """
-    if not sys.platform.startswith("linux"):
+    set_signal = parent_death_setter()
+    if set_signal is None:
         return None
-    import ctypes
-
-    prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
-    pr_set_pdeathsig = 1
     parent = os.getpid()
 
     def die_with_parent() -> None:
-        prctl(pr_set_pdeathsig, signal.SIGKILL)
+        set_signal()
         if os.getppid() != parent:  # the parent died before the signal was set
             os.kill(os.getpid(), signal.SIGKILL)
 

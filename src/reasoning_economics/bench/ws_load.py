@@ -86,7 +86,7 @@ class _Session:
         scripts: list[EpisodeScript],
         tokenizer: str,
         result: LoadResult,
-        message_timeout: float = MESSAGE_GRACE_S,
+        message_timeout: float,
     ):
         self.index = index
         self.message_timeout = message_timeout

@@ -12,20 +12,18 @@ failed parse.
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 from multiprocessing.connection import Connection
 from typing import Any
 
 from reasoning_economics.grading.workers import STARTED, TIMED_OUT
+from reasoning_economics.parent_death import parent_death_setter
 
 
 def _die_with_parent() -> None:
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    die_with_parent = parent_death_setter()
+    if die_with_parent is not None:
+        die_with_parent()
 
 
 def _limit_memory(megabytes: int) -> None:
