@@ -30,6 +30,7 @@ from reasoning_economics.evaluation.results import (
     unit_mismatch,
     write_output_json,
 )
+from reasoning_economics.errors import ServerError
 from reasoning_economics.evaluation.summary import summarize
 from reasoning_economics.policies.base import Policy
 
@@ -144,8 +145,6 @@ def describe_first_episode(config: EvalConfig, tokenizer_name: str) -> dict[str,
     meta = observation.metadata
     missing = [key for key in ("num_questions", "total_budget") if key not in meta]
     if missing:
-        from reasoning_economics.errors import ServerError
-
         raise ServerError(
             f"{environment_at(config.server)} answered a reset without metadata {', '.join(missing)}, which "
             "ree eval records; is it a reasoning-economics server?",
