@@ -23,7 +23,8 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import HealthCheck, event, settings
+from pydantic import ValidationError
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -252,6 +253,52 @@ TestSoftModeFuzz = SoftModeMachine.TestCase
 TestSoftModeFuzz.settings = FUZZ_SETTINGS
 TestSoftFlooredFuzz = SoftFlooredModeMachine.TestCase
 TestSoftFlooredFuzz.settings = FUZZ_SETTINGS
+
+
+class TextSubclass(str):
+    pass
+
+
+plain_dict_keys = st.sampled_from(["response", "metadata", "extra"]) | st.text(max_size=3) | st.integers()
+plain_dict_values = (
+    response_texts
+    | st.builds(TextSubclass, st.text(max_size=5))
+    | st.dictionaries(st.text(max_size=5) | st.builds(TextSubclass, st.text(max_size=5)) | st.integers(), shallow, max_size=3)
+    | shallow
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.fixed_dictionaries({"response": plain_dict_values}, optional={"metadata": plain_dict_values})
+    | st.dictionaries(plain_dict_keys, plain_dict_values, max_size=3)
+)
+def test_plain_dict_actions_are_what_validation_builds(data):
+    # from_plain_dict skips pydantic on the dicts trainers step with: it must build exactly
+    # what model_validate builds, or leave the dict to it.
+    plain = ReasonBudgetAction.from_plain_dict(data)
+    event("built without pydantic" if plain is not None else "left to pydantic")
+    try:
+        validated = ReasonBudgetAction.model_validate(data)
+    except ValidationError:
+        assert plain is None
+        return
+    if plain is not None:
+        assert plain == validated and plain.model_fields_set == validated.model_fields_set
+        assert type(plain.response) is str and plain.metadata is not data.get("metadata")
+        assert plain.model_dump() == validated.model_dump()
+
+
+def test_the_dicts_trainers_step_with_are_built_without_pydantic():
+    metadata = {"tokenizer_name": "qwen3"}
+    action = ReasonBudgetAction.from_plain_dict({"response": "\\boxed{1}", "metadata": metadata})
+    assert action == ReasonBudgetAction(response="\\boxed{1}", metadata={"tokenizer_name": "qwen3"})
+    metadata["tokenizer_name"] = "llama3"
+    assert action.metadata == {"tokenizer_name": "qwen3"}, "the caller's dict is copied, as pydantic copies it"
+    assert ReasonBudgetAction.from_plain_dict({"response": "x"}).model_fields_set == {"response"}
+    assert ReasonBudgetAction.from_plain_dict({"response": TextSubclass("x")}) is None
+    assert ReasonBudgetAction.from_plain_dict({"response": "x", "metadata": {1: "y"}}) is None
+    assert ReasonBudgetAction.from_plain_dict({"response": "x", "extra": 1}) is None
 
 
 @pytest.mark.parametrize("bad", [object(), b"\\boxed{1}", ["\\boxed{1}"], 42, None, nested(10_000)])

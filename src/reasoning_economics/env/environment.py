@@ -332,9 +332,10 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
 
     def _validate_action(self, action: Any) -> ReasonBudgetAction:
         if isinstance(action, dict):
+            plain = ReasonBudgetAction.from_plain_dict(action) if type(action) is dict else None
             try:
-                # model_validate's own body only forwards its defaults to this validator, on every step.
-                action = _validate_action_dict(action)
+                # model_validate's own body only forwards its defaults to this validator.
+                action = plain if plain is not None else _validate_action_dict(action)
             except ValueError as exc:
                 raise InvalidActionError(f"invalid action: {exc}") from exc
         if not isinstance(action, ReasonBudgetAction):
