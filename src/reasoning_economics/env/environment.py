@@ -36,7 +36,12 @@ from openenv.core.env_server.types import EnvironmentMetadata
 from reasoning_economics import grading, tokens
 from reasoning_economics.env.config import EnvConfig
 from reasoning_economics.env.history import ReadOnlyDict, step_record
-from reasoning_economics.env.models import ReasonBudgetAction, ReasonBudgetObservation, ReasonBudgetState
+from reasoning_economics.env.models import (
+    ReasonBudgetAction,
+    ReasonBudgetObservation,
+    ReasonBudgetState,
+    plain_action_fields,
+)
 from reasoning_economics.env.prompt import render_prompt
 from reasoning_economics.errors import (
     ConfigError,
@@ -220,16 +225,16 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
             raise EpisodeFinishedError(
                 f"episode {episode.episode_id} is finished ({episode.termination_reason}); call reset()"
             )
-        action = self._validate_action(action)
+        response, metadata = self._action_fields(action)
         problem = episode.problems[episode.step_idx]
-        step_tokenizer = action.metadata.get("tokenizer_name")
+        step_tokenizer = metadata.get("tokenizer_name")
         counter = self._step_counter(episode, step_tokenizer)
         started = time.perf_counter()
-        tokens_counted = counter.count(action.response)
+        tokens_counted = counter.count(response)
         counted = time.perf_counter()
         # A null grading_response means none, as a null tokenizer_name does: grade the response.
-        grading_response = action.metadata.get("grading_response")
-        graded_text = action.response if grading_response is None else grading_response
+        grading_response = metadata.get("grading_response")
+        graded_text = response if grading_response is None else grading_response
         verdict = grading.grade_problem(graded_text, problem, timeout=timeout_s or self.config.grading_timeout)
         finished = time.perf_counter()
         # Nothing above mutated the episode; everything below cannot fail.
@@ -330,39 +335,43 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
         episode.history.append(record)
         return self._observation(episode, reward=reward)
 
-    def _validate_action(self, action: Any) -> ReasonBudgetAction:
-        if isinstance(action, dict):
-            plain = ReasonBudgetAction.from_plain_dict(action) if type(action) is dict else None
-            try:
-                # model_validate's own body only forwards its defaults to this validator.
-                action = plain if plain is not None else _validate_action_dict(action)
-            except ValueError as exc:
-                raise InvalidActionError(f"invalid action: {exc}") from exc
-        if not isinstance(action, ReasonBudgetAction):
-            raise InvalidActionError(f"action must be a ReasonBudgetAction, got {type(action).__name__}")
+    def _action_fields(self, action: Any) -> tuple[str, dict[str, Any]]:
+        """The response and metadata of a valid action; a typed error for any other."""
+        fields = plain_action_fields(action) if type(action) is dict else None
+        if fields is None:
+            if isinstance(action, dict):
+                try:
+                    # model_validate's own body only forwards its defaults to this validator.
+                    action = _validate_action_dict(action)
+                except ValueError as exc:
+                    raise InvalidActionError(f"invalid action: {exc}") from exc
+            if not isinstance(action, ReasonBudgetAction):
+                raise InvalidActionError(f"action must be a ReasonBudgetAction, got {type(action).__name__}")
+            fields = action.response, action.metadata
+        response, metadata = fields
         limit = self.config.max_response_chars
-        if len(action.response) > limit:
-            raise ResponseTooLargeError(f"response has {len(action.response)} characters; the limit is {limit}")
-        if has_lone_surrogate(action.response):
+        if len(response) > limit:
+            raise ResponseTooLargeError(f"response has {len(response)} characters; the limit is {limit}")
+        if has_lone_surrogate(response):
             raise InvalidActionError("response holds a lone UTF-16 surrogate: it is not valid text")
         for key in ACTION_METADATA_KEYS:
-            value = action.metadata.get(key)
+            value = metadata.get(key)
             if value is not None and not isinstance(value, str):
                 raise InvalidActionError(f"metadata.{key} must be a string, got {type(value).__name__}")
             if value is not None and has_lone_surrogate(value):
                 raise InvalidActionError(f"metadata.{key} holds a lone UTF-16 surrogate: it is not valid text")
-        grading_response = action.metadata.get("grading_response")
+        grading_response = metadata.get("grading_response")
         if grading_response is not None:
             if len(grading_response) > limit:
                 raise ResponseTooLargeError(f"metadata.grading_response is longer than {limit} characters")
             # Only it is graded and only the response is charged: a graded text outside the
             # charged one scored answers for free (an empty response, the answer in grading_response).
-            if grading_response.strip() not in action.response:
+            if grading_response.strip() not in response:
                 raise InvalidActionError(
                     "metadata.grading_response must be part of response (the visible answer of the output "
                     "charged to the budget, e.g. the text after </think>)"
                 )
-        return action
+        return fields
 
     def _require_episode(self) -> _Episode:
         if self._episode is None:

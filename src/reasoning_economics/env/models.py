@@ -36,39 +36,32 @@ class ReasonBudgetAction(Action):
     def _few_unknown_fields(cls, data: Any) -> Any:
         return few_unknown_keys(cls, data)
 
-    @classmethod
-    def from_plain_dict(cls, data: dict[str, Any]) -> ReasonBudgetAction | None:
-        """The action ``model_validate(data)`` returns, built without pydantic, when ``data`` is
-        ``{"response": str}`` or ``{"response": str, "metadata": dict with str keys}`` (the
-        exact types); else None, for ``model_validate`` to accept or refuse.
 
-        In-process trainers step with such dicts. pydantic-core's validator is the only Rust
-        code a step runs besides counting, and loading its code and data on every step evicted
-        the counting and grading code from the CPU's cache: a tenth of the environment's cost
-        in a step (callgrind's cache simulation), for a check this one makes exactly.
-        """
-        if len(data) == 2:
-            metadata = data.get("metadata", _MISSING)
-            if type(metadata) is not dict:
+def plain_action_fields(data: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The response and metadata ``ReasonBudgetAction.model_validate(data)`` would hold, read
+    without pydantic, when ``data`` is ``{"response": str}`` or ``{"response": str, "metadata":
+    dict with str keys}`` (those exact types); else None, for ``model_validate`` to accept or refuse.
+
+    In-process trainers step with such dicts. pydantic-core's validator was the only Rust code
+    a step ran besides counting, and loading its code and data on every step evicted the
+    counting and grading code from the CPU's caches: a tenth of the environment's cost in a
+    step (callgrind's cache simulation), for a check this one makes exactly.
+    """
+    if len(data) == 2:
+        metadata = data.get("metadata", _MISSING)
+        if type(metadata) is not dict:
+            return None
+        for key in metadata:
+            if type(key) is not str:
                 return None
-            for key in metadata:
-                if type(key) is not str:
-                    return None
-            metadata = dict(metadata)  # pydantic's copy: the caller's dict stays the caller's
-            fields_set = {"response", "metadata"}
-        elif len(data) == 1:
-            metadata, fields_set = {}, {"response"}
-        else:
-            return None
-        response = data.get("response", _MISSING)
-        if type(response) is not str:
-            return None
-        action = _new_object(cls)
-        _set_attribute(action, "__dict__", {"metadata": metadata, "response": response})
-        _set_attribute(action, "__pydantic_fields_set__", fields_set)
-        _set_attribute(action, "__pydantic_extra__", None)
-        _set_attribute(action, "__pydantic_private__", None)
-        return action
+    elif len(data) == 1:
+        metadata = {}
+    else:
+        return None
+    response = data.get("response", _MISSING)
+    if type(response) is not str:
+        return None
+    return response, metadata
 
 
 class ReasonBudgetObservation(Observation):
