@@ -18,7 +18,6 @@ from reasoning_economics.errors import few_unknown_keys
 # Bound once: looked up on every observation, they were a quarter of from_trusted's cost.
 _new_object = object.__new__
 _set_attribute = object.__setattr__
-_MISSING = object()
 
 
 class ReasonBudgetAction(Action):
@@ -48,7 +47,7 @@ def plain_action_fields(data: dict[str, Any]) -> tuple[str, dict[str, Any]] | No
     step (callgrind's cache simulation), for a check this one makes exactly.
     """
     if len(data) == 2:
-        metadata = data.get("metadata", _MISSING)
+        metadata = data.get("metadata")
         if type(metadata) is not dict:
             return None
         for key in metadata:
@@ -58,7 +57,7 @@ def plain_action_fields(data: dict[str, Any]) -> tuple[str, dict[str, Any]] | No
         metadata = {}
     else:
         return None
-    response = data.get("response", _MISSING)
+    response = data.get("response")
     if type(response) is not str:
         return None
     return response, metadata
