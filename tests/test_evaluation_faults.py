@@ -126,7 +126,9 @@ def _symbolic_problems(path: Path, count: int = 6, numeric: int = 0) -> Path:
     """Questions only a grading worker can decide a wrong answer to, with golds no other test
     graded (the verdict cache would answer those without a worker); the first ``numeric`` have
     a number for gold, which is graded in-process."""
-    salt = uuid.uuid4().int % 10_000 + 100
+    # Under 5,000: the wrong answer to a numeric gold is gold + 1, which the in-process fast path
+    # settles only while 1 / gold is over its 1e-4 gap (a gold over 10,000 went to a worker).
+    salt = uuid.uuid4().int % 4_900 + 100
     lines = []
     for k in range(count):
         if k < numeric:
