@@ -18,6 +18,7 @@ from typing import Any
 
 from rich.markup import escape
 
+from reasoning_economics.errors import ServerError
 from reasoning_economics.evaluation.config import EvalConfig
 from reasoning_economics.evaluation.modes import RunContext, create_mode
 from reasoning_economics.evaluation.results import (
@@ -30,7 +31,6 @@ from reasoning_economics.evaluation.results import (
     unit_mismatch,
     write_output_json,
 )
-from reasoning_economics.errors import ServerError
 from reasoning_economics.evaluation.summary import summarize
 from reasoning_economics.policies.base import Policy
 

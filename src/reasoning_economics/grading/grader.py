@@ -23,10 +23,10 @@ from reasoning_economics.problems.record import Problem
 
 DEFAULT_TIMEOUT_S = 5.0
 MIN_TIMEOUT_S = 0.1
-MAX_TIMEOUT_S = 600.0
-"""The longest grading timeout a configuration may set."""
 """A worker that has not taken an answer within the timeout is replaced as stopped: below this,
 healthy workers were (1e-9 s retired two)."""
+MAX_TIMEOUT_S = 600.0
+"""The longest grading timeout a configuration may set."""
 # No real final answer is this long; longer ones are wrong without being parsed.
 MAX_ANSWER_CHARS = 2_000
 

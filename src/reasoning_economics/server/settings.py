@@ -19,9 +19,9 @@ from reasoning_economics.server import (
     DEFAULT_MAX_HTTP_RESETS,
     DEFAULT_MAX_MESSAGE_BYTES,
     DEFAULT_MAX_SESSIONS,
-    MAX_SESSIONS,
     DEFAULT_REQUEST_TIMEOUT_S,
     DEFAULT_SESSION_TIMEOUT_S,
+    MAX_SESSIONS,
 )
 from reasoning_economics.server.episode_log import DEFAULT_MAX_LOG_MB, DEFAULT_MAX_LOGGED_RESPONSE_CHARS, LOG_BACKUPS
 
