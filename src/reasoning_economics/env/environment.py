@@ -58,8 +58,6 @@ from reasoning_economics.rewards.budget import episode_bonus, step_reward
 logger = logging.getLogger(__name__)
 _ANNOUNCED_CONFIG_BUDGETS: set[int] = set()
 
-_validate_action_dict = ReasonBudgetAction.__pydantic_validator__.validate_python
-
 RESET_KWARGS = ("seed", "episode_id", "tokenizer_name", "total_budget")
 ACTION_METADATA_KEYS = ("tokenizer_name", "grading_response")
 
@@ -341,8 +339,7 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
         if fields is None:
             if isinstance(action, dict):
                 try:
-                    # model_validate's own body only forwards its defaults to this validator.
-                    action = _validate_action_dict(action)
+                    action = ReasonBudgetAction.model_validate(action)
                 except ValueError as exc:
                     raise InvalidActionError(f"invalid action: {exc}") from exc
             if not isinstance(action, ReasonBudgetAction):
