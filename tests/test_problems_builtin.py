@@ -126,10 +126,12 @@ def test_fraction_answers_drop_inline_math_dollars():
     assert display_answer("$") == "$"
 
 
-def test_json_safe_turns_unencodable_values_into_strings():
+def test_json_safe_gives_what_json_gives_back():
     from fractions import Fraction
 
-    assert json_safe({"a": (1, Fraction(1, 2)), 2: [None, True, 1.5]}) == {"a": (1, "1/2"), "2": [None, True, 1.5]}
+    value = {"a": (1, Fraction(1, 2)), 2: [None, (True,), 1.5]}
+    assert json_safe(value) == {"a": [1, "1/2"], "2": [None, [True], 1.5]}
+    assert json.loads(json.dumps(json_safe(value))) == json_safe(value)
 
 
 def test_gsm_symbolic_entries_are_json_encodable(builtin):

@@ -281,7 +281,10 @@ def run(context: BenchContext) -> SectionResult:
         "and grading, alternately first, each from an empty verdict cache"
     )
     if not warm:
-        result.notes.append("quick run: the builtin source is not warmed, so resets also build slow generators' pools")
+        result.notes.append(
+            "quick run: the builtin source is not warmed, so resets also build each problem on its first draw "
+            "(polynomial_equations from its packaged pools)"
+        )
     builtin, champ = BUILTIN.name, MATH_VERIFY.name
     result.targets = [
         Target(

@@ -6,7 +6,9 @@ then an index in that level's pool; reasoning-gym builds item ``i`` of a dataset
 ``Random(dataset_seed + i)`` alone, so a (type, level, index) triple names one problem
 on every machine. Items are built lazily and kept in a per-process LRU cache; the pool
 of a slow generator (``polynomial_equations``) is small enough for the cache to hold
-whole, and :meth:`BuiltinSource.warm_up` fills it ahead of time.
+whole, and is packaged for the default ``pool_seed`` (see
+:mod:`~reasoning_economics.problems.builtin_packaged`); :meth:`BuiltinSource.warm_up`
+fills the cache ahead of time.
 
 Problems are graded by reasoning-gym's own scorer (``grader="reasoning_gym"``):
 ``grader_data = {"dataset": <reasoning-gym name>, "entry": <the reasoning-gym entry>}``
@@ -26,6 +28,7 @@ from typing import Any
 from reasoning_economics.errors import ConfigError
 from reasoning_economics.problems.base import ask_for_boxed, unknown_type_error
 from reasoning_economics.problems.builtin_catalog import BUILTIN_TYPES, BUILTIN_TYPES_BY_NAME, BuiltinType
+from reasoning_economics.problems.builtin_packaged import generate_entries, packaged_entries
 from reasoning_economics.problems.record import Problem
 
 CACHE_SIZE = 4096
@@ -43,8 +46,9 @@ class BuiltinConfig:
         types: the reasoning-gym types to serve (default: all of the catalog).
         pool_seed: base seed of the generators. Changing it gives a different, equally
             deterministic pool of problems (for example a held-out evaluation pool).
-        warm_up: build the slow generators' pools when the source is built (about 8 s
-            once per process) instead of on first draw; see :meth:`BuiltinSource.warm_up`.
+        warm_up: build the slow generators' pools when the source is built instead of on
+            first draw (a tenth of a second from the packaged pools of the default
+            ``pool_seed``, about 8 s with another); see :meth:`BuiltinSource.warm_up`.
     """
 
     types: tuple[str, ...] = tuple(t.name for t in BUILTIN_TYPES)
@@ -82,36 +86,45 @@ def display_answer(gold: str) -> str:
 
 
 def json_safe(value: Any) -> Any:
-    """``value`` with everything JSON cannot encode written as ``str`` (gsm_symbolic keeps
-    ``Fraction`` objects in its metadata), so problems survive logs and the wire. No scorer
-    of the catalog reads those values; tests check each still accepts the gold answer."""
+    """``value`` as JSON gives it back: everything JSON cannot encode written as ``str``
+    (gsm_symbolic keeps ``Fraction`` objects in its metadata) and tuples as lists, so a
+    problem is the same after logs and the wire, and built from a packaged entry or a live
+    one. No scorer of the catalog reads those values; tests check each still accepts the
+    gold answer."""
     if isinstance(value, dict):
         return {str(key): json_safe(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(json_safe(item) for item in value)
+        return [json_safe(item) for item in value]
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
+
+
+def dataset_seed(pool_seed: int, type_name: str, level: int) -> int:
+    """The reasoning-gym seed of one (type, level) pool; crc32, not hash(): the same in every process."""
+    return zlib.crc32(f"{pool_seed}/{type_name}/{level}".encode())
 
 
 class _LevelPool:
     """Problems of one (type, level): item ``index`` of a fixed reasoning-gym dataset."""
 
     def __init__(self, spec: BuiltinType, level: int, pool_seed: int) -> None:
-        from reasoning_gym import create_dataset  # heavy (about 1.5 s): only when the source is built
-
         self.spec = spec
         self.level = level
         self.size = spec.pool_size
-        # crc32, not hash(): the same seed in every process
-        dataset_seed = zlib.crc32(f"{pool_seed}/{spec.name}/{level}".encode())
-        self._dataset = create_dataset(spec.name, **spec.levels[level], seed=dataset_seed, size=self.size)
+        seed = dataset_seed(pool_seed, spec.name, level)
+        packaged = packaged_entries(spec.name, spec.levels[level], seed, self.size)
+        self.packaged = packaged is not None
+        if packaged is not None:
+            self._entry = packaged.__getitem__
+        else:
+            self._entry = generate_entries(spec.name, spec.levels[level], seed, self.size)
         self.problem = functools.lru_cache(maxsize=min(self.size, CACHE_SIZE))(self._build)
 
     def _build(self, index: int) -> Problem:
         for skip in range(MAX_SKIPPED_ITEMS):
             item = (index + skip) % self.size
-            entry: dict[str, Any] = json_safe(self._dataset[item])
+            entry: dict[str, Any] = self._entry(item)
             answer = display_answer(str(entry["answer"]))
             if answer:
                 return Problem(
@@ -168,7 +181,8 @@ class BuiltinSource:
 
     def warm_up(self) -> int:
         """Build every problem of the pools the cache holds whole (the slow generators), so
-        that later draws never wait on them. Takes about 8 s; returns the number built.
+        that later draws never wait on them. Takes a tenth of a second from packaged pools,
+        about 8 s otherwise; returns the number built.
         Results do not depend on whether this ran: it only moves work earlier."""
         built = 0
         for pools in self._pools.values():
