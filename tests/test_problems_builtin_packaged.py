@@ -10,6 +10,7 @@ from importlib.metadata import version
 import pytest
 from reasoning_gym.factory import get_score_answer_fn
 
+from reasoning_economics.errors import ConfigError
 from reasoning_economics.problems.builtin import BuiltinConfig, BuiltinSource, dataset_seed, display_answer
 from reasoning_economics.problems.builtin_catalog import BUILTIN_TYPES_BY_NAME
 from reasoning_economics.problems.builtin_packaged import (
@@ -120,6 +121,18 @@ def test_check_command_reports_agreement_and_a_tampered_answer(tmp_path, capsys)
 def test_check_command_reports_a_missing_file(tmp_path, capsys):
     assert main(["--check", "--first", "1", "--directory", str(tmp_path)]) == 1
     assert capsys.readouterr().out.count("no packaged pool for these settings") == 3
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"not gzip at all", gzip.compress(b'{"format": 1, "pools": '), gzip.compress(b"[1, 2]"), b""],
+)
+def test_an_unreadable_file_is_a_config_error_naming_it_and_the_fix(tmp_path, content):
+    path = packaged_path("polynomial_equations", tmp_path)
+    path.write_bytes(content)
+    seed = dataset_seed(0, "polynomial_equations", 0)
+    with pytest.raises(ConfigError, match="packaged pool file .*polynomial_equations.json.gz is unreadable .* rebuild"):
+        packaged_entries("polynomial_equations", POLYNOMIAL.levels[0], seed, 256, tmp_path)
 
 
 def test_first_needs_check(capsys):

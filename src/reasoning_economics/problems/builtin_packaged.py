@@ -29,6 +29,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from reasoning_economics.errors import ConfigError
 from reasoning_economics.problems.builtin_catalog import BUILTIN_TYPES, BuiltinType
 
 PACKAGED_DIR = Path(__file__).with_name("packaged")
@@ -48,8 +49,17 @@ def packaged_path(type_name: str, directory: Path = PACKAGED_DIR) -> Path:
 def _load(path: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
-    with gzip.open(path, "rt", encoding="utf-8") as file:
-        return json.load(file)
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as file:
+            packaged = json.load(file)
+        if not isinstance(packaged, dict) or not isinstance(packaged.get("pools"), list):
+            raise ValueError("it holds no list of pools")
+    except (OSError, EOFError, ValueError) as exc:
+        raise ConfigError(
+            f"builtin: the packaged pool file {path} is unreadable ({exc}); reinstall reasoning-economics "
+            "or rebuild it: python -m reasoning_economics.problems.builtin_packaged"
+        ) from exc
+    return packaged
 
 
 def packaged_entries(
