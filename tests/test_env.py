@@ -234,6 +234,23 @@ def test_without_a_tokenizer_at_reset_the_first_step_naming_one_pins_it():
     assert obs.history[0]["tokens_counted"] == QWEN.count(digits)
 
 
+def test_after_a_first_step_naming_none_a_step_cannot_switch_from_the_default():
+    # Pinning on a later step let a client count its first answers in one vocabulary and the rest in another.
+    env = ReasonBudgetEnvironment(num_questions=4)
+    env.reset(seed=6, total_budget=5000)
+    digits = "1234567890" * 20 + " \\boxed{0}"
+    obs = env.step(ReasonBudgetAction(response=digits))
+    assert obs.history[0]["tokens_counted"] == QWEN.count(digits)
+    before = _snapshot(env)
+    with pytest.raises(InvalidActionError, match="its first steps named none and were counted in that one"):
+        env.step(ReasonBudgetAction(response=digits, metadata={"tokenizer_name": "o200k_base"}))
+    assert _snapshot(env) == before
+    # The default by any of its names is the episode's tokenizer: counted, and pinned under that name.
+    obs = env.step(ReasonBudgetAction(response=digits, metadata={"tokenizer_name": "Qwen/Qwen3-0.6B"}))
+    assert obs.history[1]["tokens_counted"] == QWEN.count(digits)
+    assert env.state.tokenizer_name == QWEN.name
+
+
 def test_difficulty_is_revealed_only_after_the_answer():
     env = ReasonBudgetEnvironment(num_questions=3)
     obs = env.reset(seed=7, total_budget=3000)

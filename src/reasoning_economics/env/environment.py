@@ -14,7 +14,7 @@ Contract:
 - ``step(action)`` charges the response's tokens, grades the answer, returns the
   reward of that step (plus the episode bonus on the final step) and the next question.
   ``action.metadata["tokenizer_name"]`` may only name the episode's tokenizer: the one reset
-  named, else the first one a step named.
+  named, else the one the first step named, else the default its first step was counted in.
 - Every rejected call raises a :class:`~reasoning_economics.errors.ReasoningEconomicsError`
   subclass before anything changes, so the episode can go on.
 """
@@ -245,10 +245,11 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
 
         Reference trainers name the tokenizer on every step: the same name reuses the episode's
         counter without resolving it again. A step may not count with another tokenizer than the
-        one reset named or, when reset named none, the first one a step named (``step`` pins it):
-        switching to a coarser one (about a third of the tokens on digit-heavy text) spent less
-        of the budget, and a client free to switch on every step would count each response with
-        whichever vocabulary is cheapest for it.
+        one reset named or, when reset named none, the one the first step named (``step`` pins
+        it), or the default once a first step named none: switching to a coarser one (about a
+        third of the tokens on digit-heavy text) spent less of the budget, and a client free to
+        switch on every step, or after its first steps, would count responses with whichever
+        vocabulary is cheapest for them.
         """
         if step_tokenizer is None or step_tokenizer == episode.tokenizer_request:
             return episode.counter
@@ -259,6 +260,12 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
             raise InvalidActionError(
                 f"metadata.tokenizer_name {step_tokenizer!r} is not this episode's tokenizer "
                 f"{episode.tokenizer_request!r}: its budget is counted in that one; reset to change it"
+            )
+        if episode.step_idx > 0:
+            raise InvalidActionError(
+                f"metadata.tokenizer_name {step_tokenizer!r} is not this episode's tokenizer "
+                f"{episode.counter.name!r}: its first steps named none and were counted in that one; "
+                "name the tokenizer at reset or on the first step"
             )
         return counter
 
