@@ -15,6 +15,7 @@ from reasoning_economics.errors import (
     ConfigError,
     EpisodeFinishedError,
     EpisodeNotStartedError,
+    GradingInputError,
     InvalidActionError,
     ReasoningEconomicsError,
     ResponseTooLargeError,
@@ -249,6 +250,18 @@ def test_after_a_first_step_naming_none_a_step_cannot_switch_from_the_default():
     obs = env.step(ReasonBudgetAction(response=digits, metadata={"tokenizer_name": "Qwen/Qwen3-0.6B"}))
     assert obs.history[1]["tokens_counted"] == QWEN.count(digits)
     assert env.state.tokenizer_name == QWEN.name
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), "5"])
+def test_a_step_timeout_that_is_not_seconds_is_a_typed_error_not_the_default(timeout):
+    # 0 stood for the configured timeout here while the grader refuses it.
+    env = ReasonBudgetEnvironment(num_questions=2)
+    env.reset(seed=3, total_budget=1000)
+    before = _snapshot(env)
+    with pytest.raises(GradingInputError, match="timeout must be a number of seconds from 0.1"):
+        env.step(ReasonBudgetAction(response="\\boxed{1}"), timeout_s=timeout)
+    assert _snapshot(env) == before
+    assert env.step(ReasonBudgetAction(response="\\boxed{1}"), timeout_s=0.5).step_idx == 1
 
 
 def test_difficulty_is_revealed_only_after_the_answer():

@@ -233,7 +233,8 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
         # A null grading_response means none, as a null tokenizer_name does: grade the response.
         grading_response = metadata.get("grading_response")
         graded_text = response if grading_response is None else grading_response
-        verdict = grading.grade_problem(graded_text, problem, timeout=timeout_s or self.config.grading_timeout)
+        timeout = self.config.grading_timeout if timeout_s is None else timeout_s
+        verdict = grading.grade_problem(graded_text, problem, timeout=timeout)
         finished = time.perf_counter()
         # Nothing above mutated the episode; everything below cannot fail.
         if step_tokenizer is not None and episode.tokenizer_request is None:
