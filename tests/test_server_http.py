@@ -33,6 +33,28 @@ def test_health_metadata_and_schema_answer_as_openenv_clients_expect(live_server
         assert http.get("/openapi.json").json()["info"]["version"] == "1.0.0"
 
 
+def test_the_docs_pages_load_their_scripts_from_the_server_not_a_cdn(live_server):
+    # FastAPI's pages fetched Swagger UI and ReDoc from cdn.jsdelivr.net: blank pages offline.
+    with httpx.Client(base_url=live_server.base_url, timeout=30) as http:
+        for page, assets in (
+            ("/docs", ("/static-offline-docs/swagger-ui-bundle.js", "/static-offline-docs/swagger-ui.css")),
+            ("/redoc", ("/static-offline-docs/redoc.standalone.js",)),
+        ):
+            html = http.get(page)
+            assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+            assert "cdn.jsdelivr.net" not in html.text and "fonts.googleapis" not in html.text
+            assert "/openapi.json" in html.text
+            for asset in assets:
+                assert f'"{asset}"' in html.text
+                served = http.get(asset)
+                assert served.status_code == 200 and len(served.content) > 100_000, asset
+        assert "oauth2RedirectUrl" in http.get("/docs").text
+        assert http.get("/docs/oauth2-redirect").status_code == 200
+        # The pages are not API operations.
+        paths = http.get("/openapi.json").json()["paths"]
+        assert not {"/docs", "/redoc", "/docs/oauth2-redirect"} & set(paths)
+
+
 def test_http_reset_works_and_environment_errors_are_typed_4xx_not_500(live_server):
     with httpx.Client(base_url=live_server.base_url, timeout=30) as http:
         reset = http.post("/reset", json={"seed": 2, "tokenizer_name": "qwen3", "total_budget": 900})

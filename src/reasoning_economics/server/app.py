@@ -73,6 +73,7 @@ from reasoning_economics.server.connections import (
     install_calm_accept_errors,
     install_calm_client_error_logs,
 )
+from reasoning_economics.server.docs_pages import FASTAPI_DOCS_PATHS, add_offline_docs
 from reasoning_economics.server.environment import ServedEnvironment
 from reasoning_economics.server.episode_log import EpisodeLog
 from reasoning_economics.server.protocol import (
@@ -164,7 +165,10 @@ def create_server_app(settings: ServerSettings | None = None) -> FastAPI:
         state_cls=ReasonBudgetState,
     )
     app.title = "reasoning-economics: shared-token-budget math environment (OpenEnv)"
-    _drop_routes(app, websocket_paths={"/ws", "/mcp"}, http_paths={"/reset", "/mcp"}, tags={"Task API"})
+    _drop_routes(
+        app, websocket_paths={"/ws", "/mcp"}, http_paths={"/reset", "/mcp", *FASTAPI_DOCS_PATHS}, tags={"Task API"}
+    )
+    add_offline_docs(app)
     _add_http_mcp(app)
     _add_health_head(app)
     # The schemas never change while the server runs: build OpenEnv's answer once, as FastAPI
