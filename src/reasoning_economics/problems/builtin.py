@@ -47,7 +47,7 @@ class BuiltinConfig:
         pool_seed: base seed of the generators. Changing it gives a different, equally
             deterministic pool of problems (for example a held-out evaluation pool).
         warm_up: build the slow generators' pools when the source is built instead of on
-            first draw (a tenth of a second from the packaged pools of the default
+            first draw (milliseconds from the packaged pools of the default
             ``pool_seed``, about 8 s with another); see :meth:`BuiltinSource.warm_up`.
     """
 
@@ -181,7 +181,7 @@ class BuiltinSource:
 
     def warm_up(self) -> int:
         """Build every problem of the pools the cache holds whole (the slow generators), so
-        that later draws never wait on them. Takes a tenth of a second from packaged pools,
+        that later draws never wait on them. Takes milliseconds from packaged pools,
         about 8 s otherwise; returns the number built.
         Results do not depend on whether this ran: it only moves work earlier."""
         built = 0
