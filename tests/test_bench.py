@@ -359,7 +359,7 @@ def test_an_output_file_that_cannot_be_written_is_refused_before_anything_is_mea
     for output, message in [
         (afile / "bench.json", f"--output {str(afile)!r} exists and is not a directory"),
         (tmp_path, f"--output {str(tmp_path)!r} is a directory; name a JSON file"),
-        (Path("/proc/bench.json"), "--output '/proc': cannot write bench.json.tmp"),
+        (Path("/proc/bench.json"), "--output '/proc': cannot write .bench.json."),
     ]:
         # Wide enough that rich does not break the temporary path (longer under pytest-xdist).
         result = CliRunner().invoke(

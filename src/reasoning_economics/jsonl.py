@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -43,14 +45,25 @@ def write_text_atomically(path: str | Path, text: str) -> Path:
     full disk, a file-size limit) leaves the file as it was and no temporary file behind."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
+    temporary = temporary_sibling(path)
     try:
-        temporary.write_text(text, encoding="utf-8")
+        with temporary.open("x", encoding="utf-8") as file:
+            file.write(text)
         temporary.replace(path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
     return path
+
+
+def temporary_sibling(path: Path) -> Path:
+    """A new name in ``path``'s folder for a file written before it is renamed to ``path``.
+
+    Unique, so that it never names a file of the user's (a fixed ``<name>.tmp`` was overwritten,
+    or deleted on failure) nor one another writer of ``path`` is writing; hidden, and ending in
+    ``.tmp``, so that a file a killed process left is recognisable.
+    """
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
 
 
 def _finite(value: Any) -> Any:

@@ -111,13 +111,14 @@ def check_output_file(path: Path) -> None:
     folder: checked before the run, so that minutes of measuring are not lost to a typo."""
     from reasoning_economics.errors import ConfigError
     from reasoning_economics.evaluation.results import make_output_dir, writing_output
+    from reasoning_economics.jsonl import temporary_sibling
 
     if path.is_dir():
         raise ConfigError(f"--output {str(path)!r} is a directory; name a JSON file")
     make_output_dir(path.parent, "--output")
-    probe = path.with_suffix(path.suffix + ".tmp")  # the name write_json writes first
+    probe = temporary_sibling(path)  # a name like the one write_json writes first
     with writing_output(probe, "--output"):
-        probe.touch()
+        probe.open("x").close()
         probe.unlink()
 
 
