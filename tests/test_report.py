@@ -335,3 +335,47 @@ def test_a_tier_no_answer_reached_is_drawn_without_tokens(tmp_path):
         assert_real_image(figure([run]))
     rows = {row[0]: row for row in _breakdown_rows(summary, "by_difficulty")}
     assert rows["hard"][1:4] == ["0", "1", "0.000 [0.00, 0.79]"]
+
+
+def _with_returns(source, target, returns):
+    """A copy of run ``source`` whose episodes returned ``returns``, each step half of it."""
+    import shutil
+
+    shutil.copytree(source, target)
+    units = [json.loads(line) for line in (target / "results.jsonl").read_text().splitlines()]
+    for unit, value in zip(units, returns, strict=True):
+        unit["total_reward"] = value
+        for step in unit["steps"]:
+            step["reward"] = value / 2
+    (target / "results.jsonl").write_text("".join(json.dumps(unit) + "\n" for unit in units))
+    return target
+
+
+def test_returns_near_the_float_limit_are_summarised_and_reported_not_drawn(runs, tmp_path):
+    # fsum overflowed (a traceback), then numpy's bins and matplotlib's axis limits did.
+    run = _with_returns(runs / "short", tmp_path / "huge", [1e308, 1e308, -1e308])
+    result = CliRunner().invoke(app, ["report", str(run)])
+    assert result.exit_code == 0, result.output
+    reward = json.loads((run / "summary.json").read_text())["reward"]
+    assert reward["episode_return"] == pytest.approx(1e308 / 3)
+    # by hand: deviations of 2/3, 2/3 and -4/3 of 1e308, variance 8/9 of its square
+    assert reward["episode_return_std"] == pytest.approx(1e308 * (2 * 2**0.5 / 3))
+    assert reward["step_reward"] == pytest.approx(1e308 / 6)
+    assert_real_image(embedded_images((run / "report.html").read_text())["reward_distribution"])
+
+
+def test_equal_large_returns_get_one_bin_around_them(runs, tmp_path):
+    # The pad of 0.5 vanished in rounding at 1e20: numpy refused the empty range.
+    run = _with_returns(runs / "short", tmp_path / "equal", [1e20, 1e20, 1e20])
+    result = CliRunner().invoke(app, ["report", str(run)])
+    assert result.exit_code == 0, result.output
+    assert_real_image(embedded_images((run / "report.html").read_text())["reward_distribution"])
+
+
+def test_histogram_edges_by_hand():
+    from reasoning_economics.evaluation.plots import histogram_edges
+
+    assert histogram_edges(0.0, 2.0, count=4) == [0.0, 0.5, 1.0, 1.5, 2.0]
+    assert histogram_edges(3.0, 3.0) == [2.5, 3.5]
+    low, high = histogram_edges(1e20, 1e20)
+    assert low < 1e20 < high and high - low == pytest.approx(2e11)

@@ -37,6 +37,8 @@ def place_legend(figure: Any, ax: Any) -> None:
     """The legend of ``ax``: inside it for a few entries, else beside the figure's axes in
     columns of at most 20, the figure widened by their width so the axes keep theirs."""
     handles, labels = ax.get_legend_handles_labels()
+    if not handles:  # a figure with a note instead of data: matplotlib warns of an empty legend
+        return
     if len(handles) <= INSIDE_LEGEND_ENTRIES:
         ax.legend(fontsize="small")
         return

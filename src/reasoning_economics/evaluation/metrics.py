@@ -248,8 +248,16 @@ def accuracy_by_length_bins(
 
 
 def mean_or_none(values: Sequence[float]) -> float | None:
-    """Arithmetic mean, or None for no values."""
-    return math.fsum(values) / len(values) if values else None
+    """Arithmetic mean, or None for no values.
+
+    Finite values whose sum is not (rewards near 1e308 in an edited results file, or from a
+    server's reward weights) are divided before they are added: fsum raised OverflowError."""
+    if not values:
+        return None
+    try:
+        return math.fsum(values) / len(values)
+    except OverflowError:
+        return math.fsum(value / len(values) for value in values)
 
 
 def per_1k(count: float, tokens: float) -> float | None:

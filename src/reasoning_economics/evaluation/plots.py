@@ -231,10 +231,31 @@ def reward_distribution(runs: Sequence[RunData]) -> bytes | None:
     figure, ax = _figure()
     low = min(min(values) for _, values in data)
     high = max(max(values) for _, values in data)
-    bins = 20 if high > low else 1
-    for name, values in data:
-        ax.hist(values, bins=bins, range=(low, high) if high > low else (low - 0.5, high + 0.5), alpha=0.5, label=label(name))
+    if max(-low, high) > PLOTTABLE_RETURN:
+        # matplotlib's axis limits overflow near 1e308: the report ended in a ValueError.
+        note = f"episode returns from {low:.3g} to {high:.3g}: too large to draw"
+        ax.text(0.5, 0.5, note, transform=ax.transAxes, ha="center", color="0.4")
+    else:
+        edges = histogram_edges(low, high)
+        for name, values in data:
+            ax.hist(values, bins=edges, alpha=0.5, label=label(name))
     return _finish(figure, ax, title="Reward distribution", xlabel="episode return", ylabel="episodes")
+
+
+PLOTTABLE_RETURN = 1e300
+"""Episode returns of a larger magnitude (an edited results file, or huge reward weights) are
+reported in the reward figure, not drawn."""
+
+
+def histogram_edges(low: float, high: float, count: int = 20) -> list[float]:
+    """``count`` equal bins from ``low`` to ``high``, or one bin around a single value (padded
+    by 0.5, or by a billionth of it for large values, where 0.5 is lost to rounding and numpy
+    refused the empty range)."""
+    if not high > low:
+        pad = max(0.5, abs(low) * 1e-9)
+        low, high, count = low - pad, high + pad, 1
+    step = (high - low) / count
+    return [low + k * step for k in range(count)] + [high]
 
 
 def pass_at_k_curves(runs: Sequence[RunData]) -> bytes | None:

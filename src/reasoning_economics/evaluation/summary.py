@@ -15,6 +15,7 @@ counted once per trace: an anytime question's one trace is cut at every budget.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -282,10 +283,8 @@ def reward_summary(units: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _std(values: Sequence[float]) -> float | None:
-    if not values:
-        return None
-    mean = math.fsum(values) / len(values)
-    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / len(values))
+    # statistics computes in exact fractions: squares of rewards near 1e308 overflowed floats.
+    return statistics.pstdev(values) if values else None
 
 
 def problem_mode_summary(units: Sequence[dict[str, Any]], samples: Sequence[AnswerSample]) -> dict[str, Any]:
