@@ -125,7 +125,13 @@ def test_check_command_reports_a_missing_file(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "content",
-    [b"not gzip at all", gzip.compress(b'{"format": 1, "pools": '), gzip.compress(b"[1, 2]"), b""],
+    [
+        b"not gzip at all",
+        gzip.compress(b'{"format": 1, "pools": ', mtime=0),
+        gzip.compress(b"[1, 2]", mtime=0),
+        b"",
+    ],
+    ids=["not-gzip", "cut-short", "not-the-format", "empty"],  # xdist workers must collect the same ids
 )
 def test_an_unreadable_file_is_a_config_error_naming_it_and_the_fix(tmp_path, content):
     path = packaged_path("polynomial_equations", tmp_path)
