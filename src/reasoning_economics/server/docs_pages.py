@@ -7,6 +7,7 @@ the same scripts; these routes serve them from the installed package, under ``ST
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.resources import files
 
 from fastapi import FastAPI, Request
@@ -31,14 +32,14 @@ def add_offline_docs(app: FastAPI) -> None:
 
     @app.get(DOCS_PATH, include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
+        url = _under_root(request)
         return get_swagger_ui_html(
-            openapi_url=f"{root}{openapi_url}",
+            openapi_url=url(openapi_url),
             title=f"{app.title} - Swagger UI",
-            oauth2_redirect_url=f"{root}{redirect_url}",
-            swagger_js_url=f"{root}{STATIC_PATH}/swagger-ui-bundle.js",
-            swagger_css_url=f"{root}{STATIC_PATH}/swagger-ui.css",
-            swagger_favicon_url=f"{root}{STATIC_PATH}/favicon.png",
+            oauth2_redirect_url=url(redirect_url),
+            swagger_js_url=url(f"{STATIC_PATH}/swagger-ui-bundle.js"),
+            swagger_css_url=url(f"{STATIC_PATH}/swagger-ui.css"),
+            swagger_favicon_url=url(f"{STATIC_PATH}/favicon.png"),
         )
 
     @app.get(redirect_url, include_in_schema=False)
@@ -47,11 +48,17 @@ def add_offline_docs(app: FastAPI) -> None:
 
     @app.get(REDOC_PATH, include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
+        url = _under_root(request)
         return get_redoc_html(
-            openapi_url=f"{root}{openapi_url}",
+            openapi_url=url(openapi_url),
             title=f"{app.title} - ReDoc",
-            redoc_js_url=f"{root}{STATIC_PATH}/redoc.standalone.js",
-            redoc_favicon_url=f"{root}{STATIC_PATH}/favicon.png",
+            redoc_js_url=url(f"{STATIC_PATH}/redoc.standalone.js"),
+            redoc_favicon_url=url(f"{STATIC_PATH}/favicon.png"),
             with_google_fonts=False,
         )
+
+
+def _under_root(request: Request) -> Callable[[str], str]:
+    """Paths as the browser must ask for them behind a proxy that mounts the app under a prefix."""
+    root = request.scope.get("root_path", "")
+    return lambda path: f"{root}{path}"
