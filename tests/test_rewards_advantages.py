@@ -101,3 +101,24 @@ def test_reward_to_go_is_centred_per_step_for_equal_lengths(episodes):
 def test_bad_input_raises_value_error(call):
     with pytest.raises(RewardInputError):
         call()
+
+
+def test_numbers_whose_squares_overflow_are_refused_not_turned_into_zeros_or_nan():
+    # [1e300, 1.0] gave advantages [0.0, -0.0] (the std overflowed to inf), [1e308, 1e308, 0] NaN,
+    # and rloo an OverflowError from fsum.
+    for function in (grpo_advantages, rloo):
+        with pytest.raises(RewardInputError, match=r"rewards\[0\] must be at most 1e\+150 in magnitude"):
+            function([1e300, 1.0])
+    with pytest.raises(RewardInputError, match=r"step_rewards\[1\]\[0\] must be at most 1e\+150"):
+        reward_to_go_advantages([[1.0], [-1e308]])
+    # At the bound the statistics stay finite and right. By hand: deviations 1/3, 1/3, -2/3 of
+    # 1e150, sample std 3**-0.5 of it (eps is nothing at this scale).
+    assert grpo_advantages([1e150, 1e150, 0.0]) == pytest.approx([3**-0.5, 3**-0.5, -2 * 3**-0.5])
+    assert rloo([1e150, -1e150]) == [2e150, -2e150]
+
+
+@pytest.mark.parametrize("rewards", [None, 3.0, "0.5", b"\x01"])
+def test_rewards_that_are_not_a_sequence_are_a_reward_input_error(rewards):
+    # None was "'NoneType' object is not iterable"; a string was read character by character.
+    with pytest.raises(RewardInputError, match="rewards must be a sequence of numbers, got"):
+        grpo_advantages(rewards)

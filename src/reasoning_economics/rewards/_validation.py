@@ -8,7 +8,7 @@ broadcast error or a silent NaN.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from numbers import Real
 
 from reasoning_economics.errors import RewardInputError
@@ -41,15 +41,28 @@ def as_lengths(
     return out
 
 
+MAX_MAGNITUDE = 1e150
+"""The largest magnitude of an input number. The statistics square deviations: squares of
+larger numbers overflow floats, and 1e300-scale rewards gave NaN or infinite advantages, or an
+infinite standard deviation that turned every advantage into 0."""
+
+
 def as_numbers(
     values: Sequence[object], name: str = "rewards", *, error: type[ValueError] = RewardInputError
 ) -> list[float]:
-    """Finite real numbers as floats (rewards, scores; else ``error``, for callers outside
-    the rewards, such as the evaluation metrics, that raise their own)."""
+    """Finite real numbers of magnitude at most ``MAX_MAGNITUDE`` as floats (rewards, scores;
+    else ``error``, for callers outside the rewards, such as the evaluation metrics, that
+    raise their own)."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise error(f"{name} must be a sequence of numbers, got {type(values).__name__}")
     out = []
     for i, value in enumerate(values):
         if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
             raise error(f"{name}[{i}] must be a finite number, got {value!r}")
+        if abs(value) > MAX_MAGNITUDE:
+            raise error(
+                f"{name}[{i}] must be at most {MAX_MAGNITUDE:g} in magnitude (its square must be a float), got {value!r}"
+            )
         out.append(float(value))
     return out
 
