@@ -294,6 +294,11 @@ def test_user_file_read_errors(tmp_path):
     second.write_text('{"question": "q", "answer": "1"}\n\n{bad json\n')
     with pytest.raises(DatasetFormatError, match="line 3 is not valid JSON"):
         create_source("file", path=str(second), cache_dir=str(tmp_path / "c"))
+    # A line of 100,000 nested arrays raised a bare RecursionError naming no file.
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text('{"question": "q", "answer": "1"}\n' + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(DatasetFormatError, match=r"deep\.jsonl' cannot be read as JSON Lines: line 2 is nested too"):
+        create_source("file", path=str(deep), cache_dir=str(tmp_path / "c"))
     with pytest.raises(DatasetFormatError, match="unsupported file type"):
         create_source("file", path=__file__)  # a .py file
     with pytest.raises(DatasetUnavailableError, match="no such file"):

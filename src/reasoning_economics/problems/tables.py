@@ -182,6 +182,8 @@ def _first_bad_json_line(path: Path) -> str | None:
                 record = json.loads(line)
             except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError
                 return f"line {number} is not valid JSON ({exc})"
+            except RecursionError:  # escaped as itself, naming no file, from a line of 100,000 "["
+                return f"line {number} is nested too deeply to be a problem"
             if not isinstance(record, dict):
                 return f"line {number} is a JSON {type(record).__name__}, not an object"
     return None
