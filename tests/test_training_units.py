@@ -65,6 +65,9 @@ def test_config_toml(tmp_path):
         ({"env": {"bogus": 1}}, r"invalid env settings: env\.bogus: Extra inputs are not permitted"),
         ({"env": {"beta": -1}}, r"env\.beta: Input should be greater than or equal to 0"),
         ({"anytime_prior": "foo"}, "unknown budget prior 'foo'; known: uniform, linear, base"),  # any recipe
+        # Accepted until the first rollout connected, after the model had loaded.
+        ({"env_url": "ftp://host:8000"}, r"env_url must be an http\(s\):// or ws\(s\):// URL, got 'ftp://host:8000'"),
+        ({"env_url": 8000}, r"env_url must be an http\(s\):// or ws\(s\):// URL, got 8000"),
         # These failed only inside the first step, after the model had loaded, or as a traceback.
         (
             {"recipe": "reflection", "num_generations": 4, "revisions_per_group": 3},

@@ -11,6 +11,7 @@ from reasoning_economics.grading.grader import MIN_TIMEOUT_S
 # The environment's own limits, checked here so that a value past them fails before the policy
 # loads and the run directory is made.
 from reasoning_economics.limits import MAX_QUESTIONS, MAX_TOKENS_PER_STEP
+from reasoning_economics.server_url import check_server_url
 
 MODES = ("episode", "problem", "anytime")
 
@@ -120,8 +121,7 @@ class EvalConfig:
                     f"--server runs episodes on a ree serve instance; mode {self.mode!r} samples problems "
                     "without a shared budget and grades in-process (drop --server)"
                 )
-            if not self.server.startswith(("http://", "https://", "ws://", "wss://")):
-                raise ConfigError(f"server must be an http(s):// or ws(s):// URL, got {self.server!r}")
+            check_server_url(self.server, "server")
             if not self.hard_cap_mode:
                 raise ConfigError(SERVER_OWN_SETTING.format(flag="--soft (hard_cap_mode=False)", what="budget mode"))
             if self.questions != DEFAULT_QUESTIONS:

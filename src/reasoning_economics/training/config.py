@@ -30,6 +30,7 @@ from typing import Any
 from reasoning_economics.config_files import read_config_file
 from reasoning_economics.errors import ConfigError, validation_problems
 from reasoning_economics.jsonl import write_json
+from reasoning_economics.server_url import check_server_url
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 VLLM_MODES = ("colocate", "server")
@@ -189,6 +190,8 @@ class TrainConfig:
                 f"advantage must be one of {', '.join(ADVANTAGE_ESTIMATORS)} or unset (the recipe's); "
                 f"got {self.advantage!r}"
             )
+        if self.env_url is not None:  # before the model loads, not when the first rollout connects
+            check_server_url(self.env_url, "env_url")
         if not isinstance(self.env, dict):
             raise ConfigError(f"env must be a mapping of EnvConfig fields, got {type(self.env).__name__}")
         if "num_questions" in self.env:
