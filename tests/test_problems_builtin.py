@@ -11,7 +11,8 @@ from reasoning_gym.factory import get_score_answer_fn
 
 from reasoning_economics.errors import ConfigError, UnknownNameError
 from reasoning_economics.problems import BOXED_INSTRUCTION, create_source, sample_episode
-from reasoning_economics.problems.builtin import BuiltinConfig, BuiltinSource, display_answer, json_safe
+from reasoning_economics.problems.builtin import BuiltinConfig, BuiltinSource, display_answer
+from reasoning_economics.problems.builtin_packaged import json_safe
 from reasoning_economics.problems.builtin_catalog import BUILTIN_TYPES, BUILTIN_TYPES_BY_NAME
 
 EXPECTED_TYPES = {

@@ -11,10 +11,11 @@ import pytest
 from reasoning_gym.factory import get_score_answer_fn
 
 from reasoning_economics.errors import ConfigError
-from reasoning_economics.problems.builtin import BuiltinConfig, BuiltinSource, dataset_seed, display_answer
+from reasoning_economics.problems.builtin import BuiltinConfig, BuiltinSource, display_answer
 from reasoning_economics.problems.builtin_catalog import BUILTIN_TYPES_BY_NAME
 from reasoning_economics.problems.builtin_packaged import (
     build_file,
+    dataset_seed,
     encode,
     generate_entries,
     main,

@@ -13,7 +13,8 @@ fills the cache ahead of time.
 Problems are graded by reasoning-gym's own scorer (``grader="reasoning_gym"``):
 ``grader_data = {"dataset": <reasoning-gym name>, "entry": <the reasoning-gym entry>}``
 with the entry (question, answer, metadata) as generated, except that metadata values JSON
-cannot encode are written as strings (see :func:`json_safe`). Treat it as read-only:
+cannot encode are written as strings (see
+:func:`~reasoning_economics.problems.builtin_packaged.json_safe`). Treat it as read-only:
 the cached problem is shared by every episode that draws it.
 """
 
@@ -21,14 +22,13 @@ from __future__ import annotations
 
 import functools
 import random
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
 from reasoning_economics.errors import ConfigError
 from reasoning_economics.problems.base import ask_for_boxed, unknown_type_error
 from reasoning_economics.problems.builtin_catalog import BUILTIN_TYPES, BUILTIN_TYPES_BY_NAME, BuiltinType
-from reasoning_economics.problems.builtin_packaged import generate_entries, packaged_entries
+from reasoning_economics.problems.builtin_packaged import dataset_seed, generate_entries, packaged_entries
 from reasoning_economics.problems.record import Problem
 
 CACHE_SIZE = 4096
@@ -83,26 +83,6 @@ def display_answer(gold: str) -> str:
     if len(text) >= 2 and text.startswith("$") and text.endswith("$"):
         text = text[1:-1].strip()
     return text
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` as JSON gives it back: everything JSON cannot encode written as ``str``
-    (gsm_symbolic keeps ``Fraction`` objects in its metadata) and tuples as lists, so a
-    problem is the same after logs and the wire, and built from a packaged entry or a live
-    one. No scorer of the catalog reads those values; tests check each still accepts the
-    gold answer."""
-    if isinstance(value, dict):
-        return {str(key): json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(item) for item in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
-
-
-def dataset_seed(pool_seed: int, type_name: str, level: int) -> int:
-    """The reasoning-gym seed of one (type, level) pool; crc32, not hash(): the same in every process."""
-    return zlib.crc32(f"{pool_seed}/{type_name}/{level}".encode())
 
 
 class _LevelPool:

@@ -5,8 +5,7 @@ some): a fresh process paid it on the first draws of each item, so a reset with 
 question took several milliseconds until ``BuiltinSource.warm_up`` had built the pools (about
 8 s). Types whose pools the cache holds whole (``pool_size <= CACHE_SIZE``) therefore ship
 their items for the default ``pool_seed`` in ``packaged/<type>.json.gz``: the generator's
-own entries, item by item, as :func:`~reasoning_economics.problems.builtin.json_safe` writes
-them. The source builds its problems from them exactly as from a live generator's items.
+own entries, item by item, as :func:`json_safe` writes them. The source builds its problems from them exactly as from a live generator's items.
 
 A file serves a pool only when its recorded generator settings, dataset seed and size equal
 the pool's, so another ``pool_seed`` or an edited catalog is generated live as before. The
@@ -24,6 +23,7 @@ from __future__ import annotations
 import functools
 import gzip
 import json
+import zlib
 from collections.abc import Callable, Mapping
 from importlib.metadata import version
 from pathlib import Path
@@ -36,9 +36,24 @@ PACKAGED_DIR = Path(__file__).with_name("packaged")
 FORMAT = 1
 
 
-def wire(value: Any) -> Any:
-    """``value`` as JSON gives it back (tuples become lists): the form files compare in."""
-    return json.loads(json.dumps(value))
+def json_safe(value: Any) -> Any:
+    """``value`` as JSON gives it back: everything JSON cannot encode written as ``str``
+    (gsm_symbolic keeps ``Fraction`` objects in its metadata) and tuples as lists, so a
+    problem is the same after logs and the wire, and built from a packaged entry or a live
+    one. No scorer of the catalog reads those values; tests check each still accepts the
+    gold answer."""
+    if isinstance(value, dict):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def dataset_seed(pool_seed: int, type_name: str, level: int) -> int:
+    """The reasoning-gym seed of one (type, level) pool; crc32, not hash(): the same in every process."""
+    return zlib.crc32(f"{pool_seed}/{type_name}/{level}".encode())
 
 
 def packaged_path(type_name: str, directory: Path = PACKAGED_DIR) -> Path:
@@ -74,7 +89,7 @@ def packaged_entries(
     packaged = _load(packaged_path(type_name, directory))
     if packaged is None or packaged.get("format") != FORMAT:
         return None
-    wanted = wire(dict(settings))
+    wanted = json_safe(dict(settings))
     for pool in packaged["pools"]:
         if pool["settings"] == wanted and pool["dataset_seed"] == dataset_seed and pool["size"] == size:
             return pool["entries"]
@@ -86,8 +101,6 @@ def generate_entries(
 ) -> Callable[[int], dict[str, Any]]:
     """Item ``i`` of the live generator, as a packaged file holds it."""
     from reasoning_gym import create_dataset  # heavy (about 1.5 s): only when a pool is generated
-
-    from reasoning_economics.problems.builtin import json_safe
 
     dataset = create_dataset(type_name, **settings, seed=dataset_seed, size=size)
     return lambda index: json_safe(dataset[index])
@@ -102,18 +115,16 @@ def packaged_specs() -> list[BuiltinType]:
 
 def build_file(spec: BuiltinType, pool_seed: int = 0, advance: Callable[[], None] = lambda: None) -> dict[str, Any]:
     """A packaged file's content: every item of every level of ``spec``, generated live."""
-    from reasoning_economics.problems.builtin import dataset_seed
-
     pools = []
     for level, settings in enumerate(spec.levels):
         seed = dataset_seed(pool_seed, spec.name, level)
         item = generate_entries(spec.name, settings, seed, spec.pool_size)
         entries = []
         for index in range(spec.pool_size):
-            entries.append(wire(item(index)))
+            entries.append(item(index))
             advance()
         pools.append(
-            {"settings": wire(dict(settings)), "dataset_seed": seed, "size": spec.pool_size, "entries": entries}
+            {"settings": json_safe(dict(settings)), "dataset_seed": seed, "size": spec.pool_size, "entries": entries}
         )
     return {
         "format": FORMAT,
@@ -134,8 +145,6 @@ def differences(
 ) -> list[str]:
     """Where the packaged pools of ``spec`` differ from the live generator, checking the
     first ``first`` items of each level (empty: they agree)."""
-    from reasoning_economics.problems.builtin import dataset_seed
-
     found = []
     for level, settings in enumerate(spec.levels):
         seed = dataset_seed(0, spec.name, level)
@@ -145,7 +154,7 @@ def differences(
             continue
         item = generate_entries(spec.name, settings, seed, spec.pool_size)
         for index in range(min(first, spec.pool_size)):
-            generated = wire(item(index))
+            generated = item(index)
             if generated != entries[index]:
                 found.append(
                     f"{spec.name} level {level} item {index}: packaged answer {entries[index]['answer']!r}, "
