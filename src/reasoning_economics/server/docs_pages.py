@@ -18,8 +18,9 @@ from fastapi.staticfiles import StaticFiles
 from reasoning_economics.errors import require
 
 DOCS_PATH, REDOC_PATH = "/docs", "/redoc"
+REDIRECT_PATH = f"{DOCS_PATH}/oauth2-redirect"
 STATIC_PATH = "/static-offline-docs"
-FASTAPI_DOCS_PATHS = frozenset({DOCS_PATH, f"{DOCS_PATH}/oauth2-redirect", REDOC_PATH})
+FASTAPI_DOCS_PATHS = frozenset({DOCS_PATH, REDIRECT_PATH, REDOC_PATH})
 """FastAPI's CDN-backed pages, which ``add_offline_docs`` replaces (the caller drops them first)."""
 
 
@@ -28,7 +29,6 @@ def add_offline_docs(app: FastAPI) -> None:
     static = files(require("fastapi_offline", "server")) / "static"
     app.mount(STATIC_PATH, StaticFiles(directory=str(static)), name="offline-docs")
     openapi_url = app.openapi_url or "/openapi.json"
-    redirect_url = f"{DOCS_PATH}/oauth2-redirect"
 
     @app.get(DOCS_PATH, include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
@@ -36,13 +36,13 @@ def add_offline_docs(app: FastAPI) -> None:
         return get_swagger_ui_html(
             openapi_url=url(openapi_url),
             title=f"{app.title} - Swagger UI",
-            oauth2_redirect_url=url(redirect_url),
+            oauth2_redirect_url=url(REDIRECT_PATH),
             swagger_js_url=url(f"{STATIC_PATH}/swagger-ui-bundle.js"),
             swagger_css_url=url(f"{STATIC_PATH}/swagger-ui.css"),
             swagger_favicon_url=url(f"{STATIC_PATH}/favicon.png"),
         )
 
-    @app.get(redirect_url, include_in_schema=False)
+    @app.get(REDIRECT_PATH, include_in_schema=False)
     async def swagger_ui_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
 
