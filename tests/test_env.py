@@ -69,6 +69,31 @@ def test_hard_mode_rewards_by_hand():
     assert state.total_reward == pytest.approx(1.05 - 0.125 + 1.0 + 1.3375)
 
 
+def test_observation_metadata_keys_and_record_reward_parts():
+    env = ReasonBudgetEnvironment(num_questions=2)
+    first = env.reset(seed=1, total_budget=200)
+    fixed = ["total_budget", "budget_source", "tokenizer_name", "num_questions", "seed", "env_config_digest"]
+    running = ["spent_budget", "total_reward", "termination_reason"]
+    assert list(first.metadata) == [*fixed, *running, "problem_type", "question_id"]
+    assert first.metadata["question_id"] == env.problems[0].id and first.metadata["spent_budget"] == 0
+    middle, last = play(env, [(True, 50), (False, 100)])
+    assert list(middle.metadata) == [*fixed, *running, "problem_type", "question_id"]
+    assert (middle.metadata["question_id"], middle.metadata["spent_budget"]) == (env.problems[1].id, 50)
+    assert middle.metadata["total_reward"] == pytest.approx(1.05)
+    # Once done there is no current question; earlier observations keep their own metadata.
+    assert list(last.metadata) == [*fixed, *running]
+    assert last.metadata["termination_reason"] == "all_answered" and first.metadata["spent_budget"] == 0
+    # 2: wrong, ratio 1.0 -> -0.1; bonus 0.5 * 1/2 * (1 - |150/200 - 0.9|) = 0.2125
+    parts = last.history[1]["reward_parts"]
+    assert list(parts) == ["correctness", "efficiency_bonus", "cost_penalty", "overspend_penalty", "episode_bonus"]
+    assert parts["correctness"] == -0.1 and parts["episode_bonus"] == pytest.approx(0.2125)
+    assert last.reward == pytest.approx(-0.1 + 0.2125)
+    assert middle.history[0]["reward_parts"] == {
+        "correctness": 1.0, "efficiency_bonus": pytest.approx(0.05), "cost_penalty": 0.0,
+        "overspend_penalty": 0.0, "episode_bonus": 0.0,
+    }  # fmt: skip
+
+
 def test_hard_mode_terminates_early_when_fewer_than_min_tokens_remain():
     env = ReasonBudgetEnvironment(num_questions=4, min_tokens=10)
     env.reset(seed=2, total_budget=400)

@@ -91,17 +91,25 @@ class _Episode:
     history: list[ReadOnlyDict] = field(default_factory=list)
     started_at: float = field(default_factory=time.time)
     num_questions: int = field(init=False)
-    fixed_metadata: dict[str, Any] = field(init=False)
+    metadata_template: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
         self.num_questions = len(self.problems)
-        self.fixed_metadata = {
+        # Every key an observation's metadata holds, in its order, so that each observation's
+        # is a copy with values replaced: a copy that then grew past its table's size was
+        # resized on every step.
+        self.metadata_template = {
             "total_budget": self.total_budget,
             "budget_source": self.budget_source,
             "tokenizer_name": self.counter.name,
             "num_questions": self.num_questions,
             "seed": self.seed,
             "env_config_digest": self.env_config_digest,
+            "spent_budget": 0,
+            "total_reward": 0.0,
+            "termination_reason": None,
+            "problem_type": "",
+            "question_id": "",
         }
 
     @property
@@ -111,7 +119,7 @@ class _Episode:
     def pin_tokenizer(self, name: str, counter: tokens.TokenCounter) -> None:
         """Count every later step of the episode with ``counter`` (a step named ``name``)."""
         self.tokenizer_request, self.counter = name, counter
-        self.fixed_metadata["tokenizer_name"] = counter.name
+        self.metadata_template["tokenizer_name"] = counter.name
 
 
 class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObservation, ReasonBudgetState]):
@@ -328,13 +336,8 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
             overspend=overspend,
             verdict=verdict,
             reward=reward,
-            reward_parts={
-                "correctness": parts.correctness,
-                "efficiency_bonus": parts.efficiency_bonus,
-                "cost_penalty": parts.cost_penalty,
-                "overspend_penalty": parts.overspend_penalty,
-                "episode_bonus": bonus,
-            },
+            reward_parts=parts,
+            episode_bonus=bonus,
             count_seconds=count_seconds,
             grade_seconds=grade_seconds,
         )
@@ -388,14 +391,14 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
         config = self.config
         remaining = episode.remaining
         answered = episode.step_idx
-        metadata: dict[str, Any] = {
-            **episode.fixed_metadata,
-            "spent_budget": episode.spent,
-            "total_reward": episode.total_reward,
-            "termination_reason": episode.termination_reason,
-        }
+        metadata = episode.metadata_template.copy()
+        metadata["spent_budget"] = episode.spent
+        metadata["total_reward"] = episode.total_reward
+        metadata["termination_reason"] = episode.termination_reason
         if episode.done:
             question, prompt, questions_remaining, step_limit = "", "", 0, 0
+            # There is no current question.
+            del metadata["problem_type"], metadata["question_id"]
         else:
             current = episode.problems[answered]
             question = current.question
@@ -422,7 +425,7 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
             step_idx=answered,
             budget_per_remaining=remaining / questions_remaining if questions_remaining else 0.0,
             accuracy_so_far=episode.correct / answered if answered else 0.0,
-            history=list(episode.history),
+            history=episode.history.copy(),
             prompt=prompt,
             step_token_limit=step_limit,
             episode_id=episode.episode_id,

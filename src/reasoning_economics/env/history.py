@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 if TYPE_CHECKING:
     from reasoning_economics.grading import GradeResult
     from reasoning_economics.problems import Problem
+    from reasoning_economics.rewards.budget import StepReward
 
 
 class ReadOnlyDict(dict):
@@ -54,7 +55,8 @@ def step_record(
     overspend: int,
     verdict: GradeResult,
     reward: float,
-    reward_parts: dict[str, float],
+    reward_parts: StepReward,
+    episode_bonus: float,
     count_seconds: float,
     grade_seconds: float,
 ) -> ReadOnlyDict:
@@ -72,7 +74,13 @@ def step_record(
         gold_answer=problem.answer,
         grade_reason=verdict.reason,
         reward=reward,
-        reward_parts=ReadOnlyDict(reward_parts),
+        reward_parts=ReadOnlyDict(
+            correctness=reward_parts.correctness,
+            efficiency_bonus=reward_parts.efficiency_bonus,
+            cost_penalty=reward_parts.cost_penalty,
+            overspend_penalty=reward_parts.overspend_penalty,
+            episode_bonus=episode_bonus,
+        ),
         # Whole microseconds: round(x, 3) costs three times as much, on every step.
         count_ms=round(count_seconds * 1e6) / 1000,
         grade_ms=round(grade_seconds * 1e6) / 1000,
