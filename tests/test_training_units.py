@@ -51,7 +51,8 @@ def test_config_toml(tmp_path):
     [
         ({"stepz": 3}, "unknown training setting"),
         ({"steps": 0}, "steps must be an integer >= 1"),
-        ({"num_generations": 1}, "num_generations must be >= 2"),
+        ({"num_generations": 1}, "num_generations must be >= 2: a GRPO group compares samples, got 1"),
+        ({"num_generations": 0}, "num_generations must be an integer >= 2, got 0"),  # said ">= 1"
         ({"temperature": 0.0}, "temperature must be > 0"),
         ({"loss_type": "ppo"}, "loss_type must be one of"),
         ({"learning_rate": "fast"}, "learning_rate must be a number"),
@@ -84,6 +85,15 @@ def test_config_toml(tmp_path):
 def test_config_rejects_bad_values(values, message):
     with pytest.raises(ConfigError, match=message):
         TrainConfig.from_mapping(values)
+
+
+def test_a_missing_model_directory_is_named_as_such(tmp_path):
+    from reasoning_economics.training.models import load_policy
+
+    missing = str(tmp_path / "no-model-here")
+    # transformers' own message called the path a malformed hub id ("Repo id must use alphanumeric chars").
+    with pytest.raises(ConfigError, match=r"cannot load model '.*no-model-here': no directory is there$"):
+        load_policy(missing)
 
 
 def test_limits_the_environment_or_the_groups_cannot_meet_are_error_lines_before_the_start(tmp_path):

@@ -25,7 +25,7 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from reasoning_economics.errors import TokenizerNotAllowedError, UnknownTokenizerError, describe, has_lone_surrogate, require
+from reasoning_economics.errors import ConfigError, TokenizerNotAllowedError, UnknownTokenizerError, describe, has_lone_surrogate, require
 from reasoning_economics.hub import why_unreachable
 
 DEFAULT_TOKENIZER = "qwen3"
@@ -191,6 +191,13 @@ def is_path_like(name: str) -> bool:
 def is_missing_directory(name: str) -> bool:
     """Whether ``name`` can only be a local path (:func:`is_path_like`) and no directory is there."""
     return is_path_like(name) and not _is_directory(name)
+
+
+def refuse_missing_model_directory(name: str) -> None:
+    """Raise ConfigError when ``name`` can only be a local path and no directory is there:
+    ``transformers`` would take it for a malformed hub id ("Repo id must use alphanumeric chars ...")."""
+    if is_missing_directory(name):
+        raise ConfigError(f"cannot load model {name!r}: no directory is there")
 
 
 def _is_directory(name: str) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 from reasoning_economics.errors import ConfigError, require
 from reasoning_economics.policies.chat import LocalModelConfig
 from reasoning_economics.policies.transformers_backend import TransformersPolicy
-from reasoning_economics.tokens import is_missing_directory
+from reasoning_economics.tokens import refuse_missing_model_directory
 
 DTYPES = ("float32", "bfloat16", "float16")
 
@@ -49,9 +49,7 @@ def load_pretrained(model: str, *, dtype: str = "float32", device: str = "cpu",
     """
     transformers = require("transformers", "models")
     key = (model, dtype, device, trust_remote_code)
-    if is_missing_directory(model):
-        # transformers would take it for a malformed hub id ("Repo id must be in the form ...").
-        raise ConfigError(f"cannot load model {model!r}: no directory is there")
+    refuse_missing_model_directory(model)
     with _load_lock:
         if key not in _loaded:
             try:

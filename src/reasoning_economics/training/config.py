@@ -128,9 +128,11 @@ class TrainConfig:
         for name in positive:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+                raise ConfigError(f"{name} must be an integer >= {2 if name == 'num_generations' else 1}, got {value!r}")
         if self.num_generations < 2:
-            raise ConfigError("num_generations must be >= 2: a GRPO group compares samples")
+            raise ConfigError(
+                f"num_generations must be >= 2: a GRPO group compares samples, got {self.num_generations}"
+            )
         group_completions = self.groups_per_step * self.num_generations
         if group_completions % self.gradient_accumulation_steps:
             # Checked here, not when TRL builds its batches: that came after the model had loaded.

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reasoning_economics.errors import ConfigError, require
+from reasoning_economics.tokens import refuse_missing_model_directory
 
 @dataclass
 class LoadedPolicy:
@@ -40,6 +41,7 @@ def load_policy(name: str, *, trust_remote_code: bool = False) -> LoadedPolicy:
         tokenizer = copy.deepcopy(shared_tokenizer)
         counting_name = None
     else:
+        refuse_missing_model_directory(name)
         try:
             tokenizer = transformers.AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
             model = transformers.AutoModelForCausalLM.from_pretrained(
