@@ -299,7 +299,7 @@ def test_non_string_input_is_a_typed_error():
         grading.is_correct("5", None)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("timeout", [-1, 0, 1e-9, 0.09, float("nan"), float("inf"), "3", True])
+@pytest.mark.parametrize("timeout", [-1, 0, 1e-9, 0.09, float("nan"), float("inf"), "3", True, 600.5, 1e7, 10**400])
 def test_a_timeout_that_is_no_positive_number_is_a_typed_error(timeout):
     # -1 and 1e-9 had two healthy workers killed as stuck, then a GradingError; 0 stood for the
     # default; "3" was a TypeError. Refused before any worker is asked, for every grader.
@@ -310,6 +310,23 @@ def test_a_timeout_that_is_no_positive_number_is_a_typed_error(timeout):
     (builtin,) = sample_episode(create_source("builtin"), 1, seed=0)
     with pytest.raises(GradingInputError, match="timeout must be"):
         grading.grade_problem("\\boxed{1}", builtin, timeout=timeout)
+
+
+def test_huge_timeouts_leave_the_pool_serving():
+    # 1e7 s made the pool's wait raise OverflowError with the worker taken: neither idle nor
+    # retired. One such call per worker (two here) and every later grade waited 125 s for a
+    # free worker, then failed. The grader refuses such a timeout now; the pool itself retires a
+    # worker whatever interrupts a request, as this direct call shows.
+    from reasoning_economics.grading.workers import get_pool
+
+    for _ in range(3):
+        with pytest.raises(GradingInputError, match="to 600, got 10000000.0"):
+            grading.grade("\\boxed{x^2+2x+2}", "(x+1)^2", timeout=1e7)
+        with pytest.raises(OverflowError):
+            get_pool().check("x^2+2x+2", "(x+1)^2", 1e12)
+    grading.clear_cache()
+    verdict = grading.grade("\\boxed{x^2+4x+4}", "(x+2)^2", timeout=30)  # a worker decides it
+    assert verdict.correct and verdict.reason in grading.grader.WORKER_REASONS
 
 
 def test_grade_problem_needs_a_problem_it_can_grade():

@@ -136,7 +136,7 @@ class ResultsFileError(ReasoningEconomicsError, ValueError):
 
 class GradingInputError(ReasoningEconomicsError, TypeError):
     """A response or gold answer given to the grader is not a string, or its timeout is not a
-    number of seconds from ``grading.grader.MIN_TIMEOUT_S``."""
+    number of seconds from ``grading.grader.MIN_TIMEOUT_S`` to ``MAX_TIMEOUT_S``."""
 
     code = "GRADING_INPUT"
 

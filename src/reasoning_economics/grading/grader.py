@@ -59,12 +59,17 @@ def _require_str(name: str, value: object) -> str:
 
 
 def _timeout_s(timeout: object) -> float:
-    """``timeout`` in seconds (None: the default), a finite number of at least ``MIN_TIMEOUT_S``.
-    A negative one had workers killed as stuck, and 0 stood for the default."""
+    """``timeout`` in seconds (None: the default), a number from ``MIN_TIMEOUT_S`` to ``MAX_TIMEOUT_S``.
+    A negative one had workers killed as stuck, and 0 stood for the default. A huge one (1e7, or
+    an integer past float range) raised OverflowError in the pool's wait, leaving the worker
+    neither idle nor retired: two such calls left no worker for any later grade."""
     if timeout is None:
         return DEFAULT_TIMEOUT_S
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not MIN_TIMEOUT_S <= timeout < math.inf:
-        raise GradingInputError(f"timeout must be a number of seconds from {MIN_TIMEOUT_S:g}, got {timeout!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not MIN_TIMEOUT_S <= timeout <= MAX_TIMEOUT_S:
+        shown = "an integer of over 30 digits" if isinstance(timeout, int) and abs(timeout) >= 10**30 else repr(timeout)
+        raise GradingInputError(
+            f"timeout must be a number of seconds from {MIN_TIMEOUT_S:g} to {MAX_TIMEOUT_S:g}, got {shown}"
+        )
     return float(timeout)
 
 
@@ -111,7 +116,7 @@ def grade(response: str, gold: str, *, timeout: float | None = None) -> GradeRes
 
     Never raises for a hostile response: it is graded as text, at most ``timeout`` seconds
     (default 5). Raises GradingInputError for non-string input or a timeout that is not a
-    number of seconds from ``MIN_TIMEOUT_S`` (0.1), and GradingError only if grading workers
+    number of seconds from ``MIN_TIMEOUT_S`` (0.1) to ``MAX_TIMEOUT_S`` (600), and GradingError only if grading workers
     crash twice on the same answer.
     """
     _require_str("response", response)

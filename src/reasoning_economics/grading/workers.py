@@ -344,6 +344,11 @@ class WorkerPool:
             started = time.monotonic()
             try:
                 outcome = self._attempt(worker, predicted, gold, cpu_seconds, timeout)
+            except BaseException:
+                # Anything _attempt does not handle (an interrupt, a wait the OS refuses) leaves the
+                # worker neither idle nor retired, and a pool that lost each worker so hung every grade.
+                self._retire(worker)
+                raise
             finally:
                 self._idle.charge(account, time.monotonic() - started)
             if outcome is _LOST_BEFORE_START:
