@@ -309,6 +309,29 @@ def test_user_file_read_errors(tmp_path):
         create_source("file", path=str(broken), difficulty=2)
 
 
+@pytest.mark.parametrize("levels", [40, 1_000, 20_000])
+def test_a_problem_row_nested_too_deeply_is_a_format_error(levels, tmp_path):
+    # A valid problem object with one field nested 1,000 levels raised a bare RecursionError in
+    # datasets, and 20,000 levels killed the process (a segmentation fault).
+    deep = tmp_path / "deep.jsonl"
+    row = '{"question": "q", "answer": "1", "notes": ' + "[" * levels + "]" * levels + "}"
+    deep.write_text('{"question": "q", "answer": "1"}\n' + row + "\n")
+    with pytest.raises(DatasetFormatError, match=r"deep\.jsonl' cannot be read as JSON Lines: line 2 (nests deeper|is nested too)"):
+        create_source("file", path=str(deep), cache_dir=str(tmp_path / "c"))
+    document = tmp_path / "deep.json"
+    document.write_text("[" + row + "]")
+    with pytest.raises(DatasetFormatError, match=r"deep\.json' cannot be read as JSON: the file (nests deeper|is nested too)"):
+        create_source("file", path=str(document), cache_dir=str(tmp_path / "c"))
+
+
+def test_rows_with_a_few_levels_of_nesting_still_load(tmp_path):
+    nested = tmp_path / "nested.json"
+    nested.write_text('[{"question": "q", "answer": "1", "notes": {"tags": [["a"], ["b"]]}}]')
+    source = create_source("file", path=str(nested), cache_dir=str(tmp_path / "c"))
+    problem = source.draw(source.problem_types[0], random.Random(0))
+    assert problem.question.startswith("q") and problem.answer == "1"
+
+
 def test_loading_a_file_prints_no_datasets_progress_bars_or_log_lines(tmp_path, capfd, caplog):
     # datasets printed "Generating train split: ..." bars on every load, and for a malformed
     # file its own "Failed to load JSON ..." error line before ours (capfd sees tqdm's fd 2).

@@ -124,6 +124,11 @@ def _load_local(datasets: Any, path: Path, split: str, cache_dir: str | None):
     if _is_blank(path):
         # datasets fails on an empty file with a bare StopIteration (json) or ArrowInvalid (parquet).
         raise DatasetFormatError(f"{str(path)!r} is empty: it holds no rows")
+    if builder == "json":
+        too_deep = _too_deeply_nested(path)
+        if too_deep is not None:
+            kind = "JSON Lines" if path.suffix.lower() == ".jsonl" else "JSON"
+            raise DatasetFormatError(f"{str(path)!r} cannot be read as {kind}: {too_deep}")
     try:
         table = datasets.load_dataset(builder, data_files=literal, split="train", cache_dir=cache_dir)
     except (datasets.exceptions.DatasetGenerationError, pyarrow.ArrowInvalid) as exc:  # ArrowInvalid: corrupt Parquet
@@ -169,6 +174,55 @@ def _quiet_datasets(datasets: Any) -> Iterator[None]:
                 if not bars_were_disabled and datasets.are_progress_bars_disabled():
                     datasets.enable_progress_bars()
                 logger.setLevel(level)
+
+
+MAX_JSON_DEPTH = 32
+"""The deepest nesting of lists and objects a JSON data file may hold. Problem rows need a few
+levels; pyarrow refuses over 64, and before it does datasets recursed once per level: 1,000
+levels were a bare RecursionError and 20,000 killed the process (a segmentation fault)."""
+
+
+def _too_deeply_nested(path: Path) -> str | None:
+    """Where a JSON or JSON Lines file nests deeper than :data:`MAX_JSON_DEPTH`, or None.
+
+    A ``.json`` file is read whole when it parses as one document, else line by line; text
+    that parses neither way is left for the loader to refuse with its own message."""
+    if path.suffix.lower() == ".json":
+        try:
+            document = json.loads(path.read_bytes())
+        except RecursionError:
+            return "the file is nested too deeply to hold problems"
+        except ValueError:
+            pass  # JSON Lines under a .json name, or not JSON at all
+        else:
+            return None if _depth_within(document, MAX_JSON_DEPTH) else f"the file nests deeper than {MAX_JSON_DEPTH} levels"
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            except RecursionError:
+                return f"line {number} is nested too deeply to be a problem"
+            if not _depth_within(record, MAX_JSON_DEPTH):
+                return f"line {number} nests deeper than {MAX_JSON_DEPTH} levels: it cannot be a problem"
+    return None
+
+
+def _depth_within(value: Any, limit: int) -> bool:
+    """Whether lists and dicts in ``value`` nest at most ``limit`` levels (iteratively: any depth
+    json.loads returned is walked without recursion)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            item = item.values()
+        elif not isinstance(item, list):
+            continue
+        if depth > limit:
+            return False
+        pending.extend((child, depth + 1) for child in item)
+    return True
 
 
 def _first_bad_json_line(path: Path) -> str | None:
