@@ -122,3 +122,33 @@ def test_rewards_that_are_not_a_sequence_are_a_reward_input_error(rewards):
     # None was "'NoneType' object is not iterable"; a string was read character by character.
     with pytest.raises(RewardInputError, match="rewards must be a sequence of numbers, got"):
         grpo_advantages(rewards)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: grpo_advantages([10**400]),
+        lambda: rloo([1, -(10**400)]),
+        lambda: reward_to_go_advantages([[1], [10**400]]),
+    ],
+)
+def test_ints_past_float_range_are_refused_by_magnitude_not_an_overflow_error(call):
+    # math.isfinite ran before the magnitude check and raised a raw OverflowError.
+    with pytest.raises(RewardInputError, match=r"must be at most 1e\+150 in magnitude.*got a huge int"):
+        call()
+
+
+def test_numpy_inputs_are_read_or_refused_by_name():
+    import numpy as np
+
+    # A 0-d array raised "iteration over a 0-d array"; a 1-D array still works.
+    with pytest.raises(RewardInputError, match="rewards must be a sequence of numbers, got ndarray"):
+        grpo_advantages(np.array(1.0))
+    assert grpo_advantages(np.array([3.0, 1.0]), scale_by_std=False) == [1.0, -1.0]
+    # A 2-D array raised numpy's ambiguous truth value error. By hand (prior 0.5, 0.5):
+    # R = [0.5, 0.5] and [1.0, 0.5]; A_0 = R_0 - 0.75 = -0.25, 0.25; V1_1 = rbar_0 * 0.5 = 0, 0.5;
+    # B_1 = (V1_1 + 0.5) / 2 = 0.25, 0.5; A_1 = 0.25, 0.0.
+    assert brpo_advantages(np.array([[0, 1.0], [1, 1]]), [0.5, 0.5]) == [[-0.25, 0.25], [0.25, 0.0]]
+    # A dict's keys were read as rewards.
+    with pytest.raises(RewardInputError, match="step_rewards must be a sequence"):
+        reward_to_go_advantages({0: [1.0]})

@@ -194,3 +194,18 @@ def test_bad_input_raises_value_error(call):
     with pytest.raises(RewardInputError) as info:
         call()
     assert isinstance(info.value, ValueError)
+
+
+def test_numpy_budgets_and_rows_are_read_not_a_numpy_truth_value_error():
+    import numpy as np
+
+    # "if not budgets" on an array raised numpy's ambiguous truth value error.
+    assert budget_prior("uniform", np.array([1, 2])) == [0.5, 0.5]
+    assert budget_prior("linear", np.array([1, 3])) == [0.25, 0.75]  # 1/4 and 3/4
+    assert accuracy_by_budget(np.array([[True, False], [True, True]])) == [1.0, 0.5]
+    with pytest.raises(RewardInputError, match=r"budgets\[1\] must be an int >= 1"):
+        budget_prior("uniform", [1, 2.5])
+    with pytest.raises(RewardInputError, match="budgets must be a sequence of ints, got dict"):
+        budget_prior("uniform", {1: "a", 2: "b"})
+    with pytest.raises(RewardInputError, match="end_marker must be a non-empty string"):
+        forced_summary_prompt("abc", 1, lambda text, n: text[:n], finished=True, end_marker=5)

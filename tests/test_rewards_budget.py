@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import doctest
 
+import numpy
+
 import pytest
 
 from reasoning_economics.errors import RewardInputError
@@ -104,3 +106,58 @@ def test_docstring_examples_hold():
     for module in (budget, prompt, history):
         failed, attempted = doctest.testmod(module)
         assert attempted > 0 and failed == 0, module.__name__
+
+
+@pytest.mark.parametrize(
+    ("call", "named"),
+    [
+        # An int past float range raised a raw OverflowError from math.isfinite.
+        (lambda: step_reward(correct=True, tokens_used=10**400, total_budget=10, num_questions=1), "tokens_used"),
+        (lambda: episode_bonus(accuracy=0.5, spent=10**400, total_budget=10), "spent"),
+        # N must be a whole count: True was read as 1, 2.5 as 2.5 questions, NaN gave a NaN
+        # bonus and inf a ZeroDivisionError.
+        (lambda: step_reward(correct=True, tokens_used=1, total_budget=10, num_questions=True), "num_questions"),
+        (lambda: step_reward(correct=True, tokens_used=1, total_budget=10, num_questions=2.5), "num_questions"),
+        (lambda: step_reward(correct=True, tokens_used=1, total_budget=10, num_questions=float("nan")), "num_questions"),
+        (lambda: step_reward(correct=True, tokens_used=1, total_budget=10, num_questions=float("inf")), "num_questions"),
+        (lambda: fair_share(100, 2.5), "num_questions"),
+        # Strings were compared with numbers: a raw TypeError.
+        (lambda: step_reward(correct=True, tokens_used="1", total_budget=10, num_questions=1), "tokens_used"),
+        (lambda: step_reward(correct=True, tokens_used=1, total_budget="10", num_questions=1), "total_budget"),
+        (lambda: episode_bonus(accuracy="0.5", spent=1, total_budget=10), "accuracy"),
+        # A 1-element array came back as an array bonus; a 2-element one raised numpy's error.
+        (lambda: episode_bonus(accuracy=numpy.array([0.5]), spent=8, total_budget=10), "accuracy"),
+        (lambda: step_reward(correct=numpy.array([True, False]), tokens_used=1, total_budget=10, num_questions=1), "correct"),
+        (lambda: step_reward(correct=True, tokens_used=numpy.array([5.0]), total_budget=10, num_questions=1), "tokens_used"),
+        # "False" is a truthy str: it turned the overspend penalty on.
+        (lambda: step_reward(correct=True, tokens_used=1, total_budget=10, num_questions=1, soft_mode="False"), "soft_mode"),
+        # Magnitudes past 1e150 are refused, as for every reward input (the penalty was 2.5e306).
+        (lambda: step_reward(correct=True, tokens_used=1, total_budget=10, num_questions=1, overspend_tokens=1e308,
+                             soft_mode=True), "overspend_tokens"),  # fmt: skip
+        (lambda: step_reward(correct=True, tokens_used=1, total_budget=10, num_questions=1, beta=1e300), "beta"),
+        # In range, yet 1e150 tokens of a 1e-200 budget overflow: that came back as inf.
+        (lambda: step_reward(correct=True, tokens_used=1e150, total_budget=1e-200, num_questions=1), "not finite"),
+        (lambda: step_reward(correct=False, tokens_used=0, overspend_tokens=1e150, total_budget=1e-200,
+                             num_questions=1, soft_mode=True), "not finite"),  # fmt: skip
+        # B / N underflows to 0: a ZeroDivisionError.
+        (lambda: step_reward(correct=True, tokens_used=1, total_budget=5e-324, num_questions=2), "total_budget"),
+    ],
+)
+def test_bad_numbers_are_a_reward_input_error_naming_the_argument(call, named):
+    with pytest.raises(RewardInputError, match=named):
+        call()
+
+
+def test_numpy_numbers_and_large_in_range_inputs_still_give_the_formula():
+    # numpy scalars take the named checks and come back as plain floats, same values.
+    parts = step_reward(correct=numpy.bool_(True), tokens_used=numpy.int64(50), total_budget=numpy.float64(1000),
+                        num_questions=numpy.int64(10))  # fmt: skip
+    assert parts == step_reward(correct=True, tokens_used=50, total_budget=1000, num_questions=10)
+    assert all(type(part) is float for part in parts)
+    # 1e150 tokens of a budget of 1 (fair 1): ratio 1e150; bonus 0.1 * (1 - 1e150) = -1e149,
+    # cost 0.05 * (1e150 - 1) = 5e148: large, finite, returned.
+    big = step_reward(correct=True, tokens_used=1e150, total_budget=1, num_questions=1)
+    assert big.efficiency_bonus == pytest.approx(-1e149) and big.cost_penalty == pytest.approx(5e148)
+    # episode bonus: 1e150 tokens of a 1e-200 budget is a utilization of inf: bonus 0, not NaN.
+    assert episode_bonus(accuracy=1.0, spent=1e150, total_budget=1e-200) == 0.0
+    assert type(episode_bonus(accuracy=numpy.float64(0.5), spent=800, total_budget=1000)) is float

@@ -193,3 +193,31 @@ def test_bad_input_raises_value_error(call):
     with pytest.raises(RewardInputError) as info:
         call()
     assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("call", "named"),
+    [
+        (lambda: efficiency_reward([1, 1], [10**400, 1]), r"lengths\[0\] must be at most 1e\+150"),
+        (lambda: lcpo_exact_reward([1], [0], [1], alpha=10**400), "alpha must be at most 1e"),
+        (lambda: lcpo_max_reward([1], [0], [1], delta="0.5"), "delta must be a finite number"),
+        # A dict's keys were read as flags: [0.0, 0.95]; a set has no order.
+        (lambda: efficiency_reward({0: True, 1: False}, [1, 2]), "correct must be a sequence of flags, got dict"),
+        (lambda: kimi_length_reward([True], {5}), "lengths must be a sequence of numbers, got set"),
+    ],
+)
+def test_out_of_range_or_unordered_inputs_are_a_reward_input_error(call, named):
+    with pytest.raises(RewardInputError, match=named):
+        call()
+
+
+def test_weights_are_capped_at_1e150_so_the_rewards_stay_finite():
+    # alpha=1e300 gave [-inf]; beta=1e300 gave [2.0, -inf].
+    with pytest.raises(RewardInputError, match=r"alpha must be at most 1e\+150 in magnitude"):
+        lcpo_exact_reward([1], [0], [1e10], alpha=1e300)
+    with pytest.raises(RewardInputError, match=r"beta must be at most 1e\+150 in magnitude"):
+        shorter_better_reward([1, 0], [0, 1e150], beta=1e300)
+    # At the cap a weight times a length stays a float: 1 - 1e150 * |1e150 - 0| = 1 - 1e300;
+    # 2*1 - 1e150 * 0 = 2 and 0 - 1e150 * 1e150 = -1e300.
+    assert lcpo_exact_reward([1], [0], [1e150], alpha=1e150) == [pytest.approx(-1e300)]
+    assert shorter_better_reward([1, 0], [0, 1e150], beta=1e150) == [2.0, pytest.approx(-1e300)]

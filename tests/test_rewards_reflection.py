@@ -145,3 +145,18 @@ def test_rea_rl_total_reward_by_hand():
 def test_bad_input_raises_value_error(call):
     with pytest.raises(RewardInputError):
         call()
+
+
+def test_counts_past_float_range_and_unchecked_group_inputs_are_a_reward_input_error():
+    # math.isfinite(10**400) raised a raw OverflowError.
+    with pytest.raises(RewardInputError, match="n_reflections must be at most 1e"):
+        reflection_reward(10**400, 10)
+    with pytest.raises(RewardInputError, match="thinking_tokens must be at most 1e"):
+        reflection_reward(1, 10**400)
+    # rea_rl_reward took len() of unchecked inputs: a generator was a raw TypeError, a str of
+    # the right length passed to the reflection reward letter by letter.
+    with pytest.raises(RewardInputError, match="n_reflections must be a sequence of numbers, got str"):
+        rea_rl_reward([True, True], [10, 20], "12", [100, 100])
+    # By hand: length rewards 0.5 and -0.5 (lengths 10, 20); reflection min(225.09 * 1/450.18, 1) = 0.5
+    # and 0: totals 1 + 0.5 + 0.5 = 2.0 and 1 - 0.5 + 0 = 0.5.
+    assert rea_rl_reward([True, True], [10, 20], (n for n in (1, 0)), [450.18, 100]) == pytest.approx([2.0, 0.5])

@@ -499,3 +499,96 @@ def test_recipe_knobs_the_recipe_does_not_read_are_reported(tmp_path):
     result = CliRunner().invoke(app, ["train", "--recipe", "length", "--set", "reflection_weight=0.5", "-o", str(afile)])
     assert result.exit_code == 2
     assert "warning: reflection_weight=0.5 is ignored: recipe 'length' does not read it" in result.output
+
+
+# --------------------------------------------------------------------------- reward input checks
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        # float() read these as NaN and inf, and returned them as rewards.
+        ([math.nan, math.inf], r"episode_return\[0\] must be a finite number"),
+        (["nan", "1e999"], r"episode_return\[0\] must be a finite number, got 'nan'"),
+        # Its characters were one value per completion: [1.0, 2.0].
+        ("12", "episode_return must be a sequence of numbers, got str"),
+        ([None, 1.0], r"episode_return\[0\] must be a finite number, got None"),
+        ([10**400, 1.0], r"episode_return\[0\] must be at most 1e\+150"),
+        ([[1.0], 1.0], r"episode_return\[0\] must be a finite number, got a value of type list"),
+    ],
+)
+def test_field_reward_values_must_be_finite_numbers(values, named):
+    with pytest.raises(RewardInputError, match=named):
+        episode_return_reward(["p", "p"], ["a", "b"], episode_return=values)
+
+
+def test_group_verdict_flags_are_checked_as_flags():
+    import numpy as np
+
+    prompts = completions = ["x", "x"]
+    fields = {"seed": [1, 1], "response_tokens": [[10], [20]], "truncated": [[False], [False]]}
+    # bool("False") is True: both strings scored a right answer, [1.0, 1.0].
+    with pytest.raises(RewardInputError, match=r"correct\[0\] must be a sequence of flags, got str"):
+        GroupVerdictReward("correctness")(prompts, completions, correct=["False", "0"], **fields)
+    with pytest.raises(RewardInputError, match=r"correct\[0\]\[0\] must be a bool or 0/1, got 'False'"):
+        GroupVerdictReward("correctness")(prompts, completions, correct=[["False"], ["0"]], **fields)
+    # Both were read as cut off, so the efficiency reward gave both right answers 0.
+    with pytest.raises(RewardInputError, match=r"truncated\[0\] must be a sequence of flags"):
+        GroupVerdictReward("efficiency")(
+            prompts, completions, seed=[1, 1], correct=[[True], [True]], response_tokens=[[10], [20]],
+            truncated=["False", "False"],
+        )  # fmt: skip
+    # Scalar flags were a raw TypeError ("'bool' object is not iterable").
+    with pytest.raises(RewardInputError, match=r"correct\[0\] must be a sequence of flags, got bool"):
+        GroupVerdictReward("correctness")(prompts, completions, correct=[True, False], **fields)
+    with pytest.raises(RewardInputError, match=r"response_tokens\[1\]\[0\] must be a finite number"):
+        GroupVerdictReward("rea_length")(
+            prompts, completions, seed=[1, 1], correct=[[True], [True]], response_tokens=[[10], ["20"]],
+            truncated=[[False], [False]],
+        )  # fmt: skip
+    # numpy rows raised numpy's ambiguous truth value error; they are read as flags and counts.
+    # Episode 0 got one of two answers wrong -> 0; episode 1 right -> 1.
+    rows = {"seed": [1, 1], "response_tokens": [np.array([4, 6]), np.array([20])],
+            "truncated": [np.array([False, False]), np.array([False])]}  # fmt: skip
+    assert GroupVerdictReward("correctness")(
+        prompts, completions, correct=[np.array([True, False]), np.array([True])], **rows
+    ) == [0.0, 1.0]
+
+
+def test_trl_reward_options_that_are_one_string_are_refused_when_built():
+    from reasoning_economics.training.trl_rewards import make_reward_func
+
+    # tuple("but") counted the letters b, u and t as keywords; count_reflections refuses a str too.
+    with pytest.raises(RewardInputError, match=r"keywords must be a sequence of words, not one string: use \('but',\)"):
+        make_reward_func("reflection", keywords="but")
+    with pytest.raises(RewardInputError, match="keywords must be non-empty strings"):
+        make_reward_func("reflection", keywords=["but", ""])
+    assert dict(make_reward_func("reflection", keywords=["but"]).options) == {"keywords": ("but",)}
+    # "12" became the EOS ids (1, 2).
+    with pytest.raises(ConfigError, match="eos_token_ids must be a list of token ids, got str"):
+        make_reward_func("efficiency", eos_token_ids="12")
+    with pytest.raises(ConfigError, match="eos_token_ids must hold ints >= 0, got True"):
+        make_reward_func("efficiency", eos_token_ids=[True])
+    assert make_reward_func("efficiency", eos_token_ids={7}).eos_token_ids == (7,)
+    # end_marker=5 was accepted and raised a raw TypeError on the first call.
+    with pytest.raises(ConfigError, match="end_marker must be a non-empty string, got 5"):
+        make_reward_func("correctness", end_marker=5)
+
+
+def test_trl_completions_and_prompts_outside_the_chat_format_are_refused():
+    from reasoning_economics.training.trl_rewards import completion_text, correctness_reward, group_indices
+
+    # A list of strings is no message list: "\\boxed{4}" was read as "" and scored 0.
+    with pytest.raises(RewardInputError, match="a conversational completion must be a list of"):
+        correctness_reward(["q"], [["\\boxed{4}"]], answer=["4"])
+    with pytest.raises(RewardInputError, match="a content part must be a dict"):
+        completion_text([{"role": "assistant", "content": ["\\boxed{4}"]}])
+    # A text part whose text is None was a raw TypeError from str.join.
+    with pytest.raises(RewardInputError, match="a content part's text must be a string, got NoneType"):
+        completion_text([{"role": "assistant", "content": [{"type": "text", "text": None}]}])
+    # The standard parts still read: text parts joined, an image part has no text.
+    parts = [{"type": "text", "text": "\\boxed{"}, {"type": "image_url", "image_url": {"url": "x"}}, {"type": "text", "text": "4}"}]
+    assert completion_text([{"role": "assistant", "content": parts}]) == "\\boxed{4}"
+    # Prompts of strings all had the key () and merged into one group.
+    with pytest.raises(RewardInputError, match="a conversational prompt must be a list of"):
+        group_indices([["a"], ["b"]])

@@ -2,32 +2,48 @@
 
 Every public function in :mod:`reasoning_economics.rewards` validates its inputs with these
 helpers so that bad input fails with one clear :class:`RewardInputError` instead of a numpy
-broadcast error or a silent NaN.
+broadcast error, an ``OverflowError`` or a silent NaN.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from numbers import Real
+from collections.abc import Iterable, Mapping, Sequence, Set
+from numbers import Integral, Real
 
-from reasoning_economics.errors import RewardInputError
+from reasoning_economics.errors import RewardInputError, describe
 
 
 def as_flag(value: object, name: str = "correct") -> bool:
-    """A correctness flag as a bool; accepts bools and the numbers 0 and 1 only."""
+    """A correctness flag as a bool; accepts bools, numpy bools and the numbers 0 and 1 only
+    (a string is refused: ``"False"`` is truthy)."""
     if isinstance(value, bool):
         return value
-    if getattr(getattr(value, "dtype", None), "kind", None) == "b":  # numpy.bool_ is no Real
-        return bool(value)
+    if getattr(getattr(value, "dtype", None), "kind", None) == "b" and getattr(value, "ndim", 0) == 0:
+        return bool(value)  # numpy.bool_ is no Real; an array of bools is no flag
     if isinstance(value, Real) and value in (0, 1):
         return bool(value)
-    raise RewardInputError(f"{name} must be a bool or 0/1, got {value!r}")
+    raise RewardInputError(f"{name} must be a bool or 0/1, got {describe(value)}")
+
+
+def as_items(values: object, name: str, what: str, *, error: type[ValueError] = RewardInputError) -> list[object]:
+    """The items of a sequence given as ``values`` (``what`` names what it should hold).
+
+    Refused: a str or bytes (its characters would be read one by one), a mapping or set (a
+    dict gives its keys, a set no order), a 0-d numpy array and anything not iterable.
+    """
+    if (
+        isinstance(values, (str, bytes, Mapping, Set))
+        or not isinstance(values, Iterable)
+        or getattr(values, "ndim", None) == 0
+    ):
+        raise error(f"{name} must be a sequence of {what}, got {type(values).__name__}")
+    return list(values)
 
 
 def as_correctness(correct: Sequence[object], name: str = "correct") -> list[bool]:
     """Correctness flags as bools; accepts bools and the numbers 0 and 1 only."""
-    return [as_flag(value, f"{name}[{i}]") for i, value in enumerate(correct)]
+    return [as_flag(value, f"{name}[{i}]") for i, value in enumerate(as_items(correct, name, "flags"))]
 
 
 def as_lengths(
@@ -42,9 +58,26 @@ def as_lengths(
 
 
 MAX_MAGNITUDE = 1e150
-"""The largest magnitude of an input number. The statistics square deviations: squares of
-larger numbers overflow floats, and 1e300-scale rewards gave NaN or infinite advantages, or an
-infinite standard deviation that turned every advantage into 0."""
+"""The largest magnitude of an input number (a reward, a length, a weight, a token count).
+The statistics square deviations: squares of larger numbers overflow floats, and 1e300-scale
+rewards gave NaN or infinite advantages, or an infinite standard deviation that turned every
+advantage into 0. A weight times a length stays below 1e300, a float."""
+
+
+def as_number(value: object, name: str, *, error: type[ValueError] = RewardInputError) -> float:
+    """One real number, finite and of magnitude at most ``MAX_MAGNITUDE``, as a float (else
+    ``error``). Bools, strings and arrays are refused, not read as numbers."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise error(f"{name} must be a finite number, got {describe(value)}")
+    # A comparison, not math.isfinite: isfinite converts to float first, and an int past
+    # float range raised a raw OverflowError there. NaN fails every comparison.
+    if not -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
+        if value != value or value in (math.inf, -math.inf):
+            raise error(f"{name} must be a finite number, got {describe(value)}")
+        raise error(
+            f"{name} must be at most {MAX_MAGNITUDE:g} in magnitude (its square must be a float), got {describe(value)}"
+        )
+    return float(value)
 
 
 def as_numbers(
@@ -53,18 +86,8 @@ def as_numbers(
     """Finite real numbers of magnitude at most ``MAX_MAGNITUDE`` as floats (rewards, scores;
     else ``error``, for callers outside the rewards, such as the evaluation metrics, that
     raise their own)."""
-    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise error(f"{name} must be a sequence of numbers, got {type(values).__name__}")
-    out = []
-    for i, value in enumerate(values):
-        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-            raise error(f"{name}[{i}] must be a finite number, got {value!r}")
-        if abs(value) > MAX_MAGNITUDE:
-            raise error(
-                f"{name}[{i}] must be at most {MAX_MAGNITUDE:g} in magnitude (its square must be a float), got {value!r}"
-            )
-        out.append(float(value))
-    return out
+    items = as_items(values, name, "numbers", error=error)
+    return [as_number(value, f"{name}[{i}]", error=error) for i, value in enumerate(items)]
 
 
 def as_unit_scores(values: Sequence[object], name: str) -> list[float]:
@@ -85,7 +108,17 @@ def same_length(**sequences: Sequence[object]) -> int:
     return next(iter(sizes.values()), 0)
 
 
-def require_non_negative(value: float, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value < 0:
-        raise RewardInputError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
+def require_non_negative(value: object, name: str) -> float:
+    """A weight or count in ``[0, MAX_MAGNITUDE]`` as a float. The cap keeps a weight times a
+    length finite: ``alpha=1e300`` turned the L1 reward into ``-inf``."""
+    number = as_number(value, name)
+    if number < 0:
+        raise RewardInputError(f"{name} must be >= 0, got {describe(value)}")
+    return number
+
+
+def require_positive_int(value: object, name: str) -> int:
+    """A count that must be a whole number >= 1 (a bool is refused: True is no count)."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+        raise RewardInputError(f"{name} must be an int >= 1, got {describe(value)}")
+    return int(value)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from reasoning_economics.rewards._validation import as_numbers, require_non_negative
+from reasoning_economics.rewards._validation import as_items, as_numbers, require_non_negative
 from reasoning_economics.rewards.anytime import brpo_advantages
 
 __all__ = ["brpo_advantages", "grpo_advantages", "reward_to_go_advantages", "rloo"]
@@ -61,7 +61,10 @@ def reward_to_go_advantages(step_rewards: Sequence[Sequence[float]]) -> list[lis
     it still counts in the mean at step k: the baseline is the expected return from question
     k on, over the whole group. The result has the same ragged shape as ``step_rewards``.
     """
-    rows = [as_numbers(row, f"step_rewards[{i}]") for i, row in enumerate(step_rewards)]
+    rows = [
+        as_numbers(row, f"step_rewards[{i}]")
+        for i, row in enumerate(as_items(step_rewards, "step_rewards", "rows of rewards"))
+    ]
     if not rows:
         return []
     horizon = max(len(row) for row in rows)

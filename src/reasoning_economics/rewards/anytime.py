@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from reasoning_economics.errors import RewardInputError
-from reasoning_economics.rewards._validation import as_correctness, as_unit_scores
+from reasoning_economics.rewards._validation import as_correctness, as_items, as_unit_scores, require_positive_int
 
 DEFAULT_MAX_BUDGET = 8000
 DEFAULT_NUM_BUDGETS = 4
@@ -77,13 +77,13 @@ def budget_prior(name: str, budgets: Sequence[int]) -> list[float]:
     """The prior ``p_j`` over ``budgets`` named ``"uniform"``, ``"linear"`` or ``"base"``."""
     if name not in BUDGET_PRIORS:
         raise RewardInputError(f"unknown budget prior {name!r}; known: {', '.join(BUDGET_PRIORS)}")
-    if not budgets:
+    # As a list of ints: "if not budgets" on a numpy array raised numpy's ambiguous-truth error.
+    sizes = [require_positive_int(b, f"budgets[{j}]") for j, b in enumerate(as_items(budgets, "budgets", "ints"))]
+    if not sizes:
         raise RewardInputError("budgets must not be empty")
-    if any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in budgets):
-        raise RewardInputError(f"budgets must be positive ints, got {list(budgets)!r}")
-    if any(b >= c for b, c in zip(budgets, budgets[1:])):
-        raise RewardInputError(f"budgets must be strictly increasing, got {list(budgets)!r}")
-    return BUDGET_PRIORS[name](budgets)
+    if any(b >= c for b, c in zip(sizes, sizes[1:])):
+        raise RewardInputError(f"budgets must be strictly increasing, got {sizes!r}")
+    return BUDGET_PRIORS[name](sizes)
 
 
 def _check_prior(prior: Sequence[float]) -> list[float]:
@@ -119,8 +119,8 @@ def forced_summary_prompt(
     """
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 0:
         raise RewardInputError(f"budget must be an int >= 0, got {budget!r}")
-    if not end_marker:
-        raise RewardInputError("end_marker must be a non-empty string")
+    if not isinstance(end_marker, str) or not end_marker:
+        raise RewardInputError(f"end_marker must be a non-empty string, got {end_marker!r}")
     kept = truncate(thinking, budget)
     if finished and kept == thinking:
         return thinking + end_marker + FINAL_ANSWER_HEADER
@@ -176,10 +176,12 @@ def brpo_advantages(budget_scores: Sequence[Sequence[float]], prior: Sequence[fl
     """
     probs = _check_prior(prior)
     n_budgets = len(probs)
-    if not budget_scores:
+    # As a list of rows: "if not budget_scores" on a 2-D numpy array raised numpy's ambiguous-truth error.
+    rows = as_items(budget_scores, "budget_scores", "rows of scores")
+    if not rows:
         return []
-    returns = [dense_returns(row, probs) for row in budget_scores]
-    scores = [as_unit_scores(row, "budget_scores") for row in budget_scores]
+    scores = [as_unit_scores(row, f"budget_scores[{g}]") for g, row in enumerate(rows)]
+    returns = [dense_returns(row, probs) for row in scores]
     group_mean = [math.fsum(r[s] for r in returns) / len(returns) for s in range(n_budgets)]
     tail_mass = [math.fsum(probs[s:]) for s in range(n_budgets)]
     advantages = []
@@ -211,7 +213,10 @@ def summary_advantages(summary_scores: Sequence[float]) -> list[float]:
 
 def _budget_rows(correct_by_budget: Sequence[Sequence[bool]]) -> list[list[bool]]:
     """The rows as bools, each with the same, non-zero number of budgets."""
-    rows = [as_correctness(row, f"correct_by_budget[{i}]") for i, row in enumerate(correct_by_budget)]
+    rows = [
+        as_correctness(row, f"correct_by_budget[{i}]")
+        for i, row in enumerate(as_items(correct_by_budget, "correct_by_budget", "rows of flags"))
+    ]
     if rows and (not rows[0] or any(len(row) != len(rows[0]) for row in rows)):
         raise RewardInputError("every sample needs the same, non-zero number of budgets")
     return rows

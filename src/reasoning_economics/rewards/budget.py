@@ -19,8 +19,14 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from reasoning_economics.errors import RewardInputError
-from reasoning_economics.rewards._validation import as_flag, require_non_negative
+from reasoning_economics.errors import RewardInputError, describe
+from reasoning_economics.rewards._validation import (
+    MAX_MAGNITUDE,
+    as_flag,
+    as_number,
+    require_non_negative,
+    require_positive_int,
+)
 
 CORRECT_REWARD = 1.0
 WRONG_REWARD = -0.1
@@ -44,15 +50,45 @@ class StepReward(NamedTuple):
 
 
 _new_tuple = tuple.__new__
+_INF = math.inf
 
 
 def fair_share(total_budget: float, num_questions: int) -> float:
     """B / N, the tokens each question would get under an even split."""
-    if num_questions <= 0:
-        raise RewardInputError(f"num_questions must be positive, got {num_questions}")
-    if not total_budget > 0 or not math.isfinite(total_budget):
-        raise RewardInputError(f"total_budget must be a positive finite number, got {total_budget}")
-    return total_budget / num_questions
+    questions = require_positive_int(num_questions, "num_questions")
+    budget = require_non_negative(total_budget, "total_budget")
+    # A budget of 0 (or one so small that B / N underflows to 0) leaves no fair share to divide by.
+    if not budget / questions > 0:
+        raise RewardInputError(f"total_budget must be > 0 (and its share per question too), got {describe(total_budget)}")
+    return budget / questions
+
+
+def _step_reward_by_name(
+    correct: object,
+    tokens_used: object,
+    total_budget: object,
+    num_questions: object,
+    beta: object,
+    gamma: object,
+    overspend_tokens: object,
+    soft_overspend_penalty: object,
+    soft_mode: object,
+) -> StepReward:
+    """:func:`step_reward` after checking its arguments one by one, each error naming its
+    argument, and converting them to bool, float and int; run only when its fast check fails.
+    The converted arguments pass that check, so this does not recurse again."""
+    fair_share(total_budget, num_questions)
+    return step_reward(
+        correct=as_flag(correct),
+        tokens_used=require_non_negative(tokens_used, "tokens_used"),
+        total_budget=float(total_budget),
+        num_questions=int(num_questions),
+        beta=require_non_negative(beta, "beta"),
+        gamma=require_non_negative(gamma, "gamma"),
+        overspend_tokens=require_non_negative(overspend_tokens, "overspend_tokens"),
+        soft_overspend_penalty=require_non_negative(soft_overspend_penalty, "soft_overspend_penalty"),
+        soft_mode=as_flag(soft_mode, "soft_mode"),
+    )
 
 
 def step_reward(
@@ -73,44 +109,72 @@ def step_reward(
         correct: whether the graded answer was right.
         tokens_used: tokens charged for this step (already clipped in hard mode).
         total_budget: the episode budget B.
-        num_questions: N.
+        num_questions: N, an int >= 1.
         beta: cost-penalty weight on the excess ratio above 1.
         gamma: efficiency-bonus weight, applied only when correct.
         overspend_tokens: tokens spent beyond the remaining budget (soft mode).
         soft_overspend_penalty: rho, the weight of ``overspend_tokens / fair``.
         soft_mode: whether the overspend penalty applies.
 
+    Every number must be a real number (not a bool or a str) of magnitude at most
+    ``MAX_MAGNITUDE``; token counts and weights >= 0, ``total_budget`` > 0. Inputs whose
+    reward is still not finite (a huge count over a tiny budget) raise too.
+
     >>> round(step_reward(correct=True, tokens_used=50, total_budget=1000, num_questions=10).total, 6)
     1.05
     """
-    if not (tokens_used >= 0 and overspend_tokens >= 0) or not math.isfinite(tokens_used + overspend_tokens):
-        # "not >=" also refuses NaN, which would otherwise come back as a NaN reward.
-        raise RewardInputError(
-            f"token counts must be finite and non-negative, got tokens_used={tokens_used}, overspend_tokens={overspend_tokens}"
-        )
-    # One chained comparison per weight on every step; the named checks only when one fails.
+    # This runs on every environment step, so the common case costs one chained comparison
+    # per argument (an identity test for the flags, an exact type test for the count N); the
+    # named checks run only when one of them fails. The comparisons refuse NaN (every
+    # comparison with NaN is false), infinities and magnitudes past MAX_MAGNITUDE.
     try:
-        weights_ok = 0.0 <= beta < math.inf and 0.0 <= gamma < math.inf and 0.0 <= soft_overspend_penalty < math.inf
-    except TypeError:
-        weights_ok = False
-    if not weights_ok:
-        for name, weight in (("beta", beta), ("gamma", gamma), ("soft_overspend_penalty", soft_overspend_penalty)):
-            require_non_negative(weight, name)
-    if correct is not True and correct is not False:
-        correct = as_flag(correct)
-    fair = fair_share(total_budget, num_questions)
-    ratio = tokens_used / fair
+        fast_checks_pass = (
+            (correct is True or correct is False)
+            and (soft_mode is True or soft_mode is False)
+            and type(num_questions) is int
+            and num_questions >= 1
+            and 0 < total_budget <= MAX_MAGNITUDE
+            and 0 <= tokens_used <= MAX_MAGNITUDE
+            and 0 <= overspend_tokens <= MAX_MAGNITUDE
+            and 0 <= beta <= MAX_MAGNITUDE
+            and 0 <= gamma <= MAX_MAGNITUDE
+            and 0 <= soft_overspend_penalty <= MAX_MAGNITUDE
+        )
+    except (TypeError, ValueError):  # a str does not compare with a number; an array's comparison is no bool
+        fast_checks_pass = False
+    if not fast_checks_pass:
+        return _step_reward_by_name(
+            correct, tokens_used, total_budget, num_questions, beta, gamma, overspend_tokens, soft_overspend_penalty, soft_mode
+        )
+    fair = total_budget / num_questions
+    try:
+        ratio = tokens_used / fair
+    except ZeroDivisionError:  # B / N underflowed to 0 (a budget of 1e-320 tokens)
+        fair_share(total_budget, num_questions)  # raises, naming total_budget
+        raise
+    correctness = CORRECT_REWARD if correct else WRONG_REWARD
+    efficiency_bonus = gamma * (1.0 - ratio) if correct else 0.0
+    cost_penalty = beta * max(0.0, ratio - 1.0)
+    overspend_penalty = soft_overspend_penalty * overspend_tokens / fair if soft_mode else 0.0
+    total = correctness + efficiency_bonus - cost_penalty - overspend_penalty
+    # One test of the sum covers every part: a part that is inf or NaN makes the sum inf or NaN.
+    # Its type is float for int and float inputs; a numpy number, or a 1-element array, passed
+    # the comparisons above and takes the named checks (which convert it, or refuse an array).
+    if type(total) is not float:
+        return _step_reward_by_name(
+            correct, tokens_used, total_budget, num_questions, beta, gamma, overspend_tokens, soft_overspend_penalty, soft_mode
+        )
+    if not -_INF < total < _INF:
+        # Each input is bounded, yet a huge count over a tiny budget still overflows.
+        raise RewardInputError(
+            f"the step reward is not finite for tokens_used={describe(tokens_used)}, "
+            f"overspend_tokens={describe(overspend_tokens)}, total_budget={describe(total_budget)}, "
+            f"num_questions={num_questions}, beta={describe(beta)}, gamma={describe(gamma)}, "
+            f"soft_overspend_penalty={describe(soft_overspend_penalty)}: tokens per fair share overflow a float"
+        )
     # In StepReward's field order: its generated __new__, called with keywords, cost three
     # times this on every step of every episode.
-    return _new_tuple(
-        StepReward,
-        (
-            CORRECT_REWARD if correct else WRONG_REWARD,  # correctness
-            gamma * (1.0 - ratio) if correct else 0.0,  # efficiency_bonus
-            beta * max(0.0, ratio - 1.0),  # cost_penalty
-            soft_overspend_penalty * overspend_tokens / fair if soft_mode else 0.0,  # overspend_penalty
-        ),
-    )
+    return _new_tuple(StepReward, (correctness, efficiency_bonus, cost_penalty, overspend_penalty))
 
 
 def episode_bonus(
@@ -126,14 +190,16 @@ def episode_bonus(
     >>> episode_bonus(accuracy=0.5, spent=800, total_budget=1000)
     0.225
     """
-    if not total_budget > 0 or not math.isfinite(total_budget):
-        raise RewardInputError(f"total_budget must be a positive finite number, got {total_budget}")
-    if not spent >= 0 or not math.isfinite(spent):
-        # NaN fell through max(0, 1 - |NaN - 0.9|) as a silent bonus of 0.
-        raise RewardInputError(f"spent must be a finite number of tokens >= 0, got {spent}")
+    budget = require_non_negative(total_budget, "total_budget")
+    if budget == 0:
+        raise RewardInputError(f"total_budget must be > 0, got {describe(total_budget)}")
+    # NaN spent fell through max(0, 1 - |NaN - 0.9|) as a silent bonus of 0.
+    spent = require_non_negative(spent, "spent")
+    accuracy = as_number(accuracy, "accuracy")
     if not 0.0 <= accuracy <= 1.0:
-        raise RewardInputError(f"accuracy must be in [0, 1], got {accuracy}")
-    require_non_negative(lambda_ep, "lambda_ep")
-    require_non_negative(target_utilization, "target_utilization")
-    utilization = spent / total_budget
+        raise RewardInputError(f"accuracy must be in [0, 1], got {accuracy!r}")
+    lambda_ep = require_non_negative(lambda_ep, "lambda_ep")
+    target_utilization = require_non_negative(target_utilization, "target_utilization")
+    # spent / B may overflow to inf (1e150 tokens of a 1e-200 budget): its bonus is then 0.
+    utilization = spent / budget
     return lambda_ep * accuracy * max(0.0, 1.0 - abs(utilization - target_utilization))

@@ -19,6 +19,7 @@ from reasoning_economics.errors import RewardInputError
 from reasoning_economics.rewards._validation import (
     as_correctness,
     as_lengths,
+    as_number,
     require_non_negative,
     same_length,
 )
@@ -136,6 +137,7 @@ def lcpo_max_reward(
     same_length(correct=flags, lengths=lens)
     goal = _targets(targets, lens)
     alpha = require_non_negative(alpha, "alpha")
+    delta = as_number(delta, "delta")
     return [float(c) * min(1.0, max(0.0, alpha * (t - n) + delta)) for c, n, t in zip(flags, lens, goal)]
 
 

@@ -21,6 +21,7 @@ from reasoning_economics.errors import RewardInputError
 from reasoning_economics.rewards._validation import (
     as_correctness,
     as_lengths,
+    as_numbers,
     require_non_negative,
     same_length,
 )
@@ -164,9 +165,12 @@ def rea_rl_reward(
     thinking lengths for the reflection reward.
     """
     flags = as_correctness(correct)
-    same_length(correct=flags, lengths=lengths, n_reflections=n_reflections, thinking_tokens=thinking_tokens)
-    length_part = rea_length_reward(flags, lengths)
+    lens = as_lengths(lengths)
+    reflections = as_numbers(n_reflections, "n_reflections")  # reflection_reward checks each is >= 0
+    thinking = as_numbers(thinking_tokens, "thinking_tokens")
+    same_length(correct=flags, lengths=lens, n_reflections=reflections, thinking_tokens=thinking)
+    length_part = rea_length_reward(flags, lens)
     return [
         float(ok) + lr + reflection_reward(n, t, tau)
-        for ok, lr, n, t in zip(flags, length_part, n_reflections, thinking_tokens)
+        for ok, lr, n, t in zip(flags, length_part, reflections, thinking)
     ]

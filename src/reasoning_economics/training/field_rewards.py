@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reasoning_economics.errors import ConfigError, RewardInputError
+from reasoning_economics.errors import ConfigError, RewardInputError, describe
+from reasoning_economics.rewards._validation import as_correctness, as_items, as_lengths, as_numbers
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,12 @@ class FieldReward:
                 f"reward {self.name!r} needs the rollout field {self.field!r}; "
                 "train with reasoning_economics.training's episode rollout"
             )
-        if len(values) != len(completions):
-            raise RewardInputError(f"field {self.field!r} has {len(values)} values for {len(completions)} completions")
-        return [float(v) for v in values]
+        # The rewards' own number checks: float() read "nan" and "1e999" as NaN and inf, and
+        # the characters of a str as one value per completion.
+        rewards = as_numbers(values, self.field)
+        if len(rewards) != len(completions):
+            raise RewardInputError(f"field {self.field!r} has {len(rewards)} values for {len(completions)} completions")
+        return rewards
 
 
 episode_return_reward = FieldReward("episode_return", "episode_return")
@@ -86,19 +90,29 @@ class GroupVerdictReward:
         from reasoning_economics.rewards.reflection import rea_length_reward
 
         n = len(completions)
-        fields = {name: kwargs.get(name) for name in ("seed", "correct", "response_tokens", "truncated")}
-        for name, values in fields.items():
-            if values is None or len(values) != n:
+        fields = {}
+        for name in ("seed", "correct", "response_tokens", "truncated"):
+            values = kwargs.get(name)
+            if values is None:
                 raise RewardInputError(
                     f"reward {self.method!r} needs the rollout field {name!r} with {n} values; "
                     "train with reasoning_economics.training's episode rollout"
                 )
-        correct = [bool(c) and all(c) for c in fields["correct"]]
-        lengths = [sum(tokens) for tokens in fields["response_tokens"]]
-        cut = [any(t) for t in fields["truncated"]]
+            fields[name] = as_items(values, name, "values, one per completion")
+            if len(fields[name]) != n:
+                raise RewardInputError(f"field {name!r} has {len(fields[name])} values for {n} completions")
+        # Each completion's fields hold one entry per response of its episode. The flags are
+        # checked as flags: bool("False") is True, and a numpy row has no truth value.
+        correct_rows = [as_correctness(row, f"correct[{i}]") for i, row in enumerate(fields["correct"])]
+        correct = [bool(row) and all(row) for row in correct_rows]  # an episode with no answer is not correct
+        lengths = [sum(as_lengths(row, f"response_tokens[{i}]")) for i, row in enumerate(fields["response_tokens"])]
+        cut = [any(as_correctness(row, f"truncated[{i}]")) for i, row in enumerate(fields["truncated"])]
         groups: dict[Any, list[int]] = {}
         for i, seed in enumerate(fields["seed"]):
-            groups.setdefault(seed, []).append(i)
+            try:
+                groups.setdefault(seed, []).append(i)
+            except TypeError:  # unhashable: a list or dict cannot name a group
+                raise RewardInputError(f"seed[{i}] must be a hashable group key, got {describe(seed)}") from None
         rewards = [0.0] * n
         for idx in groups.values():
             c = [correct[i] for i in idx]

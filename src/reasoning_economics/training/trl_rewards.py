@@ -42,9 +42,10 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from numbers import Integral
 from typing import Any
 
-from reasoning_economics.errors import ConfigError, RewardInputError
+from reasoning_economics.errors import ConfigError, RewardInputError, describe
 from reasoning_economics.rewards import length as length_rewards
 from reasoning_economics.rewards import reflection as reflection_rewards
 
@@ -60,15 +61,41 @@ with the tokenizer's response template when it has one (a Qwen3 template moves t
 ``<think>`` and ``</think>`` to ``reasoning_content``; LFM2.5's names it ``thinking``)."""
 
 
+def _part_text(part: Any) -> str:
+    """The text of one content part ``{"type": "text", "text": ...}``; "" for a part without
+    text (an image). A plain string is no part of the OpenAI/TRL content format: refused, not
+    read as "" (a boxed answer in it scored 0)."""
+    if not isinstance(part, Mapping):
+        raise RewardInputError(
+            f'a content part must be a dict such as {{"type": "text", "text": ...}}, got {type(part).__name__}'
+        )
+    text = part.get("text", "")
+    if not isinstance(text, str):
+        raise RewardInputError(f"a content part's text must be a string, got {type(text).__name__}")
+    return text
+
+
 def message_text(content: Any) -> str:
     """Text of one chat message's content: a string, or a list of parts whose text parts are joined."""
     if content is None:  # OpenAI-style assistant turns that only call tools carry content None
         return ""
     if isinstance(content, str):
         return content
-    if isinstance(content, Sequence):
-        return "".join(part.get("text", "") for part in content if isinstance(part, Mapping))
+    if isinstance(content, Sequence) and not isinstance(content, (bytes, bytearray)):
+        return "".join(_part_text(part) for part in content)
     raise RewardInputError(f"message content must be a string or a list of parts, got {type(content).__name__}")
+
+
+def _messages(conversation: Sequence[Any], what: str) -> Sequence[Mapping[str, Any]]:
+    """The messages of a conversational prompt or completion; anything but a dict in it is
+    refused (a list of strings was skipped: an empty completion, or every prompt one group)."""
+    for message in conversation:
+        if not isinstance(message, Mapping):
+            raise RewardInputError(
+                f'a conversational {what} must be a list of {{"role", "content"}} messages, '
+                f"got a {type(message).__name__} in it"
+            )
+    return conversation
 
 
 def _assistant_text(message: Mapping[str, Any], end_marker: str) -> str:
@@ -94,8 +121,8 @@ def completion_text(completion: Completion, end_marker: str = reflection_rewards
     if isinstance(completion, Sequence) and not isinstance(completion, (bytes, bytearray)):
         return "".join(
             _assistant_text(m, end_marker)
-            for m in completion
-            if isinstance(m, Mapping) and m.get("role", "assistant") == "assistant"
+            for m in _messages(completion, "completion")
+            if m.get("role", "assistant") == "assistant"
         )
     raise RewardInputError(f"a completion must be a string or a list of messages, got {type(completion).__name__}")
 
@@ -108,8 +135,8 @@ def answer_part(text: str, end_marker: str = reflection_rewards.THINK_END) -> st
 def _prompt_key(prompt: Any) -> Any:
     if isinstance(prompt, str):
         return prompt
-    if isinstance(prompt, Sequence):
-        return tuple((m.get("role"), message_text(m.get("content"))) for m in prompt if isinstance(m, Mapping))
+    if isinstance(prompt, Sequence) and not isinstance(prompt, (bytes, bytearray)):
+        return tuple((m.get("role"), message_text(m.get("content"))) for m in _messages(prompt, "prompt"))
     return repr(prompt)
 
 
@@ -281,8 +308,10 @@ class TRLReward:
                 raise ConfigError(
                     f"reward {self.method!r} takes no option {key!r}; it takes: {', '.join(allowed) or 'none'}"
                 )
-        if not self.answer_column or not self.target_column or not self.end_marker:
-            raise ConfigError("answer_column, target_column and end_marker must be non-empty")
+        for name in ("answer_column", "target_column", "end_marker"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value:  # end_marker=5 failed only when called
+                raise ConfigError(f"{name} must be a non-empty string, got {describe(value)}")
         if self.num_generations is not None and (
             isinstance(self.num_generations, bool) or not isinstance(self.num_generations, int) or self.num_generations < 1
         ):
@@ -329,6 +358,16 @@ class TRLReward:
         return rewards
 
 
+def _token_ids(ids: Collection[int]) -> tuple[int, ...]:
+    """Token ids as a tuple of ints; a str is refused (int() read "12" as the ids 1 and 2)."""
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, Collection):
+        raise ConfigError(f"eos_token_ids must be a list of token ids, got {type(ids).__name__}")
+    for token_id in ids:
+        if isinstance(token_id, bool) or not isinstance(token_id, Integral) or token_id < 0:
+            raise ConfigError(f"eos_token_ids must hold ints >= 0, got {describe(token_id)}")
+    return tuple(int(i) for i in ids)
+
+
 def make_reward_func(
     method: str,
     *,
@@ -360,13 +399,16 @@ def make_reward_func(
     """
     keywords = options.get("keywords")
     if keywords is not None:
+        if isinstance(keywords, str):  # tuple("but") counted the letters b, u and t
+            raise RewardInputError(f"keywords must be a sequence of words, not one string: use ({keywords!r},)")
         options["keywords"] = tuple(keywords)
+        reflection_rewards.reflection_pattern(options["keywords"])  # refuses an empty or non-str keyword now
     return TRLReward(
         method=method,
         tokenizer=tokenizer,
         answer_column=answer_column,
         target_column=target_column,
-        eos_token_ids=None if eos_token_ids is None else tuple(int(i) for i in eos_token_ids),
+        eos_token_ids=None if eos_token_ids is None else _token_ids(eos_token_ids),
         end_marker=end_marker,
         options=tuple(sorted(options.items())),
         num_generations=num_generations,
