@@ -86,6 +86,18 @@ def test_an_unreachable_server_is_a_clear_connection_error():
         client.reset(seed=1)
 
 
+def test_the_sessions_address_the_server_prints_is_read_as_its_base_url(live_server):
+    # ree serve prints "WebSocket sessions: ws://host:port/ws"; given that, the client connected
+    # to /ws/ws, which answered 403 and was reported as a refused token.
+    host_port = live_server.base_url.split("://", 1)[1]
+    for url in (f"ws://{host_port}/ws", f"ws://{host_port}/ws/", f"{live_server.base_url}/"):
+        with ReasonBudgetClient(base_url=url) as client:
+            assert client.reset(seed=1).observation.step_idx == 0
+    for url in (f"{live_server.base_url}/?x=1", f"{live_server.base_url}#top", f"ftp://{host_port}"):
+        with pytest.raises(ConfigError, match="base_url must be"):
+            ReasonBudgetClient(base_url=url)
+
+
 def test_the_token_is_sent_and_a_missing_one_is_a_clear_error(start_server):
     server = start_server(token="tok-123", warm_up=False)
     with pytest.raises(ServerConnectionError, match="HTTP 401.*pass token="):

@@ -37,6 +37,7 @@ from websockets.protocol import State
 from reasoning_economics import errors
 from reasoning_economics.env.models import ReasonBudgetAction, ReasonBudgetObservation, ReasonBudgetState
 from reasoning_economics.limits import MAX_QUESTIONS, MAX_TOKENS_PER_STEP
+from reasoning_economics.server_url import check_server_url
 from reasoning_economics.text import visible
 
 __all__ = ["ReasonBudgetClient", "ReasonBudgetAction", "ReasonBudgetObservation", "ReasonBudgetState", "StepResult"]
@@ -150,7 +151,8 @@ class ReasonBudgetClient(EnvClient[ReasonBudgetAction, ReasonBudgetObservation, 
     """Typed client of the shared-budget environment server (sync and async, see the module docstring).
 
     Args:
-        base_url: the server, ``http://host:port`` or ``ws://host:port``.
+        base_url: the server, ``http://host:port`` or ``ws://host:port`` (its sessions' address,
+            ``ws://host:port/ws``, is read as that too); a ConfigError for any other scheme.
         token: sent as ``Authorization: Bearer <token>`` (servers started with ``--token``).
         headers: further handshake headers.
         **kwargs: passed to OpenEnv's ``EnvClient`` (``connect_timeout_s``, ``message_timeout_s``, ...).
@@ -169,6 +171,8 @@ class ReasonBudgetClient(EnvClient[ReasonBudgetAction, ReasonBudgetObservation, 
             all_headers["Authorization"] = f"Bearer {token}"
         kwargs.setdefault("message_timeout_s", 120.0)
         kwargs.setdefault("max_message_size_mb", DEFAULT_MAX_MESSAGE_MB)
+        if base_url is not None:
+            base_url = check_server_url(base_url, "base_url")
         super().__init__(base_url=base_url, headers=all_headers or None, **kwargs)
         # Why the connection ended, raised again by every call until reset() starts anew.
         self._lost: errors.ReasoningEconomicsError | None = None
@@ -259,7 +263,8 @@ class ReasonBudgetClient(EnvClient[ReasonBudgetAction, ReasonBudgetObservation, 
                 hint = (
                     "the server was started with --token: pass token=... (ree eval: --token or REE_TOKEN)"
                     if status == 401
-                    else "check the token (token=...; ree eval: --token or REE_TOKEN)"
+                    else "check the token (token=...; ree eval: --token or REE_TOKEN), and that nothing "
+                    "follows the server's address in the URL (a path that is not served answers 403 too)"
                 )
                 return f"{self._ws_url} refused the connection with HTTP {status}: {body or 'unauthorized'}; {hint}"
             return f"{self._ws_url} refused the WebSocket handshake with HTTP {status}: {body}"

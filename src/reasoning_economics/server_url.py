@@ -8,8 +8,23 @@ from reasoning_economics.errors import ConfigError
 SERVER_URL_SCHEMES = ("http://", "https://", "ws://", "wss://")
 
 
+WEBSOCKET_PATH = "/ws"
+"""Where OpenEnv serves WebSocket sessions; clients append it to the server's base URL."""
+
+
 def check_server_url(url: object, name: str) -> str:
-    """``url`` when it is an http(s):// or ws(s):// URL, else a ConfigError naming ``name``."""
+    """``url`` as a server's base URL: an http(s):// or ws(s):// URL without a query or fragment,
+    its trailing ``/`` and :data:`WEBSOCKET_PATH` dropped; else a ConfigError naming ``name``.
+
+    ``ree serve`` prints its sessions' address (``ws://host:port/ws``), and a client given it
+    appended the path again: ``/ws/ws`` answered 403, read as a refused token.
+    """
     if not isinstance(url, str) or not url.startswith(SERVER_URL_SCHEMES):
         raise ConfigError(f"{name} must be an http(s):// or ws(s):// URL, got {url!r}")
-    return url
+    if "?" in url or "#" in url:
+        # The client appends a path, which would land inside the query or fragment.
+        raise ConfigError(f"{name} must be the server's base URL, without a query or fragment, got {url!r}")
+    base = url.rstrip("/")
+    if base.endswith(WEBSOCKET_PATH):
+        base = base[: -len(WEBSOCKET_PATH)]
+    return base
