@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from reasoning_economics import tokens
-from reasoning_economics.errors import TokenizerNotAllowedError, UnknownTokenizerError, describe
+from reasoning_economics.errors import TokenCountInputError, TokenizerNotAllowedError, UnknownTokenizerError, describe
 
 FRAGMENTS = {
     "math": ["12 + 7 = 19", "3.14159", "-42", "1,000,000", "x^2 - 4x + 4 = 0", "2/3", "50%", "10^{-3}", "7!"],
@@ -258,3 +258,34 @@ def test_an_allowed_path_is_still_looked_up_and_a_cached_tokenizer_is_no_way_rou
     assert isinstance(counter, tokens.HuggingFaceCounter)
     with pytest.raises(TokenizerNotAllowedError):  # loaded in this process, still not allowed elsewhere
         tokens.get_counter(str(directory), allowed_external=())
+
+
+@pytest.mark.parametrize("vocabulary", tokens.available_tokenizers())
+def test_text_that_is_not_countable_is_a_typed_error(vocabulary):
+    # quicktok refused a lone surrogate (JSON's "\ud800" escape) with a bare TypeError about its
+    # argument types, which reached TRL reward functions counting completions.
+    counter = tokens.get_counter(vocabulary)
+    lone = "a\ud800b"
+    for call in (
+        lambda: counter.count(lone),
+        lambda: counter.count("<|im_start|>" + lone),  # the special-token path
+        lambda: counter.encode(lone),
+        lambda: counter.count_batch(["fine"] * tokens.BATCH_THREADING_MIN + [lone]),  # the threaded batch
+    ):
+        with pytest.raises(TokenCountInputError, match="lone UTF-16 surrogate"):
+            call()
+    with pytest.raises(TokenCountInputError, match="must be a str, got 5"):
+        counter.count(5)  # type: ignore[arg-type]
+    assert counter.count_batch(["fine"] * (tokens.BATCH_THREADING_MIN + 1)) == [counter.count("fine")] * 257
+
+
+def test_a_hugging_face_counter_refuses_uncountable_text_the_same_way(tmp_path):
+    pytest.importorskip("transformers")
+    _save_tiny_hf_tokenizer(tmp_path)
+    counter = tokens.get_counter(str(tmp_path))
+    for call in (lambda: counter.count("a\ud800"), lambda: counter.count_batch(["a", "\ud800"])):
+        with pytest.raises(TokenCountInputError, match="lone UTF-16 surrogate"):
+            call()
+    with pytest.raises(TokenCountInputError, match="must be a str"):
+        counter.count(5)  # type: ignore[arg-type]
+    assert counter.count("the answer is 42") == len(counter.encode("the answer is 42")) > 0

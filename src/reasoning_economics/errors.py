@@ -141,6 +141,12 @@ class GradingInputError(ReasoningEconomicsError, TypeError):
     code = "GRADING_INPUT"
 
 
+class TokenCountInputError(ReasoningEconomicsError, TypeError):
+    """Text given to a token counter is not a ``str``, or holds a lone UTF-16 surrogate (not valid text)."""
+
+    code = "TOKEN_COUNT_INPUT"
+
+
 class ResponseTooLargeError(InvalidActionError):
     """A response (or its grading_response) is longer than the server's limit; the episode is untouched."""
 

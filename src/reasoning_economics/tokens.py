@@ -21,11 +21,11 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from reasoning_economics.errors import ConfigError, TokenizerNotAllowedError, UnknownTokenizerError, describe, has_lone_surrogate, require
+from reasoning_economics.errors import ConfigError, TokenCountInputError, TokenizerNotAllowedError, UnknownTokenizerError, describe, has_lone_surrogate, require
 from reasoning_economics.hub import why_unreachable
 
 DEFAULT_TOKENIZER = "qwen3"
@@ -64,6 +64,19 @@ class TokenCounter(Protocol):
 BATCH_THREADING_MIN = 256
 
 
+def refuse_uncountable(texts: Iterable[object]) -> None:
+    """Raise TokenCountInputError for the first text that is no ``str`` or holds a lone surrogate
+    (JSON's "\\ud800" escape decodes to one); return if every text is countable.
+
+    Called when a tokenizer library has refused a text: quicktok and tokenizers raised bare
+    TypeErrors (or ValueErrors) about argument types. The happy path pays nothing."""
+    for text in texts:
+        if not isinstance(text, str):
+            raise TokenCountInputError(f"text to count must be a str, got {describe(text)}")
+        if has_lone_surrogate(text):
+            raise TokenCountInputError("text to count holds a lone UTF-16 surrogate: it is not valid text")
+
+
 class BuiltinCounter:
     """A quicktok vocabulary shipped inside the package; fully offline."""
 
@@ -80,23 +93,36 @@ class BuiltinCounter:
         self._count_batch = quicktok.count_batch
 
     def count(self, text: str) -> int:
-        if self._special_start not in text:
-            return self._encoding.count(text)
-        # quicktok's special-token path builds every id and is ~8x slower than count(); the
-        # special tokens cut the text where encode_with_special_tokens cuts it, one token each
-        # (tests/test_tokens.py checks the counts agree).
-        pieces = self._specials.split(text)
-        return sum(self._encoding.count(piece) for piece in pieces if piece) + len(pieces) - 1
+        # Checked only when quicktok refuses the text: counting is on every step's path.
+        try:
+            if self._special_start not in text:
+                return self._encoding.count(text)
+            # quicktok's special-token path builds every id and is ~8x slower than count(); the
+            # special tokens cut the text where encode_with_special_tokens cuts it, one token each
+            # (tests/test_tokens.py checks the counts agree).
+            pieces = self._specials.split(text)
+            return sum(self._encoding.count(piece) for piece in pieces if piece) + len(pieces) - 1
+        except TypeError:
+            refuse_uncountable([text])
+            raise
 
     def count_batch(self, texts: Sequence[str]) -> list[int]:
         # quicktok's threaded batch only pays off on large batches (measured: 10 questions
         # take 113 us p50 through it and 12 us in a loop, with identical counts).
         if len(texts) < BATCH_THREADING_MIN:
             return [self.count(text) for text in texts]
-        return [int(n) for n in self._count_batch(self._encoding, list(texts), with_special=True)]
+        try:
+            return [int(n) for n in self._count_batch(self._encoding, list(texts), with_special=True)]
+        except TypeError:
+            refuse_uncountable(texts)
+            raise
 
     def encode(self, text: str) -> list[int]:
-        return list(self._encoding.encode_with_special_tokens(text))
+        try:
+            return list(self._encoding.encode_with_special_tokens(text))
+        except TypeError:
+            refuse_uncountable([text])
+            raise
 
     def decode(self, ids: Sequence[int]) -> str:
         return self._encoding.decode(list(ids))
@@ -132,15 +158,23 @@ class HuggingFaceCounter:
             ) from exc
 
     def count(self, text: str) -> int:
-        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+        return len(self.encode(text))
 
     def count_batch(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
-        return [len(ids) for ids in self._tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
+        try:
+            return [len(ids) for ids in self._tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
+        except (TypeError, ValueError):
+            refuse_uncountable(texts)
+            raise
 
     def encode(self, text: str) -> list[int]:
-        return list(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+        try:
+            return list(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+        except (TypeError, ValueError):
+            refuse_uncountable([text])
+            raise
 
     def decode(self, ids: Sequence[int]) -> str:
         return self._tokenizer.decode(list(ids))
