@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -424,6 +425,27 @@ def test_boolean_and_non_finite_answers_are_format_errors_and_numbers_are_golds(
     pq.write_table(pa.table({"question": ["Half of 5?", "Twice 3?"], "answer": [2.5, 6.0]}), path)
     golds = sorted(p.answer for p in sample_episode(create_source("file", path=str(path), cache_dir=str(tmp_path / "c")), 2, seed=0))
     assert golds == ["2.5", "6.0"]
+
+
+@pytest.mark.parametrize(
+    "answers, shown",
+    [
+        ([12345678901234567891, 1], "1.2345678901234567e+19"),  # past int64: read as a double
+        ([9007199254740993, 0.5], "9007199254740992.0"),  # int64, in a column that also holds a decimal
+    ],
+)
+def test_a_json_number_answer_whose_digits_were_rounded_is_a_format_error(answers, shown, tmp_path):
+    # The gold was the rounded double's text, and the exact right answer was graded wrong.
+    path = tmp_path / "big.jsonl"
+    path.write_text("".join(json.dumps({"question": f"q{i}", "answer": a}) + "\n" for i, a in enumerate(answers)))
+    with pytest.raises(DatasetFormatError, match=rf"big\.jsonl row 1: 'answer' {re.escape(shown)} is a number of 2\^53"):
+        create_source("file", path=str(path), cache_dir=str(tmp_path / "c"))
+    path.write_text("".join(json.dumps({"question": f"q{i}", "answer": str(a)}) + "\n" for i, a in enumerate(answers)))
+    source = create_source("file", path=str(path), cache_dir=str(tmp_path / "c2"))
+    assert sorted(p.answer for p in sample_episode(source, 2, seed=0)) == sorted(str(a) for a in answers)
+    path.write_text(json.dumps({"question": "q", "answer": 2**53 - 1}) + "\n")  # still exact
+    (problem,) = sample_episode(create_source("file", path=str(path), cache_dir=str(tmp_path / "c3")), 1, seed=0)
+    assert problem.answer == "9007199254740991"
 
 
 def test_a_union_of_files_with_the_same_name_keeps_every_problem(tmp_path):

@@ -14,7 +14,8 @@ column         required  meaning
 ============== ========= ===============================================================
 
 .. [1] A file with both ``question`` and ``problem`` is rejected as ambiguous.
-.. [2] Or ``solution`` with a boxed answer in every row.
+.. [2] Or ``solution`` with a boxed answer in every row. A number of 2^53 or more must be
+   written as a string: JSON readers read it as a double, which rounds its last digits.
 
 A problem's id is ``file/<type>/<row>`` (``file/quiz/3`` for row 3 of an untyped
 ``quiz.jsonl``). Parts of a union or mixture never share a type, so ids stay unique
@@ -81,6 +82,10 @@ def _question_column(columns: list[str], where: str) -> str:
     raise DatasetFormatError(f"{where}: needs a 'question' (or 'problem') column; it has {columns}")
 
 
+EXACT_FLOAT_LIMIT = 2.0**53
+"""From here on a double no longer holds every integer: a float answer this large lost digits."""
+
+
 def _gold(record: dict[str, Any], columns: list[str], where: str) -> str:
     if "answer" in columns:
         value = record["answer"]
@@ -92,6 +97,14 @@ def _gold(record: dict[str, Any], columns: list[str], where: str) -> str:
         text = str(value).strip() if usable else ""
         if not text:
             raise DatasetFormatError(f"{where}: 'answer' must be a non-empty string or finite number, got {value!r}")
+        if isinstance(value, float) and abs(value) >= EXACT_FLOAT_LIMIT:
+            # pyarrow reads a JSON integer past int64 (or any number in a column that also holds
+            # decimals) as a double: 12345678901234567891 became "1.2345678901234567e+19", and
+            # the right answer was graded wrong.
+            raise DatasetFormatError(
+                f"{where}: 'answer' {value!r} is a number of 2^53 or more, whose digits were rounded when "
+                "it was read as a double; write the answer as a string"
+            )
         return text
     from reasoning_economics.grading.extraction import last_boxed_content
 
