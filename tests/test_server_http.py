@@ -109,6 +109,21 @@ def test_http_reset_works_and_environment_errors_are_typed_4xx_not_500(live_serv
             assert step_self.status_code == 409 and step_self.json()["code"] == "EPISODE_NOT_STARTED", step_self.text
 
 
+def test_http_reset_checks_types_as_strictly_as_the_websocket(live_server):
+    # OpenEnv's ResetRequest coerced true, false and 1.0 into seeds 1, 0 and 1 (200), where the
+    # same reset on /ws was a CONFIG_ERROR.
+    with httpx.Client(base_url=live_server.base_url, timeout=30) as http:
+        for seed in (True, False, 1.0):
+            refused = http.post("/reset", json={"seed": seed})
+            assert refused.status_code == 422 and refused.json()["code"] == "CONFIG_ERROR", refused.text
+            assert "seed" in refused.json()["detail"]
+        for body in ({"json": {"seed": 7}}, {"json": {}}, {}):  # {}: no body at all
+            answer = http.post("/reset", **body)
+            assert answer.status_code == 200, (body, answer.text)
+        seeded = http.post("/reset", json={"seed": 7}).json()["observation"]
+        assert seeded["metadata"]["seed"] == 7
+
+
 def test_a_total_budget_no_float_can_hold_is_a_typed_422(live_server):
     # JSON integers may have 4,300 digits; the budget check compared one with floats and the
     # OverflowError became a 500.

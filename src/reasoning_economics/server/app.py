@@ -295,7 +295,7 @@ def _add_http_reset(app: FastAPI, make_env: Any, executor: ThreadPoolExecutor, l
         ),
         responses={503: {"description": "CAPACITY_REACHED: too many HTTP resets at once; retry later"}},
     )
-    async def reset(request: ResetRequest = Body(default_factory=ResetRequest)) -> Any:
+    async def reset(http_request: Request, request: ResetRequest = Body(default_factory=ResetRequest)) -> Any:
         if resets.in_flight >= resets.limit:  # one event loop: no lock between the check and the count
             resets.refused += 1
             return JSONResponse(
@@ -307,7 +307,9 @@ def _add_http_reset(app: FastAPI, make_env: Any, executor: ThreadPoolExecutor, l
                 status_code=503,
                 headers={"Retry-After": "1"},
             )
-        kwargs = request.model_dump(exclude_unset=True)
+        # The body as sent, not as ResetRequest coerced it (true or 1.0 became seed 1): the
+        # environment checks its types strictly, as it does on /ws. FastAPI has read it already.
+        kwargs = json.loads(await http_request.body() or b"{}")  # ResetRequest refused any body but an object
 
         def fresh_reset() -> Any:  # in the pool: building and resetting may wait on locks and files
             env = make_env()
