@@ -183,6 +183,16 @@ def test_missing_local_file_is_unavailable(tmp_path):
         create_source("metamathqa", path=str(tmp_path / "absent.parquet"))
 
 
+def test_a_path_the_system_cannot_look_up_is_unavailable(tmp_path):
+    # A name over 255 bytes raised a bare OSError (ENAMETOOLONG) from pathlib.
+    with pytest.raises(DatasetUnavailableError, match="cannot look up .*File name too long"):
+        create_source("file", path=str(tmp_path / ("a" * 5000 + ".jsonl")))
+    regular = tmp_path / "plain.txt"
+    regular.write_text("x")
+    with pytest.raises(DatasetUnavailableError, match="cannot look up .*Not a directory"):
+        create_source("file", path=str(regular / "inside.jsonl"))
+
+
 def test_hub_source_options_are_checked():
     with pytest.raises(ConfigError, match="path must be a non-empty string"):
         create_source("numina_tir", path="")

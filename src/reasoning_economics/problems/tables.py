@@ -76,8 +76,15 @@ def load_table(
     """
     datasets = require("datasets", "data")
     if path is not None:
+        local = Path(path).expanduser()
+        try:
+            local.stat()
+        except FileNotFoundError:
+            pass  # reported by _load_local, which names what is missing
+        except OSError as exc:  # a name the system refuses to look up: too long, a loop of links...
+            raise DatasetUnavailableError(f"cannot look up {str(local)[:200]!r}: {exc.strerror}") from exc
         with _quiet_datasets(datasets):
-            return _load_local(datasets, Path(path).expanduser(), split, cache_dir)
+            return _load_local(datasets, local, split, cache_dir)
     if hub_id is None:
         raise DatasetUnavailableError(f"no path and no hub id to load from. {how_to}".strip())
     _probe_hub(hub_id, how_to)
