@@ -61,6 +61,28 @@ def test_split_breaks_a_single_huge_word_by_characters():
     assert split_paragraphs("abcdefghij", len, min_tokens=1, max_tokens=4) == ["abcd", "efgh", "ij"]
 
 
+def test_splitting_a_long_word_counts_each_character_a_bounded_number_of_times():
+    # Each piece counted the whole remaining text, then half of it in a binary search: the
+    # characters counted per character of input grew with its length (103 at 20,000 characters,
+    # 357 at 80,000), and 320,000 characters without whitespace took a minute. Counting
+    # characters, a piece of max_tokens=128 is 128 characters and the pieces are exact.
+    counted = 0
+
+    def length(text: str) -> int:
+        nonlocal counted
+        counted += len(text)
+        return len(text)
+
+    word = "abcdefghijklmnopqrstuvwxyz" * 1_500  # 39,000 characters, one word
+    pieces = split_paragraphs(word, length, min_tokens=128, max_tokens=128)
+    assert "".join(pieces) == word and {len(p) for p in pieces[:-1]} == {128}
+    assert counted < 30 * len(word), counted / len(word)  # 22 here; 323 before
+    # The greedy longest prefixes are kept, however many tokens a single character is.
+    heavy = "😀" * 9
+    assert split_paragraphs(heavy, lambda t: 3 * len(t), min_tokens=1, max_tokens=7) == ["😀😀"] * 4 + ["😀"]
+    assert split_paragraphs(heavy, lambda t: 3 * len(t), min_tokens=1, max_tokens=2) == ["😀"] * 9
+
+
 def test_split_edge_cases():
     assert split_paragraphs("", words) == []
     assert split_paragraphs("\n\n  \n", words) == []
