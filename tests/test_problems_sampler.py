@@ -82,6 +82,23 @@ def test_apportion_rejects_bad_weights():
             apportion(weights, 3, random.Random(0))
 
 
+def test_apportion_weights_summing_past_float_range_and_a_fractional_total():
+    # Two weights of 1e308 summed to inf: the scale was 0 and every count 0, then the last took all.
+    assert sorted(apportion([1e308, 1e308], 10, random.Random(0))) == [5, 5]
+    assert sorted(apportion([1e308, 1e308, 1e308 / 2], 10, random.Random(0))) == [2, 4, 4]
+    for total in (2.5, True, "3"):  # 2.5 gave the counts [2, 0.5]
+        with pytest.raises(ConfigError, match="slots to apportion must be an integer >= 0"):
+            apportion([1, 1], total, random.Random(0))  # type: ignore[arg-type]
+
+
+def test_weighted_mixture_weights_summing_past_float_range_keep_their_ratio():
+    # Normalised by their sum (inf), both became 0: the mixture's name read "file:0,file:0".
+    mixture = WeightedMixture([(CountingSource("a", ("x",)), 1.5e308), (CountingSource("b", ("y",)), 1e308)])
+    assert mixture.weights == pytest.approx((0.6, 0.4))
+    counts = collections.Counter(p.problem_type for p in sample_episode(mixture, 10, seed=1))
+    assert counts == {"x": 6, "y": 4}
+
+
 # ---------------------------------------------------------------- even mix
 @pytest.mark.parametrize("num_questions", [1, 5, 7, 10, 23])
 def test_every_type_appears_floor_or_ceil_times(num_questions):

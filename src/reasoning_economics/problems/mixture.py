@@ -21,6 +21,15 @@ from reasoning_economics.problems.base import ProblemSource, unknown_type_error
 from reasoning_economics.problems.record import Problem
 
 
+def without_overflow(weights: list[float]) -> list[float]:
+    """``weights`` unchanged when their sum is finite, else relative to the largest: positive
+    finite weights summing past float range (two of 1e308) made every share 0."""
+    if sum(weights) < math.inf:
+        return weights
+    peak = max(weights)
+    return [weight / peak for weight in weights]
+
+
 class _CombinedSource:
     """What a union and a mixture share: each type belongs to one of ``parts``, which draws it."""
 
@@ -72,8 +81,9 @@ class WeightedMixture(_CombinedSource):
             if not (math.isfinite(weight) and weight > 0):
                 raise ConfigError(f"weight of {source.name!r} must be positive and finite, got {weight}")
         super().__init__([source for source, _ in components])
-        total = sum(weight for _, weight in components)
-        self.weights = tuple(float(weight) / total for _, weight in components)
+        weights = without_overflow([float(weight) for _, weight in components])
+        total = sum(weights)
+        self.weights = tuple(weight / total for weight in weights)
         self.name = ",".join(f"{s.name}:{w:g}" for s, w in zip(self.components, self.weights, strict=True))
 
     @property

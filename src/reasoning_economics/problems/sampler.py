@@ -24,7 +24,7 @@ import random
 
 from reasoning_economics.errors import ConfigError
 from reasoning_economics.problems.base import ProblemSource
-from reasoning_economics.problems.mixture import WeightedMixture
+from reasoning_economics.problems.mixture import WeightedMixture, without_overflow
 from reasoning_economics.problems.record import Problem
 
 MAX_REDRAWS = 200
@@ -43,11 +43,12 @@ def apportion(weights: list[float], total: int, rng: random.Random) -> list[int]
     """
     if not weights or any(w <= 0 or not math.isfinite(w) for w in weights):
         raise ConfigError(f"weights must be positive and finite, got {weights}")
-    if total < 0:
-        raise ConfigError(f"cannot apportion a negative number of slots ({total})")
+    if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+        raise ConfigError(f"slots to apportion must be an integer >= 0, got {total!r}")
     order = list(range(len(weights)))
     rng.shuffle(order)  # who sits next to whom decides who shares a rounding; make it random
     offset = rng.random()
+    weights = without_overflow(weights)
     scale = total / sum(weights)
     counts = [0] * len(weights)
     cumulative = 0.0
