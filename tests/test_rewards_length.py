@@ -184,6 +184,8 @@ def test_tied_lengths_share_a_reward_and_one_sided_groups():
         lambda: lcpo_max_reward([True, True], [1], 10),
         lambda: lcpo_prompt_suffix(0),
         lambda: sample_lcpo_target(random.Random(0), 10, 5),
+        lambda: sample_lcpo_target(random.Random(0), 1.5, 5),  # random's own ValueError, naming no argument
+        lambda: sample_lcpo_target(random.Random(0), True, 5),
         lambda: kimi_length_reward([True], []),
         lambda: kimi_length_reward([True], ["12"]),
         lambda: shorter_better_reward([True, False], [1, -2]),

@@ -50,6 +50,18 @@ def test_count_reflections_by_hand(text, expected, why):
     assert count_reflections(text) == expected, why
 
 
+def test_thinking_part_refuses_what_is_not_text():
+    # None was an AttributeError ("'NoneType' object has no attribute 'split'").
+    for call, message in (
+        (lambda: thinking_part(None), "text must be a str, got None"),
+        (lambda: thinking_part("x", start=5), "start must be a str"),
+        (lambda: thinking_part("x", end=""), "thinking tags must be non-empty strings"),
+    ):
+        with pytest.raises(RewardInputError, match=message):
+            call()
+    assert thinking_part("<think>a</think>b") == "a"
+
+
 def test_count_reflections_reads_only_the_thinking_part():
     # only 'wait' inside the tags counts; the answer's 'but' and 'check' do not
     assert count_reflections("<think>hmm, wait</think>\nbut check\nbut") == 1

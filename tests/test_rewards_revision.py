@@ -83,6 +83,24 @@ def test_splitting_a_long_word_counts_each_character_a_bounded_number_of_times()
     assert split_paragraphs(heavy, lambda t: 3 * len(t), min_tokens=1, max_tokens=2) == ["😀"] * 9
 
 
+def test_inputs_of_the_wrong_type_are_reward_input_errors():
+    # Each was a bare TypeError or AttributeError from inside the function.
+    for call, message in (
+        (lambda: split_paragraphs(None, len), "thinking must be a str, got None"),
+        (lambda: split_paragraphs("a b", words, min_tokens=True), "min_tokens must be an int >= 1, got True"),
+        (lambda: split_paragraphs("a b", words, max_tokens=2.5), "max_tokens must be an int >= 1"),
+        (lambda: result_probability("a", -1.0), "logprob_think must be a number <= 0, got 'a'"),
+        (lambda: result_probability(-1.0, None), "logprob_result must be a number <= 0, got None"),
+        (lambda: find_revision_cut(["0.5", 0.9]), r"result_probabilities\[0\] must be a finite number"),
+        (lambda: find_revision_cut([0.1, 0.9], threshold="high"), "threshold must be a finite number"),
+    ):
+        with pytest.raises(RewardInputError, match=message):
+            call()
+    # -inf is a log-probability (a label never seen): sigmoid(-1 - (-inf)) = 1.
+    assert result_probability(-math.inf, -1.0) == 1.0
+    assert find_revision_cut([0.1, 0.9]) == 1
+
+
 def test_split_edge_cases():
     assert split_paragraphs("", words) == []
     assert split_paragraphs("\n\n  \n", words) == []

@@ -26,6 +26,14 @@ def as_flag(value: object, name: str = "correct") -> bool:
     raise RewardInputError(f"{name} must be a bool or 0/1, got {describe(value)}")
 
 
+def as_text(value: object, name: str) -> str:
+    """``value`` when it is a str (a response, its thinking, a tag), else RewardInputError:
+    ``None`` or a number raised a bare AttributeError or TypeError deep in the caller."""
+    if not isinstance(value, str):
+        raise RewardInputError(f"{name} must be a str, got {describe(value)}")
+    return value
+
+
 def as_items(values: object, name: str, what: str, *, error: type[ValueError] = RewardInputError) -> list[object]:
     """The items of a sequence given as ``values`` (``what`` names what it should hold).
 

@@ -21,6 +21,7 @@ from reasoning_economics.rewards._validation import (
     as_lengths,
     as_number,
     require_non_negative,
+    require_positive_int,
     same_length,
 )
 
@@ -161,7 +162,8 @@ def sample_lcpo_target(
 
     The caller owns ``rng`` so runs are reproducible: ``sample_lcpo_target(random.Random(0))``.
     """
-    if not 0 < low <= high:
+    low, high = require_positive_int(low, "low"), require_positive_int(high, "high")
+    if not low <= high:
         raise RewardInputError(f"need 0 < low <= high, got low={low}, high={high}")
     n_target = rng.randint(low, high)
     return n_target, lcpo_prompt_suffix(n_target, maximum=maximum)

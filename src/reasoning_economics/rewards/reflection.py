@@ -22,6 +22,7 @@ from reasoning_economics.rewards._validation import (
     as_correctness,
     as_lengths,
     as_numbers,
+    as_text,
     require_non_negative,
     same_length,
 )
@@ -68,9 +69,9 @@ def thinking_part(text: str, start: str = THINK_START, end: str = THINK_END) -> 
     with no tags is all thinking, and a chat template that opened ``<think>`` in the prompt
     still works: the completion's text before ``</think>`` is the thinking.
     """
-    if not start or not end:
+    if not as_text(start, "start") or not as_text(end, "end"):
         raise RewardInputError("thinking tags must be non-empty strings")
-    return text.split(start)[-1].split(end)[0]
+    return as_text(text, "text").split(start)[-1].split(end)[0]
 
 
 @lru_cache(maxsize=64)

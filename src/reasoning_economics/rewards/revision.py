@@ -22,9 +22,11 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from numbers import Real
 from typing import Protocol, TypeVar, runtime_checkable
 
-from reasoning_economics.errors import RewardInputError
+from reasoning_economics.errors import RewardInputError, describe
+from reasoning_economics.rewards._validation import as_number, as_numbers, as_text, require_positive_int
 
 MIN_PARAGRAPH_TOKENS = 32
 MAX_PARAGRAPH_TOKENS = 128
@@ -124,10 +126,11 @@ def split_paragraphs(
         count_tokens: counts tokens of a string in the policy's tokenizer, e.g.
             ``reasoning_economics.tokens.get_counter("qwen3").count``.
     """
-    if not 0 < min_tokens <= max_tokens:
+    min_tokens, max_tokens = require_positive_int(min_tokens, "min_tokens"), require_positive_int(max_tokens, "max_tokens")
+    if not min_tokens <= max_tokens:
         raise RewardInputError(f"need 0 < min_tokens <= max_tokens, got {min_tokens}, {max_tokens}")
     pieces: list[str] = []
-    for block in _BLANK_LINE.split(thinking):
+    for block in _BLANK_LINE.split(as_text(thinking, "thinking")):
         block = block.strip()
         if block:
             pieces.extend(_split_long(block, count_tokens, max_tokens))
@@ -197,6 +200,9 @@ LabelLogprobs = Callable[[str, Sequence[str]], Sequence[tuple[float, float]]]
 def result_probability(logprob_think: float, logprob_result: float) -> float:
     """``p_R / (p_R + p_T)`` from the two labels' log-probabilities, computed stably as
     ``sigmoid(logprob_result - logprob_think)``. Both ``-inf`` (neither label seen) is an error."""
+    for name, value in (("logprob_think", logprob_think), ("logprob_result", logprob_result)):
+        if isinstance(value, bool) or not isinstance(value, Real):  # -inf is a log-probability: no as_number
+            raise RewardInputError(f"{name} must be a number <= 0, got {describe(value)}")
     if math.isnan(logprob_think) or math.isnan(logprob_result) or logprob_think > 0 or logprob_result > 0:
         raise RewardInputError(f"log-probabilities must be <= 0, got {logprob_think}, {logprob_result}")
     if logprob_think == -math.inf and logprob_result == -math.inf:
@@ -249,7 +255,8 @@ def find_revision_cut(result_probabilities: Sequence[float], threshold: float = 
     falls back to a cut a few paragraphs before the end; a revision that keeps almost all the
     thinking saves almost nothing, so we skip it.)
     """
-    probs = list(result_probabilities)
+    probs = as_numbers(result_probabilities, "result_probabilities")
+    as_number(threshold, "threshold")
     for i, p in enumerate(probs):
         if not 0.0 <= p <= 1.0:
             raise RewardInputError(f"result_probabilities[{i}] must lie in [0, 1], got {p!r}")
