@@ -423,7 +423,8 @@ def test_cli_settings_the_environment_refuses_fail_before_the_run_directory(args
     empty.write_text("")
     out = tmp_path / "run"
     args = [a.format(empty=empty) for a in args]
-    result = CliRunner().invoke(app, ["eval", "--policy", "uniform", "--episodes", "1", "--out", str(out), *args])
+    # oracle runs in every mode (uniform reads the shared budget, so only episode mode takes it).
+    result = CliRunner().invoke(app, ["eval", "--policy", "oracle", "--episodes", "1", "--out", str(out), *args])
     assert result.exit_code == 2, result.output
     assert result.output.startswith("error: ") and message in result.output
     assert isinstance(result.exception, SystemExit), result.exception

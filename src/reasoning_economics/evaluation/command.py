@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from reasoning_economics.cli_options import given_on_command_line
-from reasoning_economics.evaluation.config import DEFAULT_QUESTIONS, MODES, SERVER_OWN_SETTING
+from reasoning_economics.evaluation.config import DEFAULT_QUESTIONS, MAX_EPISODES, MODES, SERVER_OWN_SETTING
 
 
 def _fail(message: str) -> None:
@@ -31,12 +31,15 @@ def eval_command(
         help="episode: shared budget (main). problem: --samples answers per question, pass@k. "
         "anytime: thinking cut at each budget, answer forced, accuracy per budget.",
     ),
-    episodes: int = typer.Option(8, "--episodes", "-n", min=1, help="Episodes (units); unit i uses seed SEED+i."),
+    episodes: int = typer.Option(
+        8, "--episodes", "-n", min=1,
+        help=f"Episodes (units), at most {MAX_EPISODES:,}; unit i uses seed SEED+i (SEED+episodes-1 at most 2**63-1).",
+    ),
     questions: int = typer.Option(
         DEFAULT_QUESTIONS, "--questions", "-k", min=1, help="Questions per episode (not with --server: the server's number applies)."
     ),
     seed: int = typer.Option(0, "--seed", "-s", min=0, help="Base seed."),
-    out: Path = typer.Option(
+    out_text: str = typer.Option(
         None, "--out", "-o", help="Run directory; by default runs/<policy>-<mode>-seed<seed>-<time>."
     ),
     budget: int = typer.Option(
@@ -99,6 +102,7 @@ def eval_command(
 
     if mode not in MODES:
         _fail(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
+    out = _output_path(out_text)
     console = Console(stderr=False)
     try:
         _refuse_unread_options(ctx, mode, server)
@@ -171,10 +175,11 @@ def report_command(
     baseline: Path = typer.Option(
         None, "--baseline", "-b", help="Run to compare against: token reduction % and accuracy change in points."
     ),
-    out: Path = typer.Option(
+    out_text: str = typer.Option(
         None, "--out", "-o",
         help="Where to write report.html and summary.json; by default into the run itself when one run is "
-        "given without --baseline (its own summary), else ./ree-report (a comparison, never written into a run).",
+        "given without --baseline (its own summary), else ./ree-report (a comparison, never written into a run). "
+        "A directory holding another run is refused.",
     ),
 ) -> None:
     """Compare runs: a table in the terminal, summary.json and a self-contained report.html.
@@ -188,6 +193,7 @@ def report_command(
     from reasoning_economics.text import visible
     from reasoning_economics.training.logs import TRAIN_LOG_NAME
 
+    out = _output_path(out_text)
     target = out or (runs[0] if len(runs) == 1 and baseline is None else Path("ree-report"))
     try:
         comparison, report_path = write_report(runs, target, baseline=baseline)
@@ -259,6 +265,16 @@ def _policy_options(items: list[str], base_url: str | None) -> dict[str, object]
             raise ConfigError("base_url is given both as --base-url and as --policy-option: give it once")
         options["base_url"] = base_url
     return options
+
+
+def _output_path(text: str | None) -> Path | None:
+    """``--out`` as a path (None when not given); an empty one is refused, as it would name the
+    current directory and scatter the run's files there (``-o .`` says that on purpose)."""
+    if text is None:
+        return None
+    if not text.strip():
+        _fail("--out is empty: name a directory (-o . for the current one)")
+    return Path(text)
 
 
 def _holds_a_run(run_dir: Path) -> bool:

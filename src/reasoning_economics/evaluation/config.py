@@ -18,6 +18,14 @@ MODES = ("episode", "problem", "anytime")
 DEFAULT_MAX_TOKENS_PER_STEP = 192
 DEFAULT_QUESTIONS = 4
 
+MAX_EPISODES = 1_000_000
+"""Most units one run may hold. Far past any evaluation worth running, and low enough that a
+mistyped count (an extra zero, or twenty) is refused at once rather than running for days."""
+
+MAX_SEED = 2**63 - 1
+"""Largest seed a unit may use: a server takes seeds as signed 64-bit integers, and an in-process
+run is held to the same limit so that a command behaves alike with and without --server."""
+
 
 SERVER_OWN_KEYS = ("max_tokens_per_step", "hard_cap_mode", "grading_timeout")
 """Environment settings a ``--server`` run neither sends nor applies: the server's own apply."""
@@ -41,7 +49,8 @@ class EvalConfig:
         policy_options: extra options for the policy (``base_url`` for ``openai:``).
         dataset: problem source spec (``builtin``, ``champ``, ``file:<path>``, mixtures).
         mode: ``episode`` (shared budget), ``problem`` (n samples each, pass@k) or ``anytime``.
-        episodes: number of units.
+        episodes: number of units, at most :data:`MAX_EPISODES`; the last unit's seed
+            ``seed + episodes - 1`` must be at most :data:`MAX_SEED`.
         questions: questions per episode (the environment's ``num_questions``). With ``server``
             the server's own number applies, so only the default is accepted there.
         seed: base seed.
@@ -99,11 +108,19 @@ class EvalConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
-        for name, limit in (("questions", MAX_QUESTIONS), ("max_tokens_per_step", MAX_TOKENS_PER_STEP)):
+        limits = (("episodes", MAX_EPISODES), ("questions", MAX_QUESTIONS), ("max_tokens_per_step", MAX_TOKENS_PER_STEP))
+        for name, limit in limits:
             if getattr(self, name) > limit:
                 raise ConfigError(f"{name} must be at most {limit:,}, got {getattr(self, name)!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+        last_seed = self.seed_of(self.episodes - 1)
+        if last_seed > MAX_SEED:
+            # Checked before the run starts: a server refused the first unit past the limit mid-run.
+            raise ConfigError(
+                f"seed {self.seed} with {self.episodes} episodes gives the last unit seed {last_seed}, past the "
+                f"largest seed {MAX_SEED} (2**63 - 1); use --seed {MAX_SEED - self.episodes + 1} or lower"
+            )
         if self.budget is not None and (isinstance(self.budget, bool) or not isinstance(self.budget, int) or self.budget < 1):
             raise ConfigError(f"budget must be a positive integer, got {self.budget!r}")
         if self.budget is not None and self.mode != "episode":

@@ -30,6 +30,8 @@ class RunData:
     summary: dict[str, Any] | None
     units: list[dict[str, Any]] = field(default_factory=list)
     training_log: Path | None = None
+    partial_lines: int = 0
+    """Lines of results.jsonl left out as cut off mid-write (a killed run's last line)."""
 
     @property
     def mode(self) -> str | None:

@@ -25,6 +25,7 @@ from reasoning_economics.evaluation.results import (
     RESULTS_NAME,
     RUN_CONFIG_NAME,
     SUMMARY_NAME,
+    count_partial_lines,
     make_output_dir,
     read_run_config,
     read_units,
@@ -35,6 +36,12 @@ from reasoning_economics.evaluation.summary import summarize, with_baseline
 from reasoning_economics.jsonl import write_text_atomically
 from reasoning_economics.text import html_text, visible
 from reasoning_economics.training.logs import TRAIN_LOG_NAME
+
+
+def holds_a_run(path: str | Path) -> bool:
+    """Whether ``path`` is a run directory: one with a run.json, results.jsonl or training log."""
+    path = Path(path)
+    return any((path / name).exists() for name in (RUN_CONFIG_NAME, RESULTS_NAME, TRAIN_LOG_NAME))
 
 
 def load_run(path: str | Path, name: str | None = None) -> RunData:
@@ -61,7 +68,10 @@ def load_run(path: str | Path, name: str | None = None) -> RunData:
     run_name = name or path.resolve().name
     run_config["name"] = run_name
     summary = summarize(units, run_config) if has_results else None
-    return RunData(name=run_name, path=path, summary=summary, units=units, training_log=training_log)
+    partial = count_partial_lines(path) if has_results else 0
+    return RunData(
+        name=run_name, path=path, summary=summary, units=units, training_log=training_log, partial_lines=partial
+    )
 
 
 def load_runs(paths: Sequence[str | Path]) -> list[RunData]:
@@ -105,6 +115,17 @@ def compare(runs: Sequence[RunData], baseline: RunData | None = None) -> dict[st
         if run.summary and run.summary.get("accuracy") and run.summary.get("answers")
     }
     warnings = []
+    read_runs = list(runs)
+    if baseline is not None and all(run is not baseline for run in runs):
+        read_runs.insert(0, baseline)
+    for run in read_runs:
+        if run.partial_lines:
+            # Left out, not lost: a unit whose line was cut off runs again with --resume.
+            warnings.append(
+                f"{run.path / RESULTS_NAME}: {run.partial_lines} unreadable line(s) at the end (cut off when the "
+                "run was killed while writing) are left out of these numbers; continue the run with its ree eval "
+                "command plus --resume to redo that unit"
+            )
     if baseline is not None and baseline.summary is not None and not baseline.summary["answers"]:
         # Not an error: the other runs' numbers stand, and a baseline still running its first
         # episode (or killed before it) gets answers later; but its comparisons show "-".
@@ -513,6 +534,12 @@ def write_report(
         raise ConfigError(
             f"--out {str(out_dir)!r} is the run {overwritten.name!r}: the comparison would replace that run's "
             f"{SUMMARY_NAME} and {REPORT_NAME}; write it into another directory"
+        )
+    if overwritten is None and holds_a_run(out_dir):
+        # Another run's summary.json would then hold numbers that are not its own.
+        raise ConfigError(
+            f"--out {str(out_dir)!r} holds another run (its {RUN_CONFIG_NAME}, {RESULTS_NAME} or {TRAIN_LOG_NAME}): "
+            f"the report would replace that run's {SUMMARY_NAME} and {REPORT_NAME}; write it into another directory"
         )
     comparison = compare(runs, baseline_run)
     out = make_output_dir(out_dir)

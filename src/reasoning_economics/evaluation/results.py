@@ -48,6 +48,42 @@ def read_units(run_dir: str | Path) -> list[dict[str, Any]]:
     return read_results(run_dir, check=True)
 
 
+def count_partial_lines(run_dir: str | Path) -> int:
+    """How many lines of ``results.jsonl`` :func:`read_results` skips as cut off by a kill while
+    being written (0 or 1: only the last line can be one), so a report can say its numbers leave
+    them out."""
+    path = Path(run_dir) / RESULTS_NAME
+    if not path.is_file():
+        return 0
+    with path.open("rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            return 0
+        handle.seek(-1, os.SEEK_END)
+        if handle.read(1) == b"\n":
+            return 0
+        # The last line has no newline: read it alone (it is the whole file at worst).
+        start = size
+        while start > 0:
+            step = min(65536, start)
+            handle.seek(start - step)
+            block = handle.read(step)
+            newline = block.rfind(b"\n")
+            if newline >= 0:
+                start = start - step + newline + 1
+                break
+            start -= step
+        handle.seek(start)
+        last = handle.read()
+    if not last.strip():
+        return 0
+    try:
+        json.loads(last, parse_constant=_refuse_constant)
+    except ValueError:
+        return 1
+    return 0
+
+
 def _parse(path: Path, check: bool) -> tuple[list[dict[str, Any]], int]:
     """(records, byte length of the complete lines)."""
     with path.open("rb") as handle:
@@ -225,6 +261,12 @@ def writing_output(path: Path, option: str = "--out", *, hint: str | None = None
     :class:`ConfigError`, ending with ``hint`` when given."""
     try:
         yield
+    except IsADirectoryError as exc:
+        # Not a matter of space or limits: something made a folder where the file goes.
+        raise ConfigError(
+            f"{option} {str(path.parent)!r}: cannot write {path.name}: it is a directory; move it away "
+            "(or choose another --out)"
+        ) from exc
     except OSError as exc:
         message = f"{option} {str(path.parent)!r}: cannot write {path.name} ({exc.strerror or exc})"
         raise ConfigError(f"{message}; {hint}" if hint else message) from exc
@@ -263,6 +305,13 @@ def prepare_run_dir(run_dir: str | Path, run_config: dict[str, Any], *, resume: 
       run's ``episodes`` (``run.json`` would say fewer than ``results.jsonl`` holds).
     """
     run_dir = make_output_dir(run_dir)
+    results = run_dir / RESULTS_NAME
+    if results.is_dir():
+        # Refused before run.json is written: the first unit's write failed only after the
+        # policy had answered it, with a hint about free space that did not apply.
+        raise ConfigError(
+            f"--out {str(run_dir)!r}: {RESULTS_NAME} there is a directory; move it away, or choose another --out"
+        )
     stored = read_run_config(run_dir)
     has_results = (run_dir / RESULTS_NAME).is_file() and (run_dir / RESULTS_NAME).stat().st_size > 0
     if has_results and not resume:

@@ -18,7 +18,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from reasoning_economics.errors import ServerError
+from reasoning_economics.errors import ConfigError, ServerError
 from reasoning_economics.evaluation.config import EvalConfig
 from reasoning_economics.evaluation.modes import RunContext, create_mode
 from reasoning_economics.evaluation.results import (
@@ -67,6 +67,7 @@ def run_evaluation(
 
         policy = create_policy(config.policy, **config.policy_options)
     try:
+        check_policy_runs_in_mode(config, policy)
         tokenizer_name = resolve_tokenizer(config, policy)
         counter = tokens.get_counter(tokenizer_name)
         run_config = {
@@ -105,11 +106,14 @@ def run_evaluation(
             }
         done = prepare_run_dir(out_dir, run_config, resume=resume)
         done_indices = {unit["index"] for unit in done}
-        todo = [i for i in range(config.episodes) if i not in done_indices]
+        # Produced as the mode asks for them: a list of every index took memory for units
+        # not yet run (13 GB for a billion episodes before the first one started).
+        todo = (i for i in range(config.episodes) if i not in done_indices)
+        todo_count = config.episodes - sum(1 for i in done_indices if i < config.episodes)
         with ResultsWriter(out_dir) as writer, _progress(console, show_progress) as progress:
             task = progress.add_task(
                 escape(f"{config.mode} {config.policy[:24]}"),  # a policy spec is text, not markup
-                total=len(todo) * mode.answers_per_unit(config),
+                total=todo_count * mode.answers_per_unit(config),
             )
             context = RunContext(
                 config=config,
@@ -130,6 +134,24 @@ def run_evaluation(
     finally:
         if owns_policy:
             policy.close()
+
+
+def check_policy_runs_in_mode(config: EvalConfig, policy: Policy) -> None:
+    """Raise :class:`ConfigError` when ``policy`` cannot run in ``config.mode``, before the run
+    directory is made (the mode itself would only find out at the first answer, leaving a run
+    behind that can never finish)."""
+    name = getattr(policy, "name", config.policy)
+    modes = getattr(policy, "eval_modes", None)
+    if modes is not None and config.mode not in modes:
+        raise ConfigError(
+            f"policy {name!r} only runs in --mode {' or '.join(modes)}: it spends from the episode's shared "
+            f"budget, which --mode {config.mode} does not have (use --mode episode, or another policy)"
+        )
+    if config.mode == "anytime" and not getattr(policy, "supports_prefix", False):
+        raise ConfigError(
+            f"anytime mode forces a final answer by continuing a prefix; policy {name!r} does not support "
+            "prefixes (use --mode episode or --mode problem)"
+        )
 
 
 def describe_first_episode(config: EvalConfig, tokenizer_name: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from reasoning_economics.policies.base import GenerationRequest
 from reasoning_economics.policies.scripted import (
+    MAX_PLANNED_TOKENS,
     Plan,
     ScriptedConfig,
     ScriptedPolicy,
@@ -26,17 +27,23 @@ from reasoning_economics.problems.record import Problem
 
 @dataclass(frozen=True)
 class BudgetBaselineConfig(ScriptedConfig):
-    """``solve_tokens``: tokens a difficulty-1 problem needs to be answered right (0: any length)."""
+    """``solve_tokens``: tokens a difficulty-1 problem needs to be answered right (0: any length;
+    at most :data:`MAX_PLANNED_TOKENS`, the highest per-step limit, beyond which no answer could be)."""
 
     solve_tokens: int = 0
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require_int("solve_tokens", self.solve_tokens, minimum=0)
+        _require_int("solve_tokens", self.solve_tokens, minimum=0, maximum=MAX_PLANNED_TOKENS)
 
 
 class BudgetBaselinePolicy(ScriptedPolicy):
     """Subclasses choose :meth:`target_tokens`; this class clamps it and applies the effort model."""
+
+    eval_modes = ("episode",)
+    """The ``ree eval`` modes these policies run in: they read the episode's shared budget from
+    the observation, which only episode mode has (problem and anytime modes sample questions
+    alone)."""
 
     def __init__(self, config: BudgetBaselineConfig | None = None) -> None:
         super().__init__(config or BudgetBaselineConfig())

@@ -25,6 +25,7 @@ from typing import Any
 
 from reasoning_economics import tokens
 from reasoning_economics.errors import ConfigError
+from reasoning_economics.limits import MAX_TOKENS_PER_STEP
 from reasoning_economics.policies.base import GenerationRequest, GenerationResult
 from reasoning_economics.problems.record import Problem
 
@@ -59,11 +60,18 @@ class ScriptedConfig:
         _require_int("seed", self.seed)
 
 
-def _require_int(name: str, value: Any, minimum: int | None = None) -> None:
+MAX_PLANNED_TOKENS = MAX_TOKENS_PER_STEP
+"""Largest token count a scripted policy's length options take: the highest per-step limit an
+environment allows, so a longer plan could only ever be cut there."""
+
+
+def _require_int(name: str, value: Any, minimum: int | None = None, maximum: int | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"{name} must be an integer, got {value!r}")
     if minimum is not None and value < minimum:
         raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum:,}, got {value}")
 
 
 def unit_draw(*parts: object) -> float:
@@ -196,12 +204,20 @@ class ScriptedPolicy:
         tail = final_statement(problem.answer if plan.correct else wrong_answer(problem.answer))
         if request.prefix is not None:
             text = (" " if request.prefix and not request.prefix[-1].isspace() else "") + tail
-        else:
+        elif plan.tokens <= request.max_tokens:
             text = fit_to_length(self.counter, plan.tokens, tail)
+        else:
+            # Never written past the limit: the whole planned text (a billion tokens for a large
+            # option) took gigabytes only to be cut to a few hundred tokens.
+            return self._cut_at_limit(request)
         count = self.counter.count(text)
         if count <= request.max_tokens:
             return GenerationResult(text=text, completion_tokens=count, finish_reason="stop")
-        # Cut at the limit, as a real model would be: the filler goes on, the answer never comes.
+        return self._cut_at_limit(request)
+
+    def _cut_at_limit(self, request: GenerationRequest) -> GenerationResult:
+        """A response stopped at ``request.max_tokens``, as a real model's would be: the filler
+        goes on to the limit and the answer never comes."""
         cut = fit_to_length(self.counter, request.max_tokens)
         return GenerationResult(text=cut, completion_tokens=self.counter.count(cut), finish_reason="length")
 

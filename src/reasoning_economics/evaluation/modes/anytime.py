@@ -25,7 +25,7 @@ Record of one unit::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from reasoning_economics.errors import ConfigError
@@ -57,7 +57,7 @@ class AnytimeMode:
     def support(self, config: EvalConfig) -> list[int]:
         return budget_support(config.anytime_max_budget, config.anytime_num_budgets)
 
-    def run(self, context: RunContext, indices: Sequence[int]) -> None:
+    def run(self, context: RunContext, indices: Iterable[int]) -> None:
         config = context.config
         if not getattr(context.policy, "supports_prefix", False):
             raise ConfigError(
@@ -66,7 +66,7 @@ class AnytimeMode:
             )
         budgets = self.support(config)
         truncate = make_truncator(context.counter.encode, context.counter.decode)
-        for group in chunks(list(indices), config.concurrency):
+        for group in chunks(indices, config.concurrency):
             units = [(index, context.problems_of(index)) for index in group]
             flat = [(index, q, problem) for index, problems in units for q, problem in enumerate(problems)]
             thinking_requests = [

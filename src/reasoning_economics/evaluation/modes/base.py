@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -214,13 +215,17 @@ class EvalMode(Protocol):
 
     name: str
 
-    def run(self, context: RunContext, indices: Sequence[int]) -> None: ...
+    def run(self, context: RunContext, indices: Iterable[int]) -> None: ...
 
     def answers_per_unit(self, config: EvalConfig) -> int:
         """Answers one unit produces (the progress bar's unit)."""
         ...
 
 
-def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
-    """``items`` in consecutive slices of at most ``size``."""
-    return [items[i : i + size] for i in range(0, len(items), size)]
+def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in consecutive lists of at most ``size``, taken from ``items`` only as each list
+    is asked for (the run's unit indices come lazily, so that memory does not grow with units
+    not yet run)."""
+    iterator = iter(items)
+    while group := list(itertools.islice(iterator, size)):
+        yield group

@@ -19,8 +19,7 @@ Record of one episode (one line of ``results.jsonl``)::
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,13 +88,18 @@ class EpisodeMode:
     def new_session(self, context: RunContext) -> EpisodeSession:
         return open_session(context.config, context.tokenizer_name)
 
-    def run(self, context: RunContext, indices: Sequence[int]) -> None:
-        pending = deque(indices)
+    def run(self, context: RunContext, indices: Iterable[int]) -> None:
+        # Taken one at a time as episodes finish: the indices may be a generator over many units.
+        pending = iter(indices)
+        exhausted = False
         live: list[_LiveEpisode] = []
         try:
-            while pending or live:
-                while pending and len(live) < context.config.concurrency:
-                    index = pending.popleft()
+            while not exhausted or live:
+                while not exhausted and len(live) < context.config.concurrency:
+                    index = next(pending, None)
+                    if index is None:
+                        exhausted = True
+                        break
                     seed = context.config.seed_of(index)
                     session = self.new_session(context)
                     try:

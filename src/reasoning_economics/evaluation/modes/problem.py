@@ -16,7 +16,7 @@ Record of one unit::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from reasoning_economics.evaluation.config import EvalConfig
@@ -51,9 +51,9 @@ class ProblemMode:
     def answers_per_unit(self, config: EvalConfig) -> int:
         return config.questions * config.samples
 
-    def run(self, context: RunContext, indices: Sequence[int]) -> None:
+    def run(self, context: RunContext, indices: Iterable[int]) -> None:
         config = context.config
-        for group in chunks(list(indices), config.concurrency):
+        for group in chunks(indices, config.concurrency):
             units = [(index, context.problems_of(index)) for index in group]
             jobs: list[tuple[int, int, int, Problem]] = []
             requests: list[GenerationRequest] = []
