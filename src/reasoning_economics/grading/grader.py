@@ -8,7 +8,6 @@ worker with a hard timeout. Builtin reasoning-gym problems are scored by reasoni
 from __future__ import annotations
 
 import asyncio
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 
