@@ -122,16 +122,19 @@ def train(
         values = given_settings(config_file, overrides)
         # Resuming: what is left out comes from the run's train_config.json, not the defaults.
         config = resume_config(values) if resume_wanted(values) else TrainConfig.from_mapping(values)
+        from reasoning_economics.training.recipes import build_recipe, ignored_settings
+
+        # Checked before --print-config too: a settings file it printed was refused at the start.
+        build_recipe(config)
+        for name in ignored_settings(config):
+            typer.echo(f"warning: {name}={getattr(config, name)!r} is ignored: recipe {config.recipe!r} does not read it", err=True)
         if print_config:
             import json
 
             typer.echo(json.dumps(config.to_dict(), indent=2, sort_keys=True))
             return
-        from reasoning_economics.training.recipes import ignored_settings
         from reasoning_economics.training.runner import train as run_training
 
-        for name in ignored_settings(config):
-            typer.echo(f"warning: {name}={getattr(config, name)!r} is ignored: recipe {config.recipe!r} does not read it", err=True)
         try:
             result = run_training(config)
         except KeyboardInterrupt:
