@@ -274,6 +274,12 @@ def test_zero_max_tokens_sends_nothing(server):
         ({"temperature": math.nan}, "temperature"),
         ({"backoff": math.inf}, "backoff"),
         ({"max_backoff": math.nan}, "max_backoff"),
+        # Accepted, then an OverflowError from the thread's wait at the first retry.
+        ({"backoff": 1e308, "max_backoff": 1e308}, r"backoff must be at most 86400 seconds \(a day\), got 1e\+308"),
+        ({"timeout": 1e9}, "timeout must be at most 86400 seconds"),
+        # Accepted, then a bare ValueError ("Invalid IPv6 URL") from the HTTP client at the first request.
+        ({"base_url": "http://[::1/v1"}, r"base_url is not a valid URL \(Invalid IPv6 URL\)"),
+        ({"base_url": "http:///v1"}, "base_url names no host"),
     ],
 )
 def test_bad_options_are_config_errors(options, match):

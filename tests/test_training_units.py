@@ -59,7 +59,14 @@ def test_config_toml(tmp_path):
         ({"env": {"num_questions": 5}}, "top level"),
         ({"length_alpha": 1.5}, "length_alpha must be a number in"),
         # These were accepted and failed only after the model loaded, or never.
-        ({"seed": 1.5}, "seed must be an integer >= 0"),
+        ({"seed": 1.5}, "seed must be an integer from 0 to 4294967295"),
+        # These passed, then failed after the model had loaded (numpy's seeding, a 24 GB seed list,
+        # the HTTP client's URL parser).
+        ({"seed": 2**32}, r"seed must be an integer from 0 to 4294967295 \(numpy seeds the trainer with it\), got 4294967296"),
+        ({"steps": 10**9}, "steps must be at most 1,000,000, got 1000000000"),
+        ({"steps": 10**20}, "steps must be at most 1,000,000"),
+        ({"env_url": "http://[::1"}, r"env_url is not a valid URL \(Invalid IPv6 URL\)"),
+        ({"env_url": "http://127.0.0.1:99999"}, "env_url is not a valid URL"),
         ({"top_k": 2.5}, "top_k must be an integer"),
         ({"observation_feedback": "maybe"}, "observation_feedback must be true or false"),
         ({"model": 5}, "model must be a non-empty string"),

@@ -60,11 +60,15 @@ from typing import Any
 
 from reasoning_economics.errors import ConfigError, PolicyEndpointError, PolicyTimeoutError, require
 from reasoning_economics.policies.base import GenerationRequest, GenerationResult, finish_reason_of
+from reasoning_economics.server_url import require_http_url
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 """Answers worth retrying: overload, rate limits and transient server failures."""
 MAX_TOKENS_FIELDS = ("max_tokens", "max_completion_tokens")
+MAX_WAIT_S = 86_400.0
+"""The longest ``timeout``, ``backoff`` or ``max_backoff``: a day. A wait of 1e308 s raised
+OverflowError from the thread's wait at the first retry."""
 ERROR_BODY_BYTES = 64 * 1024
 """How much of an error answer is read: enough for its message, not a flood."""
 
@@ -119,11 +123,14 @@ class OpenAIConfig:
         integer("max_retries", self.max_retries, minimum=0)
         number("backoff", self.backoff, positive=False)
         number("max_backoff", self.max_backoff, positive=False)
+        for name in ("timeout", "backoff", "max_backoff"):
+            if getattr(self, name) > MAX_WAIT_S:
+                raise ConfigError(f"{name} must be at most {MAX_WAIT_S:g} seconds (a day), got {getattr(self, name)!r}")
         integer("max_response_bytes", self.max_response_bytes, minimum=1)
         if self.max_tokens_field not in MAX_TOKENS_FIELDS:
             raise ConfigError(f"max_tokens_field must be one of {MAX_TOKENS_FIELDS}, got {self.max_tokens_field!r}")
-        if self.base_url is not None and not str(self.base_url).startswith(("http://", "https://")):
-            raise ConfigError(f"base_url must start with http:// or https://, got {self.base_url!r}")
+        if self.base_url is not None:
+            require_http_url(self.base_url, "base_url")
         if self.extra_body is not None and not isinstance(self.extra_body, Mapping):
             raise ConfigError(f"extra_body must be a dict, got {self.extra_body!r}")
 

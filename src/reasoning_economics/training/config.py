@@ -38,6 +38,10 @@ SCALE_REWARDS = ("group", "batch", "none")
 LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo", "luspo", "vespo")
 ADVANTAGE_ESTIMATORS = ("grpo", "rloo", "reward_to_go", "brpo")
 CONFIG_NAME = "train_config.json"
+MAX_SEED = 2**32 - 1
+"""numpy's seeding takes no more: 2^32 passed and failed after the model had loaded."""
+MAX_STEPS = 1_000_000
+"""The episode dataset holds a seed per group of every step: a billion steps filled 24 GB."""
 """The resolved settings a run stores in its directory (read back by ``--resume``)."""
 RESUME_MAY_CHANGE = (
     "steps", "save_steps", "save_total_limit", "logging_steps", "log_completions",
@@ -144,8 +148,10 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ConfigError(f"{name} must be an integer >= 1 or unset, got {value!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise ConfigError(f"seed must be an integer from 0 to {MAX_SEED} (numpy seeds the trainer with it), got {self.seed!r}")
+        if self.steps > MAX_STEPS:
+            raise ConfigError(f"steps must be at most {MAX_STEPS:,}, got {self.steps!r}")
         if isinstance(self.top_k, bool) or not isinstance(self.top_k, int):
             raise ConfigError(f"top_k must be an integer, got {self.top_k!r}")
         for flag in dataclasses.fields(self):
