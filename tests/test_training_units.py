@@ -614,3 +614,25 @@ def test_print_config_refuses_and_warns_as_a_start_would():
     assert warned.exit_code == 0
     assert "warning: num_questions=5 is ignored: recipe 'length' does not read it" in warned.output
     assert json.loads(warned.output[warned.output.index("{"):])["num_questions"] == 5
+
+
+def test_resume_and_the_interrupt_hint_skip_a_checkpoint_cut_short(tmp_path):
+    # Ctrl-C while the trainer saved left checkpoint-4 without its trainer_state.json: the hint
+    # named it and --resume picked it, then failed to read its step; checkpoint-2 was intact.
+    from reasoning_economics.training.command import _interrupted_hint
+    from reasoning_economics.training.runner import _resume_checkpoint, checkpoint_step, complete_checkpoints
+
+    for step in (2, 10):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+    (tmp_path / "checkpoint-12").mkdir()  # cut short
+    (tmp_path / "checkpoint-12" / "model.safetensors").write_bytes(b"partial")
+    assert [path.name for path in complete_checkpoints(tmp_path)] == ["checkpoint-2", "checkpoint-10"]  # by step, not name
+    latest = _resume_checkpoint(TrainConfig(resume=True, output_dir=str(tmp_path)), tmp_path)
+    assert latest == str(tmp_path / "checkpoint-10") and checkpoint_step(latest) == 10
+    assert f"the last checkpoint is {tmp_path / 'checkpoint-10'};" in _interrupted_hint(tmp_path, 20)
+    (tmp_path / "checkpoint-2" / "trainer_state.json").unlink()
+    (tmp_path / "checkpoint-10" / "trainer_state.json").unlink()
+    with pytest.raises(ConfigError, match="--resume: no complete checkpoint-\\* directory"):
+        _resume_checkpoint(TrainConfig(resume=True, output_dir=str(tmp_path)), tmp_path)
+    assert "no checkpoint was saved" in _interrupted_hint(tmp_path, 20)

@@ -164,10 +164,9 @@ def train(
 def _interrupted_hint(output_dir: Path, steps: int) -> str:
     """What to do after Ctrl-C: resume from the last checkpoint, when there is one, towards the
     same ``steps`` (the run's stored ones are those of the run's last start, which may be fewer)."""
-    checkpoints = sorted(
-        (p for p in output_dir.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()),
-        key=lambda p: int(p.name.split("-")[-1]),
-    )
+    from reasoning_economics.training.runner import complete_checkpoints
+
+    checkpoints = complete_checkpoints(output_dir)
     if not checkpoints:
         return f"interrupted: no checkpoint was saved in {output_dir} yet, so there is nothing to resume"
     return (

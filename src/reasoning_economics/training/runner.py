@@ -100,6 +100,20 @@ def holds_a_training_run(output_dir: Path) -> bool:
         return True  # unreadable: not known to be empty, so not overwritten
 
 
+def complete_checkpoints(output_dir: Path) -> list[Path]:
+    """The ``checkpoint-<step>`` folders of ``output_dir`` that hold a ``trainer_state.json``, by step.
+
+    The trainer writes that file after the weights and optimizer: a Ctrl-C while it saved left
+    a folder without it, which --resume picked as the latest and then could not read."""
+    if not output_dir.is_dir():
+        return []
+    found = (
+        path for path in output_dir.glob("checkpoint-*")
+        if path.name.split("-")[-1].isdigit() and (path / "trainer_state.json").is_file()
+    )  # fmt: skip
+    return sorted(found, key=lambda path: int(path.name.split("-")[-1]))
+
+
 def _resume_checkpoint(config: TrainConfig, output_dir: Path) -> str | None:
     if config.resume is False:
         return None
@@ -108,13 +122,11 @@ def _resume_checkpoint(config: TrainConfig, output_dir: Path) -> str | None:
         if not path.is_dir():
             raise ConfigError(f"checkpoint {config.resume!r} does not exist")
         return str(path)
-    from transformers.trainer_utils import get_last_checkpoint
-
-    last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
-    if last is None:
+    checkpoints = complete_checkpoints(output_dir)
+    if not checkpoints:
         hint = "" if holds_a_training_run(output_dir) else "; the run saved nothing yet: start it again without --resume"
-        raise ConfigError(f"--resume: no checkpoint-* directory in {str(output_dir)!r}{hint}")
-    return last
+        raise ConfigError(f"--resume: no complete checkpoint-* directory in {str(output_dir)!r}{hint}")
+    return str(checkpoints[-1])
 
 
 def checkpoint_step(checkpoint: str | None) -> int:
