@@ -189,8 +189,9 @@ def test_ctrl_c_says_how_to_resume(tmp_path, monkeypatch):
     assert result.exit_code == 130
     assert "interrupted: no checkpoint was saved" in result.output and "nothing to resume" in result.output
 
-    for step in (2, 10):
+    for step in (2, 10):  # complete checkpoints: the trainer writes trainer_state.json last
         (out / f"checkpoint-{step}").mkdir(parents=True)
+        (out / f"checkpoint-{step}" / "trainer_state.json").write_text(json.dumps({"global_step": step}))
     result = ree("train", "-o", out, "--steps", "30")
     assert result.exit_code == 130
     assert f"the last checkpoint is {out / 'checkpoint-10'}" in result.output  # by number, not by name

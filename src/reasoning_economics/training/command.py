@@ -126,13 +126,13 @@ def train(
 
         # Checked before --print-config too: a settings file it printed was refused at the start.
         build_recipe(config)
-        for name in ignored_settings(config):
-            typer.echo(f"warning: {name}={getattr(config, name)!r} is ignored: recipe {config.recipe!r} does not read it", err=True)
-        if print_config:
+        if print_config:  # its output is the settings' JSON alone, for other programs to read
             import json
 
             typer.echo(json.dumps(config.to_dict(), indent=2, sort_keys=True))
             return
+        for name in ignored_settings(config):
+            typer.echo(f"warning: {name}={getattr(config, name)!r} is ignored: recipe {config.recipe!r} does not read it", err=True)
         from reasoning_economics.training.runner import train as run_training
 
         try:
