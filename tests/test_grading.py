@@ -329,6 +329,22 @@ def test_huge_timeouts_leave_the_pool_serving():
     assert verdict.correct and verdict.reason in grading.grader.WORKER_REASONS
 
 
+def test_a_builtin_problem_whose_scorer_refuses_its_own_gold_answer_is_answerable():
+    # Found by the environment fuzz test: reasoning-gym's gsm_symbolic scorer finds its number
+    # with r"\b-?\d+", which skips the minus sign at the start, so the right answer "-1" scored
+    # 0.01 and the problem could never be answered right.
+    from reasoning_economics.problems import create_source
+
+    problem = create_source("builtin").problem("gsm_symbolic", 0, 94147)
+    assert problem.answer == "-1"
+    right = grading.grade_problem("\\boxed{-1}", problem)
+    assert (right.correct, right.reason) == (True, "identical_to_gold")
+    wrong = grading.grade_problem("\\boxed{1}", problem)
+    assert (wrong.correct, wrong.reason) == (False, "reasoning_gym_score=0.01")
+    other = create_source("builtin").problem("products", 0, 94967)  # a scorer that accepts its gold keeps its reason
+    assert grading.grade_problem(f"\\boxed{{{other.answer}}}", other).reason == "reasoning_gym_score=1"
+
+
 def test_grade_problem_needs_a_problem_it_can_grade():
     from reasoning_economics.problems import Problem
 

@@ -187,6 +187,10 @@ def grade_problem(response: str, problem: Problem, *, timeout: float | None = No
             verdict = (False, f"scorer_error: {type(error).__name__}")
         else:
             verdict = (points == 1.0, f"reasoning_gym_score={points:.3g}")
+        if not verdict[0] and answer.strip() == problem.answer.strip():
+            # The gold answer itself: some scorers refuse their own (gsm_symbolic's pattern reads
+            # "-1" as 1, so a problem whose answer is -1 could never be answered right).
+            verdict = (True, "identical_to_gold")
         _cache.put(key, verdict)
     return GradeResult(verdict[0], answer, verdict[1])
 
