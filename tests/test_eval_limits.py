@@ -153,6 +153,17 @@ def test_budget_baselines_are_refused_outside_episode_mode(policy, mode, tmp_pat
     assert "context['observation']" not in result.output
 
 
+def test_anytime_mode_refuses_a_policy_without_prefixes_before_the_run_directory(tmp_path):
+    # The mode's own check, asked by the runner first: nothing is sent to the endpoint (none listens).
+    out = tmp_path / "run"
+    result = eval_cli(
+        out, "--policy", "openai:m", "--base-url", "http://127.0.0.1:9/v1", "-P", "prefix_continuation=false",
+        "--mode", "anytime", "--episodes", "1", *FAST,
+    )  # fmt: skip
+    assert_refused(result, "anytime mode forces a final answer by continuing a prefix; policy", out)
+    assert "does not support prefixes (use --mode episode or --mode problem)" in result.output
+
+
 # 5. Seeds a server refuses --------------------------------------------------------------------
 
 

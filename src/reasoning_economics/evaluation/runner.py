@@ -68,6 +68,7 @@ def run_evaluation(
         policy = create_policy(config.policy, **config.policy_options)
     try:
         check_policy_runs_in_mode(config, policy)
+        mode.check_policy(policy)
         tokenizer_name = resolve_tokenizer(config, policy)
         counter = tokens.get_counter(tokenizer_name)
         run_config = {
@@ -146,11 +147,6 @@ def check_policy_runs_in_mode(config: EvalConfig, policy: Policy) -> None:
         raise ConfigError(
             f"policy {name!r} only runs in --mode {' or '.join(modes)}: it spends from the episode's shared "
             f"budget, which --mode {config.mode} does not have (use --mode episode, or another policy)"
-        )
-    if config.mode == "anytime" and not getattr(policy, "supports_prefix", False):
-        raise ConfigError(
-            f"anytime mode forces a final answer by continuing a prefix; policy {name!r} does not support "
-            "prefixes (use --mode episode or --mode problem)"
         )
 
 

@@ -57,13 +57,16 @@ class AnytimeMode:
     def support(self, config: EvalConfig) -> list[int]:
         return budget_support(config.anytime_max_budget, config.anytime_num_budgets)
 
-    def run(self, context: RunContext, indices: Iterable[int]) -> None:
-        config = context.config
-        if not getattr(context.policy, "supports_prefix", False):
+    def check_policy(self, policy: Any) -> None:
+        if not getattr(policy, "supports_prefix", False):
             raise ConfigError(
                 f"anytime mode forces a final answer by continuing a prefix; policy "
-                f"{getattr(context.policy, 'name', '?')!r} does not support prefixes"
+                f"{getattr(policy, 'name', '?')!r} does not support prefixes (use --mode episode or --mode problem)"
             )
+
+    def run(self, context: RunContext, indices: Iterable[int]) -> None:
+        config = context.config
+        self.check_policy(context.policy)
         budgets = self.support(config)
         truncate = make_truncator(context.counter.encode, context.counter.decode)
         for group in chunks(indices, config.concurrency):

@@ -215,6 +215,11 @@ class EvalMode(Protocol):
 
     name: str
 
+    def check_policy(self, policy: Any) -> None:
+        """Raise ConfigError when this mode cannot run ``policy`` (the runner asks before it makes
+        the run directory)."""
+        ...
+
     def run(self, context: RunContext, indices: Iterable[int]) -> None: ...
 
     def answers_per_unit(self, config: EvalConfig) -> int:

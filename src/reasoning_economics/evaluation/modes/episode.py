@@ -82,6 +82,9 @@ class _LiveEpisode:
 class EpisodeMode:
     name = "episode"
 
+    def check_policy(self, policy: Any) -> None:
+        """Any policy runs in episode mode."""
+
     def answers_per_unit(self, config: EvalConfig) -> int:
         return config.questions
 

@@ -48,6 +48,9 @@ def problem_messages(problem: Problem, system_prompt: str = PROBLEM_SYSTEM_PROMP
 class ProblemMode:
     name = "problem"
 
+    def check_policy(self, policy: Any) -> None:
+        """Any policy answers problems one by one."""
+
     def answers_per_unit(self, config: EvalConfig) -> int:
         return config.questions * config.samples
 
