@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass
 from functools import lru_cache
 
-from reasoning_economics.errors import GradingInputError
+from reasoning_economics.errors import GradingInputError, describe
 from reasoning_economics.grading import fast_path, reasoning_gym_check
 from reasoning_economics.grading.cache import VerdictCache
 from reasoning_economics.grading.extraction import extract_final_answer, last_boxed_content, strip_delimiters
@@ -65,9 +65,8 @@ def _timeout_s(timeout: object) -> float:
     if timeout is None:
         return DEFAULT_TIMEOUT_S
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not MIN_TIMEOUT_S <= timeout <= MAX_TIMEOUT_S:
-        shown = "an integer of over 30 digits" if isinstance(timeout, int) and abs(timeout) >= 10**30 else repr(timeout)
         raise GradingInputError(
-            f"timeout must be a number of seconds from {MIN_TIMEOUT_S:g} to {MAX_TIMEOUT_S:g}, got {shown}"
+            f"timeout must be a number of seconds from {MIN_TIMEOUT_S:g} to {MAX_TIMEOUT_S:g}, got {describe(timeout)}"
         )
     return float(timeout)
 
