@@ -106,6 +106,11 @@ class OpenAIConfig:
             ):
                 raise ConfigError(f"{name} must be a finite number {'>' if positive else '>='} 0, got {value!r}")
 
+        def wait(name: str, value: Any, *, positive: bool) -> None:
+            number(name, value, positive=positive)
+            if value > MAX_WAIT_S:
+                raise ConfigError(f"{name} must be at most {MAX_WAIT_S:g} seconds (a day), got {value!r}")
+
         def integer(name: str, value: Any, minimum: int) -> None:
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
@@ -119,13 +124,10 @@ class OpenAIConfig:
         if self.seed is not None:
             integer("seed", self.seed, minimum=-(2**63))
         integer("concurrency", self.concurrency, minimum=1)
-        number("timeout", self.timeout, positive=True)
+        wait("timeout", self.timeout, positive=True)
         integer("max_retries", self.max_retries, minimum=0)
-        number("backoff", self.backoff, positive=False)
-        number("max_backoff", self.max_backoff, positive=False)
-        for name in ("timeout", "backoff", "max_backoff"):
-            if getattr(self, name) > MAX_WAIT_S:
-                raise ConfigError(f"{name} must be at most {MAX_WAIT_S:g} seconds (a day), got {getattr(self, name)!r}")
+        wait("backoff", self.backoff, positive=False)
+        wait("max_backoff", self.max_backoff, positive=False)
         integer("max_response_bytes", self.max_response_bytes, minimum=1)
         if self.max_tokens_field not in MAX_TOKENS_FIELDS:
             raise ConfigError(f"max_tokens_field must be one of {MAX_TOKENS_FIELDS}, got {self.max_tokens_field!r}")
