@@ -158,7 +158,7 @@ class HuggingFaceCounter:
             ) from exc
 
     def count(self, text: str) -> int:
-        return len(self.encode(text))
+        return len(self._ids(text))
 
     def count_batch(self, texts: Sequence[str]) -> list[int]:
         if not texts:
@@ -170,14 +170,18 @@ class HuggingFaceCounter:
             raise
 
     def encode(self, text: str) -> list[int]:
-        try:
-            return list(self._tokenizer(text, add_special_tokens=False)["input_ids"])
-        except (TypeError, ValueError):
-            refuse_uncountable([text])
-            raise
+        return list(self._ids(text))
 
     def decode(self, ids: Sequence[int]) -> str:
         return self._tokenizer.decode(list(ids))
+
+    def _ids(self, text: str) -> Sequence[int]:
+        # The tokenizer's own id list: counting needs only its length, not a copy.
+        try:
+            return self._tokenizer(text, add_special_tokens=False)["input_ids"]
+        except (TypeError, ValueError):
+            refuse_uncountable([text])
+            raise
 
 
 def available_tokenizers() -> list[str]:
