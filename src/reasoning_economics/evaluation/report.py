@@ -25,10 +25,9 @@ from reasoning_economics.evaluation.results import (
     RESULTS_NAME,
     RUN_CONFIG_NAME,
     SUMMARY_NAME,
-    count_partial_lines,
     make_output_dir,
     read_run_config,
-    read_units,
+    read_units_and_cut_lines,
     write_output_json,
     writing_output,
 )
@@ -56,7 +55,7 @@ def load_run(path: str | Path, name: str | None = None) -> RunData:
             f"{path} holds neither evaluation results ({RESULTS_NAME}, from ree eval) nor a training log "
             f"({TRAIN_LOG_NAME}, from ree train)"
         )
-    units = read_units(path) if has_results else []
+    units, cut_lines = read_units_and_cut_lines(path) if has_results else ([], 0)
     run_config = read_run_config(path)
     stated_mode = run_config.get("mode")
     if units and stated_mode is not None and units[0].get("mode", "episode") != stated_mode:
@@ -68,9 +67,8 @@ def load_run(path: str | Path, name: str | None = None) -> RunData:
     run_name = name or path.resolve().name
     run_config["name"] = run_name
     summary = summarize(units, run_config) if has_results else None
-    partial = count_partial_lines(path) if has_results else 0
     return RunData(
-        name=run_name, path=path, summary=summary, units=units, training_log=training_log, partial_lines=partial
+        name=run_name, path=path, summary=summary, units=units, training_log=training_log, partial_lines=cut_lines
     )
 
 

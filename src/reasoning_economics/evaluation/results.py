@@ -39,7 +39,7 @@ def read_results(run_dir: str | Path, *, check: bool = False) -> list[dict[str, 
     path = Path(run_dir) / RESULTS_NAME
     if not path.is_file():
         return []
-    records, _ = _parse(path, check)
+    records, _, _ = _parse(path, check)
     return records
 
 
@@ -48,53 +48,27 @@ def read_units(run_dir: str | Path) -> list[dict[str, Any]]:
     return read_results(run_dir, check=True)
 
 
-def count_partial_lines(run_dir: str | Path) -> int:
-    """How many lines of ``results.jsonl`` :func:`read_results` skips as cut off by a kill while
-    being written (0 or 1: only the last line can be one), so a report can say its numbers leave
-    them out."""
+def read_units_and_cut_lines(run_dir: str | Path) -> tuple[list[dict[str, Any]], int]:
+    """:func:`read_units`, and how many lines it left out as cut off by a kill while being
+    written (0 or 1: only the last line can be one), so a report can say its numbers leave them out."""
     path = Path(run_dir) / RESULTS_NAME
     if not path.is_file():
-        return 0
-    with path.open("rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size == 0:
-            return 0
-        handle.seek(-1, os.SEEK_END)
-        if handle.read(1) == b"\n":
-            return 0
-        # The last line has no newline: read it alone (it is the whole file at worst).
-        start = size
-        while start > 0:
-            step = min(65536, start)
-            handle.seek(start - step)
-            block = handle.read(step)
-            newline = block.rfind(b"\n")
-            if newline >= 0:
-                start = start - step + newline + 1
-                break
-            start -= step
-        handle.seek(start)
-        last = handle.read()
-    if not last.strip():
-        return 0
-    try:
-        json.loads(last, parse_constant=_refuse_constant)
-    except ValueError:
-        return 1
-    return 0
+        return [], 0
+    records, _, cut_lines = _parse(path, check=True)
+    return records, cut_lines
 
 
-def _parse(path: Path, check: bool) -> tuple[list[dict[str, Any]], int]:
-    """(records, byte length of the complete lines)."""
+def _parse(path: Path, check: bool) -> tuple[list[dict[str, Any]], int, int]:
+    """(records, byte length of the complete lines, lines left out as cut off: 0 or 1)."""
     with path.open("rb") as handle:
         # Line by line: the whole file as bytes (and again as its lines) beside the records
         # once took more memory than the records themselves.
         return _parse_lines(path, handle, check)
 
 
-def _parse_lines(path: Path, lines: Iterator[bytes], check: bool) -> tuple[list[dict[str, Any]], int]:
+def _parse_lines(path: Path, lines: Iterator[bytes], check: bool) -> tuple[list[dict[str, Any]], int, int]:
     records: dict[int, dict[str, Any]] = {}
-    good_bytes = 0
+    good_bytes = cut_lines = 0
     first: tuple[int, dict[str, Any]] | None = None
     for number, raw in enumerate(lines, start=1):
         # Only the last line of a file can lack its newline.
@@ -112,6 +86,7 @@ def _parse_lines(path: Path, lines: Iterator[bytes], check: bool) -> tuple[list[
             # A record is an object, so a cut one never parses: only the last line can be
             # one, written partly when the run was killed; its unit runs again.
             if is_last:
+                cut_lines = 1
                 break
             raise ResultsFileError(f"{path}:{number} is not a result record ({exc})") from exc
         # A complete record with wrong contents is not a partial write, even on the last line:
@@ -132,7 +107,7 @@ def _parse_lines(path: Path, lines: Iterator[bytes], check: bool) -> tuple[list[
         if index in records:
             raise ResultsFileError(f"{path}:{number} repeats unit {index}")
         records[index] = record
-    return [records[i] for i in sorted(records)], good_bytes
+    return [records[i] for i in sorted(records)], good_bytes, cut_lines
 
 
 def _mismatch(record: dict[str, Any], first_number: int, first: dict[str, Any]) -> str | None:
@@ -172,7 +147,7 @@ def repair_results(run_dir: str | Path) -> list[dict[str, Any]]:
     path = Path(run_dir) / RESULTS_NAME
     if not path.is_file():
         return []
-    records, good_bytes = _parse(path, check=True)
+    records, good_bytes, _ = _parse(path, check=True)
     size = path.stat().st_size
     if good_bytes < size:
         with path.open("r+b") as handle:
