@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 import pytest
 
@@ -18,6 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from typer.testing import CliRunner  # noqa: E402
 
 from reasoning_economics.cli import app  # noqa: E402
+from reasoning_economics.errors import ConfigError  # noqa: E402
 from reasoning_economics.training.config import RESUME_MAY_CHANGE  # noqa: E402
 
 # Small enough that a step takes well under a second on one CPU thread.
@@ -189,6 +191,11 @@ def test_ctrl_c_says_how_to_resume(tmp_path, monkeypatch):
     assert result.exit_code == 130
     assert "interrupted: no checkpoint was saved" in result.output and "nothing to resume" in result.output
 
+    out.mkdir()
+    (out / "train_config.json").write_text("{}")  # training had begun: the run can start over
+    result = ree("train", "-o", out, "--steps", "30")
+    assert f"no checkpoint was saved in {out} yet; start the run over with ree train -o {out} --resume --steps 30" in result.output
+
     for step in (2, 10):  # complete checkpoints: the trainer writes trainer_state.json last
         (out / f"checkpoint-{step}").mkdir(parents=True)
         (out / f"checkpoint-{step}" / "trainer_state.json").write_text(json.dumps({"global_step": step}))
@@ -279,8 +286,6 @@ def test_a_run_that_died_before_logging_a_step_can_be_started_again(tiny_model, 
     assert (out / "train_config.json").is_file() and not any(out.glob("checkpoint-*"))
 
     # It answered "already holds a training run" to a start and "no checkpoint-*" to --resume.
-    resumed = ree("train", "-o", out, "--resume")
-    assert resumed.exit_code == 2 and "the run saved nothing yet: start it again without --resume" in resumed.output
     started = ree("train", "--model", tiny_model, "--steps", "1", *SMALL, "-o", out)
     assert started.exit_code == 0, started.output
     assert json.loads((out / "train_config.json").read_text())["env_url"] is None
@@ -290,3 +295,35 @@ def test_a_run_that_died_before_logging_a_step_can_be_started_again(tiny_model, 
     logged.mkdir()
     (logged / "train_log.jsonl").write_text('{"step": 1}\n')
     assert holds_a_training_run(logged)
+
+
+def test_a_run_stopped_before_its_first_checkpoint_starts_over_on_resume(tiny_model, tmp_path, one_torch_thread_module):
+    from reasoning_economics.training.logs import read_training_log
+
+    out = tmp_path / "run"
+    first = ree("train", "--model", tiny_model, "--recipe", "length", "--steps", "1", *SMALL, "-o", out)
+    assert first.exit_code == 0, first.output
+    for saved in (out / "checkpoint-1", out / "final"):  # as if stopped after logging step 1, before saving
+        shutil.rmtree(saved)
+    (out / "checkpoint-1").mkdir()  # and a save cut short: no trainer_state.json
+    logged = (out / "train_log.jsonl").read_text().splitlines()
+    assert len(logged) == 1
+
+    # A start refuses the folder (it holds a run); --resume refused it too (no checkpoint).
+    assert ree("train", "--model", tiny_model, "--steps", "1", *SMALL, "-o", out).exit_code == 2
+    resumed = ree("train", "-o", out, "--resume", "--steps", "2")
+    assert resumed.exit_code == 0, resumed.output
+    assert "saved no checkpoint before it stopped; it starts over from step 0" in resumed.output
+    assert (out / "checkpoint-2" / "trainer_state.json").is_file() and (out / "final").is_dir()
+    assert json.loads((out / "train_config.json").read_text())["recipe"] == "length"  # the stored settings
+    lines = (out / "train_log.jsonl").read_text().splitlines()
+    assert lines[0] == logged[0] and len(lines) == 3  # the old line kept, steps 1 and 2 logged again
+    assert [record["step"] for record in read_training_log(out)] == [1, 2]
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    from reasoning_economics.training.config import TrainConfig
+    from reasoning_economics.training.runner import train
+
+    with pytest.raises(ConfigError, match="no complete checkpoint-.* and no run settings to start over with"):
+        train(TrainConfig(model=str(tiny_model), output_dir=str(empty), resume=True))

@@ -133,8 +133,14 @@ def train(
             return
         for name in ignored_settings(config):
             typer.echo(f"warning: {name}={getattr(config, name)!r} is ignored: recipe {config.recipe!r} does not read it", err=True)
-        from reasoning_economics.training.runner import train as run_training
+        from reasoning_economics.training.runner import starts_over_on_resume, train as run_training
 
+        if config.resume in (True, "true", "latest") and starts_over_on_resume(Path(config.output_dir)):
+            typer.echo(
+                f"note: the run in {config.output_dir} saved no checkpoint before it stopped; "
+                "it starts over from step 0 with its stored settings",
+                err=True,
+            )
         try:
             result = run_training(config)
         except KeyboardInterrupt:
@@ -164,9 +170,14 @@ def train(
 def _interrupted_hint(output_dir: Path, steps: int) -> str:
     """What to do after Ctrl-C: resume from the last checkpoint, when there is one, towards the
     same ``steps`` (the run's stored ones are those of the run's last start, which may be fewer)."""
-    from reasoning_economics.training.runner import complete_checkpoints
+    from reasoning_economics.training.runner import complete_checkpoints, starts_over_on_resume
 
     checkpoints = complete_checkpoints(output_dir)
+    if starts_over_on_resume(output_dir):
+        return (
+            f"interrupted: no checkpoint was saved in {output_dir} yet; start the run over with "
+            f"ree train -o {output_dir} --resume --steps {steps} (the run's stored settings apply)"
+        )
     if not checkpoints:
         return f"interrupted: no checkpoint was saved in {output_dir} yet, so there is nothing to resume"
     return (

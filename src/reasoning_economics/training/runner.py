@@ -123,10 +123,21 @@ def _resume_checkpoint(config: TrainConfig, output_dir: Path) -> str | None:
             raise ConfigError(f"checkpoint {config.resume!r} does not exist")
         return str(path)
     checkpoints = complete_checkpoints(output_dir)
-    if not checkpoints:
-        hint = "" if holds_a_training_run(output_dir) else "; the run saved nothing yet: start it again without --resume"
-        raise ConfigError(f"--resume: no complete checkpoint-* directory in {str(output_dir)!r}{hint}")
-    return str(checkpoints[-1])
+    if checkpoints:
+        return str(checkpoints[-1])
+    if starts_over_on_resume(output_dir):
+        return None
+    raise ConfigError(f"--resume: no complete checkpoint-* directory in {str(output_dir)!r}, and no run settings to start over with")
+
+
+def starts_over_on_resume(output_dir: Path) -> bool:
+    """Whether ``--resume`` in ``output_dir`` trains from step 0: the run stored its settings but
+    was stopped before its first complete checkpoint.
+
+    Its log lines stay; the run logs the same steps again and :func:`read_training_log` keeps
+    the last line per step. (A start refused such a folder as holding a run, and --resume as
+    holding no checkpoint, so neither could go on.)"""
+    return (output_dir / CONFIG_NAME).is_file() and not complete_checkpoints(output_dir)
 
 
 def checkpoint_step(checkpoint: str | None) -> int:
