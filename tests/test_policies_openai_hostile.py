@@ -343,3 +343,23 @@ def test_non_finite_logprobs_are_dropped(server, logprob):
     [result] = policy.generate([chat(logprobs=True)])
     policy.close()
     assert result.text == "a b" and result.logprobs is None
+
+
+@pytest.mark.parametrize("count", ["1" + "0" * 30, "1000001", "-1", "2.5", "1e30", "true", '"3"', "null"])
+def test_an_implausible_token_count_is_not_taken(server, count):
+    body = '{"choices":[{"message":{"content":"hello world again"},"finish_reason":"stop"}],"usage":{"completion_tokens":%s}}'
+    server.answers = [send(200, (body % count).encode())]
+    error, _ = generate_error(server)
+    assert "no usable usage.completion_tokens (got " in str(error) and "pass tokenizer=<name>" in str(error)
+    policy = make(server, tokenizer="qwen3")  # counts the text instead
+    [result] = policy.generate([chat()])
+    policy.close()
+    assert result.completion_tokens == 3
+
+
+def test_the_largest_plausible_token_count_is_taken(server):
+    server.answers = [send(200, {"choices": [{"message": {"content": "x"}, "finish_reason": "length"}],
+                                 "usage": {"completion_tokens": 1_000_000}})]
+    policy = make(server)
+    assert policy.generate([chat()])[0].completion_tokens == 1_000_000
+    policy.close()

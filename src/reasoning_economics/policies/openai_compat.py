@@ -19,9 +19,11 @@ Options (``create_policy("openai:<model>", base_url=..., ...)``; the CLI's ``--b
 - ``temperature`` (default 0), ``top_p``, ``seed``: sampling, passed through.
 - ``max_tokens_field``: ``max_tokens`` (vLLM, llama.cpp, most servers) or
   ``max_completion_tokens`` (OpenAI's reasoning models, which reject ``max_tokens``).
-- ``tokenizer``: the tokenizer name to count with (default: the model name, which resolves
-  offline for the Qwen, Llama 3 and GPT families); it also counts ``text`` when the server
-  sends no ``usage``.
+- ``tokenizer``: the tokenizer name the environment counts with (default: the model name, which
+  resolves offline for the Qwen, Llama 3 and GPT families). Only when given does it also count
+  ``text`` for an answer without a usable ``usage.completion_tokens`` (missing, not an integer,
+  negative or above ``MAX_TOKENS_PER_STEP``); without it such an answer is an error that says so,
+  as a model name need not name a tokenizer that resolves.
 - ``extra_body``: a dict merged into every request body (e.g.
   ``{"chat_template_kwargs": {"enable_thinking": False}}`` for Qwen3 on vLLM).
 
@@ -59,6 +61,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reasoning_economics.errors import ConfigError, PolicyEndpointError, PolicyTimeoutError, require
+from reasoning_economics.limits import MAX_TOKENS_PER_STEP
 from reasoning_economics.policies.base import GenerationRequest, GenerationResult, finish_reason_of
 from reasoning_economics.server_url import require_http_url
 
@@ -342,10 +345,12 @@ class OpenAIPolicy:
             raise PolicyEndpointError(f"{url}: choices[0] text is not a string: {text!r}")
         usage = payload.get("usage")
         completion_tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
-        if not isinstance(completion_tokens, int) or isinstance(completion_tokens, bool) or completion_tokens < 0:
+        if not _plausible_token_count(completion_tokens):
             if self.config.tokenizer is None:
+                got = "none" if completion_tokens is None else repr(completion_tokens)[:40]
                 raise PolicyEndpointError(
-                    f"{url}: answer has no usage.completion_tokens; pass tokenizer=<name> to count the text instead"
+                    f"{url}: answer has no usable usage.completion_tokens (got {got}); "
+                    "pass tokenizer=<name> to count the text instead"
                 )
             completion_tokens = self._count(text)
         logprobs = _logprobs(choice, chat) if request.logprobs else None
@@ -402,6 +407,12 @@ def _shut(stream: Any) -> None:
         stream.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
     except (AttributeError, OSError):  # no socket, already closed, or a TCP socket TLS has taken over
         pass
+
+
+def _plausible_token_count(value: object) -> bool:
+    """Whether a server's ``usage.completion_tokens`` can be a real count: an integer from 0 to
+    :data:`MAX_TOKENS_PER_STEP` (no request asks for more; a JSON integer may have any size)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TOKENS_PER_STEP
 
 
 def _json_object(data: bytearray, url: str, status: int) -> dict[str, Any]:
