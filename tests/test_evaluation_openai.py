@@ -172,3 +172,27 @@ def test_an_endpoint_failing_mid_run_says_how_to_resume(endpoint, tmp_path):
     answer["status"] = 200
     assert CliRunner().invoke(app, [*args, "--episodes", "2", "--resume"]).exit_code == 0
     assert [unit["index"] for unit in read_results(out)] == [0, 1]
+
+
+def test_resume_may_change_how_requests_reach_the_model_but_not_what_it_is_asked(endpoint, tmp_path):
+    base_url, requests, _ = endpoint
+    out = tmp_path / "run"
+    common = ["eval", "--policy", "openai:Qwen/Qwen2.5-0.5B-Instruct", "--questions", "2", "--no-progress", "--out", str(out)]
+    first = CliRunner().invoke(app, [*common, "--base-url", base_url, "--episodes", "1", "-P", "api_key=sk-secret-1",
+                                     "-P", "timeout=5"])  # fmt: skip
+    assert first.exit_code == 0, first.output
+    stored = json.loads((out / "run.json").read_text())
+    assert stored["policy_options"] == {"base_url": base_url, "timeout": 5}  # the key is never written
+    assert "sk-secret-1" not in (out / "run.json").read_text() + (out / "results.jsonl").read_text()
+
+    # Another address for the same server, other time-outs and retries, another key: the same run.
+    same_server = base_url.replace("127.0.0.1", "localhost")
+    resumed = CliRunner().invoke(app, [*common, "--resume", "--base-url", same_server, "--episodes", "2",
+                                       "-P", "timeout=30", "-P", "max_retries=1", "-P", "backoff=0.1"])  # fmt: skip
+    assert resumed.exit_code == 0, resumed.output
+    assert [unit["index"] for unit in read_results(out)] == [0, 1] and len(requests) == 4
+
+    hotter = CliRunner().invoke(app, [*common, "--resume", "--base-url", base_url, "--episodes", "3",
+                                      "-P", "temperature=0.7"])  # fmt: skip
+    assert hotter.exit_code == 2 and "was made with other settings (policy_options: stored {}, now {'temperature': 0.7})" in hotter.output
+    assert len(requests) == 4

@@ -155,11 +155,15 @@ class EvalConfig:
         return self.seed + index
 
     def identity(self) -> dict[str, Any]:
-        """What goes into ``run.json``: every setting the run reads (not the secret token, nor
+        """What goes into ``run.json``: every setting the run reads (not the secret token or policy options, nor
         another mode's options; with ``server``, not the environment's own settings, which the
         server decides and ``first_episode.env_config_digest`` fingerprints)."""
+        from reasoning_economics.policies.registry import option_roles
+
         data = dataclasses.asdict(self)
         data.pop("token")
+        _, secret = option_roles(self.policy)  # an api_key given as -P was written into run.json
+        data["policy_options"] = {k: v for k, v in self.policy_options.items() if k not in secret}
         if self.server is not None:
             # Only the defaults are accepted here, and nothing sends them: a run.json saying 192
             # tokens a step and hard mode misled when the server applied its own.

@@ -338,6 +338,7 @@ def _refuse_other_settings(run_dir: Path, stored: dict[str, Any], run_config: di
         # Made by a client or a server from before the digest: compare what it recorded, as then.
         stored = {**stored, "first_episode": _without_digest(stored_first)}
         now = {**run_config, "first_episode": _without_digest(first_now)}
+    stored, now = _without_connection_options(stored), _without_connection_options(now)
     differences = {
         key: (stored.get(key), now.get(key))
         for key in now
@@ -432,6 +433,22 @@ def unit_mismatch(unit: dict[str, Any], run_config: dict[str, Any]) -> str | Non
         if asked and asked[0]["question"] != first.get("first_question"):
             return f"asks another first question for seed {first['seed']} than this run does (another dataset)"
     return None
+
+
+def _without_connection_options(run_config: dict[str, Any]) -> dict[str, Any]:
+    """``run_config`` without the policy options that say how requests reach the model (a new
+    --base-url, timeout or retry count for the same model continues the run; they were refused)."""
+    options = run_config.get("policy_options")
+    if not isinstance(options, dict):
+        return run_config
+    from reasoning_economics.errors import UnknownNameError
+    from reasoning_economics.policies.registry import option_roles
+
+    try:
+        connection, _ = option_roles(run_config.get("policy", ""))
+    except UnknownNameError:
+        return run_config  # a policy of another version: compared whole
+    return {**run_config, "policy_options": {k: v for k, v in options.items() if k not in connection}}
 
 
 IDENTITY_KEYS = frozenset(

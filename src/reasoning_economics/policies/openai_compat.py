@@ -58,7 +58,7 @@ import weakref
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from reasoning_economics.errors import ConfigError, PolicyEndpointError, PolicyTimeoutError, require
 from reasoning_economics.limits import MAX_TOKENS_PER_STEP
@@ -79,6 +79,13 @@ ERROR_BODY_BYTES = 64 * 1024
 @dataclass(frozen=True)
 class OpenAIConfig:
     """See the module docstring for each option."""
+
+    CONNECTION_OPTIONS: ClassVar[frozenset[str]] = frozenset(
+        {"base_url", "api_key", "concurrency", "timeout", "max_retries", "backoff", "max_backoff", "max_response_bytes"}
+    )
+    """How requests reach the server, not what the model is asked: ``ree eval --resume`` may change them."""
+    SECRET_OPTIONS: ClassVar[frozenset[str]] = frozenset({"api_key"})
+    """Never written to a run's ``run.json``."""
 
     model: str = ""
     base_url: str | None = None

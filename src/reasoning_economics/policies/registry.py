@@ -102,6 +102,21 @@ def parse_option_pairs(items: Iterable[str], *, label: str = "option", where: st
     return options
 
 
+def option_roles(spec: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(connection options, secret options) of the policy ``spec`` names: the first say how
+    requests reach a model, not what it is asked, the second must not be written down. A config
+    class declares them as ``CONNECTION_OPTIONS`` and ``SECRET_OPTIONS``; most have none.
+
+    Raises:
+        UnknownNameError: the spec names no registered policy.
+    """
+    _, config_cls = _registry.classes(str(spec).strip().partition(":")[0].strip())
+    return (
+        frozenset(getattr(config_cls, "CONNECTION_OPTIONS", ())),
+        frozenset(getattr(config_cls, "SECRET_OPTIONS", ())),
+    )
+
+
 def create_policy(spec: str, **options: Any) -> Policy:
     """The policy a spec string names (see the module docstring).
 
