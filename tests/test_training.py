@@ -124,6 +124,24 @@ def test_single_question_recipes_run_a_step(tiny_model, tmp_path, recipe, overri
     assert metric in record["metrics"]
 
 
+def test_a_step_trained_against_a_real_server_plays_the_servers_episodes(tiny_model, tmp_path, start_server):
+    from reasoning_economics.errors import ConfigError
+
+    server = start_server(env_config=EnvConfig(num_questions=3, hard_cap_mode=False, max_tokens_per_step=12), warm_up=False)
+    config = small_config(tiny_model, tmp_path / "run", num_questions=TrainConfig.num_questions, env={},
+                          env_url=server.base_url, env_tokenizer="qwen3")  # fmt: skip
+    result = train(config)
+    assert result.global_step == 1
+    record = read_training_log(result.log_path)[0]
+    assert record["episode_length"] == 3.0  # the server's number of questions, not the run's
+    assert not (tmp_path / "run" / "policy_tokenizer").exists()  # the server counts with qwen3
+
+    # The server decides these: a run's own value was silently ignored.
+    for ignored, named in (({"num_questions": 2}, "num_questions=2"), ({"env": {"beta": 0.5}}, "env.beta")):
+        with pytest.raises(ConfigError, match=f"{named}: with env_url the server's environment settings apply"):
+            small_config(tiny_model, tmp_path / "other", **{"num_questions": 3, "env": {}, **ignored}, env_url=server.base_url)
+
+
 def test_unknown_recipe_and_bad_resume_are_clear_errors(tiny_model, tmp_path):
     result = CliRunner().invoke(app, ["train", "--model", str(tiny_model), "--recipe", "nope", "-o", str(tmp_path)])
     assert result.exit_code == 2 and "unknown recipe 'nope'" in result.output

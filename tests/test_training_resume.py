@@ -281,7 +281,8 @@ def test_a_run_that_died_before_logging_a_step_can_be_started_again(tiny_model, 
 
     out = tmp_path / "run"
     unreachable = ["--env-url", "http://127.0.0.1:9", "--env-tokenizer", "qwen3"]  # fails in the first step
-    died = ree("train", "--model", tiny_model, "--steps", "1", *SMALL, *unreachable, "-o", out)
+    served = ["--num-generations", "2", "--max-step-tokens", "8", "--set", "total_budget=16"]  # the server sets the questions
+    died = ree("train", "--model", tiny_model, "--steps", "1", *served, *unreachable, "-o", out)
     assert died.exit_code != 0
     assert (out / "train_config.json").is_file() and not any(out.glob("checkpoint-*"))
 

@@ -204,6 +204,8 @@ class TrainConfig:
             raise ConfigError(f"env must be a mapping of EnvConfig fields, got {type(self.env).__name__}")
         if "num_questions" in self.env:
             raise ConfigError("set num_questions at the top level, not under env")
+        if self.env_url is not None:
+            self._refuse_server_owned_settings()
         for name in ("model", "recipe", "output_dir"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ConfigError(f"{name} must be a non-empty string, got {getattr(self, name)!r}")
@@ -227,6 +229,18 @@ class TrainConfig:
         if self.recipe == "anytime" and self.anytime_max_budget is not None:
             return self.anytime_max_budget
         return self.max_step_tokens
+
+    def _refuse_server_owned_settings(self) -> None:
+        """With ``env_url`` the server's environment settings apply: an ``env`` mapping or a
+        ``num_questions`` of its own was silently ignored (as ``ree eval --server`` refuses ``--questions``)."""
+        given = [f"env.{name}" for name in sorted(self.env)]
+        if self.num_questions != TrainConfig.num_questions:
+            given.insert(0, f"num_questions={self.num_questions}")
+        if given:
+            raise ConfigError(
+                f"{', '.join(given)}: with env_url the server's environment settings apply, so these would be "
+                "ignored; drop them, or start the server with them (ree serve --config env.toml)"
+            )
 
     def _check_env(self) -> None:
         """The ``env`` settings checked as EnvConfig checks them, before any model is loaded
