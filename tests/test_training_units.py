@@ -157,6 +157,11 @@ def test_trl_adapter_groups_by_position_when_given_num_generations():
 def test_config_file_errors(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         read_config_file(tmp_path / "missing.yaml")
+    (tmp_path / "configs.yaml").mkdir()  # it said "does not exist" of a folder that does
+    with pytest.raises(ConfigError, match=r"configs.yaml is a directory; name a .toml, .yaml, .yml, .json file in it"):
+        read_config_file(tmp_path / "configs.yaml")
+    with pytest.raises(ConfigError, match="/dev/null is not a regular file"):
+        read_config_file("/dev/null")
     bad = tmp_path / "bad.yaml"
     bad.write_text("- a list\n- not a mapping\n")
     with pytest.raises(ConfigError, match="mapping"):

@@ -20,8 +20,10 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     kept the last value in silence), or holds something other than a mapping.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a directory; name a {', '.join(SUFFIXES)} file in it")
     if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist")
+        raise ConfigError(f"config file {path} does not exist" if not path.exists() else f"config file {path} is not a regular file")
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise ConfigError(f"config file {path} must end in {', '.join(SUFFIXES)}")
