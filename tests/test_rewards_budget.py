@@ -161,3 +161,13 @@ def test_numpy_numbers_and_large_in_range_inputs_still_give_the_formula():
     # episode bonus: 1e150 tokens of a 1e-200 budget is a utilization of inf: bonus 0, not NaN.
     assert episode_bonus(accuracy=1.0, spent=1e150, total_budget=1e-200) == 0.0
     assert type(episode_bonus(accuracy=numpy.float64(0.5), spent=800, total_budget=1000)) is float
+
+
+@pytest.mark.parametrize("name", ["tokens_used", "total_budget", "overspend_tokens", "beta", "gamma", "soft_overspend_penalty"])
+@pytest.mark.parametrize("flag", [True, False])
+def test_a_bool_is_not_a_number_of_tokens_or_a_weight(name, flag):
+    # True and False passed the fast path's range comparisons as 1 and 0 (False as total_budget
+    # only failed them by being 0), while the named checks refused them.
+    given = {"correct": True, "tokens_used": 5, "total_budget": 10, "num_questions": 1, name: flag}
+    with pytest.raises(RewardInputError, match=f"{name} must be a finite number, got {flag}"):
+        step_reward(**given)

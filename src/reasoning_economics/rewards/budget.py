@@ -140,6 +140,10 @@ def step_reward(
             and 0 <= beta <= cap
             and 0 <= gamma <= cap
             and 0 <= soft_overspend_penalty <= cap
+            # A bool passes each comparison above as 0 or 1, so those two objects are ruled out by identity.
+            and tokens_used is not True is not total_budget is not False is not tokens_used
+            and overspend_tokens is not True is not beta is not False is not overspend_tokens
+            and gamma is not True is not soft_overspend_penalty is not False is not gamma
         )
     except (TypeError, ValueError):  # a str does not compare with a number; an array's comparison is no bool
         fast_checks_pass = False
