@@ -172,6 +172,25 @@ def test_config_file_errors(tmp_path):
         read_config_file(other)
 
 
+@pytest.mark.parametrize(
+    "suffix, text, message",
+    [
+        # yaml's own message spanned five lines, quoting the text under "<unicode string>".
+        (".yaml", "steps: 3\nrecipe: [episode\nseed: 1\n",
+         "not valid YAML: line 3, column 5: expected ',' or ']', but got ':' (while parsing a flow sequence at line 2, column 9)"),
+        (".yaml", "a: 1\na: 2\n", "not valid YAML: line 2, column 1: key 'a' is given twice"),
+        (".json", '{"a": 1,\n "a": 2}', "not valid JSON: key 'a' is given twice"),
+        (".toml", "a = \n", "not valid TOML: Invalid value (at line 1, column 5)"),
+    ],
+)
+def test_a_settings_file_that_does_not_parse_is_one_line_naming_the_place(tmp_path, suffix, text, message):
+    path = tmp_path / f"settings{suffix}"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        read_config_file(path)
+    assert str(caught.value) == f"config file {path} is {message}"
+
+
 def test_parse_assignment():
     assert parse_assignment("num_questions=5") == ("num_questions", 5)
     assert parse_assignment("lora=true") == ("lora", True)

@@ -45,12 +45,25 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 
             data = yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader
     except Exception as exc:  # tomllib.TOMLDecodeError, yaml.YAMLError, JSONDecodeError: each says where
-        raise ConfigError(f"config file {path} is not valid {suffix[1:].upper()}: {exc}") from exc
+        raise ConfigError(f"config file {path} is not valid {suffix[1:].upper()}: {_one_line(exc)}") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping of settings, got {type(data).__name__}")
     return data
+
+
+def _one_line(exc: Exception) -> str:
+    """A parser's error on one line: yaml's spans five, quoting the text with a caret and naming
+    the source ``<unicode string>``; its marks give the same places as line and column."""
+    problem, mark = getattr(exc, "problem", None), getattr(exc, "problem_mark", None)
+    if problem is None or mark is None:
+        return " ".join(str(exc).split())
+    where = f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and context_mark is not None:
+        where += f" ({context} at line {context_mark.line + 1}, column {context_mark.column + 1})"
+    return where
 
 
 def _without_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
