@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import runpy
 import random
 import re
+import stat
 from pathlib import Path
 
 import pytest
@@ -359,7 +361,8 @@ def test_an_output_file_that_cannot_be_written_is_refused_before_anything_is_mea
     for output, message in [
         (afile / "bench.json", f"--output {str(afile)!r} exists and is not a directory"),
         (tmp_path, f"--output {str(tmp_path)!r} is a directory; name a JSON file"),
-        (Path("/proc/bench.json"), "--output '/proc': cannot write .bench.json."),
+        # It named the temporary probe file, in its folder.
+        (Path("/proc/bench.json"), "--output '/proc/bench.json': cannot write it (No such file or directory)"),
     ]:
         # Wide enough that rich does not break the temporary path (longer under pytest-xdist).
         result = CliRunner().invoke(
@@ -374,6 +377,12 @@ def test_an_output_file_that_cannot_be_written_is_refused_before_anything_is_mea
     assert result.exit_code == 0 and payload["sections"]["tokens"]
     assert payload["seconds"] >= payload["sections"]["tokens"]["seconds"] > 0 and len(payload["load_average_at_end"]) == 3
     assert sorted(p.name for p in written.parent.iterdir()) == ["bench.json"]  # no probe left behind
+
+    full = tmp_path / "full.json"
+    full.symlink_to("/dev/full")  # writable, so accepted at the start; every write fails with ENOSPC
+    result = CliRunner().invoke(app, ["bench", "--quick", "--only", "tokens", "-o", str(full)], env={"COLUMNS": "400"})
+    assert result.exit_code == 2 and f"ree bench: --output {str(full)!r}: cannot write it (No space left on device)" in result.output
+    assert full.is_symlink() and stat.S_ISCHR(os.stat("/dev/full").st_mode)  # the link was replaced by a file, and it said "wrote"
 
 
 def test_a_server_url_nothing_answers_fails_the_section_at_once():

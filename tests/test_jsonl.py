@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -42,3 +43,31 @@ def test_two_writes_of_one_path_use_different_temporary_files(tmp_path):
     first, second = temporary_sibling(target), temporary_sibling(target)
     assert first != second and first.parent == second.parent == tmp_path
     assert first.name.startswith(".run.json.") and first.suffix == ".tmp"
+
+
+def test_an_atomic_write_keeps_links_and_writes_into_what_is_no_regular_file(tmp_path):
+    import stat
+    import threading
+
+    real = tmp_path / "runs" / "summary.json"
+    real.parent.mkdir()
+    real.write_text("{}")
+    link = tmp_path / "latest.json"
+    link.symlink_to(real)
+    write_json(link, {"a": 1})
+    assert link.is_symlink() and json.loads(real.read_text()) == {"a": 1}  # the link was replaced by a file
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    write_json(fifo, {"b": 2})
+    reader.join(timeout=30)
+    assert json.loads(received[0]) == {"b": 2} and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+    device = tmp_path / "null"
+    device.symlink_to("/dev/null")  # as root, the rename put a regular file in place of a device
+    write_json(device, {"c": 3})
+    assert device.is_symlink() and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert [p.name for p in sorted(tmp_path.iterdir())] == ["latest.json", "null", "pipe", "runs"]

@@ -42,14 +42,23 @@ def write_json(path: str | Path, data: Any, *, sort_keys: bool = False) -> Path:
 
 def write_text_atomically(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary file renamed over it: a failed write (a
-    full disk, a file-size limit) leaves the file as it was and no temporary file behind."""
+    full disk, a file-size limit) leaves the file as it was and no temporary file behind.
+
+    A symbolic link keeps pointing where it did: the file it names is the one replaced. A path
+    that is no regular file (``/dev/stdout``, a FIFO) is written into as it is: the rename put a
+    regular file in place of the device, which as root replaced ``/dev/full`` itself."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = temporary_sibling(path)
+    if path.exists() and not path.is_file():
+        with path.open("w", encoding="utf-8") as file:  # a directory fails here, naming itself
+            file.write(text)
+        return path
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = temporary_sibling(target)
     try:
         with temporary.open("x", encoding="utf-8") as file:
             file.write(text)
-        temporary.replace(path)
+        temporary.replace(target)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise

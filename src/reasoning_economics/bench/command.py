@@ -43,7 +43,6 @@ def bench(
     from reasoning_economics.jsonl import write_json
     from reasoning_economics.bench.suite import run_suite
     from reasoning_economics.errors import ConfigError
-    from reasoning_economics.evaluation.results import writing_output
 
     sections = sections_to_run(only, server_url)
     if server_url is not None and "websocket" not in sections:
@@ -72,10 +71,9 @@ def bench(
     )  # fmt: skip
     payload = run_suite(config, console, command=command)
     try:
-        with writing_output(path, "--output"):
-            write_json(path, payload)
-    except ConfigError as exc:  # the disk filled up or the folder changed during the run
-        console.print(f"ree bench: {exc}", style="red", markup=False)
+        write_json(path, payload)
+    except OSError as exc:  # the disk filled up or the folder changed during the run
+        console.print(f"ree bench: {unwritable(path, exc)}", style="red", markup=False)
         raise typer.Exit(2) from exc
     console.print(f"wrote {path}", markup=False)
     if payload["failed_sections"]:
@@ -110,16 +108,25 @@ def check_output_file(path: Path) -> None:
     """Raise :class:`ConfigError` unless the JSON file ``path`` can be written, creating its
     folder: checked before the run, so that minutes of measuring are not lost to a typo."""
     from reasoning_economics.errors import ConfigError
-    from reasoning_economics.evaluation.results import make_output_dir, writing_output
+    from reasoning_economics.evaluation.results import make_output_dir
     from reasoning_economics.jsonl import temporary_sibling
 
     if path.is_dir():
         raise ConfigError(f"--output {str(path)!r} is a directory; name a JSON file")
+    if path.exists() and not path.is_file():
+        return  # a device or a pipe (/dev/stdout): written into as it is, no file made beside it
     make_output_dir(path.parent, "--output")
     probe = temporary_sibling(path)  # a name like the one write_json writes first
-    with writing_output(probe, "--output"):
+    try:
         probe.open("x").close()
         probe.unlink()
+    except OSError as exc:
+        raise ConfigError(unwritable(path, exc)) from exc
+
+
+def unwritable(path: Path, exc: OSError) -> str:
+    """The error line of an --output file that cannot be written (it named the temporary file)."""
+    return f"--output {str(path)!r}: cannot write it ({exc.strerror or exc})"
 
 
 def unreachable(ws_url: str, timeout_s: float = 5.0) -> str | None:
