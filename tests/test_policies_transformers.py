@@ -132,6 +132,28 @@ def test_missing_chat_template_and_bad_model_are_config_errors(tiny, tmp_path):
 # --------------------------------------------------------------------------- the embedded model
 
 
+@pytest.mark.parametrize(
+    "device, message",
+    [
+        ("gpu", r"device 'gpu' is not a torch device \(Expected one of cpu, cuda"),
+        ("cuda:abc", r"device 'cuda:abc' is not a torch device \(Invalid device string"),
+        pytest.param("mps", "device 'mps': this build of torch cannot use mps devices here",
+                     marks=pytest.mark.skipif(torch.backends.mps.is_available(), reason="this machine has MPS")),
+    ],
+)
+def test_a_device_torch_cannot_use_is_a_config_error(tiny_dir, device, message):
+    # Each was torch's RuntimeError traceback once the model had loaded.
+    with pytest.raises(ConfigError, match=message):
+        create_policy(f"hf:{tiny_dir}", device=device)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_on_a_machine_without_a_gpu_is_a_config_error(tiny_dir):
+    # torch's AssertionError "Torch not compiled with CUDA enabled", as a traceback.
+    with pytest.raises(ConfigError, match="device 'cuda': this machine has no CUDA GPU that torch can use; use device=cpu"):
+        create_policy(f"hf:{tiny_dir}", device="cuda")
+
+
 @pytest.fixture(scope="module")
 def smollm2(tmp_path_factory):
     pytest.importorskip("gguf")

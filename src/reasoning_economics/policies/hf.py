@@ -50,6 +50,7 @@ def load_pretrained(model: str, *, dtype: str = "float32", device: str = "cpu",
     transformers = require("transformers", "models")
     key = (model, dtype, device, trust_remote_code)
     refuse_missing_model_directory(model)
+    check_device(device)
     with _load_lock:
         if key not in _loaded:
             try:
@@ -61,6 +62,29 @@ def load_pretrained(model: str, *, dtype: str = "float32", device: str = "cpu",
                 raise ConfigError(f"cannot load model {model!r}: {type(exc).__name__}: {exc}") from exc
             _loaded[key] = (network.eval(), tokenizer)
         return _loaded[key]
+
+
+def check_device(device: str) -> None:
+    """Raise :class:`ConfigError` unless ``device`` names a torch device this machine has: a
+    misspelt one, or ``cuda`` on a CPU-only build, was torch's traceback once the model had loaded."""
+    torch = require("torch", "models")
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise ConfigError(f"device {device!r} is not a torch device ({reason}); e.g. cpu, cuda, cuda:1") from None
+    if parsed.type == "cpu":
+        return
+    if parsed.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ConfigError(f"device {device!r}: this machine has no CUDA GPU that torch can use; use device=cpu")
+        if parsed.index is not None and parsed.index >= count:
+            raise ConfigError(f"device {device!r}: this machine has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}")
+        return
+    if parsed.type == "mps" and torch.backends.mps.is_available():
+        return
+    raise ConfigError(f"device {device!r}: this build of torch cannot use {parsed.type} devices here; use cpu or cuda")
 
 
 class HFPolicy(TransformersPolicy):
