@@ -16,6 +16,7 @@ from reasoning_economics.errors import (
     ConfigError,
     EpisodeFinishedError,
     EpisodeNotStartedError,
+    InvalidActionError,
     ServerCapacityError,
     ServerConnectionError,
     ServerError,
@@ -66,6 +67,38 @@ def test_an_async_client_and_typed_errors(live_server):
     asyncio.run(run())
 
 
+def test_calls_made_at_once_on_one_client_take_turns_and_each_reads_its_own_reply(live_server):
+    # Before, the second of two calls made at once failed with websockets' ConcurrencyError,
+    # its reply still coming: each later call read the reply of the call before it.
+    async def run() -> None:
+        async with ReasonBudgetClient(base_url=live_server.base_url) as client:
+            await client.reset(seed=3, tokenizer_name="qwen3")
+            first, state, second = await asyncio.gather(
+                client.step(ReasonBudgetAction(response="\\boxed{1}")),
+                client.state(),
+                client.step(ReasonBudgetAction(response="\\boxed{22}")),
+            )
+            assert (first.observation.step_idx, state.questions_answered, second.observation.step_idx) == (1, 1, 2)
+            third = await client.step(ReasonBudgetAction(response="\\boxed{333}"))
+            assert third.observation.step_idx == 3 and (await client.state()).questions_answered == 3
+            counted = [record["tokens_counted"] for record in third.observation.history]
+            assert counted == [tokens.count_tokens(f"\\boxed{{{n}}}", "qwen3") for n in (1, 22, 333)]
+
+    asyncio.run(run())
+
+
+def test_step_takes_what_the_environment_takes_and_names_anything_else(live_server):
+    # A dict, as the in-process environment's step() takes, raised AttributeError ("'dict'
+    # object has no attribute 'response'"), and so did None.
+    with ReasonBudgetClient(base_url=live_server.base_url) as client:
+        client.reset(seed=2)
+        assert client.step({"response": "\\boxed{1}", "metadata": {"tokenizer_name": "qwen3"}}).observation.step_idx == 1
+        for action, message in (({"respons": "x"}, "respons: Extra inputs"), (None, "got NoneType"), (5, "got int")):
+            with pytest.raises(InvalidActionError, match=message):
+                client.step(action)
+        assert client.step("\\boxed{2}").observation.step_idx == 2  # the refused ones sent nothing
+
+
 def test_sync_and_async_clients_see_the_same_episode_for_the_same_seed(live_server):
     with ReasonBudgetClient(base_url=live_server.base_url) as client:
         sync_question = client.reset(seed=31).observation.question
@@ -106,6 +139,16 @@ def test_the_token_is_sent_and_a_missing_one_is_a_clear_error(start_server):
         ReasonBudgetClient(base_url=server.base_url, token="wrong").reset(seed=1)
     with ReasonBudgetClient(base_url=server.base_url, token="tok-123") as client:
         assert client.reset(seed=1).observation.step_idx == 0
+
+
+def test_a_token_no_header_can_carry_is_a_config_error_that_does_not_quote_it():
+    # websockets refused the header with the whole token in its message ("invalid Authorization
+    # header: Bearer ..."), reported as a server that was not running; a blank token reached the
+    # server as none and was answered "pass token=".
+    for token, reason in (("s3cret\n", "ends with whitespace"), ("s3cret-токен", "outside ASCII"), ("", "empty")):
+        with pytest.raises(ConfigError, match=f"^token .*{reason}") as refused:
+            ReasonBudgetClient(base_url="http://127.0.0.1:9", token=token)
+        assert "s3cret" not in str(refused.value)
 
 
 def test_capacity_a_server_going_away_and_coming_back(start_server):
@@ -150,6 +193,18 @@ def test_after_the_server_goes_away_every_call_says_so_until_reset(start_server)
         for _ in range(2):
             with pytest.raises(ServerConnectionError, match="closed the connection.*episode is lost"):
                 client.step(ReasonBudgetAction(response="\\boxed{1}"))
+
+
+def test_the_client_waits_for_a_reply_as_long_as_a_saturated_server_may_take_to_answer():
+    # A step waits up to 2 minutes plus the grading timeout for a free grading worker, twice at
+    # most, before the server answers GRADING_ERROR and the episode goes on. The client gave up
+    # at 120 s, dropped the connection and lost the episode.
+    from reasoning_economics.env import EnvConfig
+    from reasoning_economics.grading.workers import WORKER_START_SECONDS
+
+    client = ReasonBudgetClient(base_url="http://127.0.0.1:9")
+    assert client._message_timeout >= 2 * (WORKER_START_SECONDS + EnvConfig().grading_timeout)
+    assert ReasonBudgetClient(base_url="http://127.0.0.1:9", message_timeout_s=5)._message_timeout == 5
 
 
 def test_a_lost_connection_says_what_its_close_code_means(start_server):
@@ -331,6 +386,25 @@ def test_server_error_text_is_cut_and_escaped_and_local_error_codes_are_not_take
     for code in ("POLICY_ENDPOINT_ERROR", "POLICY_ERROR", "MISSING_EXTRA", "CONNECTION_ERROR"):
         relayed = error_from_reply({"code": code, "message": "the server lies"})
         assert type(relayed) is ServerError and relayed.code == code
+
+
+def test_a_refused_handshakes_body_is_cut_and_escaped_like_an_error_reply():
+    # The body of a 403 went into the error as it came: terminal escapes and all.
+    import threading
+    from http import HTTPStatus
+
+    from websockets.sync.server import serve
+
+    def refuse(connection, request):
+        return connection.respond(HTTPStatus.FORBIDDEN, "no\x1b]0;pwned\x07\x1b[2J" + "x" * 10_000)
+
+    with serve(lambda ws: None, "127.0.0.1", 0, process_request=refuse) as stub:
+        threading.Thread(target=stub.serve_forever, daemon=True).start()
+        with pytest.raises(ServerConnectionError, match="HTTP 403") as refused:
+            ReasonBudgetClient(base_url=f"http://127.0.0.1:{stub.socket.getsockname()[1]}").reset(seed=1)
+        stub.shutdown()
+    assert "\x1b" not in str(refused.value) and "no\\x1b]0;pwned\\x07" in str(refused.value)
+    assert len(str(refused.value)) < 1_000
 
 
 def test_a_reply_over_the_clients_limit_is_named_as_such():

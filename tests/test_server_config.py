@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import traceback
 
 import pytest
 from typer.testing import CliRunner
@@ -259,6 +260,31 @@ def test_a_blank_ree_token_is_refused_not_read_as_no_auth(tmp_path):
         with pytest.raises(ConfigError, match="REE_TOKEN is set but empty"):
             settings_from_environ({"REE_TOKEN": blank})
     assert settings_from_environ({}).token is None
+
+
+@pytest.mark.timeout(90)  # a hang guard: before, ree serve started and refused every client
+@pytest.mark.parametrize(
+    ("token", "reason"),
+    [
+        ("s3cret-token\n", "starts or ends with whitespace"),  # a secret file's last line break
+        ("  s3cret-token", "starts or ends with whitespace"),
+        ("s3cret-tökén", "a character outside ASCII"),  # websockets sends Latin-1, curl UTF-8
+        ("s3cret\ttoken", "a control character"),
+    ],
+)
+def test_a_token_no_client_can_send_is_refused_at_start_without_quoting_it(token, reason):
+    # HTTP drops the whitespace around a header value: a server whose REE_TOKEN ended in a line
+    # break started, and answered 403 to every client that sent the token.
+    from reasoning_economics.server.app import settings_from_environ
+
+    result = CliRunner().invoke(cli, ["serve", "--no-warm-up", "--port", "0", "--token", token])
+    assert result.exit_code == 2 and reason in result.output, result.output
+    assert "s3cret" not in result.output and "listening on" not in result.output
+    with pytest.raises(ConfigError, match=reason) as refused:
+        settings_from_environ({"REE_TOKEN": token})
+    # uvicorn prints the whole traceback of `uvicorn ...server.app:app`: pydantic's chained text quoted the token.
+    assert "s3cret" not in "".join(traceback.format_exception(refused.value))
+    assert ServerSettings.build(token="Abc-._~+/= 19").token == "Abc-._~+/= 19"  # printable ASCII goes
 
 
 def test_ree_serve_reads_the_variables_the_uvicorn_app_reads(tmp_path):

@@ -37,7 +37,7 @@ from websockets.protocol import State
 from reasoning_economics import errors
 from reasoning_economics.env.models import ReasonBudgetAction, ReasonBudgetObservation, ReasonBudgetState
 from reasoning_economics.limits import MAX_QUESTIONS, MAX_TOKENS_PER_STEP
-from reasoning_economics.server_url import check_server_url
+from reasoning_economics.server_url import check_server_url, token_problem
 from reasoning_economics.text import visible
 
 __all__ = ["ReasonBudgetClient", "ReasonBudgetAction", "ReasonBudgetObservation", "ReasonBudgetState", "StepResult"]
@@ -63,6 +63,12 @@ _REQUIRED_OBSERVATION_FIELDS = ("question", "remaining_budget", "questions_remai
 MAX_SERVER_TEXT = 2000
 """Most characters of a server's error message (or of one of its details) shown: a server wrote
 20 MB of text, and terminal escapes, into the error a user reads."""
+DEFAULT_MESSAGE_TIMEOUT_S = 300.0
+"""How long a reply is waited for before the connection is dropped and the episode lost. A
+saturated ``ree serve`` answers a step GRADING_ERROR (the episode goes on) only once no grading
+worker came free within 2 minutes plus the grading timeout, which may happen twice for one
+answer: at the former 120 s the client gave up on episodes the server would have kept. A dead
+peer is found sooner, by the keepalive pings (``websocket_ping_interval_s``)."""
 DEFAULT_MAX_MESSAGE_MB = 16.0
 """The largest reply read (OpenEnv's default is 100 MB): an observation holds one episode of at
 most 1,000 questions, and a server's 90 MB frame of empty history entries took 4.8 GB to parse."""
@@ -168,8 +174,11 @@ class ReasonBudgetClient(EnvClient[ReasonBudgetAction, ReasonBudgetObservation, 
     ) -> None:
         all_headers = dict(headers or {})
         if token is not None:
+            problem = token_problem(token)
+            if problem is not None:  # websockets' own error quoted the whole header, token and all
+                raise errors.ConfigError(f"token {problem}")
             all_headers["Authorization"] = f"Bearer {token}"
-        kwargs.setdefault("message_timeout_s", 120.0)
+        kwargs.setdefault("message_timeout_s", DEFAULT_MESSAGE_TIMEOUT_S)
         kwargs.setdefault("max_message_size_mb", DEFAULT_MAX_MESSAGE_MB)
         if base_url is not None:
             base_url = check_server_url(base_url, "base_url")
@@ -181,11 +190,25 @@ class ReasonBudgetClient(EnvClient[ReasonBudgetAction, ReasonBudgetObservation, 
         # episode going forever.
         self._replying_to: str | None = None
         self._progress: tuple[int, int] | None = None
+        # One call at a time on the connection (see _send_and_receive), on the loop it runs on.
+        self._one_call: asyncio.Lock | None = None
+        self._one_call_loop: asyncio.AbstractEventLoop | None = None
 
     # -- wire format ---------------------------------------------------------
-    def _step_payload(self, action: ReasonBudgetAction) -> dict[str, Any]:
+    def _step_payload(self, action: ReasonBudgetAction | dict[str, Any] | str) -> dict[str, Any]:
+        # What the in-process environment's step() takes, a dict among them; other values
+        # raised AttributeError ("'dict' object has no attribute 'response'").
         if isinstance(action, str):
             action = ReasonBudgetAction(response=action)
+        elif isinstance(action, dict):
+            try:
+                action = ReasonBudgetAction.model_validate(action)
+            except ValidationError as exc:
+                raise errors.InvalidActionError(f"invalid action: {errors.validation_problems(exc)}") from exc
+        elif not isinstance(action, ReasonBudgetAction):
+            raise errors.InvalidActionError(
+                f"action must be a ReasonBudgetAction, a dict of its fields or a response string, got {type(action).__name__}"
+            )
         payload: dict[str, Any] = {"response": action.response}
         if action.metadata:
             payload["metadata"] = action.metadata
@@ -257,7 +280,8 @@ class ReasonBudgetClient(EnvClient[ReasonBudgetAction, ReasonBudgetObservation, 
         cause = exc.__cause__
         if isinstance(cause, InvalidStatus):
             status = cause.response.status_code
-            body = cause.response.body.decode("utf-8", "replace")[:300] if cause.response.body else ""
+            # Escaped as a reply's error text is: whatever answers at the URL writes this body.
+            body = visible(cause.response.body[:300].decode("utf-8", "replace")) if cause.response.body else ""
             if status in (401, 403):
                 # Read by library users and by ree eval alike: name both ways of passing it.
                 hint = (
@@ -268,7 +292,7 @@ class ReasonBudgetClient(EnvClient[ReasonBudgetAction, ReasonBudgetObservation, 
                 )
                 return f"{self._ws_url} refused the connection with HTTP {status}: {body or 'unauthorized'}; {hint}"
             return f"{self._ws_url} refused the WebSocket handshake with HTTP {status}: {body}"
-        reason = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc)
+        reason = visible(f"{type(cause).__name__}: {cause}" if cause is not None else str(exc))
         return f"cannot connect to {self._ws_url}: {reason} (is `ree serve` running there?)"
 
     def _lost_connection(self, code: int | None, reason: str | None) -> errors.ServerConnectionError:
@@ -283,6 +307,17 @@ class ReasonBudgetClient(EnvClient[ReasonBudgetAction, ReasonBudgetObservation, 
         )
 
     async def _send_and_receive(self, message: dict[str, Any]) -> dict[str, Any]:
+        # Calls made at once (asyncio.gather, or a task reading state() while another steps)
+        # take turns. Each sent its message, and the second failed with websockets'
+        # ConcurrencyError with its reply still coming: every later call then read the reply
+        # of the call before it, a step's reward paired with the next step's response.
+        loop = asyncio.get_running_loop()
+        if self._one_call is None or self._one_call_loop is not loop:
+            self._one_call, self._one_call_loop = asyncio.Lock(), loop
+        async with self._one_call:
+            return await self._send_and_receive_alone(message)
+
+    async def _send_and_receive_alone(self, message: dict[str, Any]) -> dict[str, Any]:
         if message.get("type") == "reset":
             self._lost = None
         elif self._lost is not None:

@@ -1,5 +1,6 @@
-"""The URL of a ``ree serve`` instance as the commands that use one accept it, checked in a
-module light enough to import before anything loads (the client module loads openenv)."""
+"""The URL and bearer token of a ``ree serve`` instance as the commands that use one accept
+them, checked in a module light enough to import before anything loads (the client module
+loads openenv)."""
 
 from __future__ import annotations
 
@@ -51,3 +52,30 @@ def _require_parsable(url: str, name: str) -> None:
         raise ConfigError(f"{name} is not a valid URL ({exc}): {url!r}") from exc
     if not parts.hostname:
         raise ConfigError(f"{name} names no host: {url!r}")
+
+
+def token_problem(token: object) -> str | None:
+    """Why ``token`` cannot serve as a bearer token, or None when it can; never quoting it.
+
+    The token travels in an ``Authorization`` header. HTTP drops whitespace around a header
+    value, so a server whose token ended in a line break (a secret read from a file) refused
+    every client with 403, and a client sending one failed with the token in its error. A
+    character outside printable ASCII is encoded as each client chooses (websockets: Latin-1,
+    curl: UTF-8), so such a token matched some clients and refused the others.
+    """
+    if not isinstance(token, str):
+        return f"must be a string, got {type(token).__name__}"
+    if not token.strip():
+        return "is empty or blank"
+    if token != token.strip():
+        return (
+            "starts or ends with whitespace, which HTTP drops from the header it travels in "
+            "(a line break at the end of a secret file?)"
+        )
+    unsendable = next((character for character in token if not " " <= character <= "~"), None)
+    if unsendable is not None:
+        return (
+            f"holds {'a control character' if unsendable.isascii() else 'a character outside ASCII'} "
+            f"(U+{ord(unsendable):04X}); a token travels in an HTTP header, so it must be printable ASCII"
+        )
+    return None

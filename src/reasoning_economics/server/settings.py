@@ -24,6 +24,7 @@ from reasoning_economics.server import (
     MAX_SESSIONS,
 )
 from reasoning_economics.server.episode_log import DEFAULT_MAX_LOG_MB, DEFAULT_MAX_LOGGED_RESPONSE_CHARS, LOG_BACKUPS
+from reasoning_economics.server_url import token_problem
 
 EPISODE_LOG_NAME = "episodes.jsonl"
 MAX_STEP_THREADS = 4096
@@ -114,9 +115,10 @@ class ServerSettings(BaseModel):
 
     @field_validator("token")
     @classmethod
-    def _token_not_blank(cls, token: str | None) -> str | None:
-        if token is not None and not token.strip():
-            raise ValueError("the token must not be empty or blank")
+    def _token_sendable(cls, token: str | None) -> str | None:
+        problem = None if token is None else token_problem(token)
+        if problem is not None:
+            raise ValueError(f"the token {problem}")
         return token
 
     @property
@@ -145,7 +147,9 @@ class ServerSettings(BaseModel):
         try:
             return cls(**values)
         except ValidationError as exc:
-            raise ConfigError(f"invalid server setting: {validation_problems(exc, limit=100)}") from exc
+            # Not chained: pydantic's text quotes every input, and under ``uvicorn ...:app`` the
+            # traceback printed a refused token whole.
+            raise ConfigError(f"invalid server setting: {validation_problems(exc, limit=100)}") from None
 
 
 def load_env_config(path: Path | None = None, **overrides: Any):
