@@ -7,6 +7,7 @@ from the same rows at test time. Nothing here reaches the Hugging Face hub.
 from __future__ import annotations
 
 import collections
+import decimal
 import json
 import logging
 import os
@@ -22,7 +23,9 @@ import pytest
 
 from reasoning_economics.errors import ConfigError, DatasetFormatError, DatasetUnavailableError
 from reasoning_economics.problems import BOXED_INSTRUCTION, UnionSource, create_source, sample_episode
+from reasoning_economics.grading import grade_problem
 from reasoning_economics.problems.champ import load_champ_problems
+from reasoning_economics.problems.files import FileSourceConfig, read_problem_file
 from reasoning_economics.problems.metamathqa import TYPE_DIFFICULTY, answer_after_marker
 
 DATA = Path(__file__).parent / "data" / "problems"
@@ -456,6 +459,83 @@ def test_a_json_number_answer_whose_digits_were_rounded_is_a_format_error(answer
     path.write_text(json.dumps({"question": "q", "answer": 2**53 - 1}) + "\n")  # still exact
     (problem,) = sample_episode(create_source("file", path=str(path), cache_dir=str(tmp_path / "c3")), 1, seed=0)
     assert problem.answer == "9007199254740991"
+
+
+def test_a_gsm8k_worked_answer_gives_the_number_after_its_final_hashes(tmp_path):
+    # openai/gsm8k's schema: the whole worked solution was the gold, and "\\boxed{72}" was graded wrong.
+    path = tmp_path / "gsm8k.jsonl"
+    rows = [
+        {"question": "Natalia sold 48 clips in April and half as many in May. How many in all?",
+         "answer": "Natalia sold 48/2 = <<48/2=24>>24 clips in May.\nIn all 48+24 = <<48+24=72>>72 clips.\n#### 72"},
+        {"question": "How much does a 5,000 dollar car cost?", "answer": "It costs 5,000 dollars.\n####  5,000 \n"},
+        {"question": "What is 6 times 7?", "answer": "#### 42"},
+        {"question": "What is four #### marks?", "answer": "a #### b"},  # not a final line: kept whole
+    ]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    problems = read_problem_file(FileSourceConfig(path=str(path), cache_dir=str(tmp_path / "c")))
+    assert [p.answer for p in problems] == ["72", "5,000", "42", "a #### b"]
+    assert grade_problem("So she sold \\boxed{72} clips.", problems[0]).correct
+    assert not grade_problem("\\boxed{24}", problems[0]).correct
+    path.write_text(json.dumps({"question": "q?", "answer": "Nothing to say.\n####   "}) + "\n")
+    with pytest.raises(DatasetFormatError, match=r"gsm8k\.jsonl row 1: 'answer' must be a non-empty string"):
+        read_problem_file(FileSourceConfig(path=str(path), cache_dir=str(tmp_path / "c2")))
+
+
+def test_parquet_float32_and_decimal_numbers_are_read_as_written(tmp_path):
+    # A float32 123456.7 is the double 123456.703125: that text was the gold and "123456.7" was
+    # graded wrong. A decimal column's Decimal values were refused as "not a number".
+    path = tmp_path / "narrow.parquet"
+    pq.write_table(pa.table({
+        "question": ["q1?", "q2?", "q3?"],
+        "answer": pa.array([123456.7, 0.1, 2.5], pa.float32()),
+        "difficulty": pa.array([0.2, 0.7, 1.0], pa.float32()),
+    }), path)
+    problems = read_problem_file(FileSourceConfig(path=str(path), cache_dir=str(tmp_path / "c")))
+    assert [(p.answer, p.difficulty) for p in problems] == [("123456.7", 0.2), ("0.1", 0.7), ("2.5", 1.0)]
+    assert grade_problem("\\boxed{123456.7}", problems[0]).correct
+    pq.write_table(pa.table({"question": ["q?"], "answer": pa.array([16777216.0], pa.float32())}), path)
+    with pytest.raises(DatasetFormatError, match=r"row 1: 'answer' 16777216\.0 is a number of 2\^24 or more, .* float32"):
+        read_problem_file(FileSourceConfig(path=str(path), cache_dir=str(tmp_path / "c2")))
+    path = tmp_path / "decimal.parquet"
+    pq.write_table(pa.table({
+        "question": ["q1?", "q2?"],
+        "answer": pa.array([decimal.Decimal("2.50"), decimal.Decimal("-1000")], pa.decimal128(10, 2)),
+        "difficulty": pa.array([decimal.Decimal("0.25"), decimal.Decimal("1")], pa.decimal128(4, 2)),
+    }), path)
+    problems = read_problem_file(FileSourceConfig(path=str(path), cache_dir=str(tmp_path / "c3")))
+    assert [(p.answer, p.difficulty) for p in problems] == [("2.50", 0.25), ("-1000.00", 1.0)]
+
+
+def test_a_folder_for_the_file_source_is_read_whole_whatever_its_file_names(tmp_path):
+    # datasets splits a folder by file names: the gsm8k_test.jsonl rows were dropped without a
+    # word, and a folder holding only test.jsonl failed with a bare "Unknown split" ValueError.
+    folder = tmp_path / "mix"
+    (folder / ".ipynb_checkpoints").mkdir(parents=True)
+    (folder / "gsm8k_test.jsonl").write_text(
+        "".join(json.dumps({"question": f"g{i}?", "answer": str(i), "type": "gsm"}) + "\n" for i in (1, 2))
+    )
+    (folder / "math_train.jsonl").write_text(json.dumps({"question": "m?", "answer": "3", "type": "math"}) + "\n")
+    (folder / ".ipynb_checkpoints" / "math_train-checkpoint.jsonl").write_text(
+        json.dumps({"question": "stale?", "answer": "0", "type": "math"}) + "\n"
+    )
+    problems = read_problem_file(FileSourceConfig(path=str(folder), cache_dir=str(tmp_path / "c")))
+    assert [(p.id, p.answer) for p in problems] == [("file/gsm/1", "1"), ("file/gsm/2", "2"), ("file/math/3", "3")]
+    only_test = tmp_path / "heldout"
+    only_test.mkdir()
+    (only_test / "test.jsonl").write_text(json.dumps({"question": "t?", "answer": "7"}) + "\n")
+    (problem,) = read_problem_file(FileSourceConfig(path=str(only_test), cache_dir=str(tmp_path / "c2")))
+    assert (problem.id, problem.answer) == ("file/heldout/1", "7")
+
+
+def test_a_hub_source_folder_without_the_asked_split_is_a_format_error(tmp_path):
+    folder = tmp_path / "numina"
+    folder.mkdir()
+    row = {"problem": "What is 1 + 1?", "solution": "So \\boxed{2}."}
+    for split in ("train", "test"):
+        (folder / f"{split}.jsonl").write_text(json.dumps(row) + "\n")
+    assert create_source("numina_tir", path=str(folder), split="test", cache_dir=str(tmp_path / "c")).problem_types
+    with pytest.raises(DatasetFormatError, match=r"numina': the folder has no 'validation' split"):
+        create_source("numina_tir", path=str(folder), split="validation", cache_dir=str(tmp_path / "c"))
 
 
 def test_a_union_of_files_with_the_same_name_keeps_every_problem(tmp_path):

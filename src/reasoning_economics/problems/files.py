@@ -1,4 +1,8 @@
-"""The ``file`` source: your own problems from a JSONL, JSON or Parquet file.
+"""The ``file`` source: your own problems from a JSONL, JSON or Parquet file, or a folder of them.
+
+A folder is read whole, every data file whatever its name, in sorted order (hidden files and
+folders left out): file names give no splits here (``gsm8k_test.jsonl`` is read too). The files
+of a folder must all be of one type (JSON or Parquet).
 
 Columns (rows count from 1 in error messages, so a JSONL row number is its line number):
 
@@ -6,7 +10,8 @@ Columns (rows count from 1 in error messages, so a JSONL row number is its line 
 column         required  meaning
 ============== ========= ===============================================================
 ``question``   yes [1]_  the question text (``problem`` is accepted instead)
-``answer``     yes [2]_  the gold final answer, a string or a finite number (turned into a string; not a boolean)
+``answer``     yes [2]_  the gold final answer, a string or a finite number (turned into a string; not a boolean);
+                         a GSM8K-style worked answer ending in a ``#### 72`` line gives the text after ``####``
 ``solution``   no        a worked solution; used only without ``answer``: its last
                          ``\\boxed{...}`` is the gold answer
 ``type``       no        bucket for even mixing (default: option ``type``, else the file stem)
@@ -15,7 +20,10 @@ column         required  meaning
 
 .. [1] A file with both ``question`` and ``problem`` is rejected as ambiguous.
 .. [2] Or ``solution`` with a boxed answer in every row. A number of 2^53 or more must be
-   written as a string: JSON readers read it as a double, which rounds its last digits.
+   written as a string: JSON readers read it as a double, which rounds its last digits. A
+   Parquet ``float32`` number is read as the shortest decimal that is that float32 (``123456.7``,
+   not ``123456.703125``), so one of 2^24 or more must be a string; a ``decimal`` column keeps
+   its digits (``2.50``).
 
 A problem's id is ``file/<type>/<row>`` (``file/quiz/3`` for row 3 of an untyped
 ``quiz.jsonl``). Parts of a union or mixture never share a type, so ids stay unique
@@ -28,8 +36,10 @@ Problems are graded with math-verify. Reading needs the ``data`` extra (``datase
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,7 +57,7 @@ class FileSourceConfig:
     """Options of the ``file`` source.
 
     Attributes:
-        path: the ``.jsonl`` / ``.json`` / ``.parquet`` file (required).
+        path: the ``.jsonl`` / ``.json`` / ``.parquet`` file, or a folder of them (required).
         type: problem type of rows without a ``type`` value (default: the file name without suffix).
         difficulty: difficulty of rows without a ``difficulty`` value.
         cache_dir: where ``datasets`` keeps its Arrow cache (default: its own).
@@ -84,11 +94,34 @@ def _question_column(columns: list[str], where: str) -> str:
 
 EXACT_FLOAT_LIMIT = 2.0**53
 """From here on a double no longer holds every integer: a float answer this large lost digits."""
+NARROW_FLOATS = {"float32": ("2^24", 2.0**24), "float16": ("2^11", 2.0**11)}
+"""Parquet's narrower float columns: their integer limit, written and as a number."""
+
+# GSM8K's answer column (and datasets built like it) is a worked solution whose last line is
+# "#### <final answer>". Taken whole as the gold, it had every right answer graded wrong.
+_HASH_FINAL_LINE = re.compile(r"(?:\A|\n)[ \t]*####[ \t]*(?P<final>[^\n]*)\s*\Z")
 
 
-def _gold(record: dict[str, Any], columns: list[str], where: str) -> str:
+def _as_written(value: Any, dtype: str) -> Any:
+    """A number of a ``dtype`` column as the file holds it. Python reads a float32 as the double
+    nearest it, whose text has digits nobody wrote (123456.7 became "123456.703125", and the
+    right answer was graded wrong): it is the shortest decimal that is the same float32."""
+    if isinstance(value, float) and dtype in NARROW_FLOATS and math.isfinite(value):
+        import numpy  # a dependency of datasets, which read the file
+
+        return float(str(getattr(numpy, dtype)(value)))  # numpy prints the shortest that round-trips
+    return value
+
+
+def _gold(record: dict[str, Any], columns: list[str], where: str, dtype: str = "") -> str:
     if "answer" in columns:
-        value = record["answer"]
+        value = _as_written(record["answer"], dtype)
+        if isinstance(value, decimal.Decimal) and value.is_finite():
+            value = format(value, "f")  # a Parquet decimal column: its digits, and no numbers.Real
+        if isinstance(value, str):
+            final_line = _HASH_FINAL_LINE.search(value)
+            if final_line is not None:
+                value = final_line["final"]
         # str() of anything else (bytes from a Parquet binary column, a list) is a repr no answer
         # can match; so is a boolean's "True", and a non-finite float's "nan" no answer should match.
         usable = isinstance(value, str) or (
@@ -97,13 +130,14 @@ def _gold(record: dict[str, Any], columns: list[str], where: str) -> str:
         text = str(value).strip() if usable else ""
         if not text:
             raise DatasetFormatError(f"{where}: 'answer' must be a non-empty string or finite number, got {value!r}")
-        if isinstance(value, float) and abs(value) >= EXACT_FLOAT_LIMIT:
+        written_limit, limit = NARROW_FLOATS.get(dtype, ("2^53", EXACT_FLOAT_LIMIT))
+        if isinstance(value, float) and abs(value) >= limit:
             # pyarrow reads a JSON integer past int64 (or any number in a column that also holds
             # decimals) as a double: 12345678901234567891 became "1.2345678901234567e+19", and
             # the right answer was graded wrong.
             raise DatasetFormatError(
-                f"{where}: 'answer' {value!r} is a number of 2^53 or more, whose digits were rounded when "
-                "it was read as a double; write the answer as a string"
+                f"{where}: 'answer' {value!r} is a number of {written_limit} or more, whose digits were rounded "
+                f"when it was read as a {dtype if dtype in NARROW_FLOATS else 'double'}; write the answer as a string"
             )
         return text
     from reasoning_economics.grading.extraction import last_boxed_content
@@ -120,19 +154,22 @@ def _gold(record: dict[str, Any], columns: list[str], where: str) -> str:
 def read_problem_file(config: FileSourceConfig) -> list[Problem]:
     """Every row of the file as a Problem, checked; see the module docstring for the columns."""
     path = Path(config.path).expanduser()
-    table = load_table(hub_id=None, path=str(path), cache_dir=config.cache_dir)
+    table = load_table(hub_id=None, path=str(path), split=None, cache_dir=config.cache_dir)
     columns = list(table.column_names)
     question_column = _question_column(columns, str(path))
     if "answer" not in columns and "solution" not in columns:
         raise DatasetFormatError(f"{path}: needs an 'answer' (or 'solution') column; it has {columns}")
     default_type = config.type or path.stem
+    dtypes = {name: str(getattr(feature, "dtype", "")) for name, feature in table.features.items()}
     problems = []
     for index, record in enumerate(table):
         where = f"{path} row {index + 1}"
         question = record[question_column]
         if not isinstance(question, str) or not question.strip():
             raise DatasetFormatError(f"{where}: '{question_column}' must be a non-empty string, got {question!r}")
-        difficulty = record.get("difficulty")
+        difficulty = _as_written(record.get("difficulty"), dtypes.get("difficulty", ""))
+        if isinstance(difficulty, decimal.Decimal) and difficulty.is_finite():
+            difficulty = float(difficulty)  # a Parquet decimal column
         if difficulty is None:
             difficulty = config.difficulty
         elif not _is_difficulty(difficulty):
@@ -147,7 +184,7 @@ def read_problem_file(config: FileSourceConfig) -> list[Problem]:
                 # ids stay unique across a/x.jsonl + b/x.jsonl (an untyped row's type is the stem)
                 id=f"file/{problem_type}/{index + 1}",
                 question=ask_for_boxed(question),
-                answer=_gold(record, columns, where),
+                answer=_gold(record, columns, where, dtypes.get("answer", "")),
                 source="file",
                 problem_type=problem_type,
                 difficulty=float(difficulty),

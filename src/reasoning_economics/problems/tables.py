@@ -67,9 +67,12 @@ class HubSourceConfig:
 
 
 def load_table(
-    *, hub_id: str | None, path: str | None, split: str = "train", cache_dir: str | None = None, how_to: str = ""
+    *, hub_id: str | None, path: str | None, split: str | None = "train", cache_dir: str | None = None, how_to: str = ""
 ):
     """The rows of a local file/folder (``path``) or a hub dataset (``hub_id``) as a ``datasets.Dataset``.
+
+    ``split`` picks the split of a hub dataset or of a folder, whose file names give the splits
+    (``train-0000.parquet``, ``test.jsonl``); None reads every file of a folder (a hub id needs one).
 
     ``how_to`` is appended to the unavailable-error message (for example the source's
     option to pass a local path).
@@ -96,7 +99,7 @@ def load_table(
         ) from exc
 
 
-def _load_local(datasets: Any, path: Path, split: str, cache_dir: str | None):
+def _load_local(datasets: Any, path: Path, split: str | None, cache_dir: str | None):
     import pyarrow  # a dependency of datasets
 
     # datasets reads data_files and data_dir as glob patterns: a "[v2]" in a name would match
@@ -109,9 +112,16 @@ def _load_local(datasets: Any, path: Path, split: str, cache_dir: str | None):
             raise DatasetFormatError(f"{str(path)!r}: the folder holds no data files ({', '.join(_BUILDERS)})")
         if all(_is_blank(file) for file in files):
             raise DatasetFormatError(f"{str(path)!r}: every data file in the folder is empty")
-        builder = None if literal == str(path) else _folder_builder(path)
+        builder = None if literal == str(path) and split is not None else _folder_builder(path)
         try:
-            if builder is None:
+            if split is None:
+                # Every file, whatever its name: datasets splits a folder by file names, so a
+                # "gsm8k_test.jsonl" beside a "math_train.jsonl" was dropped without a word, and a
+                # folder of "test.jsonl" alone failed for want of a "train" split.
+                table = datasets.load_dataset(
+                    builder, data_files=_visible_data_files(path), split="train", cache_dir=cache_dir
+                )
+            elif builder is None:
                 table = datasets.load_dataset(str(path), split=split, cache_dir=cache_dir)
             else:
                 table = datasets.load_dataset(builder, data_dir=literal, split=split, cache_dir=cache_dir)
@@ -123,6 +133,13 @@ def _load_local(datasets: Any, path: Path, split: str, cache_dir: str | None):
                     _load_local(datasets, file, split, cache_dir)
             cause = exc.__cause__ or exc
             raise DatasetFormatError(f"{str(path)!r}: the folder's data files cannot be read: {cause}") from exc
+        except ValueError as exc:
+            if not str(exc).startswith("Unknown split"):
+                raise
+            # datasets' bare ValueError, which no caller knew as a dataset error
+            raise DatasetFormatError(
+                f"{str(path)!r}: the folder has no {split!r} split (its file names give the splits): {exc}"
+            ) from exc
     if not path.is_file():
         raise DatasetUnavailableError(f"no such file or folder: {str(path)!r}")
     builder = _BUILDERS.get(path.suffix.lower())
@@ -268,6 +285,18 @@ def _is_blank(file: Path) -> bool:
             if chunk.strip():
                 return False
     return True
+
+
+def _visible_data_files(folder: Path) -> list[str]:
+    """The non-empty data files under ``folder``, sorted and escaped as glob patterns, leaving out
+    hidden ones (``.ipynb_checkpoints/``, ``__pycache__/``) as datasets' own folder loading does."""
+    return [
+        glob.escape(str(file))
+        for file in sorted(folder.rglob("*"))
+        if file.suffix.lower() in _BUILDERS
+        and not any(part.startswith((".", "__")) for part in file.relative_to(folder).parts)
+        and not _is_blank(file)
+    ]
 
 
 def _folder_builder(folder: Path) -> str:
