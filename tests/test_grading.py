@@ -108,6 +108,47 @@ def test_inner_boxes_side_by_side_are_two_numbers(response):
         assert not grading.grade(response, gold).correct, gold
 
 
+@pytest.mark.parametrize(
+    ("response", "extracted"),
+    [
+        ("The solutions are $x=\\boxed{-2}$ and $x=\\boxed{3}$.", "-2, 3"),
+        ("$x_1 = \\boxed{-2}$, $x_2 = \\boxed{3}$", "-2, 3"),
+        ("The roots are \\boxed{-2}, \\boxed{3}", "-2, 3"),
+        ("\\boxed{3}, \\boxed{-2}, and \\boxed{5}", "3, -2, 5"),
+    ],
+)
+def test_boxes_listing_values_are_one_answer_of_several_values(response, extracted):
+    # Only the last box was the answer: a right list of roots was graded wrong for the gold
+    # "-2, 3" (math-verify itself reads "\\boxed{-2} and \\boxed{3}" as the set), and right for 3.
+    found = extract_final_answer(response)
+    assert (found.answer, found.method) == (extracted, "boxed")
+    gold = extracted.replace("3, -2, 5", "-2, 3, 5")
+    assert grading.grade(response, gold).correct
+    for single in ("-2", "3"):
+        assert not grading.grade(response, single).correct
+
+
+@pytest.mark.parametrize("response", ["\\boxed{3} or \\boxed{4}", "Either $\\boxed{3}$ or $\\boxed{4}$."])
+def test_boxes_offering_two_values_are_wrong_for_both(response):
+    # The last box alone was the answer: right for gold 4.
+    for gold in ("3", "4"):
+        assert not grading.grade(response, gold).correct
+
+
+@pytest.mark.parametrize(
+    ("response", "answer"),
+    [
+        ("So $a=\\boxed{2}$ and $b=\\boxed{5}$.", "5"),  # two quantities, not a list of one
+        ("\\boxed{10} and then \\boxed{42}", "42"),
+        ("$$\\boxed{20}$$ \\boxed{143}", "143"),
+        ("First \\boxed{3}, then corrected: \\boxed{5}", "5"),
+        ("\\boxed{} and \\boxed{5}", "5"),
+    ],
+)
+def test_boxes_not_joined_as_a_list_leave_the_last_box_the_answer(response, answer):
+    assert extract_final_answer(response).answer == answer
+
+
 @pytest.mark.parametrize("response", ["\\boxed{9 maybe {0}}", "\\boxed{9\\ maybe\\ 0}", "\\boxed{9\\;maybe\\;0}",
                                       "\\boxed{not\\quad 0}", "\\boxed{not\\{0\\}}", "\\boxed{\\mathscr{maybe}0}",
                                       "\\boxed{\u03bc\u03b1\u03bb\u03bb\u03bf\u03bd 0}", "The answer is not $0$."])

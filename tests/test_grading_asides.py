@@ -263,3 +263,28 @@ def test_a_bare_answer_under_a_heading_is_the_value_below_it(response, gold):
 def test_a_hedged_answer_tag_sentence_is_wrong_for_both_values():
     for gold in ("9", "5"):
         assert not grade("<answer>It is 9 or maybe 5</answer>", gold).correct
+
+
+@pytest.mark.parametrize(("response", "gold"), [("\\boxed{18 dollars}", "18"), ("\\boxed{5 people}", "5"),
+                                                ("\\boxed{1,250 euros}", "1250"), ("\\boxed{-3 dollars}", "-3.0")])
+def test_a_boxed_number_with_a_plain_unit_is_that_number(response, gold):
+    # math-verify drops some unit words ("cm", "apples") and multiplies others in as letters:
+    # "18 dollars" was 18*d*o*l*l*a*r*s, wrong for gold 18, though "The answer is 18 dollars" was right.
+    result = grade(response, gold)
+    assert result.correct and result.extracted == response[7:-1]
+    assert not grade(response, "17").correct
+
+
+@pytest.mark.parametrize(("response", "gold"), [
+    ("\\boxed{8 thousand}", "8"), ("\\boxed{8 thousand}", "8000"), ("\\boxed{3 or 4}", "3"), ("\\boxed{3 or 4}", "4"),
+    ("\\boxed{3 dollars maybe 4}", "4"), ("\\boxed{3 dollars maybe 4}", "3"), ("\\boxed{5 factorial}", "120"),
+    ("\\boxed{2 hours and 30 minutes}", "2"), ("\\boxed{12 dollars (not 13)}", "13"),
+])
+def test_a_boxed_number_whose_words_hedge_or_change_it_stays_wrong(response, gold):
+    assert not grade(response, gold).correct
+
+
+def test_a_boxed_percent_in_words_and_a_gold_with_words_keep_their_meaning():
+    assert grade("\\boxed{40 percent}", "0.4").correct  # math-verify reads it as 40%
+    assert grade("\\boxed{40 percent}", "40").correct
+    assert grade("\\boxed{5 people}", "5 people").correct  # not cut to 5 against a gold of words

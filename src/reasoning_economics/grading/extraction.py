@@ -6,7 +6,8 @@ when no final answer follows it):
 
 1. the last ``<answer>…</answer>`` block (a box inside it wins over its plain text);
 2. of the last ``\\boxed{…}`` / ``\\fbox{…}`` (nested braces; ``\\boxed 5`` too; a box inside
-   another is part of its content, read as on the page: ``\\boxed{\\fbox{5}9}`` is 59) and the last
+   another is part of its content, read as on the page: ``\\boxed{\\fbox{5}9}`` is 59; boxes that list
+   values, ``x = \\boxed{-2}`` and ``x = \\boxed{3}``, are one answer ``-2, 3``) and the last
    "The answer is X" / "Final Answer: X" / "Answer: X" / "#### X" phrase that states a value,
    the one that comes later: a closing statement overrides the boxes of intermediate steps,
    but "I hope this answer is helpful!" states no value and overrides nothing. A phrase
@@ -207,6 +208,12 @@ def _last_box(text: str) -> tuple[int, str] | None:
     box inside another is part of the outer one's content: ``\\boxed{\\fbox{5}9}`` answers
     ``59``, not 5, which a grader reading boxes would have read alone, and
     ``\\boxed{x = \\boxed{3}}`` answers ``x = 3``."""
+    box = _last_box_span(text)
+    return None if box is None else (box[0], box[2])
+
+
+def _last_box_span(text: str) -> tuple[int, int, str] | None:
+    """:func:`_last_box` with where the box ends: (start, end, content)."""
     found: tuple[int, int, str] | None = None
     for match in islice(_box_starts_from_the_end(text), MAX_BOX_ATTEMPTS):
         box = _box_at(text, match)
@@ -225,7 +232,49 @@ def _last_box(text: str) -> tuple[int, str] | None:
         content = box[2]
     if "box" in content:
         content = strip_delimiters(_without_inner_boxes(content))  # "\\boxed{3}." is "3"
-    return found[0], content
+    return found[0], found[1], content
+
+
+MAX_LISTED_BOXES = 8
+"""The most boxes read as one list (each is read backwards from the last: a hostile megabyte of
+boxes must not be walked whole); a longer list is graded on its last eight values."""
+# Between two boxes of one list of values: "$x = \\boxed{-2}$ and $x = \\boxed{3}$", "\\boxed{1}, \\boxed{2}
+# or \\boxed{3}". Only a separator, "$" and the name of the value may stand there.
+_NAME = r"(?P<name>[A-Za-z])(?:_\{?[0-9A-Za-z]{1,3}\}?)?\s*="
+_BETWEEN_LISTED_BOXES = re.compile(
+    rf"\s*\$*\s*(?:,|;|,?\s*(?:and|or)(?![A-Za-z]))\s*\$*\s*(?:{_NAME}\s*)?\Z", re.IGNORECASE
+)
+_NAME_BEFORE_BOX = re.compile(rf"{_NAME}\s*\Z")
+
+
+def _listed_boxes(text: str, last: tuple[int, int, str]) -> str:
+    """The content of the ``last`` box of ``text``, joined with ", " to the boxes before it that
+    list values with it: ``x = \\boxed{-2}`` and ``x = \\boxed{3}`` answer ``-2, 3``, as
+    math-verify reads them; the last box alone was graded wrong for the gold ``-2, 3``, and
+    right for 3. Boxes named by different letters (``a = \\boxed{2}, b = \\boxed{5}``) are
+    different quantities: only the last is the answer."""
+    contents = [last[2]]
+    names = set()
+    start = last[0]
+    for _ in range(MAX_LISTED_BOXES - 1):
+        window = text[max(0, start - 200) : start]
+        gap = _BETWEEN_LISTED_BOXES.search(window)
+        if gap is None or not window[: gap.start()].endswith("}"):
+            break
+        before = text[: start - len(window) + gap.start()]
+        box = _last_box_span(before)
+        if box is None or box[1] != len(before) or not box[2]:
+            break
+        names.add((gap["name"] or "").lower())
+        contents.append(box[2])
+        start = box[0]
+    if len(contents) == 1:
+        return last[2]
+    first_name = _NAME_BEFORE_BOX.search(text[max(0, start - 20) : start])
+    names.add((first_name["name"] if first_name else "").lower())
+    if len(names) > 1:
+        return last[2]
+    return ", ".join(reversed(contents))
 
 
 def _without_inner_boxes(content: str) -> str:
@@ -385,6 +434,23 @@ def _could_be_another_value(answer: str, after: str) -> bool:
     return bool(
         names_another_number(restated, value) or VALUE_CHANGING_WORD.search(restated) or HEDGE_WORD.search(restated)
     )
+
+
+_PERCENT_IN_WORDS = re.compile(r"(?<![A-Za-z])(?:per\s*cent|pct)", re.IGNORECASE)
+
+
+def number_before_words(answer: str) -> str | None:
+    """The number a plain-text answer states before words that neither hedge nor change it, as
+    after an answer phrase: ``18 dollars`` -> ``18``, ``5 apples (after giving 3 away)`` -> ``5``;
+    None for any other answer (``8 thousand``, ``2 hours and 30 minutes``, ``3 or 4``, LaTeX).
+    Not ``40 percent`` or ``40 pct``, which math-verify reads as 0.4 or 40 as the gold needs."""
+    if "\\" in answer or "$" in answer or _PERCENT_IN_WORDS.search(answer):
+        return None
+    number = _NUMBER.match(answer)
+    if number is None or not _ASIDE_AFTER_NUMBER.match(answer, number.end() - number.group(0).endswith(",")):
+        return None
+    stated = number.group(0).rstrip(",")
+    return None if _could_be_another_value(stated, answer[len(stated) :]) else stated
 
 
 def _prose_answer(sentence: str) -> str | None:
@@ -559,13 +625,13 @@ def _extract_from(segment: str) -> Extraction | None:
             return Extraction(boxed, "answer_tag")
         inner = _stated_answer(tagged, None) or strip_delimiters(tagged)
         return Extraction(inner, "answer_tag")
-    box = _last_box(segment)
+    box = _last_box_span(segment)
     # The later anchor wins: a closing "Final Answer: X" overrides boxes of intermediate steps.
     stated = _stated_answer(segment, None if box is None else box[0])
     if stated is not None:
         return Extraction(stated, "answer_phrase")
     if box is not None:
-        return Extraction(box[1], "boxed")
+        return Extraction(_listed_boxes(segment, box), "boxed")
     bare = _unanchored_answer(segment)
     if bare is not None:
         return Extraction(bare, "unanchored")

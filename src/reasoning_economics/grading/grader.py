@@ -14,7 +14,12 @@ from functools import lru_cache
 from reasoning_economics.errors import GradingInputError, describe
 from reasoning_economics.grading import fast_path, reasoning_gym_check
 from reasoning_economics.grading.cache import VerdictCache
-from reasoning_economics.grading.extraction import extract_final_answer, last_boxed_content, strip_delimiters
+from reasoning_economics.grading.extraction import (
+    extract_final_answer,
+    last_boxed_content,
+    number_before_words,
+    strip_delimiters,
+)
 from reasoning_economics.grading.hedges import has_unbalanced_braces, why_not_one_value
 from reasoning_economics.grading.normalize import clean, exact_number, latex_friendly
 from reasoning_economics.grading.workers import DEADLINE_PASSED, TIMED_OUT, get_pool
@@ -135,12 +140,18 @@ def grade(response: str, gold: str, *, timeout: float | None = None) -> GradeRes
     if has_unbalanced_braces(answer):
         # math-verify reads the answer inside a \boxed{} of ours, which a stray "}" would close.
         return GradeResult(False, answer, "unbalanced_braces")
+    graded = answer
+    if _gold_is_one_number(gold):
+        # "\\boxed{18 dollars}" is 18, as "The answer is 18 dollars" is: math-verify drops some
+        # units ("cm", "apples") but multiplies others in as letters ("dollars", "people", "euros"),
+        # so the right number was graded wrong in a box only.
+        graded = number_before_words(answer) or answer
     not_one_value = None
     if not _gold_of_several_values(gold):
-        not_one_value = why_not_one_value(answer, against_a_number=_gold_is_one_number(gold))
+        not_one_value = why_not_one_value(graded, against_a_number=_gold_is_one_number(gold))
     if not_one_value is not None:
         return GradeResult(False, answer, not_one_value)
-    correct, reason = _decide_symbolic(answer, gold, timeout_s)
+    correct, reason = _decide_symbolic(graded, gold, timeout_s)
     return GradeResult(correct, answer, reason)
 
 
