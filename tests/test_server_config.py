@@ -355,3 +355,19 @@ def test_ctrl_c_twice_stops_the_server_quietly(tmp_path):
         server.stop()
     log = log_path.read_text()
     assert "Traceback" not in log and log.rstrip().endswith("ree serve: stopped"), log[-2000:]
+
+
+def test_the_start_check_does_not_warn_as_if_a_client_had_named_no_budget(monkeypatch, caplog):
+    import logging
+
+    from reasoning_economics.env import EnvConfig, ReasonBudgetEnvironment, environment
+    from reasoning_economics.server.app import create_server_app
+
+    monkeypatch.setattr(environment, "_ANNOUNCED_CONFIG_BUDGETS", set())
+    warning = "no total_budget or tokenizer_name given: using the config budget 16200"
+    with caplog.at_level(logging.WARNING, logger=environment.__name__):
+        create_server_app(ServerSettings.build(warm_up=False))
+        assert warning not in caplog.text  # it was printed at every start
+        # ... and it was used up: the first client that names neither never got it.
+        ReasonBudgetEnvironment(EnvConfig()).reset(seed=1)
+        assert warning in caplog.text

@@ -401,8 +401,13 @@ def _check_serves_an_episode(make_env: Any) -> None:
     tokenizer the server does not allow, or asking for more questions than its source has
     distinct problems, started and answered /health while every reset failed."""
     env = make_env()
+    config = env.config
+    # Without a tokenizer of its own the config's reset takes the config budget and warns that
+    # no client named one: at start that misled, and used up the once-per-process warning the
+    # first such client should get. The same budget given here checks all the rest.
+    budget = None if config.tokenizer_name is not None else min(max(1, config.config_budget), config.max_total_budget)
     try:
-        env.reset(seed=0)
+        env.reset(seed=0, total_budget=budget)
     except ReasoningEconomicsError as exc:
         raise ConfigError(f"this configuration cannot serve an episode: {exc}") from exc
     finally:
