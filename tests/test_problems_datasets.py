@@ -603,3 +603,27 @@ def test_champ_mixture_with_builtin_respects_weights():
         assert counts == {"builtin": 7, "champ": 3}
     counts = collections.Counter(p.source for seed in range(3000) for p in sample_episode(source, 1, seed))
     assert abs(counts["champ"] / 3000 - 0.3) < 0.035  # 4 standard deviations
+
+
+def test_a_math_level_gives_the_difficulty_where_none_is_given(tmp_path):
+    # MATH's rows carry "level": "Level 1".."Level 5" (and a few "Level ?"); every row of such
+    # a file had difficulty 0.5, so accuracy by difficulty showed one bucket.
+    rows = [
+        {"problem": "p1", "answer": "1", "type": "Algebra", "level": "Level 1"},
+        {"problem": "p2", "answer": "2", "type": "Algebra", "level": "Level 5"},
+        {"problem": "p3", "answer": "3", "type": "Algebra", "level": 3},
+        {"problem": "p4", "answer": "4", "type": "Algebra", "level": "Level ?"},
+        {"problem": "p5", "answer": "5", "type": "Algebra", "level": "level 2", "difficulty": 0.9},  # given wins
+        {"problem": "p6", "answer": "6", "type": "Algebra", "level": 4.0},
+        {"problem": "p7", "answer": "7", "type": "Algebra"},
+    ]
+    path = tmp_path / "math.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    problems = read_problem_file(FileSourceConfig(path=str(path), difficulty=0.3, cache_dir=str(tmp_path / "c")))
+    assert [p.difficulty for p in problems] == [0.0, 1.0, 0.5, 0.3, 0.9, 0.75, 0.3]
+
+    for level in ("Level 6", 0, "hard", True, 2.5):
+        bad = tmp_path / f"bad-{level}.jsonl"
+        bad.write_text(json.dumps({"problem": "p", "answer": "1", "level": level}) + "\n")
+        with pytest.raises(DatasetFormatError, match=r"row 1: 'level' must be MATH's 1 to 5 .* give a 'difficulty' column"):
+            read_problem_file(FileSourceConfig(path=str(bad), cache_dir=str(tmp_path / "c3")))

@@ -15,7 +15,9 @@ column         required  meaning
 ``solution``   no        a worked solution; used only without ``answer``: its last
                          ``\\boxed{...}`` is the gold answer
 ``type``       no        bucket for even mixing (default: option ``type``, else the file stem)
-``difficulty`` no        a number in [0, 1] (default: option ``difficulty``, 0.5)
+``difficulty`` no        a number in [0, 1] (default: from ``level``, else option ``difficulty``, 0.5)
+``level``      no        MATH's level, ``"Level 3"`` or ``3``, from 1 to 5: difficulty ``(level - 1) / 4``
+                         when the row has no ``difficulty`` (MATH's unknown ``"Level ?"``: the default)
 ============== ========= ===============================================================
 
 .. [1] A file with both ``question`` and ``problem`` is rejected as ambiguous.
@@ -151,6 +153,34 @@ def _gold(record: dict[str, Any], columns: list[str], where: str, dtype: str = "
     return boxed.strip()
 
 
+MATH_LEVELS = 5
+_LEVEL = re.compile(r"(?:level\s*)?(?P<level>\d+|\?)", re.IGNORECASE)
+
+
+def _difficulty_of_level(level: Any, where: str, default: float) -> float:
+    """The difficulty of a MATH-style ``level`` (1 easiest, 5 hardest) as ``(level - 1) / 4``;
+    ``default`` for none or MATH's ``"Level ?"``. Every row of such a file got 0.5 before, so
+    accuracy by difficulty showed one bucket."""
+    if level is None or (isinstance(level, str) and not level.strip()):
+        return default
+    if isinstance(level, bool):
+        match = None
+    elif isinstance(level, numbers.Real) and math.isfinite(level) and float(level).is_integer():
+        match = _LEVEL.fullmatch(str(int(level)))  # 3.0 too: an integer column with gaps may read as floats
+    elif isinstance(level, str):
+        match = _LEVEL.fullmatch(level.strip())
+    else:
+        match = None
+    if match is not None and match["level"] == "?":
+        return default
+    if match is None or not 1 <= int(match["level"]) <= MATH_LEVELS:
+        raise DatasetFormatError(
+            f"{where}: 'level' must be MATH's 1 to {MATH_LEVELS} (\"Level 3\" or 3), got {level!r}; "
+            "for another scale give a 'difficulty' column in [0, 1]"
+        )
+    return (int(match["level"]) - 1) / (MATH_LEVELS - 1)
+
+
 def read_problem_file(config: FileSourceConfig) -> list[Problem]:
     """Every row of the file as a Problem, checked; see the module docstring for the columns."""
     path = Path(config.path).expanduser()
@@ -171,7 +201,7 @@ def read_problem_file(config: FileSourceConfig) -> list[Problem]:
         if isinstance(difficulty, decimal.Decimal) and difficulty.is_finite():
             difficulty = float(difficulty)  # a Parquet decimal column
         if difficulty is None:
-            difficulty = config.difficulty
+            difficulty = _difficulty_of_level(record.get("level"), where, config.difficulty)
         elif not _is_difficulty(difficulty):
             raise DatasetFormatError(f"{where}: 'difficulty' must be a number in [0, 1], got {difficulty!r}")
         problem_type = record.get("type")
