@@ -129,6 +129,18 @@ def test_clashing_type_names_in_a_spec_are_reported():
         create_source("letters:1,letters2:1")
 
 
+def test_two_untyped_files_of_one_name_are_told_how_to_mix(tmp_path):
+    for folder, answer in (("a", "1"), ("b", "2")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "train.jsonl").write_text(json.dumps({"question": "q", "answer": answer}) + "\n")
+    spec = f"file:{tmp_path / 'a' / 'train.jsonl'}+file:{tmp_path / 'b' / 'train.jsonl'}"
+    with pytest.raises(ConfigError, match="provided by both 'file' and 'file'.*rename one of the files, or give their rows a 'type' column"):
+        create_source(spec, file={"cache_dir": str(tmp_path / "cache")})
+    (tmp_path / "b" / "train.jsonl").write_text(json.dumps({"question": "q", "answer": "2", "type": "b"}) + "\n")
+    source = create_source(spec, file={"cache_dir": str(tmp_path / "cache2")})
+    assert sorted(source.problem_types) == ["b", "train"]
+
+
 def test_unweighted_comma_list_means_equal_weights():
     source = create_source("letters,builtin", letters={"letters": "k"}, builtin={"types": ["gcd"]})
     assert source.weights == (0.5, 0.5)

@@ -28,8 +28,10 @@ column         required  meaning
    its digits (``2.50``).
 
 A problem's id is ``file/<type>/<row>`` (``file/quiz/3`` for row 3 of an untyped
-``quiz.jsonl``). Parts of a union or mixture never share a type, so ids stay unique
-when two files have the same name (``file:a/x.jsonl+file:b/x.jsonl``).
+``quiz.jsonl``). Parts of a union or mixture never share a type, so ids stay unique. Two
+untyped files of one name (``file:a/x.jsonl+file:b/x.jsonl``) would share the type ``x``, which
+is refused: give their rows a ``type`` column, or rename one (the ``type`` option, given per
+source name, cannot tell them apart).
 
 Every row is checked when the source is built; the first bad row raises
 :class:`~reasoning_economics.errors.DatasetFormatError` naming the row and column.

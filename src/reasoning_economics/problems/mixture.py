@@ -41,9 +41,16 @@ class _CombinedSource:
         for part in self.parts:
             for problem_type in part.problem_types:
                 if problem_type in self._owners:
+                    owner = self._owners[problem_type]
+                    # Options are given per source name, so two files cannot be told apart by one.
+                    hint = (
+                        " (an untyped row's type is its file's name: rename one of the files, or give "
+                        "their rows a 'type' column)"
+                        if owner.name == part.name == "file" else ""
+                    )
                     raise ConfigError(
-                        f"problem type {problem_type!r} is provided by both {self._owners[problem_type].name!r} "
-                        f"and {part.name!r}; a mixture needs distinct type names"
+                        f"problem type {problem_type!r} is provided by both {owner.name!r} "
+                        f"and {part.name!r}; a mixture needs distinct type names{hint}"
                     )
                 self._owners[problem_type] = part
         self.problem_types = tuple(self._owners)
