@@ -60,7 +60,7 @@ def serve(
     ),
     log_dir: Path = typer.Option(
         None, "--log-dir", file_okay=False, envvar="REE_LOG_DIR",
-        help="Append every finished episode to LOG_DIR/episodes.jsonl (one JSON line each, flushed per episode).",
+        help="Append every finished or abandoned episode (a client gone mid-episode) to LOG_DIR/episodes.jsonl (one JSON line each, flushed per episode).",
     ),
     log_max_response_chars: int = typer.Option(
         DEFAULT_MAX_LOGGED_RESPONSE_CHARS, "--log-max-response-chars", min=1,

@@ -77,7 +77,7 @@ class ServerSettings(BaseModel):
         ),
     )
     token: str | None = Field(None, description="Bearer token every request must carry (None: no auth).")
-    log_dir: Path | None = Field(None, description="Append every finished episode to log_dir/episodes.jsonl.")
+    log_dir: Path | None = Field(None, description="Append every finished or abandoned episode to log_dir/episodes.jsonl.")
     log_max_response_chars: int = Field(
         DEFAULT_MAX_LOGGED_RESPONSE_CHARS,
         ge=1,
