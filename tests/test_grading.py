@@ -128,6 +128,16 @@ def test_boxes_listing_values_are_one_answer_of_several_values(response, extract
         assert not grading.grade(response, single).correct
 
 
+def test_boxes_listing_values_inside_answer_tags_are_one_answer_too():
+    # Inside <answer> tags only the last box was kept: "\\boxed{3} or \\boxed{4}" was right for 4.
+    response = "Solving gives two roots. <answer>$x=\\boxed{-2}$ and $x=\\boxed{3}$</answer>"
+    found = extract_final_answer(response)
+    assert (found.answer, found.method) == ("-2, 3", "answer_tag")
+    assert grading.grade(response, "-2, 3").correct and not grading.grade(response, "3").correct
+    assert not grading.grade("<answer>\\boxed{3} or \\boxed{4}</answer>", "4").correct
+    assert grading.grade("<answer>\\boxed{4}</answer>", "4").correct
+
+
 @pytest.mark.parametrize("response", ["\\boxed{3} or \\boxed{4}", "Either $\\boxed{3}$ or $\\boxed{4}$."])
 def test_boxes_offering_two_values_are_wrong_for_both(response):
     # The last box alone was the answer: right for gold 4.

@@ -626,9 +626,9 @@ def _tail(text: str) -> str:
 def _extract_from(segment: str) -> Extraction | None:
     tagged = _answer_tag_content(segment)
     if tagged is not None:
-        boxed = last_boxed_content(tagged)
-        if boxed is not None:
-            return Extraction(boxed, "answer_tag")
+        boxed = _last_box_span(tagged)
+        if boxed is not None:  # listed boxes read as outside the tags (they kept only the last)
+            return Extraction(_listed_boxes(tagged, boxed), "answer_tag")
         inner = _stated_answer(tagged, None) or strip_delimiters(tagged)
         return Extraction(inner, "answer_tag")
     box = _last_box_span(segment)
