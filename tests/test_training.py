@@ -128,13 +128,20 @@ def test_a_step_trained_against_a_real_server_plays_the_servers_episodes(tiny_mo
     from reasoning_economics.errors import ConfigError
 
     server = start_server(env_config=EnvConfig(num_questions=3, hard_cap_mode=False, max_tokens_per_step=12), warm_up=False)
-    config = small_config(tiny_model, tmp_path / "run", num_questions=TrainConfig.num_questions, env={},
-                          env_url=server.base_url, env_tokenizer="qwen3")  # fmt: skip
-    result = train(config)
+    served = {"num_questions": TrainConfig.num_questions, "env": {}, "env_url": server.base_url, "env_tokenizer": "qwen3"}
+    result = train(small_config(tiny_model, tmp_path / "run", **served))
     assert result.global_step == 1
     record = read_training_log(result.log_path)[0]
     assert record["episode_length"] == 3.0  # the server's number of questions, not the run's
     assert not (tmp_path / "run" / "policy_tokenizer").exists()  # the server counts with qwen3
+
+    # A single-question recipe played the server's whole episodes, with the budget of one answer.
+    with pytest.raises(ConfigError, match=r"recipe 'length' plays one question per episode, but the server at .* serves episodes of 3"):
+        train(small_config(tiny_model, tmp_path / "length", recipe="length", **{**served, "total_budget": None}))
+    assert not (tmp_path / "length").exists()  # refused before the model loaded
+    single = start_server(env_config=EnvConfig(num_questions=1, hard_cap_mode=False, max_tokens_per_step=12), warm_up=False)
+    result = train(small_config(tiny_model, tmp_path / "length", recipe="length", **{**served, "env_url": single.base_url, "total_budget": None}))
+    assert read_training_log(result.log_path)[0]["episode_length"] == 1.0
 
     # The server decides these: a run's own value was silently ignored.
     for ignored, named in (({"num_questions": 2}, "num_questions=2"), ({"env": {"beta": 0.5}}, "env.beta")):

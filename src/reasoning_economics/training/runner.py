@@ -161,6 +161,26 @@ def episode_budget(config: TrainConfig, recipe: Any) -> int | None:
     return recipe.max_step_tokens if recipe.single_question else None
 
 
+def _check_server_serves_one_question(config: TrainConfig) -> None:
+    """Raise :class:`ConfigError` unless the server at ``env_url`` serves episodes of one
+    question, as a single-question recipe needs. In-process such a recipe sets the number itself;
+    a server's own applies, and the rollout played whole episodes of it with the budget of one
+    answer, silently. One reset, before the model loads."""
+    from reasoning_economics.training.sessions import RemoteSession
+
+    session = RemoteSession(config.env_url)
+    try:
+        turn = session.reset(seed=config.seed, tokenizer_name=config.env_tokenizer, total_budget=None)
+    finally:
+        session.close()
+    served = turn.metadata.get("num_questions")
+    if isinstance(served, int) and served != 1:
+        raise ConfigError(
+            f"recipe {config.recipe!r} plays one question per episode, but the server at {config.env_url} "
+            f"serves episodes of {served}: start it with num_questions = 1 in its --config"
+        )
+
+
 def build_trainer(config: TrainConfig) -> tuple[Any, Any]:
     """The ``EnvGRPOTrainer`` and the episode rollout for ``config`` (nothing trained yet)."""
     from reasoning_economics.training.recipes import build_recipe
@@ -196,6 +216,8 @@ def build_trainer(config: TrainConfig) -> tuple[Any, Any]:
         # Built now (sources are cached, so the environment reuses it), before the model loads:
         # a missing or empty dataset failed at the first step, after the run folder was made.
         create_source(env_config.dataset, **env_config.dataset_config)
+    elif recipe.single_question:
+        _check_server_serves_one_question(config)
     # /sys, /proc, a full or read-only disk: what check_output_dir cannot foresee.
     make_output_dir(output_dir, option="output_dir")
 
