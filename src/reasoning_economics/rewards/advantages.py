@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from reasoning_economics.rewards._validation import as_items, as_numbers, require_non_negative
+from reasoning_economics.rewards._validation import as_flag, as_items, as_numbers, require_non_negative
 from reasoning_economics.rewards.anytime import brpo_advantages
 
 __all__ = ["brpo_advantages", "grpo_advantages", "reward_to_go_advantages", "rloo"]
@@ -32,6 +32,8 @@ def grpo_advantages(rewards: Sequence[float], scale_by_std: bool = True, eps: fl
     """
     values = np.asarray(as_numbers(rewards), dtype=float)
     eps = require_non_negative(eps, "eps")
+    # Checked as a flag: scale_by_std="False" is truthy, and divided by the std.
+    scale_by_std = as_flag(scale_by_std, "scale_by_std")
     if values.size == 0:
         return []
     centered = values - values.mean()

@@ -21,7 +21,14 @@ import math
 from collections.abc import Callable, Sequence
 
 from reasoning_economics.errors import RewardInputError
-from reasoning_economics.rewards._validation import as_correctness, as_items, as_unit_scores, require_positive_int
+from reasoning_economics.rewards._validation import (
+    as_correctness,
+    as_flag,
+    as_items,
+    as_text,
+    as_unit_scores,
+    require_positive_int,
+)
 
 DEFAULT_MAX_BUDGET = 8000
 DEFAULT_NUM_BUDGETS = 4
@@ -75,7 +82,7 @@ BUDGET_PRIORS: dict[str, Callable[[Sequence[int]], list[float]]] = {
 
 def budget_prior(name: str, budgets: Sequence[int]) -> list[float]:
     """The prior ``p_j`` over ``budgets`` named ``"uniform"``, ``"linear"`` or ``"base"``."""
-    if name not in BUDGET_PRIORS:
+    if not isinstance(name, str) or name not in BUDGET_PRIORS:  # a list name raised "unhashable type"
         raise RewardInputError(f"unknown budget prior {name!r}; known: {', '.join(BUDGET_PRIORS)}")
     # As a list of ints: "if not budgets" on a numpy array raised numpy's ambiguous-truth error.
     sizes = [require_positive_int(b, f"budgets[{j}]") for j, b in enumerate(as_items(budgets, "budgets", "ints"))]
@@ -121,6 +128,8 @@ def forced_summary_prompt(
         raise RewardInputError(f"budget must be an int >= 0, got {budget!r}")
     if not isinstance(end_marker, str) or not end_marker:
         raise RewardInputError(f"end_marker must be a non-empty string, got {end_marker!r}")
+    # finished="no" is truthy and kept unfinished thinking without its "…"; None thinking raised a bare TypeError.
+    thinking, finished = as_text(thinking, "thinking"), as_flag(finished, "finished")
     kept = truncate(thinking, budget)
     if finished and kept == thinking:
         return thinking + end_marker + FINAL_ANSWER_HEADER

@@ -162,6 +162,8 @@ def sample_lcpo_target(
 
     The caller owns ``rng`` so runs are reproducible: ``sample_lcpo_target(random.Random(0))``.
     """
+    if not callable(getattr(rng, "randint", None)):  # None raised a bare AttributeError
+        raise RewardInputError(f"rng must be a random.Random, got {type(rng).__name__}")
     low, high = require_positive_int(low, "low"), require_positive_int(high, "high")
     if not low <= high:
         raise RewardInputError(f"need 0 < low <= high, got low={low}, high={high}")

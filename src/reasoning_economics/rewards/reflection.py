@@ -20,6 +20,7 @@ from functools import lru_cache
 from reasoning_economics.errors import RewardInputError
 from reasoning_economics.rewards._validation import (
     as_correctness,
+    as_items,
     as_lengths,
     as_numbers,
     as_text,
@@ -74,18 +75,27 @@ def thinking_part(text: str, start: str = THINK_START, end: str = THINK_END) -> 
     return as_text(text, "text").split(start)[-1].split(end)[0]
 
 
-@lru_cache(maxsize=64)
 def reflection_pattern(
-    keywords: tuple[str, ...] = REA_RL_REFLECTION_KEYWORDS, window: int = REFLECTION_WINDOW
+    keywords: Sequence[str] = REA_RL_REFLECTION_KEYWORDS, window: int = REFLECTION_WINDOW
 ) -> re.Pattern[str]:
     """The REA-RL chain regex ``(?i)(K(?:.{0,window-1}K)+|K)`` for the given keywords.
 
     Keywords are matched literally (``re.escape``) and tried in the order given.
     """
+    # Checked before the cache: its keys compare equal across types, so window=60.0 (or True
+    # for 1) was served the pattern of window=60 once that was cached, and refused before.
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
         raise RewardInputError(f"window must be an int >= 1, got {window!r}")
-    if not keywords or any(not isinstance(k, str) or not k for k in keywords):
-        raise RewardInputError(f"keywords must be non-empty strings, got {keywords!r}")
+    if isinstance(keywords, str):  # tuple("wait") would count the letters w, a, i, t
+        raise RewardInputError(f"keywords must be a sequence of words, not one string: use ({keywords!r},)")
+    words = tuple(as_items(keywords, "keywords", "words"))  # a list was unhashable for the cache
+    if not words or any(not isinstance(k, str) or not k for k in words):
+        raise RewardInputError(f"keywords must be non-empty strings, got {words!r}")
+    return _compiled_pattern(words, int(window))
+
+
+@lru_cache(maxsize=64)
+def _compiled_pattern(keywords: tuple[str, ...], window: int) -> re.Pattern[str]:
     k = "(?:" + "|".join(re.escape(word) for word in keywords) + ")"
     return re.compile(rf"(?i)({k}(?:.{{0,{window - 1}}}{k})+|{k})")
 
@@ -109,9 +119,7 @@ def count_reflections(
     """
     if not isinstance(text, str):
         raise RewardInputError(f"text must be a str, got {type(text).__name__}")
-    if isinstance(keywords, str):  # tuple("wait") would count the letters w, a, i, t
-        raise RewardInputError(f"keywords must be a sequence of words, not one string: use ({keywords!r},)")
-    words = REA_RL_REFLECTION_KEYWORDS if keywords is None else tuple(keywords)
+    words = REA_RL_REFLECTION_KEYWORDS if keywords is None else keywords
     return len(reflection_pattern(words, window).findall(thinking_part(text, start, end)))
 
 

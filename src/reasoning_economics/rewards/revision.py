@@ -22,11 +22,18 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from numbers import Real
+from numbers import Integral, Real
 from typing import Protocol, TypeVar, runtime_checkable
 
 from reasoning_economics.errors import RewardInputError, describe
-from reasoning_economics.rewards._validation import as_number, as_numbers, as_text, require_positive_int
+from reasoning_economics.rewards._validation import (
+    as_flag,
+    as_items,
+    as_number,
+    as_numbers,
+    as_text,
+    require_positive_int,
+)
 
 MIN_PARAGRAPH_TOKENS = 32
 MAX_PARAGRAPH_TOKENS = 128
@@ -47,6 +54,21 @@ _FINER_SPLITS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 T = TypeVar("T")
 CountTokens = Callable[[str], int]
+
+
+def _checked_counter(count_tokens: CountTokens) -> CountTokens:
+    """``count_tokens`` refusing what is no token count: a str or None it returned failed later
+    as a bare TypeError in a comparison, a float passed as a count."""
+    if not callable(count_tokens):
+        raise RewardInputError(f"count_tokens must be a callable (str -> int), got {type(count_tokens).__name__}")
+
+    def count(text: str) -> int:
+        n = count_tokens(text)
+        if isinstance(n, bool) or not isinstance(n, Integral) or n < 0:
+            raise RewardInputError(f"count_tokens must return an int >= 0, got {describe(n)}")
+        return n
+
+    return count
 
 
 def _split_by_characters(text: str, count_tokens: CountTokens, max_tokens: int) -> list[str]:
@@ -129,6 +151,7 @@ def split_paragraphs(
     min_tokens, max_tokens = require_positive_int(min_tokens, "min_tokens"), require_positive_int(max_tokens, "max_tokens")
     if not min_tokens <= max_tokens:
         raise RewardInputError(f"need 0 < min_tokens <= max_tokens, got {min_tokens}, {max_tokens}")
+    count_tokens = _checked_counter(count_tokens)
     pieces: list[str] = []
     for block in _BLANK_LINE.split(as_text(thinking, "thinking")):
         block = block.strip()
@@ -227,10 +250,28 @@ class LogprobParagraphClassifier:
     label_logprobs: LabelLogprobs
 
     def result_probabilities(self, question: str, paragraphs: Sequence[str]) -> list[float]:
-        pairs = list(self.label_logprobs(question, paragraphs))
+        # The model wrapper's output is checked here: None, a triple or a str label raised a bare
+        # TypeError or ValueError ("too many values to unpack").
+        pairs = as_items(self.label_logprobs(question, paragraphs), "label_logprobs' result", "pairs")
         if len(pairs) != len(paragraphs):
             raise RewardInputError(f"label_logprobs returned {len(pairs)} pairs for {len(paragraphs)} paragraphs")
-        return [result_probability(float(think), float(result)) for think, result in pairs]
+        probs = []
+        for i, pair in enumerate(pairs):
+            values = as_items(pair, f"label_logprobs pair {i}", "two log-probabilities")
+            if len(values) != 2:
+                raise RewardInputError(
+                    f"label_logprobs pair {i} must be (logprob_think, logprob_result), got {len(values)} values"
+                )
+            probs.append(result_probability(*(_logprob(v, f"label_logprobs pair {i}") for v in values)))
+        return probs
+
+
+def _logprob(value: object, name: str) -> float:
+    """A log-probability as a float (a model's tensor scalar converts); else RewardInputError."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise RewardInputError(f"{name} must hold numbers, got {describe(value)}") from None
 
 
 def build_labeling_prompt(question: str, paragraphs: Sequence[str]) -> str:
@@ -272,8 +313,10 @@ def build_revision_prompt(paragraphs: Sequence[str], cut: int) -> str:
     lines and stripped, then :data:`REVISION_SUFFIX`. Prepend the chat-formatted question
     (with its ``<think>`` opener if the template has one) and let the policy write at most
     :data:`MAX_REVISION_ANSWER_TOKENS` tokens."""
-    if not 0 <= cut < len(paragraphs):
-        raise RewardInputError(f"cut must index one of the {len(paragraphs)} paragraphs, got {cut}")
+    # A str was read as one paragraph per character; cut=True passed as 1, cut=1.0 failed in the slice.
+    paragraphs = [as_text(p, f"paragraphs[{i}]") for i, p in enumerate(as_items(paragraphs, "paragraphs", "strings"))]
+    if isinstance(cut, bool) or not isinstance(cut, Integral) or not 0 <= cut < len(paragraphs):
+        raise RewardInputError(f"cut must index one of the {len(paragraphs)} paragraphs, got {describe(cut)}")
     return PARAGRAPH_SEPARATOR.join(paragraphs[: cut + 1]).strip() + REVISION_SUFFIX
 
 
@@ -297,6 +340,10 @@ def plan_revision(
     threshold: float = REVISION_CUT_THRESHOLD,
 ) -> RevisionPlan | None:
     """REA-RL steps 1-4 for one response; None when no paragraph qualifies as the cut."""
+    if not isinstance(classifier, ParagraphClassifier):
+        raise RewardInputError(
+            f"classifier must have result_probabilities(question, paragraphs), got {type(classifier).__name__}"
+        )
     paragraphs = split_paragraphs(thinking, count_tokens)
     probs = classifier.result_probabilities(question, paragraphs)
     if len(probs) != len(paragraphs):
@@ -309,4 +356,5 @@ def plan_revision(
 
 def select_revision(original: T, revision: T | None, revision_correct: bool) -> T:
     """REA-RL step 5: the revision when there is one and it is correct, else the original."""
-    return revision if revision is not None and revision_correct else original
+    # Checked as a flag: revision_correct="False" is truthy, and kept a wrong revision.
+    return revision if as_flag(revision_correct, "revision_correct") and revision is not None else original

@@ -27,6 +27,14 @@ from reasoning_economics.errors import ConfigError, RewardInputError, describe
 from reasoning_economics.rewards._validation import as_correctness, as_items, as_lengths, as_numbers
 
 
+def _completion_count(completions: Any, reward: str) -> int:
+    """How many completions TRL passed. The prompts are not needed (the fields say it all), so a
+    reward may be called with ``completions`` alone; None raised a bare TypeError at ``len``."""
+    if completions is None:
+        raise RewardInputError(f"reward {reward!r} needs the completions")
+    return len(as_items(completions, "completions", "completions"))
+
+
 @dataclass(frozen=True)
 class FieldReward:
     """Reward = the rollout field ``field`` of each completion."""
@@ -38,7 +46,10 @@ class FieldReward:
     def __name__(self) -> str:  # TRL names the reward's metrics after this
         return self.name
 
-    def __call__(self, prompts: Sequence[Any], completions: Sequence[Any], **kwargs: Any) -> list[float]:
+    def __call__(
+        self, prompts: Sequence[Any] | None = None, completions: Sequence[Any] | None = None, **kwargs: Any
+    ) -> list[float]:
+        n = _completion_count(completions, self.name)
         values = kwargs.get(self.field)
         if values is None:
             raise RewardInputError(
@@ -48,8 +59,8 @@ class FieldReward:
         # The rewards' own number checks: float() read "nan" and "1e999" as NaN and inf, and
         # the characters of a str as one value per completion.
         rewards = as_numbers(values, self.field)
-        if len(rewards) != len(completions):
-            raise RewardInputError(f"field {self.field!r} has {len(rewards)} values for {len(completions)} completions")
+        if len(rewards) != n:
+            raise RewardInputError(f"field {self.field!r} has {len(rewards)} values for {n} completions")
         return rewards
 
 
@@ -85,11 +96,13 @@ class GroupVerdictReward:
     def __name__(self) -> str:
         return self.method
 
-    def __call__(self, prompts: Sequence[Any], completions: Sequence[Any], **kwargs: Any) -> list[float]:
+    def __call__(
+        self, prompts: Sequence[Any] | None = None, completions: Sequence[Any] | None = None, **kwargs: Any
+    ) -> list[float]:
         from reasoning_economics.rewards.length import efficiency_reward
         from reasoning_economics.rewards.reflection import rea_length_reward
 
-        n = len(completions)
+        n = _completion_count(completions, self.method)
         fields = {}
         for name in ("seed", "correct", "response_tokens", "truncated"):
             values = kwargs.get(name)

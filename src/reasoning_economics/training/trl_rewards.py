@@ -48,6 +48,7 @@ from typing import Any
 from reasoning_economics.errors import ConfigError, RewardInputError, describe
 from reasoning_economics.rewards import length as length_rewards
 from reasoning_economics.rewards import reflection as reflection_rewards
+from reasoning_economics.rewards._validation import as_items
 
 Completion = str | Sequence[Mapping[str, Any]]
 
@@ -132,11 +133,18 @@ def answer_part(text: str, end_marker: str = reflection_rewards.THINK_END) -> st
     return text.rsplit(end_marker, 1)[-1]
 
 
+def _role(message: Mapping[str, Any]) -> str | None:
+    role = message.get("role")
+    if role is not None and not isinstance(role, str):  # a list role raised "unhashable type" as the group key
+        raise RewardInputError(f"a message's role must be a string, got {type(role).__name__}")
+    return role
+
+
 def _prompt_key(prompt: Any) -> Any:
     if isinstance(prompt, str):
         return prompt
     if isinstance(prompt, Sequence) and not isinstance(prompt, (bytes, bytearray)):
-        return tuple((m.get("role"), message_text(m.get("content"))) for m in _messages(prompt, "prompt"))
+        return tuple((_role(m), message_text(m.get("content"))) for m in _messages(prompt, "prompt"))
     return repr(prompt)
 
 
@@ -177,7 +185,8 @@ class _Batch:
             raise RewardInputError(
                 f"column {name!r} must hold one value per completion, got a {type(self.columns[name]).__name__}"
             )
-        values = list(self.columns[name])
+        # None or a number raised a bare TypeError ("not iterable"); a dict gave its keys.
+        values = as_items(self.columns[name], f"column {name!r}", "values, one per completion")
         if len(values) != len(self.texts):
             raise RewardInputError(f"column {name!r} has {len(values)} values for {len(self.texts)} completions")
         return values
@@ -205,11 +214,32 @@ class _Batch:
         if self.completion_ids is None or self.spec.eos_token_ids is None:
             return None
         eos = set(self.spec.eos_token_ids)
-        return [not ids or int(ids[-1]) not in eos for ids in self.completion_ids]
+        # len(), not truth: "not ids" raised on a tensor row of more than one id.
+        return [len(ids) == 0 or _token_id(ids[-1], i) not in eos for i, ids in enumerate(self.completion_ids)]
 
     @cached_property
     def targets(self) -> list[int]:
         return self.column(self.spec.target_column)
+
+
+def _token_id(value: Any, row: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise RewardInputError(f"completion_ids[{row}] must hold token ids (ints), got {describe(value)}") from None
+
+
+def _token_id_rows(completion_ids: Any, n: int) -> list[Any]:
+    """The rows of ``completion_ids``, one sized row of ids per completion (lists or tensors).
+    A row that is None or a number raised a bare TypeError at ``len``; a str was read as ids,
+    one per character."""
+    rows = as_items(completion_ids, "completion_ids", "rows of token ids, one per completion")
+    if len(rows) != n:
+        raise RewardInputError(f"got {len(rows)} completion_ids for {n} completions")
+    for i, ids in enumerate(rows):
+        if isinstance(ids, (str, bytes, Mapping)) or not hasattr(ids, "__len__") or getattr(ids, "ndim", 1) != 1:
+            raise RewardInputError(f"completion_ids[{i}] must be a sequence of token ids, got {type(ids).__name__}")
+    return rows
 
 
 def _take(values: Sequence[Any] | None, idx: list[int]) -> list[Any] | None:
@@ -267,16 +297,18 @@ class _Method:
     compute: Callable[..., list[float]]
     options: tuple[str, ...] = ()
     description: str = ""
+    grouped: bool = False
+    """Whether a sample's reward depends on its group (so the completions must be grouped)."""
 
 
 METHODS: dict[str, _Method] = {
     "correctness": _Method(_correctness, (), "1 if the answer is right, else 0"),
-    "efficiency": _Method(_efficiency, ("alpha",), "Arora & Zanette length-aware reward"),
+    "efficiency": _Method(_efficiency, ("alpha",), "Arora & Zanette length-aware reward", grouped=True),
     "lcpo_exact": _Method(_lcpo_exact, ("alpha",), "L1 LCPO-Exact; needs a target column"),
     "lcpo_max": _Method(_lcpo_max, ("alpha", "delta"), "L1 LCPO-Max; needs a target column"),
-    "kimi_length": _Method(_kimi, (), "Kimi k1.5 length reward"),
-    "shorter_better": _Method(_shorter_better, ("alpha", "beta"), "ShorterBetter"),
-    "rea_length": _Method(_rea_length, (), "REA-RL length reward"),
+    "kimi_length": _Method(_kimi, (), "Kimi k1.5 length reward", grouped=True),
+    "shorter_better": _Method(_shorter_better, ("alpha", "beta"), "ShorterBetter", grouped=True),
+    "rea_length": _Method(_rea_length, (), "REA-RL length reward", grouped=True),
     "reflection": _Method(_reflection, ("tau", "keywords"), "REA-RL reflection reward"),
 }
 """The reward methods :func:`make_reward_func` can build, with the options each accepts."""
@@ -329,17 +361,30 @@ class TRLReward:
 
     def __call__(
         self,
-        prompts: Sequence[Any],
-        completions: Sequence[Completion],
+        prompts: Sequence[Any] | None = None,
+        completions: Sequence[Completion] | None = None,
         completion_ids: Sequence[Sequence[int]] | None = None,
         **kwargs: Any,
     ) -> list[float]:
         """One reward per completion, computed group by group: ``num_generations`` consecutive
-        completions when set (TRL's groups), else the completions sharing a prompt."""
-        if len(prompts) != len(completions):
-            raise RewardInputError(f"got {len(prompts)} prompts for {len(completions)} completions")
-        if completion_ids is not None and len(completion_ids) != len(completions):
-            raise RewardInputError(f"got {len(completion_ids)} completion_ids for {len(completions)} completions")
+        completions when set (TRL's groups), else the completions sharing a prompt.
+
+        TRL passes ``prompts``; without them a group reward needs ``num_generations``."""
+        if completions is None:
+            raise RewardInputError(f"{self.__name__} needs the completions")
+        # A str was read as one completion per character; None raised a bare TypeError.
+        completions = as_items(completions, "completions", "completions (strings or message lists)")
+        if prompts is not None:
+            prompts = as_items(prompts, "prompts", "prompts, one per completion")
+            if len(prompts) != len(completions):
+                raise RewardInputError(f"got {len(prompts)} prompts for {len(completions)} completions")
+        elif self.num_generations is None and METHODS[self.method].grouped:
+            raise RewardInputError(
+                f"{self.__name__} compares the completions of a group: pass prompts (TRL does) or build it "
+                "with make_reward_func(..., num_generations=G)"
+            )
+        if completion_ids is not None:
+            completion_ids = _token_id_rows(completion_ids, len(completions))
         batch = _Batch([completion_text(c, self.end_marker) for c in completions], completion_ids, kwargs, self)
         golds = batch.golds if self.method != "reflection" else None
         rewards = [0.0] * len(completions)
@@ -350,6 +395,8 @@ class TRLReward:
                     f"{len(completions)} completions do not split into groups of num_generations={self.num_generations}"
                 )
             groups = [list(range(i, i + self.num_generations)) for i in range(0, len(completions), self.num_generations)]
+        elif prompts is None:  # a per-sample method: any grouping gives the same rewards
+            groups = [list(range(len(completions)))]
         else:
             groups = group_indices(prompts, golds)
         for idx in groups:
