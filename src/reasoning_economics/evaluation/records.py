@@ -92,6 +92,7 @@ class AnytimeSummary(_Record):
 
 class AnytimeCell(_Record):
     thinking_tokens: Count
+    truncated: bool | None = None
     score: Number
     summaries: list[AnytimeSummary]
 
@@ -100,6 +101,8 @@ class AnytimeQuestion(_Question):
     response: str
     thinking: str
     thinking_tokens: Count
+    finished: bool | None = None
+    finish_reason: str | None = None
     by_budget: list[AnytimeCell]
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from reasoning_economics.evaluation import behaviour, metrics
 from reasoning_economics.problems.record import Problem
+from reasoning_economics.rewards.reflection import THINK_END
 
 TIERS = ("easy", "medium", "hard")
 
@@ -88,13 +89,36 @@ def answer_samples(units: Sequence[dict[str, Any]]) -> list[AnswerSample]:
                 samples.append(
                     AnswerSample(
                         problem["problem_type"], problem["difficulty"], cell["thinking_tokens"],
-                        problem["thinking_tokens"], cell["score"] >= 0.5, problem["thinking"],
-                        summary.get("extracted"), problem.get("finish_reason"), (u, p),
+                        problem["thinking_tokens"], cell["score"] >= 0.5, _anytime_reasoning(problem),
+                        summary.get("extracted"), _anytime_finish_reason(problem, cell), (u, p),
                     )
                 )
         else:
             raise ValueError(f"unknown mode {mode!r} in unit {unit.get('index')}")
     return samples
+
+
+def _anytime_reasoning(problem: dict[str, Any]) -> str:
+    """An anytime question's reasoning trace as the behaviour measures read it: its thinking,
+    closed again with the ``</think>`` the mode split it at (the record keeps the text before
+    it). Without the tag, :func:`behaviour.answer_in_reasoning` took the thinking for a whole
+    answer and looked for the forced answer only before its last line: a one-line thought
+    that derived the answer read as unfaithful."""
+    thinking = problem["thinking"]
+    return thinking + THINK_END if THINK_END in problem.get("response", "") else thinking
+
+
+def _anytime_finish_reason(problem: dict[str, Any], cell: dict[str, Any]) -> str | None:
+    """``"length"`` when an anytime question's thinking was cut at the largest budget (``cell``),
+    ``"stop"`` when it was kept whole, None when unknown (no finish reason, no ``</think>``).
+
+    The thought's own finish reason says whether the *response* hit ``b_max``: a thinking model
+    that closed its thinking and was cut in the answer after it read as a cut thought. Records
+    without the ``truncated`` flag fall back to that finish reason."""
+    truncated = cell.get("truncated")
+    if truncated is None or (problem.get("finish_reason") is None and not problem.get("finished")):
+        return problem.get("finish_reason")
+    return "length" if truncated else "stop"
 
 
 def _tier_order(keys: Sequence[str]) -> list[str]:
