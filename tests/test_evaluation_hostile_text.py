@@ -301,24 +301,26 @@ def test_a_run_json_that_cannot_describe_the_run_is_an_error(base_run, text, mes
 def test_a_baseline_made_with_other_settings_is_warned_about(tmp_path):
     runner = CliRunner()
     for name, extra in (("base", []), ("other-seed", ["--seed", "5"]), ("other-tokenizer", ["--tokenizer", "llama3"]),
-                        ("same", [])):
+                        ("same", []), ("longer", ["--episodes", "3"])):
         result = runner.invoke(
             app, ["eval", "--policy", "oracle:accuracy=1.0,tokens=40", *RUN_ARGS, *extra, "--out", str(tmp_path / name)]
         )
         assert result.exit_code == 0, result.output
     out = tmp_path / "cmp"
     result = runner.invoke(
-        app, ["report", *(str(tmp_path / n) for n in ("other-seed", "other-tokenizer", "same")),
+        app, ["report", *(str(tmp_path / n) for n in ("other-seed", "other-tokenizer", "same", "longer")),
               "--baseline", str(tmp_path / "base"), "--out", str(out)]
     )
     assert result.exit_code == 0, result.output  # the numbers are right; what they compare is flagged
     warnings = json.loads((out / "summary.json").read_text())["warnings"]
-    assert len(warnings) == 2
+    assert len(warnings) == 3
     assert "'other-seed' and baseline 'base (baseline)' differ in seed 5 vs 0" in warnings[0]
     assert "'other-tokenizer'" in warnings[1] and "tokenizer_name 'llama3' vs 'qwen3'" in warnings[1]
+    # More episodes averaged other questions too; nothing said so.
+    assert "'longer' and baseline 'base (baseline)' differ in units 3 vs 2 (one answered questions the other did not)" in warnings[2]
     assert "warning: run 'other-seed'" in result.output.replace("\n", " ")
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert page.count("<p class='warning'>") == 2
+    assert page.count("<p class='warning'>") == 3
 
 
 def test_a_run_folder_named_like_the_baseline_keeps_its_own_column(base_run, tmp_path):

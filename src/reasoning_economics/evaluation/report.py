@@ -196,6 +196,11 @@ def _setting_warnings(runs: Sequence[RunData], baseline: RunData) -> list[str]:
             for key in COMPARED_SETTINGS
             if key in config and key in base and _differ(key, config, base)
         ]
+        units, base_units = run.summary.get("units"), (baseline.summary or {}).get("units")
+        if isinstance(units, int) and isinstance(base_units, int) and units != base_units and units and base_units:
+            # Unit i asks seed + i's questions: runs of other lengths averaged other questions.
+            # (A run with none is warned about on its own.)
+            differences.append(f"units {units} vs {base_units} (one answered questions the other did not)")
         if differences:
             warnings.append(
                 f"run {run.name!r} and baseline {baseline.name!r} differ in {'; '.join(differences)}, "
