@@ -157,9 +157,11 @@ def group_indices(prompts: Sequence[Any], golds: Sequence[Any] | None = None) ->
     return list(groups.values())
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=1024)
 def _is_correct(answer: str, gold: str) -> bool:
     # Several reward functions grade the same completions in one step; grade each pair once.
+    # Keyed by whole answers: a step's completions fit in 1024, and 8192 long completions
+    # without think tags (tens of KB each) held hundreds of MB.
     from reasoning_economics.grading import grade
 
     return bool(grade(answer, gold).correct)
