@@ -45,7 +45,11 @@ class BuiltinConfig:
     Attributes:
         types: the reasoning-gym types to serve (default: all of the catalog).
         pool_seed: base seed of the generators. Changing it gives a different, equally
-            deterministic pool of problems (for example a held-out evaluation pool).
+            deterministic pool of problems, but not one disjoint from the default pool: a type
+            with few distinct problems repeats them, and reasoning-gym seeds items
+            consecutively, so pools whose seeds lie close share items (one pair in seeds
+            1-2000 against 0). For a strictly held-out evaluation set, filter by question
+            text or use a ``file`` source.
         warm_up: build the slow generators' pools when the source is built instead of on
             first draw (milliseconds from the packaged pools of the default
             ``pool_seed``, about 8 s with another); see :meth:`BuiltinSource.warm_up`.
