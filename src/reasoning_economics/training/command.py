@@ -35,14 +35,14 @@ def train(
     groups_per_step: int = typer.Option(
         _DEFAULTS["groups_per_step"], help="Groups (distinct seeds) per optimizer step."
     ),
-    num_questions: int = typer.Option(_DEFAULTS["num_questions"], help="Questions per episode (episode recipe)."),
+    num_questions: int = typer.Option(_DEFAULTS["num_questions"], help="Questions per episode (episode recipe; not with --env-url, whose server's number applies)."),
     max_step_tokens: int = typer.Option(_DEFAULTS["max_step_tokens"], help="Most tokens per response."),
     learning_rate: float = typer.Option(_DEFAULTS["learning_rate"], help="AdamW learning rate."),
     advantage: Optional[str] = typer.Option(
         None, help="grpo | rloo | reward_to_go | brpo.", show_default="the recipe's"
     ),
     env_url: Optional[str] = typer.Option(
-        None, help="Train against a `ree serve` URL.", show_default="none: the environment runs in-process"
+        None, help="Train against a `ree serve` URL (its environment settings apply; the single-question recipes need num_questions = 1 there).", show_default="none: the environment runs in-process"
     ),
     env_tokenizer: Optional[str] = typer.Option(
         None, help="Tokenizer name the environment counts with.", show_default="the policy's"
@@ -65,7 +65,8 @@ def train(
         False, "--resume",
         help="Resume from the last checkpoint in the output directory with the run's stored settings: a "
         "setting left out keeps the run's value (not the default shown here); one given with another value "
-        "is refused, except the step count and the saving, logging and memory settings.",
+        "is refused, except the step count and the saving, logging and memory settings. A run stopped before "
+        "its first checkpoint starts over from step 0.",
     ),
     resume_from: Optional[Path] = typer.Option(
         None, help="Resume from this checkpoint directory (settings as with --resume)."
