@@ -8,7 +8,8 @@ finished earlier) and kept after the response's opening ``<think>``, if it wrote
 1 when its answer is right; ``r̄_j`` is the mean. The rollout returns, per sample:
 
 - ``budget_scores``: ``[r̄_0, ..., r̄_{S-1}]``, which BRPO turns into segment advantages;
-- ``segment_spans``: the completion positions of each thinking segment (budget b_{s-1}..b_s);
+- ``segment_spans``: the completion positions of each thinking segment (thinking tokens
+  b_{s-1}..b_s after the response's opening ``<think>``, which goes with segment 0);
 - ``anytime_score``: ``R_0 = Σ_j p_j r̄_j``, the area under the sample's accuracy-vs-budget curve.
 
 What TRL cannot express: the summaries themselves are not trained. TRL's batch has exactly one
@@ -84,26 +85,33 @@ class AnytimeSummaries:
             lambda ids: tokenizer.decode(list(ids), skip_special_tokens=False),
         )
         prompts: list[list[int]] = []
+        opener_tokens: list[int] = []
         for record in records:
             response = record.responses[0] if record.responses else ""
             thinking, finished = split_thinking_text(response)
             # The policy's own opening tag stays, as in the reflection recipe's revisions: without
             # it the summary prompt closed a </think> that was never opened.
             opener = response[: response.index(THINK_START) + len(THINK_START)] if THINK_START in response else ""
+            opener_tokens.append(len(tokenizer(opener, add_special_tokens=False)["input_ids"]) if opener else 0)
             for budget in self.budgets:
                 text = opener + forced_summary_prompt(thinking, budget, truncate, finished=finished)
                 ids = record.prompt_ids + tokenizer(text, add_special_tokens=False)["input_ids"]
                 prompts.extend([ids] * self.summaries_per_budget)
         summaries = ctx.generator.generate(prompts, [self.summary_tokens] * len(prompts))
         texts = iter(tokenizer.decode(list(s.token_ids), skip_special_tokens=True) for s in summaries)
-        for record, session in zip(records, sessions):
+        for record, session, opened in zip(records, sessions, opener_tokens):
             scores = []
             for _ in self.budgets:
                 right = [_is_correct(session, record.seed, next(texts), ctx) for _ in range(self.summaries_per_budget)]
                 scores.append(sum(right) / len(right))
-            span = record.response_spans[0] if record.response_spans else (0, 0)
+            start, end = record.response_spans[0] if record.response_spans else (0, 0)
+            # The budgets count thinking tokens after the opening <think>, so the segments do too
+            # (counted from the response's start, each segment held the next one's first tokens);
+            # the opener itself is trained with the first segment.
+            segments = segment_spans((min(start + opened, end), end), self.budgets)
+            segments[0][0] = start
             record.extras["budget_scores"] = scores
-            record.extras["segment_spans"] = segment_spans(span, self.budgets)
+            record.extras["segment_spans"] = segments
             record.extras["anytime_score"] = dense_returns(scores, self.prior)[0]
         return records
 

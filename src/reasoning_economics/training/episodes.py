@@ -172,7 +172,11 @@ def play_episodes(
             record.question_ids.append(str(turn.question_id))
             record.questions.append(turn.question)
             observation = render_observation(turn.prompt, turn.last_step, options.feedback)
-            record.append(chat.observation_ids(observation, response_closed=out.closed), 0, None)
+            # Closed by another end-of-sequence id than the template's end of turn (Qwen's
+            # <|endoftext|> beside <|im_end|>), the turn still needs its end-of-turn id: without
+            # it the next user turn followed an unclosed assistant turn.
+            turn_ended = out.closed and bool(out.token_ids) and out.token_ids[-1] == chat.end_of_turn_id
+            record.append(chat.observation_ids(observation, response_closed=turn_ended), 0, None)
             still_active.append(i)
         active = still_active
     return records

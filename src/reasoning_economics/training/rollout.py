@@ -136,7 +136,12 @@ class StepShaping:
     reflection_weight: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.reflection_weight < 0:
+        from reasoning_economics.rewards._validation import as_number
+
+        # As a finite number: NaN or inf passed "< 0" and made every episode return NaN or inf,
+        # and a str or None raised a bare TypeError there.
+        weight = as_number(self.reflection_weight, "reflection_weight", error=ConfigError)
+        if weight < 0:
             raise ConfigError(f"reflection_weight must be >= 0, got {self.reflection_weight}")
 
     def shape(self, step_rewards: list[float], reflection: list[float]) -> list[float]:
