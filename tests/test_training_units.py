@@ -123,6 +123,19 @@ def test_limits_the_environment_or_the_groups_cannot_meet_are_error_lines_before
     assert CliRunner().invoke(app, ["train", "--print-config", *accepted]).exit_code == 0
 
 
+def test_an_anytime_budget_below_its_largest_thinking_budget_is_refused_in_hard_mode():
+    from reasoning_economics.training.recipes import build_recipe
+
+    # Every thought was cut at total_budget, and the budgets above it (128, 192, 256) scored alike.
+    with pytest.raises(ConfigError, match=r"total_budget=100 is below the anytime recipe's largest budget 256"):
+        build_recipe(TrainConfig(recipe="anytime", anytime_max_budget=256, total_budget=100))
+    # Enough for b_max, soft mode, or a length recipe's own tighter cap (the prompt states it): accepted.
+    for accepted in (dict(recipe="anytime", anytime_max_budget=256, total_budget=256),
+                     dict(recipe="anytime", anytime_max_budget=256, total_budget=100, env={"hard_cap_mode": False}),
+                     dict(recipe="length", max_step_tokens=64, total_budget=32)):
+        build_recipe(TrainConfig(**accepted))
+
+
 @pytest.mark.parametrize("recipe", ["length", "reflection", "anytime"])
 def test_reward_to_go_is_refused_where_it_would_ignore_the_recipes_reward(recipe):
     # It credits the environment's per-question step rewards: under these recipes it trained on

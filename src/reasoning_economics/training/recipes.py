@@ -158,6 +158,16 @@ def build_recipe(config: TrainConfig) -> RecipeSetup:
         setup = RECIPES[config.recipe](config)
     except RewardInputError as exc:
         raise ConfigError(f"recipe {config.recipe}: {exc}") from None
+    limit = config.response_token_limit
+    hard = config.env.get("hard_cap_mode", True) is not False
+    if config.recipe == "anytime" and hard and config.env_url is None and config.total_budget is not None and config.total_budget < limit:
+        # A one-question episode's budget caps its one response in hard mode (a cap the length
+        # recipes may want): every thought was cut there, and the budgets above it scored alike.
+        raise ConfigError(
+            f"total_budget={config.total_budget} is below the anytime recipe's largest budget {limit}: in hard "
+            "mode every thought would be cut at total_budget, and the budgets above it would score alike. "
+            "Raise it, leave it unset, lower anytime_max_budget, or set env.hard_cap_mode=false"
+        )
     if setup.advantage == "brpo" and config.recipe != "anytime":
         raise ConfigError("the brpo advantage needs the anytime recipe's budget scores")
     if setup.advantage == "reward_to_go" and config.recipe != "episode":
