@@ -557,6 +557,16 @@ def test_the_targets_table_writes_numbers_plainly_and_says_what_was_not_measured
     assert Target("step p99", 49.9, 50.0, "ms", strict=True).met and Target("reset p50", 5.0, 5.0, "ms").met
 
 
+def test_a_measured_value_that_rounds_to_its_limit_is_shown_with_the_digits_that_decide():
+    from reasoning_economics.bench.report import measured_text
+
+    # It printed "1.5 x | <= 1.5 x | no" for 1.5006, and "50 ms | < 50 ms | yes" for 49.996.
+    assert measured_text(Target("ratio", 1.5006, 1.5, "x")) == "1.5006"
+    assert measured_text(Target("p99", 49.996, 50.0, "ms", strict=True)) == "49.996"
+    assert measured_text(Target("steps/s", 499.7, 500.0, "steps/s", higher_is_better=True)) == "499.7"
+    assert [measured_text(Target("t", v, 1.5, "x")) for v in (1.5, 1.48, 1.53)] == ["1.5", "1.48", "1.53"]
+
+
 def test_a_server_url_that_is_not_a_websocket_server_is_refused_before_measuring(tmp_path):
     # Only TCP was checked: a listener that is no WebSocket server failed the section after the
     # other sections' minutes. A real HTTP server on 127.0.0.1 that answers every request with 404.

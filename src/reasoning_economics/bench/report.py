@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from reasoning_economics.bench.results import SectionResult
+from reasoning_economics.bench.results import SectionResult, Target
 
 
 def render(console: Console, sections: list[SectionResult], machine: dict[str, Any]) -> None:
@@ -33,11 +33,21 @@ def render(console: Console, sections: list[SectionResult], machine: dict[str, A
         for column in ("target", "measured", "goal", "met"):
             table.add_column(column, justify="left" if column == "target" else "right")
         for target in targets:
-            measured = "n/a" if math.isnan(target.measured) else f"{readable(target.measured)} {target.unit}"
+            measured = "n/a" if math.isnan(target.measured) else f"{measured_text(target)} {target.unit}"
             goal = f"{target.comparison} {target.limit:,g} {target.unit}"
             met = {True: "[green]yes[/]", False: "[red]no[/]", None: "[yellow]not measured[/]"}[target.met]
             table.add_row(escape(target.name), measured, goal, met)
         console.print(table)
+
+
+def measured_text(target: Target) -> str:
+    """The measured value as :func:`readable` writes it, or with up to six significant digits
+    where three would read as the limit itself: "1.5 x | <= 1.5 x | no" looked like a wrong verdict
+    for 1.5006."""
+    text = readable(target.measured)
+    if target.measured != target.limit and float(text.replace(",", "")) == target.limit:
+        return f"{target.measured:,.6g}"
+    return text
 
 
 def readable(value: float) -> str:
