@@ -106,9 +106,13 @@ def test_alias_table(name, vocabulary):
 
 
 def test_hub_alias_counts_offline_with_the_builtin_vocabulary():
-    counter = tokens.get_counter("Qwen/Qwen2.5-0.5B-Instruct")
+    counter = tokens.get_counter("Qwen/Qwen3-0.6B")
     assert counter is tokens.get_counter("qwen3")
     assert counter.name == "qwen3"
+    # Qwen2.5 shares the vocabulary, not the added tokens (tests/test_tokens_families.py).
+    qwen2_5 = tokens.get_counter("Qwen/Qwen2.5-0.5B-Instruct")
+    assert (qwen2_5.name, qwen2_5.family) == ("qwen3", "qwen2.5")
+    assert qwen2_5 is tokens.get_counter("Qwen/Qwen2.5-7B-Instruct")
 
 
 def test_special_token_text_counts_as_one_token():
