@@ -260,6 +260,20 @@ def test_without_a_tokenizer_at_reset_the_first_step_naming_one_pins_it():
     assert obs.history[0]["tokens_counted"] == QWEN.count(digits)
 
 
+def test_a_first_step_naming_a_model_of_the_same_vocabulary_counts_with_its_special_tokens():
+    # Qwen2.5 shares Qwen3's vocabulary name but has no <think> token: the step counted with the
+    # default Qwen3 counter (7 tokens) because the names matched; Qwen2.5's tokenizer gives 9.
+    env = ReasonBudgetEnvironment(num_questions=2)
+    env.reset(seed=6, total_budget=5000)
+    text = "<think>\nok\n</think>\n\n4"
+    qwen25 = tokens.get_counter("Qwen/Qwen2.5-0.5B-Instruct")
+    assert (qwen25.count(text), QWEN.count(text)) == (9, 7)
+    obs = env.step(ReasonBudgetAction(response=text, metadata={"tokenizer_name": "Qwen/Qwen2.5-0.5B-Instruct"}))
+    assert obs.history[0]["tokens_counted"] == 9
+    obs = env.step(ReasonBudgetAction(response=text))  # pinned
+    assert obs.history[1]["tokens_counted"] == 9
+
+
 def test_after_a_first_step_naming_none_a_step_cannot_switch_from_the_default():
     # Pinning on a later step let a client count its first answers in one vocabulary and the rest in another.
     env = ReasonBudgetEnvironment(num_questions=4)

@@ -263,7 +263,10 @@ class ReasonBudgetEnvironment(Environment[ReasonBudgetAction, ReasonBudgetObserv
         if step_tokenizer is None or step_tokenizer == episode.tokenizer_request:
             return episode.counter
         counter = self._counter(step_tokenizer)
-        if counter.name == episode.counter.name:
+        # The same counter, not the same name: Qwen2.5 and Qwen3 share the vocabulary "qwen3"
+        # but not the special tokens (<think> is one token in Qwen3 only); counters are shared
+        # per tokenizer, so one tokenizer gives one object.
+        if counter is episode.counter:
             return episode.counter
         if episode.tokenizer_request is not None:
             raise InvalidActionError(
