@@ -281,6 +281,8 @@ def test_text_that_is_not_countable_is_a_typed_error(vocabulary):
     with pytest.raises(TokenCountInputError, match="must be a str, got 5"):
         counter.count(5)  # type: ignore[arg-type]
     assert counter.count_batch(["fine"] * (tokens.BATCH_THREADING_MIN + 1)) == [counter.count("fine")] * 257
+    with pytest.raises(TokenCountInputError, match="count_batch takes a list of texts, got one str"):
+        counter.count_batch("abc")  # it counted each character: [1, 1, 1]
 
 
 def test_a_hugging_face_counter_refuses_uncountable_text_the_same_way(tmp_path):
@@ -292,4 +294,6 @@ def test_a_hugging_face_counter_refuses_uncountable_text_the_same_way(tmp_path):
             call()
     with pytest.raises(TokenCountInputError, match="must be a str"):
         counter.count(5)  # type: ignore[arg-type]
+    with pytest.raises(TokenCountInputError, match="count_batch takes a list of texts, got one str"):
+        counter.count_batch("abc")
     assert counter.count("the answer is 42") == len(counter.encode("the answer is 42")) > 0

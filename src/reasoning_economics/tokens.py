@@ -104,6 +104,13 @@ class TokenCounter(Protocol):
 BATCH_THREADING_MIN = 256
 
 
+def refuse_a_single_text(texts: object) -> None:
+    """Raise TokenCountInputError when ``count_batch`` is given one str: it counted each of its
+    characters as a text of its own."""
+    if isinstance(texts, str):
+        raise TokenCountInputError("count_batch takes a list of texts, got one str; count it with count(text)")
+
+
 def refuse_uncountable(texts: Iterable[object]) -> None:
     """Raise TokenCountInputError for the first text that is no ``str`` or holds a lone surrogate
     (JSON's "\\ud800" escape decodes to one); return if every text is countable.
@@ -164,6 +171,7 @@ class BuiltinCounter:
         # path is quadratic in the special tokens of a text (3,000 "<think>" took 0.5 s, 10,000
         # 30 s) and knows only its vocabulary's own: texts that may hold an added token are
         # counted by count(), the rest threaded as ordinary text.
+        refuse_a_single_text(texts)
         if len(texts) < BATCH_THREADING_MIN:
             return [self.count(text) for text in texts]
         try:
@@ -242,6 +250,7 @@ class HuggingFaceCounter:
         return len(self._ids(text))
 
     def count_batch(self, texts: Sequence[str]) -> list[int]:
+        refuse_a_single_text(texts)
         if not texts:
             return []
         try:
