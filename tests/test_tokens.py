@@ -188,6 +188,16 @@ def _save_tiny_hf_tokenizer(directory) -> None:
     PreTrainedTokenizerFast(tokenizer_object=bpe, unk_token="<unk>", bos_token="<s>").save_pretrained(directory)
 
 
+def test_a_directory_holding_no_tokenizer_is_one_line_naming_it(tmp_path):
+    pytest.importorskip("transformers")
+    (tmp_path / "config.json").write_text("{}")  # a model folder without tokenizer files
+    with pytest.raises(UnknownTokenizerError) as caught:
+        tokens.get_counter(str(tmp_path))
+    message = str(caught.value)
+    # transformers' own message spans five lines ("one of: \n(1) ... \n(2) ...").
+    assert message.startswith(f"could not load tokenizer {str(tmp_path)!r} (") and "\n" not in message
+
+
 def test_local_hugging_face_tokenizer_directory(tmp_path):
     pytest.importorskip("transformers")
     from transformers import AutoTokenizer

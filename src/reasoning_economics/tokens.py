@@ -237,8 +237,9 @@ class HuggingFaceCounter:
                 name_or_path, trust_remote_code=trust_remote_code, local_files_only=unreachable is not None
             )
         except Exception as exc:  # transformers raises OSError, ValueError, HTTP errors...
+            # transformers' messages span lines ("one of: \n(1) ..."): one line reads in a log and a reply.
             cause = f"the hub cannot serve it ({unreachable}) and the local cache has no copy" if unreachable else (
-                f"{type(exc).__name__}: {exc}"
+                f"{type(exc).__name__}: {' '.join(str(exc).split())}"
             )
             raise UnknownTokenizerError(
                 f"could not load tokenizer {describe(name_or_path)} ({cause}). "
