@@ -119,7 +119,7 @@ def _load_local(datasets: Any, path: Path, split: str | None, cache_dir: str | N
                 # "gsm8k_test.jsonl" beside a "math_train.jsonl" was dropped without a word, and a
                 # folder of "test.jsonl" alone failed for want of a "train" split.
                 table = datasets.load_dataset(
-                    builder, data_files=_visible_data_files(path), split="train", cache_dir=cache_dir
+                    builder, data_files=_visible_data_files(path, files), split="train", cache_dir=cache_dir
                 )
             elif builder is None:
                 table = datasets.load_dataset(str(path), split=split, cache_dir=cache_dir)
@@ -287,15 +287,14 @@ def _is_blank(file: Path) -> bool:
     return True
 
 
-def _visible_data_files(folder: Path) -> list[str]:
-    """The non-empty data files under ``folder``, sorted and escaped as glob patterns, leaving out
-    hidden ones (``.ipynb_checkpoints/``, ``__pycache__/``) as datasets' own folder loading does."""
+def _visible_data_files(folder: Path, files: list[Path]) -> list[str]:
+    """Of ``files``, the data files found under ``folder``, the non-empty ones, sorted and escaped
+    as glob patterns, leaving out hidden ones (``.ipynb_checkpoints/``, ``__pycache__/``) as
+    datasets' own folder loading does."""
     return [
         glob.escape(str(file))
-        for file in sorted(folder.rglob("*"))
-        if file.suffix.lower() in _BUILDERS
-        and not any(part.startswith((".", "__")) for part in file.relative_to(folder).parts)
-        and not _is_blank(file)
+        for file in sorted(files)
+        if not any(part.startswith((".", "__")) for part in file.relative_to(folder).parts) and not _is_blank(file)
     ]
 
 
