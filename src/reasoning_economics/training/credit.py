@@ -38,9 +38,10 @@ def _groups(n: int, group_size: int) -> list[range]:
 def _rewards_or_nan(rewards: Sequence[float]) -> list[float]:
     """The rewards as floats, NaN (an unscorable sample) kept; anything else that is not a
     finite number is a RewardInputError (a str or None raised a bare TypeError in math.isnan)."""
-    items = as_items(rewards, "rewards", "numbers")
-    is_nan = [isinstance(v, Real) and not isinstance(v, bool) and v != v for v in items]
-    return [float("nan") if nan else as_number(v, f"rewards[{i}]") for i, (v, nan) in enumerate(zip(items, is_nan))]
+    return [
+        float("nan") if isinstance(v, Real) and not isinstance(v, bool) and v != v else as_number(v, f"rewards[{i}]")
+        for i, v in enumerate(as_items(rewards, "rewards", "numbers"))
+    ]
 
 
 def rloo_by_group(rewards: Sequence[float], group_size: int) -> list[float]:

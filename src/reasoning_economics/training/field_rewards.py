@@ -25,14 +25,7 @@ from typing import Any
 
 from reasoning_economics.errors import ConfigError, RewardInputError, describe
 from reasoning_economics.rewards._validation import as_correctness, as_items, as_lengths, as_numbers
-
-
-def _completion_count(completions: Any, reward: str) -> int:
-    """How many completions TRL passed. The prompts are not needed (the fields say it all), so a
-    reward may be called with ``completions`` alone; None raised a bare TypeError at ``len``."""
-    if completions is None:
-        raise RewardInputError(f"reward {reward!r} needs the completions")
-    return len(as_items(completions, "completions", "completions"))
+from reasoning_economics.training.trl_rewards import completion_items
 
 
 @dataclass(frozen=True)
@@ -49,7 +42,7 @@ class FieldReward:
     def __call__(
         self, prompts: Sequence[Any] | None = None, completions: Sequence[Any] | None = None, **kwargs: Any
     ) -> list[float]:
-        n = _completion_count(completions, self.name)
+        n = len(completion_items(completions, self.name))  # no prompts needed: the fields say it all
         values = kwargs.get(self.field)
         if values is None:
             raise RewardInputError(
@@ -102,7 +95,7 @@ class GroupVerdictReward:
         from reasoning_economics.rewards.length import efficiency_reward
         from reasoning_economics.rewards.reflection import rea_length_reward
 
-        n = _completion_count(completions, self.method)
+        n = len(completion_items(completions, self.method))
         fields = {}
         for name in ("seed", "correct", "response_tokens", "truncated"):
             values = kwargs.get(name)

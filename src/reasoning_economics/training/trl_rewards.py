@@ -133,6 +133,14 @@ def answer_part(text: str, end_marker: str = reflection_rewards.THINK_END) -> st
     return text.rsplit(end_marker, 1)[-1]
 
 
+def completion_items(completions: Any, reward: str) -> list[Any]:
+    """The completions TRL passed to ``reward``, as a list. A str was read as one completion per
+    character, and None raised a bare TypeError at ``len``."""
+    if completions is None:
+        raise RewardInputError(f"reward {reward!r} needs the completions")
+    return as_items(completions, "completions", "completions (strings or message lists)")
+
+
 def _role(message: Mapping[str, Any]) -> str | None:
     role = message.get("role")
     if role is not None and not isinstance(role, str):  # a list role raised "unhashable type" as the group key
@@ -372,10 +380,7 @@ class TRLReward:
         completions when set (TRL's groups), else the completions sharing a prompt.
 
         TRL passes ``prompts``; without them a group reward needs ``num_generations``."""
-        if completions is None:
-            raise RewardInputError(f"{self.__name__} needs the completions")
-        # A str was read as one completion per character; None raised a bare TypeError.
-        completions = as_items(completions, "completions", "completions (strings or message lists)")
+        completions = completion_items(completions, self.__name__)
         if prompts is not None:
             prompts = as_items(prompts, "prompts", "prompts, one per completion")
             if len(prompts) != len(completions):
