@@ -134,9 +134,9 @@ def train(
             return
         for name in ignored_settings(config):
             typer.echo(f"warning: {name}={getattr(config, name)!r} is ignored: recipe {config.recipe!r} does not read it", err=True)
-        from reasoning_economics.training.runner import starts_over_on_resume, train as run_training
+        from reasoning_economics.training.runner import resumes_from_latest, starts_over_on_resume, train as run_training
 
-        if config.resume in (True, "true", "latest") and starts_over_on_resume(Path(config.output_dir)):
+        if resumes_from_latest(config) and starts_over_on_resume(Path(config.output_dir)):
             typer.echo(
                 f"note: the run in {config.output_dir} saved no checkpoint before it stopped; "
                 "it starts over from step 0 with its stored settings",

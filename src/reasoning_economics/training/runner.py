@@ -114,10 +114,16 @@ def complete_checkpoints(output_dir: Path) -> list[Path]:
     return sorted(found, key=lambda path: int(path.name.split("-")[-1]))
 
 
+def resumes_from_latest(config: TrainConfig) -> bool:
+    """Whether ``config`` resumes from its output directory's last checkpoint (``--resume``), not
+    from a checkpoint it names (``--resume-from``) nor not at all."""
+    return config.resume is True or config.resume in ("true", "latest")
+
+
 def _resume_checkpoint(config: TrainConfig, output_dir: Path) -> str | None:
     if config.resume is False:
         return None
-    if isinstance(config.resume, str) and config.resume not in ("true", "latest"):
+    if not resumes_from_latest(config):
         path = Path(config.resume)
         if not path.is_dir():
             raise ConfigError(f"checkpoint {config.resume!r} does not exist")
