@@ -113,6 +113,16 @@ def start_server() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The tiny offline causal LM (``build_tiny_model``: a byte-level BPE tokenizer with a ChatML
+    template and a small model), built once per test module that asks for it."""
+    pytest.importorskip("transformers")
+    from reasoning_economics.training.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+
+
+@pytest.fixture(scope="module")
 def one_torch_thread():
     """torch on one CPU thread for a module, restored afterwards (``usefixtures`` it).
 

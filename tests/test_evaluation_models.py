@@ -18,12 +18,6 @@ from reasoning_economics.evaluation.config import EvalConfig  # noqa: E402
 from reasoning_economics.evaluation.report import write_report  # noqa: E402
 from reasoning_economics.evaluation.results import read_results  # noqa: E402
 from reasoning_economics.evaluation.runner import run_evaluation  # noqa: E402
-from reasoning_economics.training.tiny import build_tiny_model  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
 
 
 def test_episode_mode_counts_in_the_models_tokenizer_and_honours_step_limits(tiny_model, tmp_path):

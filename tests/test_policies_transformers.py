@@ -15,19 +15,13 @@ from reasoning_economics.errors import ConfigError  # noqa: E402
 from reasoning_economics.policies import GenerationRequest, Policy, create_policy  # noqa: E402
 from reasoning_economics.policies.chat import prompt_text  # noqa: E402
 from reasoning_economics.tokens import get_counter  # noqa: E402
-from reasoning_economics.training.tiny import build_tiny_model  # noqa: E402
 
 QUESTION = [{"role": "user", "content": "What is 12 + 7? Put your final answer in \\boxed{}."}]
 
 
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
-
-
-@pytest.fixture(scope="module")
-def tiny(tiny_dir):
-    return create_policy(f"hf:{tiny_dir}", batch_size=4, threads=1)
+def tiny(tiny_model):
+    return create_policy(f"hf:{tiny_model}", batch_size=4, threads=1)
 
 
 def check_limits(result, max_tokens):
@@ -39,9 +33,9 @@ def check_limits(result, max_tokens):
         assert result.finish_reason == "stop" and result.completion_tokens < max_tokens
 
 
-def test_hf_policy_generates_within_limits_and_names_its_tokenizer(tiny, tiny_dir):
+def test_hf_policy_generates_within_limits_and_names_its_tokenizer(tiny, tiny_model):
     assert isinstance(tiny, Policy) and tiny.supports_prefix and tiny.supports_logprobs
-    assert tiny.name == f"hf:{tiny_dir}" and tiny.tokenizer_name == str(tiny_dir)
+    assert tiny.name == f"hf:{tiny_model}" and tiny.tokenizer_name == str(tiny_model)
     get_counter(tiny.tokenizer_name)  # the environment can count with the same name
     limits = [1, 5, 12, 30]
     results = tiny.generate([GenerationRequest(max_tokens=n, messages=QUESTION, logprobs=True) for n in limits])
@@ -98,8 +92,8 @@ def test_enable_thinking_reaches_the_chat_template(tiny):
         create_policy("hf:x", enable_thinking="yes")
 
 
-def test_sampling_reproduces_for_a_seed(tiny_dir):
-    sampler = create_policy(f"hf:{tiny_dir}", temperature=1.0, seed=3, threads=1)
+def test_sampling_reproduces_for_a_seed(tiny_model):
+    sampler = create_policy(f"hf:{tiny_model}", temperature=1.0, seed=3, threads=1)
     request = GenerationRequest(max_tokens=25, messages=QUESTION, seed=1)
     threads_before = torch.get_num_threads()
     first = sampler.generate([request])
@@ -141,17 +135,17 @@ def test_missing_chat_template_and_bad_model_are_config_errors(tiny, tmp_path):
                      marks=pytest.mark.skipif(torch.backends.mps.is_available(), reason="this machine has MPS")),
     ],
 )
-def test_a_device_torch_cannot_use_is_a_config_error(tiny_dir, device, message):
+def test_a_device_torch_cannot_use_is_a_config_error(tiny_model, device, message):
     # Each was torch's RuntimeError traceback once the model had loaded.
     with pytest.raises(ConfigError, match=message):
-        create_policy(f"hf:{tiny_dir}", device=device)
+        create_policy(f"hf:{tiny_model}", device=device)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
-def test_cuda_on_a_machine_without_a_gpu_is_a_config_error(tiny_dir):
+def test_cuda_on_a_machine_without_a_gpu_is_a_config_error(tiny_model):
     # torch's AssertionError "Torch not compiled with CUDA enabled", as a traceback.
     with pytest.raises(ConfigError, match="device 'cuda': this machine has no CUDA GPU that torch can use; use device=cpu"):
-        create_policy(f"hf:{tiny_dir}", device="cuda")
+        create_policy(f"hf:{tiny_model}", device="cuda")
 
 
 @pytest.fixture(scope="module")

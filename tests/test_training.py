@@ -28,14 +28,8 @@ from reasoning_economics.training.generation import Generated  # noqa: E402
 from reasoning_economics.training.logs import LOG_FIELDS, read_training_log  # noqa: E402
 from reasoning_economics.training.rollout import episode_prompt  # noqa: E402
 from reasoning_economics.training.runner import build_trainer, train  # noqa: E402
-from reasoning_economics.training.tiny import build_tiny_model  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
 
 
 def small_config(model, output_dir, **overrides) -> TrainConfig:
