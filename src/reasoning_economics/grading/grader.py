@@ -141,14 +141,15 @@ def grade(response: str, gold: str, *, timeout: float | None = None) -> GradeRes
         # math-verify reads the answer inside a \boxed{} of ours, which a stray "}" would close.
         return GradeResult(False, answer, "unbalanced_braces")
     graded = answer
-    if _gold_is_one_number(gold):
+    one_number = _gold_is_one_number(gold)
+    if one_number:
         # "\\boxed{18 dollars}" is 18, as "The answer is 18 dollars" is: math-verify drops some
         # units ("cm", "apples") but multiplies others in as letters ("dollars", "people", "euros"),
         # so the right number was graded wrong in a box only.
         graded = number_before_words(answer) or answer
     not_one_value = None
     if not _gold_of_several_values(gold):
-        not_one_value = why_not_one_value(graded, against_a_number=_gold_is_one_number(gold))
+        not_one_value = why_not_one_value(graded, against_a_number=one_number)
     if not_one_value is not None:
         return GradeResult(False, answer, not_one_value)
     correct, reason = _decide_symbolic(graded, gold, timeout_s)
